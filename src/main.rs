@@ -1,1 +1,110 @@
-fn main() {}
+//! `guanjia`: wiring only. Parse the command line, load settings, hand over to the library.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use guanjia::configuration::Settings;
+use guanjia::domain::Classifier;
+use guanjia::{classify_cli, console, startup, telemetry};
+
+/// 管家: a service desk for property-management companies, in the owners' Telegram groups.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Config file (default: ./guanjia.toml if it exists)
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the desk bot (long polling) until SIGINT/SIGTERM
+    Run,
+    /// Try the desk without Telegram: type as an owner or staff, see what would be posted
+    Console,
+    /// Classify messages: one per line on stdin, one JSON object per line on stdout
+    Classify {
+        /// Rule directory (default: [desk] rules_dir, i.e. intents/)
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Work with the intent rules
+    Intents {
+        #[command(subcommand)]
+        command: IntentsCommand,
+    },
+    /// Work with the fee ledger
+    Fees {
+        #[command(subcommand)]
+        command: FeesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntentsCommand {
+    /// Score the rules against a labelled JSONL file; exits 1 below the bars
+    Test {
+        file: PathBuf,
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeesCommand {
+    /// Load a ledger CSV (building,unit,room,amount,period,due_date); all rows or none
+    Import { file: PathBuf },
+}
+
+fn settings(path: Option<&Path>) -> Result<Settings> {
+    let default = Path::new("guanjia.toml");
+    let path = path.or_else(|| default.exists().then_some(default));
+    Ok(Settings::load(path)?)
+}
+
+fn classifier(rules: Option<PathBuf>, settings: &Settings) -> Result<Classifier> {
+    let dir = rules.unwrap_or_else(|| settings.desk.rules_dir.clone());
+    Classifier::load(&dir).with_context(|| format!("loading rules from {}", dir.display()))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(if matches!(cli.command, Command::Run) { "info" } else { "warn" });
+    let settings = settings(cli.config.as_deref())?;
+    match cli.command {
+        Command::Run => startup::run(settings).await,
+        Command::Console => {
+            let stdin = std::io::stdin();
+            console::run(settings, stdin.lock(), Box::new(std::io::stdout())).await
+        }
+        Command::Classify { rules } => {
+            let c = classifier(rules, &settings)?;
+            let stdin = std::io::stdin();
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            classify_cli::classify_stream(&c, BufReader::new(stdin.lock()), &mut out)?;
+            out.flush()?;
+            Ok(())
+        }
+        Command::Intents { command: IntentsCommand::Test { file, rules } } => {
+            let c = classifier(rules, &settings)?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let report = classify_cli::score(&c, &text)?;
+            println!("{report}");
+            let failed = report.check(&classify_cli::Bars::default());
+            if !failed.is_empty() {
+                bail!("below the bars: {}", failed.join("; "));
+            }
+            Ok(())
+        }
+        Command::Fees { command: FeesCommand::Import { file } } => {
+            let report = startup::import_fees(&settings, &file).await?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `guanjia console`: the same desk, database and outbox with no Telegram.
+//!
+//! Type as an owner or as staff and see what the bot would post where. This is how
+//! a new user tries Guanjia without a token, and how staff check a rule, FAQ or
+//! template edit before going live.
+//!
+//! ```text
+//! 3栋2单元501 厨房漏水了       an owner says it in the current building group
+//! @private 物业费怎么交          the owner says it in a private chat with the bot
+//! @staff /claim 1               a staff member (an admin) says it in the staff group
+//! :press claim:1                press a button (rate:… buttons are pressed by the owner)
+//! :group 5栋                    owners now speak in 5栋's group
+//! :tick                         run the clock once (outage reminders, fee schedules)
+//! :quit
+//! ```
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use teloxide::utils::command::BotCommands;
+use tokio_util::sync::CancellationToken;
+
+use crate::configuration::{BuildingConfig, Settings};
+use crate::desk::{ChatKind, Desk, Incoming};
+use crate::domain::outgoing::{ButtonAction, Keyboard};
+use crate::domain::{Actor, SystemClock};
+use crate::telegram::{OwnerCommand, StaffCommand, route_button, run_staff_command};
+use crate::worker::{OutboxConfig, OutboxWorker, SendError, Transport};
+
+const OWNER: i64 = 20001;
+const STAFF_CHAT: i64 = -1000;
+
+/// Prints instead of sending, and names chats the way people know them.
+struct ConsoleTransport {
+    out: Arc<Mutex<Box<dyn Write + Send>>>,
+    names: HashMap<i64, String>,
+    next_id: Mutex<HashMap<i64, i64>>,
+}
+
+impl ConsoleTransport {
+    fn name(&self, chat: i64) -> String {
+        self.names.get(&chat).cloned().unwrap_or_else(|| if chat > 0 { format!("私聊 {chat}") } else { format!("群 {chat}") })
+    }
+
+    fn print(&self, text: String) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+}
+
+fn buttons(keyboard: Option<&Keyboard>) -> String {
+    let Some(k) = keyboard else { return String::new() };
+    let shown: Vec<String> = k
+        .iter()
+        .flatten()
+        .map(|b| match &b.action {
+            ButtonAction::Callback(d) => format!("[{} ⟶ :press {d}]", b.text),
+            ButtonAction::Url(u) => format!("[{} ⟶ {u}]", b.text),
+        })
+        .collect();
+    if shown.is_empty() { String::new() } else { format!("\n    {}", shown.join(" ")) }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().collect::<Vec<_>>().join("\n    ")
+}
+
+impl Transport for ConsoleTransport {
+    async fn send(&self, chat: i64, text: &str, reply_to: Option<i64>, keyboard: Option<&Keyboard>) -> Result<i64, SendError> {
+        let id = {
+            let mut ids = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
+            let n = ids.entry(chat).or_insert(1000);
+            *n += 1;
+            *n
+        };
+        let reply = reply_to.map(|r| format!(" ↩{r}")).unwrap_or_default();
+        self.print(format!("→ [{}] #{id}{reply}\n    {}{}", self.name(chat), indent(text), buttons(keyboard)));
+        Ok(id)
+    }
+
+    async fn edit(&self, chat: i64, message: i64, text: &str, keyboard: Option<&Keyboard>) -> Result<(), SendError> {
+        self.print(format!("✎ [{}] #{message} 改为:\n    {}{}", self.name(chat), indent(text), buttons(keyboard)));
+        Ok(())
+    }
+
+    async fn delete(&self, chat: i64, message: i64) -> Result<(), SendError> {
+        self.print(format!("✗ [{}] #{message} 已删除", self.name(chat)));
+        Ok(())
+    }
+
+    async fn pin(&self, chat: i64, message: i64) -> Result<(), SendError> {
+        self.print(format!("📌 [{}] #{message} 已置顶", self.name(chat)));
+        Ok(())
+    }
+
+    async fn unpin(&self, chat: i64, message: i64) -> Result<(), SendError> {
+        self.print(format!("📍 [{}] #{message} 取消置顶", self.name(chat)));
+        Ok(())
+    }
+}
+
+/// Fill in what a console needs and a bare config lacks: a staff group, an admin
+/// (the console's staff persona) and two building groups.
+fn console_settings(mut settings: Settings) -> (Settings, i64) {
+    let staff_chat = *settings.desk.staff_chat.get_or_insert(STAFF_CHAT);
+    if settings.desk.admins.is_empty() {
+        settings.desk.admins.push(10001);
+    }
+    if settings.building.is_empty() {
+        settings.building = vec![
+            BuildingConfig { name: "3栋".into(), chat: -1003 },
+            BuildingConfig { name: "5栋".into(), chat: -1005 },
+        ];
+    }
+    (settings, staff_chat)
+}
+
+pub async fn run(settings: Settings, input: impl BufRead, output: Box<dyn Write + Send>) -> anyhow::Result<()> {
+    let (settings, staff_chat) = console_settings(settings);
+    let staff = Actor::new(settings.desk.admins[0], "客服小李");
+    let owner = Actor::new(OWNER, "业主王先生");
+    let mut names: HashMap<i64, String> = settings.building.iter().map(|b| (b.chat, format!("{}业主群", b.name))).collect();
+    names.insert(staff_chat, "员工群".into());
+    names.insert(OWNER, "私聊 业主王先生".into());
+    let groups: Vec<(String, i64)> = settings.building.iter().map(|b| (b.name.clone(), b.chat)).collect();
+    let mut cfg = OutboxConfig::new(1000, 1000);
+    cfg.max_attempts = 1;
+
+    let desk = crate::startup::build_desk(settings, Arc::new(SystemClock), "guanjia_bot".into()).await?;
+    let out = Arc::new(Mutex::new(output));
+    let transport = Arc::new(ConsoleTransport { out: out.clone(), names, next_id: Mutex::new(HashMap::new()) });
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn(OutboxWorker::new(desk.clone(), transport.clone(), cfg).run(shutdown.clone()));
+
+    transport.print(format!(
+        "管家 console。直接输入 = 业主在 {} 群里说话;@private 私聊;@staff 员工群(管理员);:press 按钮;:group 切换楼栋群;:tick;:quit",
+        groups.first().map(|g| g.0.as_str()).unwrap_or("?")
+    ));
+    let mut group = groups.first().map(|g| g.1).unwrap_or(-1003);
+    let mut message_id = 0i64;
+    for line in input.lines() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                transport.print(format!("(无法读取这一行: {e})"));
+                continue;
+            }
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        message_id += 1;
+        let result = if line == ":quit" {
+            break;
+        } else if let Some(name) = line.strip_prefix(":group") {
+            match groups.iter().find(|g| g.0 == name.trim()) {
+                Some(g) => {
+                    group = g.1;
+                    transport.print(format!("(现在业主在 {} 群里说话)", g.0));
+                }
+                None => transport.print(format!("(没有 {} 群;可选:{})", name.trim(), groups.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join("、"))),
+            }
+            Ok(())
+        } else if line == ":tick" {
+            desk.tick().await
+        } else if let Some(data) = line.strip_prefix(":press") {
+            let data = data.trim();
+            let who = if data.starts_with("rate:") { &owner } else { &staff };
+            match route_button(&desk, who, data).await {
+                Ok(a) => {
+                    transport.print(format!("(按钮提示 {}: {})", who.name, a.text));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let (chat, kind, from, text) = if let Some(t) = line.strip_prefix("@staff") {
+                (staff_chat, ChatKind::Group, &staff, t.trim())
+            } else if let Some(t) = line.strip_prefix("@private") {
+                (OWNER, ChatKind::Private, &owner, t.trim())
+            } else {
+                (group, ChatKind::Group, &owner, line.strip_prefix("@owner").unwrap_or(line).trim())
+            };
+            let msg = Incoming { chat_id: chat, chat_kind: kind, message_id, from: from.clone(), username: None, text: text.to_string() };
+            dispatch(&desk, &msg).await
+        };
+        if let Err(e) = result {
+            transport.print(format!("(出错了: {e})"));
+        }
+        settle(&desk).await;
+    }
+    shutdown.cancel();
+    let _ = worker.await;
+    Ok(())
+}
+
+/// The same routing as the Telegram schema: owner commands, staff commands (for
+/// staff only), then free text.
+async fn dispatch(desk: &Desk, msg: &Incoming) -> Result<(), crate::desk::DeskError> {
+    if let Ok(cmd) = OwnerCommand::parse(&msg.text, "guanjia_bot") {
+        return match cmd {
+            OwnerCommand::Start(p) => desk.start(msg, &p).await,
+            OwnerCommand::Help => {
+                desk.reply(msg, format!("{}\n\n{}", OwnerCommand::descriptions(), StaffCommand::descriptions())).await
+            }
+            OwnerCommand::MyTickets => desk.my_tickets(msg).await,
+            OwnerCommand::Room(a) => desk.request_room(msg, &a).await,
+        };
+    }
+    if let Ok(cmd) = StaffCommand::parse(&msg.text, "guanjia_bot") {
+        return if desk.is_staff(msg.from.id).await? { run_staff_command(desk, msg, cmd).await } else { desk.refuse(msg).await };
+    }
+    desk.on_message(msg).await
+}
+
+/// Wait until the outbox has delivered what this input queued.
+async fn settle(desk: &Desk) {
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if desk.store().outbox_backlog().await.unwrap_or(0) == 0 {
+            return;
+        }
+    }
+}

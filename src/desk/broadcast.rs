@@ -1,0 +1,502 @@
+//! The outbound half: building bindings, notices, planned outages, fee reminders.
+//!
+//! A broadcast is one `broadcasts` row (keyed by the command that asked for it, so
+//! a re-delivered command cannot send twice) and one outbox row per target group
+//! (tagged `b<id>:<chat>`, so a group gets it once). The outbox worker delivers
+//! them under Telegram's limits and, when the last one is settled, the sender gets
+//! a report: how many groups were reached and which failed.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{ChatKind, Desk, Incoming, Result};
+use crate::domain::fees::format_cents;
+use crate::domain::notice::{NoticeError, OutagePlan, Targets};
+use crate::domain::outgoing::{Lane, Op, Outgoing};
+use crate::storage::{BuildingGroup, NewBroadcast, Outage, Tx};
+
+/// Which fee reminder a scheduled run sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeRun {
+    /// The general reminder in every building group: no rooms, no amounts.
+    Groups,
+    /// Amounts, in private, to owners whose room staff confirmed.
+    Private,
+}
+
+impl FeeRun {
+    pub fn job(self) -> &'static str {
+        match self {
+            FeeRun::Groups => "fees_group",
+            FeeRun::Private => "fees_private",
+        }
+    }
+}
+
+struct Plan<'a> {
+    kind: &'a str,
+    text: String,
+    targets: &'a Targets,
+    dedupe_key: String,
+    sender: Option<i64>,
+    report_chat: Option<i64>,
+    outage_id: Option<i64>,
+    pin: bool,
+}
+
+impl Desk {
+    /// `/bind 3栋` inside a group.
+    pub async fn bind(&self, msg: &Incoming, name: &str) -> Result<()> {
+        let name = name.trim();
+        if msg.chat_kind != ChatKind::Group {
+            return self.reply(msg, "⚠️ 请在要绑定的业主群里发送 /bind 楼栋名,例如 /bind 3栋").await;
+        }
+        if name.is_empty() || name.chars().count() > 32 {
+            return self.reply(msg, "⚠️ 用法:/bind 3栋(楼栋名不超过 32 个字)").await;
+        }
+        self.store().bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now()).await?;
+        self.reply(msg, format!("✅ 本群已绑定为 {name} 业主群。")).await
+    }
+
+    /// `/unbind` inside a group.
+    pub async fn unbind(&self, msg: &Incoming) -> Result<()> {
+        let text = match self.store().unbind_building(msg.chat_id).await? {
+            Some(name) => format!("✅ 本群已解除与 {name} 的绑定。"),
+            None => "本群没有绑定楼栋。".to_string(),
+        };
+        self.reply(msg, text).await
+    }
+
+    /// `/groups`
+    pub async fn groups(&self, msg: &Incoming) -> Result<()> {
+        let groups = self.store().buildings().await?;
+        if groups.is_empty() {
+            return self.reply(msg, "还没有绑定任何业主群。在群里发送 /bind 3栋 即可绑定。").await;
+        }
+        let lines: Vec<String> = groups
+            .iter()
+            .map(|g| format!("{} · chat {}{}", g.name, g.chat_id, if g.source == "config" { " (配置文件)" } else { "" }))
+            .collect();
+        self.reply(msg, format!("已绑定的业主群({} 个):\n{}", groups.len(), lines.join("\n"))).await
+    }
+
+    /// The groups `targets` reaches, and the names that matched no group.
+    async fn resolve(&self, targets: &Targets) -> Result<(Vec<BuildingGroup>, Vec<String>)> {
+        let groups = self.store().buildings().await?;
+        let reached: Vec<BuildingGroup> = groups.iter().filter(|g| targets.includes(&g.name)).cloned().collect();
+        let missing = match targets {
+            Targets::All => Vec::new(),
+            Targets::Buildings(names) => names
+                .iter()
+                .filter(|n| !groups.iter().any(|g| Targets::Buildings(vec![(*n).clone()]).includes(&g.name)))
+                .cloned()
+                .collect(),
+        };
+        Ok((reached, missing))
+    }
+
+    /// Record a broadcast and queue one copy per group. `None` if this command
+    /// already did (a re-delivered update).
+    async fn queue_broadcast(&self, tx: &mut Tx, plan: Plan<'_>, groups: &[BuildingGroup]) -> Result<Option<i64>> {
+        let now = self.now();
+        let Some(id) = tx
+            .insert_broadcast(
+                &NewBroadcast {
+                    kind: plan.kind,
+                    sender_id: plan.sender,
+                    text: &plan.text,
+                    targets: plan.targets,
+                    dedupe_key: &plan.dedupe_key,
+                    outage_id: plan.outage_id,
+                    report_chat: plan.report_chat,
+                    pin: plan.pin,
+                },
+                now,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        for g in groups {
+            let tag = format!("b{id}:{}", g.chat_id);
+            tx.enqueue(&Outgoing::send(g.chat_id, plan.text.clone()).tag(tag.clone()).broadcast(id), now).await?;
+            if plan.pin {
+                tx.enqueue(&Outgoing::act(g.chat_id, Op::Pin, tag.clone()).tag(format!("{tag}:pin")).broadcast(id), now)
+                    .await?;
+            }
+        }
+        Ok(Some(id))
+    }
+
+    async fn queued_reply(&self, msg: &Incoming, what: &str, groups: &[BuildingGroup], missing: &[String]) -> Result<()> {
+        let mut text = format!("📤 {what}已排队,发往 {} 个群,送达后会告诉您结果。", groups.len());
+        if !missing.is_empty() {
+            text.push_str(&format!("\n⚠️ 没有找到这些楼栋的群:{}", missing.join("、")));
+        }
+        self.reply(msg, text).await
+    }
+
+    /// `/notice <targets> <text>`
+    pub async fn notice(&self, msg: &Incoming, args: &str) -> Result<()> {
+        let (targets, body) = args.trim().split_once(char::is_whitespace).unwrap_or((args.trim(), ""));
+        let targets = match Targets::parse(targets) {
+            Ok(t) => t,
+            Err(e) => return self.reply(msg, format!("⚠️ {e}\n用法:/notice 3栋,5栋 明天上午清洗水箱")).await,
+        };
+        if body.trim().is_empty() {
+            return self.reply(msg, format!("⚠️ {}\n用法:/notice all 明天上午清洗水箱", NoticeError::EmptyText)).await;
+        }
+        let (groups, missing) = self.resolve(&targets).await?;
+        if groups.is_empty() {
+            return self.reply(msg, format!("⚠️ 没有找到目标群:{}。请先在群里 /bind。", missing.join("、"))).await;
+        }
+        let text = self.t().render("notice", &[("text", body.trim())]);
+        let mut tx = self.store().begin().await?;
+        let plan = Plan {
+            kind: "notice",
+            text,
+            targets: &targets,
+            dedupe_key: format!("cmd:{}:{}", msg.chat_id, msg.message_id),
+            sender: Some(msg.from.id),
+            report_chat: Some(msg.chat_id),
+            outage_id: None,
+            pin: false,
+        };
+        if self.queue_broadcast(&mut tx, plan, &groups).await?.is_none() {
+            return Ok(());
+        }
+        self.commit(tx).await?;
+        self.queued_reply(msg, "温馨提示", &groups, &missing).await
+    }
+
+    fn outage_text(&self, key: &str, o: &Outage) -> String {
+        self.t().render(
+            key,
+            &[
+                ("utility", o.utility.word()),
+                ("buildings", &o.targets.to_string()),
+                ("start", &self.show(o.starts_at)),
+                ("end", &self.show(o.ends_at)),
+                ("reason", &o.reason),
+            ],
+        )
+    }
+
+    /// `/outage <targets> <kind> <start> <end> <reason>`
+    pub async fn outage(&self, msg: &Incoming, args: &str) -> Result<()> {
+        let now = self.now();
+        let plan = match OutagePlan::parse(args, now, self.tz()) {
+            Ok(p) => p,
+            Err(e) => return self.reply(msg, format!("⚠️ {e}")).await,
+        };
+        if plan.ends_at <= now {
+            return self.reply(msg, "⚠️ 这次停水/停电的结束时间已经过去了,请检查时间。").await;
+        }
+        let (groups, missing) = self.resolve(&plan.targets).await?;
+        if groups.is_empty() {
+            return self.reply(msg, format!("⚠️ 没有找到目标群:{}。请先在群里 /bind。", missing.join("、"))).await;
+        }
+        let dedupe_key = format!("cmd:{}:{}", msg.chat_id, msg.message_id);
+        if self.store().broadcast_by_key(&dedupe_key).await?.is_some() {
+            return Ok(());
+        }
+        let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
+        let mut tx = self.store().begin().await?;
+        // Starting within the reminder lead: this announcement is the reminder.
+        let already_reminded = plan.starts_at - lead <= now;
+        let id = tx.insert_outage(&plan, msg.from.id, now, already_reminded).await?;
+        let outage = Outage {
+            id,
+            utility: plan.utility,
+            targets: plan.targets.clone(),
+            starts_at: plan.starts_at,
+            ends_at: plan.ends_at,
+            reason: plan.reason.clone(),
+            cancelled: false,
+        };
+        let text = self.outage_text("outage_notice", &outage);
+        let b = Plan {
+            kind: "outage",
+            text,
+            targets: &plan.targets,
+            dedupe_key,
+            sender: Some(msg.from.id),
+            report_chat: Some(msg.chat_id),
+            outage_id: Some(id),
+            pin: self.settings().notices.pin_outages,
+        };
+        if self.queue_broadcast(&mut tx, b, &groups).await?.is_none() {
+            return Ok(());
+        }
+        self.commit(tx).await?;
+        self.queued_reply(msg, &format!("停{}温馨提示(编号 {id})", plan.utility.word()), &groups, &missing).await
+    }
+
+    /// `/outages`
+    pub async fn outages(&self, msg: &Incoming) -> Result<()> {
+        let list = self.store().current_outages(self.now()).await?;
+        if list.is_empty() {
+            return self.reply(msg, "目前没有计划中的停水停电停气。").await;
+        }
+        let lines: Vec<String> = list
+            .iter()
+            .map(|o| {
+                format!("{} · 停{} · {} · {} 至 {} · {}", o.id, o.utility.word(), o.targets, self.show(o.starts_at), self.show(o.ends_at), o.reason)
+            })
+            .collect();
+        self.reply(msg, format!("计划中的停水停电:\n{}", lines.join("\n"))).await
+    }
+
+    /// `/outage_cancel N`
+    pub async fn outage_cancel(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Ok(id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
+            return self.reply(msg, "⚠️ 用法:/outage_cancel 编号(见 /outages)").await;
+        };
+        let Some(outage) = self.store().outage(id).await? else {
+            return self.reply(msg, format!("⚠️ 没有编号为 {id} 的停水停电计划")).await;
+        };
+        let (groups, _) = self.resolve(&outage.targets).await?;
+        let unpins = self.outage_unpins(id).await?;
+        let mut tx = self.store().begin().await?;
+        if !tx.cancel_outage(id).await? {
+            drop(tx);
+            return self.reply(msg, format!("编号 {id} 已经取消过了。")).await;
+        }
+        let text = self.outage_text("outage_cancel", &outage);
+        let plan = Plan {
+            kind: "outage_cancel",
+            text,
+            targets: &outage.targets,
+            dedupe_key: format!("outage:{id}:cancel"),
+            sender: Some(msg.from.id),
+            report_chat: Some(msg.chat_id),
+            outage_id: Some(id),
+            pin: false,
+        };
+        self.queue_broadcast(&mut tx, plan, &groups).await?;
+        for unpin in &unpins {
+            tx.enqueue(unpin, self.now()).await?;
+        }
+        self.commit(tx).await?;
+        self.reply(msg, format!("✅ 已取消编号 {id},正在通知 {} 个群。", groups.len())).await
+    }
+
+    /// Unpins for every copy of an outage's pinned announcement. Read before a
+    /// transaction opens: SQLite has one connection.
+    async fn outage_unpins(&self, outage_id: i64) -> Result<Vec<Outgoing>> {
+        let Some(b) = self.store().outage_announcement(outage_id).await? else { return Ok(Vec::new()) };
+        if !b.pin {
+            return Ok(Vec::new());
+        }
+        let groups = self.store().buildings().await?;
+        Ok(groups
+            .iter()
+            .filter(|g| b.targets.includes(&g.name))
+            .map(|g| {
+                let tag = format!("b{}:{}", b.id, g.chat_id);
+                Outgoing::act(g.chat_id, Op::Unpin, tag.clone()).tag(format!("{tag}:unpin")).lane(Lane::Broadcast)
+            })
+            .collect())
+    }
+
+    /// `/recall N`: delete broadcast N from every group it reached.
+    pub async fn recall(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Ok(id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
+            return self.reply(msg, "⚠️ 用法:/recall 编号(发送结果里的广播编号)").await;
+        };
+        if self.store().broadcast(id).await?.is_none() {
+            return self.reply(msg, format!("⚠️ 没有编号为 {id} 的广播")).await;
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        if !tx.mark_recalled(id, msg.from.id, now).await? {
+            drop(tx);
+            return self.reply(msg, format!("广播 {id} 已经撤回过了。")).await;
+        }
+        let delivered = tx.recall_broadcast(id, now).await?;
+        for (chat, tag) in &delivered {
+            tx.enqueue(&Outgoing::act(*chat, Op::Delete, tag.clone()).tag(format!("{tag}:del")).lane(Lane::Interactive), now)
+                .await?;
+        }
+        self.commit(tx).await?;
+        self.reply(msg, format!("✅ 正在从 {} 个群撤回广播 {id};尚未发出的已取消。", delivered.len())).await
+    }
+
+    /// `/remind_fees [targets]`: the reminder, now.
+    pub async fn remind_fees(&self, msg: &Incoming, args: &str) -> Result<()> {
+        let targets = if args.trim().is_empty() { Targets::All } else {
+            match Targets::parse(args) {
+                Ok(t) => t,
+                Err(e) => return self.reply(msg, format!("⚠️ {e}")).await,
+            }
+        };
+        let key = format!("cmd:{}:{}", msg.chat_id, msg.message_id);
+        match self.send_fee_reminders(FeeRun::Groups, &targets, &key, Some((msg.from.id, msg.chat_id))).await? {
+            None => Ok(()),
+            Some(groups) => {
+                let owners = self.send_fee_reminders(FeeRun::Private, &targets, &format!("{key}:private"), None).await?;
+                self.reply(
+                    msg,
+                    format!(
+                        "📤 缴费温馨提示已排队:{groups} 个群(不含房号和金额);{} 位已确认房号的业主将私聊收到各自的金额。",
+                        owners.unwrap_or(0)
+                    ),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Queue fee reminders. Group posts are general; amounts only go in private to
+    /// owners whose room staff confirmed. Returns how many were queued, or `None`
+    /// if `key` already ran.
+    pub async fn send_fee_reminders(&self, run: FeeRun, targets: &Targets, key: &str, by: Option<(i64, i64)>) -> Result<Option<usize>> {
+        let now = self.now();
+        let period = self.settings().fees.period.clone();
+        let (groups, _) = self.resolve(targets).await?;
+        let fees = match run {
+            FeeRun::Private => self.store().fees_for_confirmed_owners().await?,
+            FeeRun::Groups => Vec::new(),
+        };
+        let mut tx = self.store().begin().await?;
+        match run {
+            FeeRun::Groups => {
+                let plan = Plan {
+                    kind: "fee",
+                    text: self.t().render("fee_group", &[("period", &period)]),
+                    targets,
+                    dedupe_key: key.to_string(),
+                    sender: by.map(|b| b.0),
+                    report_chat: by.map(|b| b.1),
+                    outage_id: None,
+                    pin: false,
+                };
+                if self.queue_broadcast(&mut tx, plan, &groups).await?.is_none() {
+                    return Ok(None);
+                }
+                self.commit(tx).await?;
+                Ok(Some(groups.len()))
+            }
+            FeeRun::Private => {
+                let mut count = 0;
+                for (user, fee) in fees {
+                    if !targets.includes(&fee.building) {
+                        continue;
+                    }
+                    let location = crate::domain::Location::new(Some(fee.building.clone()), fee.unit.clone(), Some(fee.room.clone()))
+                        .map(|l| l.to_string())
+                        .unwrap_or_default();
+                    let text = self.t().render(
+                        "fee_private",
+                        &[
+                            ("location", &location),
+                            ("period", &fee.period),
+                            ("amount", &format_cents(fee.amount_cents)),
+                            ("due_date", &fee.due_date.format("%Y-%m-%d").to_string()),
+                        ],
+                    );
+                    if tx.enqueue(&Outgoing::send(user, text).tag(format!("{key}:{user}:{}", fee.period)).lane(Lane::Broadcast), now).await? {
+                        count += 1;
+                    }
+                }
+                self.commit(tx).await?;
+                Ok(Some(count))
+            }
+        }
+    }
+
+    /// Called by the outbox worker when a broadcast's copies are all settled: tell
+    /// the sender how it went (once).
+    pub async fn broadcast_settled(&self, broadcast_id: i64) -> Result<()> {
+        let Some(b) = self.store().broadcast(broadcast_id).await? else { return Ok(()) };
+        let Some(chat) = b.report_chat else { return Ok(()) };
+        let stats = self.store().broadcast_stats(broadcast_id).await?;
+        if stats.pending > 0 {
+            return Ok(());
+        }
+        let mut text = format!("📬 广播 {broadcast_id} 已送达 {} 个群", stats.sent);
+        if stats.failed > 0 {
+            let groups = self.store().buildings().await?;
+            let names: Vec<String> = stats
+                .failed_chats
+                .iter()
+                .map(|c| groups.iter().find(|g| g.chat_id == *c).map(|g| g.name.clone()).unwrap_or_else(|| format!("chat {c}")))
+                .collect();
+            text.push_str(&format!(",失败 {} 个:{}", stats.failed, names.join("、")));
+        }
+        if stats.cancelled > 0 {
+            text.push_str(&format!(",撤回/取消 {} 个", stats.cancelled));
+        }
+        text.push_str(&format!("。撤回请发 /recall {broadcast_id}"));
+        self.post(Outgoing::send(chat, text).tag(format!("b{broadcast_id}:report"))).await
+    }
+
+    /// One tick of the clock: outage reminders and "已恢复" notices that fell due,
+    /// and scheduled fee reminders. Each is claimed in the database first, so it
+    /// happens once even if the daemon was down or runs twice.
+    pub async fn tick(&self) -> Result<()> {
+        let now = self.now();
+        let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
+        for o in self.store().take_outage_reminders(now, lead).await? {
+            let (groups, _) = self.resolve(&o.targets).await?;
+            let mut tx = self.store().begin().await?;
+            let plan = Plan {
+                kind: "outage_reminder",
+                text: self.outage_text("outage_reminder", &o),
+                targets: &o.targets,
+                dedupe_key: format!("outage:{}:reminder", o.id),
+                sender: None,
+                report_chat: None,
+                outage_id: Some(o.id),
+                pin: false,
+            };
+            self.queue_broadcast(&mut tx, plan, &groups).await?;
+            self.commit(tx).await?;
+        }
+        for o in self.store().take_outage_ends(now).await? {
+            let (groups, _) = self.resolve(&o.targets).await?;
+            let unpins = self.outage_unpins(o.id).await?;
+            let mut tx = self.store().begin().await?;
+            let plan = Plan {
+                kind: "outage_end",
+                text: self.outage_text("outage_end", &o),
+                targets: &o.targets,
+                dedupe_key: format!("outage:{}:end", o.id),
+                sender: None,
+                report_chat: None,
+                outage_id: Some(o.id),
+                pin: false,
+            };
+            self.queue_broadcast(&mut tx, plan, &groups).await?;
+            for unpin in &unpins {
+                tx.enqueue(unpin, now).await?;
+            }
+            self.commit(tx).await?;
+        }
+        for (run, schedule) in [
+            (FeeRun::Groups, self.settings().fees.group_schedule.clone()),
+            (FeeRun::Private, self.settings().fees.private_schedule.clone()),
+        ] {
+            if let Some(slot) = self.due_slot(run.job(), &schedule, now).await? {
+                let key = format!("{}:{}", run.job(), slot.timestamp());
+                self.send_fee_reminders(run, &Targets::All, &key, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The latest slot of `schedule` at or before `now` that has not fired, claimed
+    /// so it fires once. Slots missed while the daemon was down collapse into the
+    /// latest one; slots before the job was first seen never fire.
+    async fn due_slot(&self, job: &str, schedule: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let Ok(schedule) = schedule.parse::<cron::Schedule>() else { return Ok(None) };
+        let Some(last) = self.store().last_job_slot(job).await? else {
+            // First sight of this job: start counting from now.
+            self.store().claim_job_slot(job, now, now).await?;
+            return Ok(None);
+        };
+        let tz = self.tz();
+        let latest = schedule.after(&last.with_timezone(&tz)).take_while(|t| t.with_timezone(&Utc) <= now).last();
+        let Some(slot) = latest.map(|t| t.with_timezone(&Utc)) else { return Ok(None) };
+        Ok(self.store().claim_job_slot(job, slot, now).await?.then_some(slot))
+    }
+}

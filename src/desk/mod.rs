@@ -1,0 +1,243 @@
+//! The desk: what happens when an owner or a staff member says something.
+//!
+//! It knows no chat platform. An edge (Telegram, the console) turns what arrived
+//! into an [`Incoming`] or a command call; the desk decides, stores the change and
+//! the messages that report it in one transaction, and wakes the outbox worker.
+//! Every entry point is safe to run twice on the same input: tickets are keyed by
+//! the message that opened them and every reply is tagged by what it answers.
+
+mod broadcast;
+mod owner;
+mod render;
+mod staff;
+
+pub use broadcast::FeeRun;
+pub use render::excerpt;
+pub use staff::TicketListKind;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+use crate::configuration::Settings;
+use crate::domain::outgoing::{Lane, Outgoing};
+use crate::domain::templates::Templates;
+use crate::domain::ticket::Actor;
+use crate::domain::{Classifier, Clock};
+use crate::storage::{StorageError, Store, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+pub type Result<T> = std::result::Result<T, DeskError>;
+
+/// Where a message came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatKind {
+    Private,
+    Group,
+}
+
+/// A message as the desk sees it, whatever the platform.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub chat_id: i64,
+    pub chat_kind: ChatKind,
+    pub message_id: i64,
+    pub from: Actor,
+    /// `@username`, if the platform has one (used by `/transfer @name`).
+    pub username: Option<String>,
+    pub text: String,
+}
+
+impl Incoming {
+    /// The tag of the desk's reply to this message: one reply per message, however
+    /// often the message is delivered.
+    fn reply_tag(&self) -> String {
+        format!("re:{}:{}", self.chat_id, self.message_id)
+    }
+
+    fn is_private(&self) -> bool {
+        self.chat_kind == ChatKind::Private
+    }
+}
+
+/// What a pressed button should show its presser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackAnswer {
+    pub text: String,
+    pub alert: bool,
+}
+
+impl CallbackAnswer {
+    fn toast(text: impl Into<String>) -> Self {
+        Self { text: text.into(), alert: false }
+    }
+
+    fn alert(text: impl Into<String>) -> Self {
+        Self { text: text.into(), alert: true }
+    }
+}
+
+/// The desk's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    classifier: Arc<Classifier>,
+    templates: Templates,
+    settings: Settings,
+    tz: Tz,
+    clock: Arc<dyn Clock>,
+    /// The bot's @username, for deep links into a private chat.
+    bot_username: String,
+    /// Rung after every commit that queued messages, so the worker sends at once.
+    outbox_wake: Arc<Notify>,
+    /// Staff and admins from the config; staff added at run time live in the store.
+    config_staff: HashSet<i64>,
+}
+
+impl Desk {
+    pub fn new(
+        store: Store,
+        classifier: Arc<Classifier>,
+        templates: Templates,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        bot_username: String,
+    ) -> Self {
+        let tz = settings.timezone().unwrap_or(chrono_tz::Asia::Shanghai);
+        let config_staff = settings.desk.staff.iter().chain(&settings.desk.admins).copied().collect();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                classifier,
+                templates,
+                settings,
+                tz,
+                clock,
+                bot_username,
+                outbox_wake: Arc::new(Notify::new()),
+                config_staff,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn classifier(&self) -> &Classifier {
+        &self.inner.classifier
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.inner.outbox_wake.clone()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.inner.tz
+    }
+
+    fn t(&self) -> &Templates {
+        &self.inner.templates
+    }
+
+    pub fn is_admin(&self, user: i64) -> bool {
+        self.inner.settings.is_admin(user)
+    }
+
+    /// Staff from the config, or added by an admin at run time.
+    pub async fn is_staff(&self, user: i64) -> Result<bool> {
+        Ok(self.inner.config_staff.contains(&user) || self.inner.store.is_staff(user).await?)
+    }
+
+    fn staff_chat(&self) -> Option<i64> {
+        self.inner.settings.desk.staff_chat
+    }
+
+    /// Bind the `[[building]]` groups of the config (they win over earlier /bind).
+    pub async fn bind_configured_buildings(&self) -> Result<()> {
+        let now = self.now();
+        for b in &self.inner.settings.building {
+            self.inner.store.bind_building(b.chat, &b.name, "config", None, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Commit and wake the sender.
+    async fn commit(&self, tx: Tx) -> Result<()> {
+        tx.commit().await?;
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Answer `msg` with `text` (once, however often `msg` arrives).
+    pub async fn reply(&self, msg: &Incoming, text: impl Into<String>) -> Result<()> {
+        let mut tx = self.inner.store.begin().await?;
+        tx.enqueue(&Outgoing::send(msg.chat_id, text).reply_to(msg.message_id).tag(msg.reply_tag()), self.now())
+            .await?;
+        self.commit(tx).await
+    }
+
+    /// Queue one message on its own.
+    async fn post(&self, out: Outgoing) -> Result<()> {
+        let mut tx = self.inner.store.begin().await?;
+        tx.enqueue(&out, self.now()).await?;
+        self.commit(tx).await
+    }
+
+    /// The polite refusal for someone who is not staff.
+    pub async fn refuse(&self, msg: &Incoming) -> Result<()> {
+        self.reply(msg, self.t().render("refuse_not_staff", &[])).await
+    }
+
+    /// A deep link that opens a private chat with the bot about ticket `n`.
+    fn deep_link(&self, payload: &str) -> String {
+        format!("https://t.me/{}?start={payload}", self.inner.bot_username)
+    }
+
+    /// The bot was removed from a group: forget the binding.
+    pub async fn on_removed_from_chat(&self, chat_id: i64) -> Result<Option<String>> {
+        let name = self.inner.store.unbind_building(chat_id).await?;
+        if let (Some(name), Some(staff_chat)) = (&name, self.staff_chat()) {
+            self.post(
+                Outgoing::send(staff_chat, format!("ℹ️ 机器人已被移出 {name} 的业主群(chat {chat_id}),已解除绑定。"))
+                    .tag(format!("removed:{chat_id}:{}", self.now().timestamp())),
+            )
+            .await?;
+        }
+        Ok(name)
+    }
+
+    /// A group became a supergroup with a new id.
+    pub async fn on_chat_migrated(&self, old: i64, new: i64) -> Result<()> {
+        self.inner.store.migrate_chat(old, new).await?;
+        tracing::info!(old, new, "group migrated to a supergroup; bindings and tickets follow");
+        Ok(())
+    }
+
+    fn lane_for(&self, urgent: bool) -> Lane {
+        if urgent { Lane::Emergency } else { Lane::Interactive }
+    }
+}

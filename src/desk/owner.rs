@@ -1,0 +1,376 @@
+//! The owner's side: messages in groups and in private, `/start`, `/mytickets`,
+//! `/room`, and rating finished work.
+
+use chrono::Duration;
+
+use super::render::{ack_tag, staff_tag};
+use super::{CallbackAnswer, Desk, Incoming, Result};
+use crate::domain::intent::{Classification, Intent};
+use crate::domain::notice::Utility;
+use crate::domain::outgoing::{Button, Outgoing};
+use crate::domain::ticket::{EventKind, Priority, Rating, Status, Ticket, TicketId};
+use crate::domain::Location;
+use crate::storage::{NewTicket, TicketFilter};
+
+/// How long after `/start t<N>` an owner's private messages belong to ticket N.
+const PRIVATE_CONTEXT_MINUTES: i64 = 30;
+
+impl Desk {
+    /// Any non-command message from anyone: classify it and act, or stay silent.
+    pub async fn on_message(&self, msg: &Incoming) -> Result<()> {
+        if msg.text.trim().is_empty() {
+            return Ok(());
+        }
+        if msg.is_private() {
+            if let Some(ticket) = self.private_context(msg.from.id).await? {
+                return self.private_details(msg, ticket).await;
+            }
+        }
+        let c = self.classifier().classify(&msg.text);
+        tracing::debug!(chat = msg.chat_id, intent = c.intent.as_str(), category = ?c.category, "classified");
+        match c.intent {
+            Intent::Emergency | Intent::Repair | Intent::Complaint => {
+                if c.intent != Intent::Emergency {
+                    if let Some(answer) = self.planned_outage_answer(msg, &c).await? {
+                        return self.reply(msg, answer).await;
+                    }
+                }
+                self.open_ticket(msg, &c).await
+            }
+            Intent::Inquiry => self.answer_question(msg, &c).await,
+            Intent::Suggestion => self.take_suggestion(msg).await,
+            Intent::Other => {
+                if let Some(location) = c.location.clone() {
+                    if self.complete_location(msg, location).await? {
+                        return Ok(());
+                    }
+                }
+                if msg.is_private() {
+                    self.reply(msg, self.t().render("private_hint", &[])).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The building a message is about: named in it, the owner's confirmed room,
+    /// or the building group it was posted in.
+    async fn building_for(&self, msg: &Incoming, c: &Classification) -> Result<Option<String>> {
+        if let Some(b) = c.location.as_ref().and_then(|l| l.building.clone()) {
+            return Ok(Some(b));
+        }
+        if let Some(owner) = self.store().owner(msg.from.id).await? {
+            if let Some(b) = owner.confirmed_location().and_then(|l| l.building.clone()) {
+                return Ok(Some(b));
+            }
+        }
+        Ok(self.store().building_of(msg.chat_id).await?)
+    }
+
+    /// "怎么停水了" during a planned water cut in this building is answered with the
+    /// plan, not a repair ticket. The same words elsewhere still open a ticket.
+    async fn planned_outage_answer(&self, msg: &Incoming, c: &Classification) -> Result<Option<String>> {
+        let Some(utility) = c.utility.map(Utility::from) else { return Ok(None) };
+        let Some(building) = self.building_for(msg, c).await? else { return Ok(None) };
+        let Some(outage) = self.outage_for(&building, utility).await? else { return Ok(None) };
+        Ok(Some(self.outage_answer_text(&outage)))
+    }
+
+    async fn outage_for(&self, building: &str, utility: Utility) -> Result<Option<crate::storage::Outage>> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .current_outages(now)
+            .await?
+            .into_iter()
+            .find(|o| o.utility == utility && o.targets.includes(building)))
+    }
+
+    fn outage_answer_text(&self, o: &crate::storage::Outage) -> String {
+        self.t().render(
+            "outage_answer",
+            &[
+                ("utility", o.utility.word()),
+                ("buildings", &o.targets.to_string()),
+                ("start", &self.show(o.starts_at)),
+                ("end", &self.show(o.ends_at)),
+                ("reason", &o.reason),
+            ],
+        )
+    }
+
+    async fn open_ticket(&self, msg: &Incoming, c: &Classification) -> Result<()> {
+        let now = self.now();
+        let group_building = self.store().building_of(msg.chat_id).await?;
+        let owner = self.store().owner(msg.from.id).await?;
+        let (location, source) = if let Some(l) = c.location.clone() {
+            (Some(l), Some("message"))
+        } else if let Some(l) = owner.as_ref().and_then(|o| o.confirmed_location()).cloned() {
+            (Some(l), Some("owner"))
+        } else if let Some(l) = group_building.as_deref().and_then(building_location) {
+            (Some(l), Some("group"))
+        } else {
+            (None, None)
+        };
+        let priority = Priority::for_intent(c.intent);
+        let svc = &self.settings().service;
+        let respond = if priority == Priority::Urgent { svc.emergency_respond_minutes } else { svc.respond_minutes };
+        let resolve = if c.intent == Intent::Complaint { svc.complaint_answer_hours } else { svc.resolve_hours };
+        let new = NewTicket {
+            source_chat: msg.chat_id,
+            source_message: msg.message_id,
+            reporter: msg.from.clone(),
+            text: msg.text.clone(),
+            intent: c.intent,
+            category: c.category.clone(),
+            location,
+            location_source: source,
+            priority,
+            respond_by: now + Duration::minutes(respond),
+            resolve_by: now + Duration::hours(resolve),
+            created_at: now,
+        };
+        let mut tx = self.store().begin().await?;
+        let Some(id) = tx.insert_ticket(&new).await? else {
+            // This message already opened a ticket: a re-delivered update.
+            return Ok(());
+        };
+        let ticket = Ticket {
+            id,
+            source_chat: new.source_chat,
+            source_message: new.source_message,
+            reporter: new.reporter,
+            text: new.text,
+            intent: new.intent,
+            category: new.category,
+            location: new.location,
+            priority,
+            status: Status::Open,
+            assignee: None,
+            rating: None,
+            follow_up: false,
+            respond_by: new.respond_by,
+            resolve_by: new.resolve_by,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        tx.add_event(id, Some(&msg.from), &EventKind::Opened, now).await?;
+        let lane = self.lane_for(priority == Priority::Urgent);
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, self.ack_text(&ticket, msg.is_private()))
+                .reply_to(msg.message_id)
+                .keyboard(self.ack_keyboard(&ticket))
+                .tag(ack_tag(&ticket))
+                .lane(lane),
+            now,
+        )
+        .await?;
+        if let Some(staff_chat) = self.staff_chat() {
+            tx.enqueue(
+                &Outgoing::send(staff_chat, self.staff_text(&ticket, group_building.as_deref()))
+                    .keyboard(self.staff_keyboard(&ticket))
+                    .tag(staff_tag(&ticket))
+                    .lane(lane),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await?;
+        tracing::info!(ticket = id.get(), intent = ticket.intent.as_str(), "ticket opened");
+        Ok(())
+    }
+
+    /// "是3栋501" shortly after a report with no place completes that report.
+    async fn complete_location(&self, msg: &Incoming, location: Location) -> Result<bool> {
+        let since = self.now() - Duration::minutes(self.settings().desk.follow_up_minutes);
+        let Some(ticket) = self.store().ticket_missing_location(msg.from.id, msg.chat_id, since).await? else {
+            return Ok(false);
+        };
+        let actor = msg.from.clone();
+        let outcome = self.change_ticket(ticket.id, &actor, |t| Ok(vec![t.locate(location.clone())?])).await?;
+        if outcome.is_ok() {
+            self.reply(msg, format!("好的,已为工单 {} 补充位置,谢谢!", ticket.id)).await?;
+        }
+        Ok(true)
+    }
+
+    async fn answer_question(&self, msg: &Incoming, c: &Classification) -> Result<()> {
+        // Questions about a cut supply get the plan when there is one.
+        if c.faq.as_deref() == Some("outage") || c.utility.is_some() {
+            if let Some(answer) = self.planned_outage_answer(msg, c).await? {
+                return self.reply(msg, answer).await;
+            }
+        }
+        let Some(entry) = c.faq.as_deref().and_then(|id| self.classifier().faq_entry(id)) else {
+            return Ok(());
+        };
+        let answer = self.t().fill(&entry.answer);
+        self.reply(msg, answer).await
+    }
+
+    async fn take_suggestion(&self, msg: &Incoming) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, self.t().render("suggestion_thanks", &[]))
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        if let Some(staff_chat) = self.staff_chat() {
+            let place = self.store().building_of(msg.chat_id).await?.unwrap_or_else(|| "私聊".into());
+            tx.enqueue(
+                &Outgoing::send(staff_chat, format!("💡 业主建议({place} · {}):{}", msg.from.name, super::render::excerpt(&msg.text, 500)))
+                    .tag(format!("sug:{}:{}", msg.chat_id, msg.message_id)),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await
+    }
+
+    /// The ticket an owner is adding private details to, if the window is open.
+    async fn private_context(&self, user: i64) -> Result<Option<Ticket>> {
+        let Some(owner) = self.store().owner(user).await? else { return Ok(None) };
+        let (Some(id), Some(until)) = (owner.context_ticket, owner.context_until) else { return Ok(None) };
+        if until < self.now() {
+            return Ok(None);
+        }
+        Ok(self.store().ticket(id).await?.filter(|t| t.reporter.id == user && t.status.is_active()))
+    }
+
+    /// Private details (phone, access, the room) go to staff only, never to a group.
+    async fn private_details(&self, msg: &Incoming, ticket: Ticket) -> Result<()> {
+        let now = self.now();
+        if ticket.location.is_none() {
+            if let Some(location) = self.classifier().classify(&msg.text).location {
+                self.change_ticket(ticket.id, &msg.from, |t| Ok(vec![t.locate(location.clone())?])).await?.ok();
+            }
+        }
+        let mut tx = self.store().begin().await?;
+        tx.add_event(ticket.id, Some(&msg.from), &EventKind::OwnerDetails, now).await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, self.t().render("private_details_ack", &[("ticket", &ticket.id.to_string())]))
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        if let Some(staff_chat) = self.staff_chat() {
+            let to = ticket.assignee.as_ref().map(|a| format!("(负责人 {})", a.name)).unwrap_or_default();
+            tx.enqueue(
+                &Outgoing::send(
+                    staff_chat,
+                    format!("🔒 工单 {} 业主私聊补充{to}:{}", ticket.id, super::render::excerpt(&msg.text, 1000)),
+                )
+                .tag(format!("details:{}:{}", msg.chat_id, msg.message_id)),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await
+    }
+
+    /// `/start [t<N>]` in private: open the private channel for ticket N (only its
+    /// reporter may), or say hello.
+    pub async fn start(&self, msg: &Incoming, payload: &str) -> Result<()> {
+        let ticket = match payload.trim().strip_prefix('t').and_then(|n| n.parse::<TicketId>().ok()) {
+            Some(id) => self.store().ticket(id).await?,
+            None => None,
+        };
+        match ticket {
+            Some(t) if t.reporter.id == msg.from.id => {
+                let now = self.now();
+                self.store().set_owner_context(&msg.from, t.id, now + Duration::minutes(PRIVATE_CONTEXT_MINUTES), now).await?;
+                let text = self.t().render(
+                    "private_ticket",
+                    &[
+                        ("ticket", &t.id.to_string()),
+                        ("category", &self.category_label(t.category.as_deref())),
+                        ("status", t.status.label()),
+                    ],
+                );
+                self.reply(msg, text).await
+            }
+            Some(t) => self.reply(msg, format!("抱歉,工单 {} 不是您提交的,只有报修业主本人可以补充信息。", t.id)).await,
+            None => self.reply(msg, self.t().render("private_hint", &[])).await,
+        }
+    }
+
+    /// `/mytickets`: the owner's own tickets, only in private.
+    pub async fn my_tickets(&self, msg: &Incoming) -> Result<()> {
+        if !msg.is_private() {
+            return self.reply(msg, "为保护隐私,请私聊我发送 /mytickets 查看您的工单。").await;
+        }
+        let tickets = self.store().tickets(TicketFilter::ReportedBy(msg.from.id), self.now(), 20).await?;
+        if tickets.is_empty() {
+            return self.reply(msg, "您目前没有工单。报修或投诉直接告诉我情况即可。").await;
+        }
+        let mut text = String::from("您的工单:\n");
+        for t in &tickets {
+            text.push_str(&self.list_line(t));
+            if let Some(a) = &t.assignee {
+                if t.status.is_active() {
+                    text.push_str(&format!("(负责人 {})", a.name));
+                }
+            }
+            text.push('\n');
+        }
+        self.reply(msg, text.trim_end()).await
+    }
+
+    /// `/room 3-2-501`: ask staff to confirm the owner's room.
+    pub async fn request_room(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let location = match arg.trim().parse::<Location>() {
+            Ok(l) if l.building.is_some() && l.room.is_some() => l,
+            _ => {
+                return self.reply(msg, "请写明楼栋和房号,例如 /room 3-2-501 或 /room 3栋2单元501").await;
+            }
+        };
+        let now = self.now();
+        self.store().request_room(&msg.from, &location, now).await?;
+        let shown = location.to_string();
+        let mut tx = self.store().begin().await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, self.t().render("room_request_ack", &[("location", &shown)]))
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        if let Some(staff_chat) = self.staff_chat() {
+            let user = msg.from.id;
+            tx.enqueue(
+                &Outgoing::send(staff_chat, format!("🏠 业主 {}(id {user})申请登记房号 {shown},请核实。", msg.from.name))
+                    .keyboard(vec![vec![
+                        Button::callback("✅ 确认", format!("room:ok:{user}")),
+                        Button::callback("❌ 驳回", format!("room:no:{user}")),
+                    ]])
+                    .tag(format!("room:{}:{}", msg.chat_id, msg.message_id)),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await
+    }
+
+    /// A star button under "请为本次服务打分".
+    pub async fn rate(&self, ticket: TicketId, stars: i64, from: &crate::domain::Actor) -> Result<CallbackAnswer> {
+        let rating = match Rating::new(stars) {
+            Ok(r) => r,
+            Err(e) => return Ok(CallbackAnswer::alert(e.to_string())),
+        };
+        match self.change_ticket(ticket, from, |t| t.rate(from.id, rating)).await? {
+            Ok(_) => Ok(CallbackAnswer::toast(format!("感谢您的评价({} 星)!", rating.stars()))),
+            Err(e) => Ok(CallbackAnswer::alert(e.to_string())),
+        }
+    }
+}
+
+/// The building of a group named like `3栋` as a location, if it reads as one.
+fn building_location(name: &str) -> Option<Location> {
+    let building = name.parse::<Location>().ok()?.building?;
+    Location::new(Some(building), None, None)
+}

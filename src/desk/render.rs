@@ -1,0 +1,156 @@
+//! Turning tickets into the texts and buttons people see.
+
+use chrono::{DateTime, Utc};
+
+use super::Desk;
+use crate::domain::Location;
+use crate::domain::intent::Intent;
+use crate::domain::notice::show_time;
+use crate::domain::outgoing::{Button, Keyboard};
+use crate::domain::ticket::{Status, Ticket};
+
+/// Long messages are cut for posts; the whole text stays in the database.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+pub(crate) fn ack_tag(t: &Ticket) -> String {
+    format!("t{}:ack", t.id.get())
+}
+
+pub(crate) fn staff_tag(t: &Ticket) -> String {
+    format!("t{}:staff", t.id.get())
+}
+
+impl Desk {
+    pub(crate) fn category_label(&self, category: Option<&str>) -> String {
+        match category {
+            Some(c) => self.classifier().category_label(c).unwrap_or(c).to_string(),
+            None => "其他".to_string(),
+        }
+    }
+
+    pub(crate) fn intent_label(intent: Intent) -> &'static str {
+        match intent {
+            Intent::Emergency => "紧急",
+            Intent::Complaint => "投诉",
+            Intent::Repair => "报修",
+            Intent::Inquiry => "咨询",
+            Intent::Suggestion => "建议",
+            Intent::Other => "其他",
+        }
+    }
+
+    pub(crate) fn show(&self, t: DateTime<Utc>) -> String {
+        show_time(t, self.tz())
+    }
+
+    fn status_line(&self, t: &Ticket) -> String {
+        match (&t.status, &t.assignee) {
+            (Status::Claimed, Some(a)) => format!("{}({})", t.status.label(), a.name),
+            _ => t.status.label().to_string(),
+        }
+    }
+
+    /// The reply under the owner's message. In a group it names no room and no
+    /// person: neighbours see the number, the category and the state, nothing else.
+    pub(crate) fn ack_text(&self, t: &Ticket, private: bool) -> String {
+        let svc = &self.settings().service;
+        let location = match (&t.location, private) {
+            (Some(l), true) => format!(",{l}"),
+            _ => String::new(),
+        };
+        let key = match t.intent {
+            Intent::Emergency => "ack_emergency",
+            Intent::Complaint => "ack_complaint",
+            _ => "ack_repair",
+        };
+        let mut text = self.t().render(
+            key,
+            &[
+                ("ticket", &t.id.to_string()),
+                ("category", &self.category_label(t.category.as_deref())),
+                ("location", &location),
+                ("respond_minutes", &svc.respond_minutes.to_string()),
+                ("resolve_hours", &svc.resolve_hours.to_string()),
+                ("answer_hours", &svc.complaint_answer_hours.to_string()),
+                ("status", &self.status_line(t)),
+            ],
+        );
+        if t.location.is_none() && t.status.is_active() {
+            text.push('\n');
+            text.push_str(&self.t().render("ask_location", &[]));
+        }
+        text
+    }
+
+    /// The private-details button under an acknowledgement.
+    pub(crate) fn ack_keyboard(&self, t: &Ticket) -> Keyboard {
+        if !t.status.is_active() {
+            return Vec::new();
+        }
+        let label = if t.location.is_none() { "🔒 私聊补充房号/电话" } else { "🔒 私聊补充电话/上门时间" };
+        vec![vec![Button::url(label, self.deep_link(&format!("t{}", t.id.get())))]]
+    }
+
+    /// The post in the staff group: everything staff need, and the next action.
+    pub(crate) fn staff_text(&self, t: &Ticket, chat_name: Option<&str>) -> String {
+        let head = if t.intent == Intent::Emergency { "🚨 紧急工单" } else { "🛠 工单" };
+        let location = t.location.as_ref().map(Location::to_string).unwrap_or_else(|| "未提供(已请业主补充)".into());
+        let mut s = format!(
+            "{head} {} · {} · {} · {}\n位置:{location}\n来自:{} · {}\n内容:{}\n",
+            t.id,
+            t.priority.label(),
+            Self::intent_label(t.intent),
+            self.category_label(t.category.as_deref()),
+            chat_name.unwrap_or("私聊"),
+            t.reporter.name,
+            excerpt(&t.text, 500),
+        );
+        match t.status {
+            Status::Open => s.push_str(&format!("时限:{} 前认领\n", self.show(t.respond_by))),
+            Status::Claimed => s.push_str(&format!("时限:{} 前完成\n", self.show(t.resolve_by))),
+            _ => {}
+        }
+        s.push_str(&format!("状态:{}", self.status_line(t)));
+        if let Some(r) = t.rating {
+            s.push_str(&format!(" · 业主评价 {} 星", r.stars()));
+        }
+        if t.follow_up {
+            s.push_str("\n⚠️ 业主不满意,需主管回访");
+        }
+        s
+    }
+
+    pub(crate) fn staff_keyboard(&self, t: &Ticket) -> Keyboard {
+        let n = t.id.get();
+        match t.status {
+            Status::Open => vec![vec![Button::callback(format!("🙋 认领 {}", t.id), format!("claim:{n}"))]],
+            Status::Claimed => vec![vec![Button::callback(format!("✅ 完成 {}", t.id), format!("done:{n}"))]],
+            _ => Vec::new(),
+        }
+    }
+
+    pub(crate) fn rating_keyboard(t: &Ticket) -> Keyboard {
+        let n = t.id.get();
+        vec![(1..=5).map(|s| Button::callback(format!("{s}⭐"), format!("rate:{n}:{s}"))).collect()]
+    }
+
+    /// One line per ticket for lists.
+    pub(crate) fn list_line(&self, t: &Ticket) -> String {
+        let overdue = if t.is_overdue(self.now()) { " ⏰超时" } else { "" };
+        format!(
+            "{} {} · {} · {}{}{}",
+            t.id,
+            t.status.label(),
+            self.category_label(t.category.as_deref()),
+            excerpt(&t.text, 24),
+            t.assignee.as_ref().map(|a| format!(" · {}", a.name)).unwrap_or_default(),
+            overdue
+        )
+    }
+}

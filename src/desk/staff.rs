@@ -1,0 +1,387 @@
+//! The staff side: claiming, finishing, handing over and reviewing tickets.
+//!
+//! Every change goes through [`Desk::change_ticket`]: read, apply the domain
+//! transition, store it only if nobody changed the ticket meanwhile (else read again
+//! and re-decide), and queue what the change tells owners and staff, all in one
+//! transaction. Two staff pressing 认领 at once: one wins, the other is told who.
+
+use super::render::{ack_tag, staff_tag};
+use super::{CallbackAnswer, Desk, Incoming, Result};
+use crate::domain::outgoing::{Lane, Outgoing};
+use crate::domain::ticket::{Actor, EventKind, Ticket, TicketError, TicketId};
+use crate::storage::TicketFilter;
+
+/// `/tickets [open|mine|overdue]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketListKind {
+    Open,
+    Mine,
+    Overdue,
+}
+
+impl TicketListKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "" | "open" | "未完成" => Some(Self::Open),
+            "mine" | "我的" => Some(Self::Mine),
+            "overdue" | "超时" => Some(Self::Overdue),
+            _ => None,
+        }
+    }
+}
+
+const CHANGE_RETRIES: usize = 8;
+
+impl Desk {
+    /// Apply `apply` to ticket `id` and store it with its events and messages.
+    /// The outer `Result` is for failures of the desk; the inner one is the
+    /// domain's answer (e.g. already claimed by someone else), for the user.
+    pub(crate) async fn change_ticket<F>(
+        &self,
+        id: TicketId,
+        actor: &Actor,
+        apply: F,
+    ) -> Result<std::result::Result<Ticket, TicketError>>
+    where
+        F: Fn(&mut Ticket) -> std::result::Result<Vec<EventKind>, TicketError>,
+    {
+        for _ in 0..CHANGE_RETRIES {
+            let Some(before) = self.store().ticket(id).await? else {
+                return Ok(Err(TicketError::BadNumber(id.to_string())));
+            };
+            let mut after = before.clone();
+            let events = match apply(&mut after) {
+                Ok(events) => events,
+                Err(e) => return Ok(Err(e)),
+            };
+            let now = self.now();
+            let chat_name = self.store().building_of(after.source_chat).await?;
+            // No store reads past this point until commit: SQLite has one connection.
+            let mut tx = self.store().begin().await?;
+            if !tx.save_ticket(&after, now).await? {
+                // Someone changed it between our read and write: decide again.
+                continue;
+            }
+            after.version += 1;
+            for event in &events {
+                tx.add_event(id, Some(actor), event, now).await?;
+            }
+            self.queue_ticket_news(&mut tx, &after, &events, chat_name.as_deref()).await?;
+            self.commit(tx).await?;
+            return Ok(Ok(after));
+        }
+        Ok(Err(TicketError::Corrupt(format!("工单 {id} 正被频繁修改,请稍后再试"))))
+    }
+
+    /// What a change tells people: the staff post and the owner's acknowledgement
+    /// show the new state; the owner hears of a claim and of finished work.
+    async fn queue_ticket_news(
+        &self,
+        tx: &mut crate::storage::Tx,
+        t: &Ticket,
+        events: &[EventKind],
+        chat_name: Option<&str>,
+    ) -> Result<()> {
+        let now = self.now();
+        let private = t.source_chat > 0;
+        if let Some(staff_chat) = self.staff_chat() {
+            tx.enqueue(
+                &Outgoing::edit(staff_chat, staff_tag(t), self.staff_text(t, chat_name))
+                    .keyboard(self.staff_keyboard(t)),
+                now,
+            )
+            .await?;
+        }
+        tx.enqueue(&Outgoing::edit(t.source_chat, ack_tag(t), self.ack_text(t, private)).keyboard(self.ack_keyboard(t)), now)
+            .await?;
+        let n = t.id.get();
+        let v = t.version;
+        let to_owner = |text: String| Outgoing::send(t.source_chat, text).reply_to(t.source_message);
+        for event in events {
+            match event {
+                EventKind::Claimed | EventKind::Transferred { .. } => {
+                    let assignee = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("工作人员");
+                    let text = self.t().render("owner_claimed", &[("ticket", &t.id.to_string()), ("assignee", assignee)]);
+                    tx.enqueue(&to_owner(text).tag(format!("t{n}:claimed:v{v}")), now).await?;
+                }
+                EventKind::Done { summary } => {
+                    let summary = summary.as_ref().map(|s| format!("({s})")).unwrap_or_default();
+                    let text = self.t().render("owner_done", &[("ticket", &t.id.to_string()), ("summary", &summary)]);
+                    tx.enqueue(&to_owner(text).keyboard(Self::rating_keyboard(t)).tag(format!("t{n}:rate:v{v}")), now)
+                        .await?;
+                }
+                EventKind::Rated { stars } => {
+                    let stars = stars.to_string();
+                    let hours = self.settings().service.follow_up_hours.to_string();
+                    let args = [("ticket", t.id.to_string()), ("stars", stars.clone()), ("follow_up_hours", hours.clone())];
+                    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let key = if t.follow_up && t.status.is_active() { "rate_sorry" } else { "rate_thanks" };
+                    tx.enqueue(&to_owner(self.t().render(key, &args)).tag(format!("t{n}:rated:v{v}")), now).await?;
+                    if key == "rate_sorry" {
+                        if let Some(staff_chat) = self.staff_chat() {
+                            let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
+                            let supervisors: Vec<String> =
+                                self.settings().desk.admins.iter().map(|a| format!("id {a}")).collect();
+                            tx.enqueue(
+                                &Outgoing::send(
+                                    staff_chat,
+                                    format!(
+                                        "⚠️ 工单 {} 业主只给了 {stars} 星,已重新打开。请主管在 {hours} 小时内回访业主。负责人:{who};主管:{}",
+                                        t.id,
+                                        if supervisors.is_empty() { "未配置".into() } else { supervisors.join("、") }
+                                    ),
+                                )
+                                .tag(format!("t{n}:followup:v{v}"))
+                                .lane(Lane::Interactive),
+                                now,
+                            )
+                            .await?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn reply_outcome(&self, msg: &Incoming, outcome: std::result::Result<Ticket, TicketError>, ok: impl FnOnce(&Ticket) -> String) -> Result<()> {
+        match outcome {
+            Ok(t) => self.reply(msg, ok(&t)).await,
+            Err(e) => self.reply(msg, format!("⚠️ {e}")).await,
+        }
+    }
+
+    fn parse_id(arg: &str) -> std::result::Result<TicketId, String> {
+        let first = arg.split_whitespace().next().unwrap_or("");
+        if first.is_empty() {
+            return Err("请写上工单号,例如 /claim 12".into());
+        }
+        first.parse::<TicketId>().map_err(|e| e.to_string())
+    }
+
+    async fn with_id(&self, msg: &Incoming, arg: &str) -> Result<Option<TicketId>> {
+        match Self::parse_id(arg) {
+            Ok(id) => {
+                if self.store().ticket(id).await?.is_none() {
+                    self.reply(msg, format!("⚠️ 没有工单 {id}")).await?;
+                    return Ok(None);
+                }
+                Ok(Some(id))
+            }
+            Err(e) => {
+                self.reply(msg, format!("⚠️ {e}")).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// `/claim N`
+    pub async fn claim(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.claim(&msg.from)?])).await?;
+        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 由您负责,请在 {} 前完成。", t.id, self.show(t.resolve_by)))
+            .await
+    }
+
+    /// `/done N [what was done]`
+    pub async fn finish(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let summary = arg.split_once(char::is_whitespace).map(|(_, s)| s.trim().to_string()).filter(|s| !s.is_empty());
+        let admin = self.is_admin(msg.from.id);
+        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.finish(&msg.from, admin, summary.clone())?])).await?;
+        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 已完成,已请业主评价。", t.id)).await
+    }
+
+    /// `/transfer N <user id or @name>`
+    pub async fn transfer(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let Some(who) = arg.split_whitespace().nth(1) else {
+            return self.reply(msg, "⚠️ 转交给谁?例如 /transfer 12 @wangshifu 或 /transfer 12 10002").await;
+        };
+        let to = match self.store().person(who).await? {
+            Some(p) => p,
+            None => match who.parse::<i64>() {
+                Ok(uid) => Actor::new(uid, format!("id {uid}")),
+                Err(_) => {
+                    return self.reply(msg, format!("⚠️ 不认识 {who}:请对方先在员工群发过一次命令,或用数字 user id")).await;
+                }
+            },
+        };
+        if !self.is_staff(to.id).await? {
+            return self.reply(msg, format!("⚠️ {} 不是物业工作人员,不能转交给他", to.name)).await;
+        }
+        let admin = self.is_admin(msg.from.id);
+        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.transfer(&msg.from, to.clone(), admin)?])).await?;
+        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 已转交给 {},由其负责。", t.id, to.name)).await
+    }
+
+    /// `/note N text`: kept in the ticket's history for staff.
+    pub async fn note(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let Some((_, text)) = arg.split_once(char::is_whitespace).filter(|(_, t)| !t.trim().is_empty()) else {
+            return self.reply(msg, "⚠️ 备注内容为空,例如 /note 12 已联系业主,明早上门").await;
+        };
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.add_event(id, Some(&msg.from), &EventKind::Note { text: text.trim().to_string() }, now).await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, format!("📝 已记录到工单 {id}")).reply_to(msg.message_id).tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    /// `/reopen N`
+    pub async fn reopen(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let reason = format!("{} 重新打开", msg.from.name);
+        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.reopen(reason.clone())?])).await?;
+        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 已重新打开,状态:{}", t.id, t.status.label())).await
+    }
+
+    /// `/ticket N`: the ticket and its whole history.
+    pub async fn show_ticket(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let Some(t) = self.store().ticket(id).await? else { return Ok(()) };
+        let chat_name = self.store().building_of(t.source_chat).await?;
+        let mut text = self.staff_text(&t, chat_name.as_deref());
+        text.push_str("\n\n记录:");
+        for e in self.store().events(id).await? {
+            text.push_str(&format!(
+                "\n{} {} {}{}",
+                self.show(e.at),
+                e.actor_name.as_deref().unwrap_or("系统"),
+                event_label(&e.kind),
+                e.detail.map(|d| format!(":{}", super::render::excerpt(&d, 200))).unwrap_or_default()
+            ));
+        }
+        self.reply(msg, text).await
+    }
+
+    /// `/tickets [open|mine|overdue]`
+    pub async fn list_tickets(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let Some(kind) = TicketListKind::parse(arg) else {
+            return self.reply(msg, "⚠️ 用法:/tickets [open|mine|overdue]").await;
+        };
+        let filter = match kind {
+            TicketListKind::Open => TicketFilter::Active,
+            TicketListKind::Mine => TicketFilter::AssignedTo(msg.from.id),
+            TicketListKind::Overdue => TicketFilter::Overdue,
+        };
+        let tickets = self.store().tickets(filter, self.now(), 30).await?;
+        let title = match kind {
+            TicketListKind::Open => "未完成的工单",
+            TicketListKind::Mine => "我负责的工单",
+            TicketListKind::Overdue => "超时的工单",
+        };
+        if tickets.is_empty() {
+            return self.reply(msg, format!("{title}:无 👍")).await;
+        }
+        let lines: Vec<String> = tickets.iter().map(|t| self.list_line(t)).collect();
+        self.reply(msg, format!("{title}({} 条):\n{}", tickets.len(), lines.join("\n"))).await
+    }
+
+    /// `/staff_add ID` (admins only)
+    pub async fn staff_add(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        if !self.is_admin(msg.from.id) {
+            return self.reply(msg, "⚠️ 只有管理员可以添加工作人员。").await;
+        }
+        let Ok(user) = arg.trim().parse::<i64>() else {
+            return self.reply(msg, "⚠️ 用法:/staff_add 123456789(对方的 Telegram user id)").await;
+        };
+        let added = self.store().add_staff(user, None, msg.from.id, self.now()).await?;
+        let text = if added || self.is_staff(user).await? {
+            format!("✅ {user} 现在是工作人员")
+        } else {
+            format!("⚠️ 未能添加 {user}")
+        };
+        self.reply(msg, text).await
+    }
+
+    /// `/staff_remove ID` (admins only)
+    pub async fn staff_remove(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        if !self.is_admin(msg.from.id) {
+            return self.reply(msg, "⚠️ 只有管理员可以移除工作人员。").await;
+        }
+        let Ok(user) = arg.trim().parse::<i64>() else {
+            return self.reply(msg, "⚠️ 用法:/staff_remove 123456789").await;
+        };
+        let removed = self.store().remove_staff(user).await?;
+        let text = if removed {
+            format!("✅ 已移除工作人员 {user}")
+        } else if self.settings().desk.staff.contains(&user) || self.is_admin(user) {
+            format!("⚠️ {user} 写在配置文件里,请在配置中移除")
+        } else {
+            format!("⚠️ {user} 不是工作人员")
+        };
+        self.reply(msg, text).await
+    }
+
+    /// A button in the staff group.
+    pub async fn staff_button(&self, from: &Actor, data: &str) -> Result<CallbackAnswer> {
+        let (action, rest) = data.split_once(':').unwrap_or((data, ""));
+        match action {
+            "claim" | "done" => {
+                let Ok(id) = rest.parse::<TicketId>() else { return Ok(CallbackAnswer::alert("按钮已失效")) };
+                let admin = self.is_admin(from.id);
+                let outcome = if action == "claim" {
+                    self.change_ticket(id, from, |t| Ok(vec![t.claim(from)?])).await?
+                } else {
+                    self.change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?])).await?
+                };
+                Ok(match outcome {
+                    Ok(t) if action == "claim" => CallbackAnswer::toast(format!("工单 {} 由您负责", t.id)),
+                    Ok(t) => CallbackAnswer::toast(format!("工单 {} 已完成", t.id)),
+                    Err(e) => CallbackAnswer::alert(e.to_string()),
+                })
+            }
+            "room" => {
+                let (verdict, user) = rest.split_once(':').unwrap_or(("", ""));
+                let Ok(user) = user.parse::<i64>() else { return Ok(CallbackAnswer::alert("按钮已失效")) };
+                self.decide_room(from, user, verdict == "ok").await
+            }
+            _ => Ok(CallbackAnswer::alert("按钮已失效")),
+        }
+    }
+
+    async fn decide_room(&self, from: &Actor, user: i64, confirm: bool) -> Result<CallbackAnswer> {
+        let now = self.now();
+        let Some(owner) = self.store().decide_room(user, confirm, from.id, now).await? else {
+            return Ok(CallbackAnswer::toast("这条申请已经处理过了"));
+        };
+        let shown = owner.location.as_ref().map(ToString::to_string).unwrap_or_default();
+        let key = if confirm { "room_confirmed" } else { "room_rejected" };
+        let mut tx = self.store().begin().await?;
+        // A private chat's id is the user's id.
+        tx.enqueue(&Outgoing::send(user, self.t().render(key, &[("location", &shown)])).tag(format!("roomdecision:{user}:{}", now.timestamp_millis())), now)
+            .await?;
+        if let Some(staff_chat) = self.staff_chat() {
+            let verdict = if confirm { "已确认" } else { "已驳回" };
+            tx.enqueue(
+                &Outgoing::send(staff_chat, format!("🏠 {} 的房号 {shown} {verdict}(经办:{})", owner.name, from.name))
+                    .tag(format!("roomdecided:{user}:{}", now.timestamp_millis())),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await?;
+        Ok(CallbackAnswer::toast(if confirm { "已确认房号" } else { "已驳回" }))
+    }
+}
+
+fn event_label(kind: &str) -> &str {
+    match kind {
+        "opened" => "提交",
+        "claimed" => "认领",
+        "transferred" => "转交",
+        "done" => "完成",
+        "reopened" => "重新打开",
+        "rated" => "评价",
+        "note" => "备注",
+        "location" => "补充位置",
+        "owner_details" => "业主私聊补充",
+        other => other,
+    }
+}

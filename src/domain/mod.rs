@@ -1,0 +1,19 @@
+//! The desk's domain: what a message means, what a ticket is and how it may move,
+//! what a notice targets. Nothing here knows about Telegram or SQL, so the rules can
+//! be tested on their own and another chat platform or database is a new edge.
+
+pub mod clock;
+pub mod faq;
+pub mod fees;
+pub mod intent;
+pub mod location;
+pub mod notice;
+pub mod outgoing;
+pub mod templates;
+pub mod text;
+pub mod ticket;
+
+pub use clock::{Clock, SystemClock};
+pub use intent::{Classification, Classifier, Intent, Utility};
+pub use location::Location;
+pub use ticket::{Actor, Priority, Status, Ticket, TicketError, TicketId};

@@ -1,0 +1,174 @@
+//! What the desk wants said, before any chat platform sees it.
+//!
+//! Handlers never send: they describe messages as [`Outgoing`] values, which are
+//! stored in the outbox in the same transaction as the change they report, and a
+//! worker delivers them. So an owner is only told what the database already holds,
+//! and nothing queued is lost to a crash.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub text: String,
+    #[serde(flatten)]
+    pub action: ButtonAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ButtonAction {
+    /// Pressing it sends this data back to the bot.
+    Callback(String),
+    /// Pressing it opens a link (a deep link into a private chat with the bot).
+    Url(String),
+}
+
+impl Button {
+    pub fn callback(text: impl Into<String>, data: impl Into<String>) -> Self {
+        Self { text: text.into(), action: ButtonAction::Callback(data.into()) }
+    }
+
+    pub fn url(text: impl Into<String>, url: impl Into<String>) -> Self {
+        Self { text: text.into(), action: ButtonAction::Url(url.into()) }
+    }
+}
+
+/// Rows of inline buttons under a message.
+pub type Keyboard = Vec<Vec<Button>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Send,
+    /// Replace the text (and buttons) of the message sent by the row tagged `ref_tag`.
+    Edit,
+    Delete,
+    Pin,
+    Unpin,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Send => "send",
+            Op::Edit => "edit",
+            Op::Delete => "delete",
+            Op::Pin => "pin",
+            Op::Unpin => "unpin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "send" => Op::Send,
+            "edit" => Op::Edit,
+            "delete" => Op::Delete,
+            "pin" => Op::Pin,
+            "unpin" => Op::Unpin,
+            _ => return None,
+        })
+    }
+}
+
+/// Which queue a message waits in. Lower goes first, so an emergency alert or an
+/// owner's reply never waits behind a 500-group broadcast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lane {
+    Emergency = 0,
+    Interactive = 1,
+    Broadcast = 2,
+}
+
+impl Lane {
+    pub fn from_i64(n: i64) -> Self {
+        match n {
+            0 => Lane::Emergency,
+            1 => Lane::Interactive,
+            _ => Lane::Broadcast,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub chat_id: i64,
+    pub op: Op,
+    pub text: Option<String>,
+    pub reply_to: Option<i64>,
+    pub keyboard: Option<Keyboard>,
+    /// For edit/delete/pin/unpin: the tag of the message to act on.
+    pub ref_tag: Option<String>,
+    /// ... or the message itself, when it is known (the message a button is on).
+    pub target_message: Option<i64>,
+    /// A unique name: queuing the same tag twice queues it once. This is what makes
+    /// handlers safe to run twice on a re-delivered update.
+    pub tag: Option<String>,
+    pub lane: Lane,
+    pub broadcast_id: Option<i64>,
+    /// Not before this time (scheduled notices); `None` is now.
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+impl Outgoing {
+    pub fn send(chat_id: i64, text: impl Into<String>) -> Self {
+        Self {
+            chat_id,
+            op: Op::Send,
+            text: Some(text.into()),
+            reply_to: None,
+            keyboard: None,
+            ref_tag: None,
+            target_message: None,
+            tag: None,
+            lane: Lane::Interactive,
+            broadcast_id: None,
+            not_before: None,
+        }
+    }
+
+    /// Replace the text of the message tagged `ref_tag` (in `chat_id`).
+    pub fn edit(chat_id: i64, ref_tag: impl Into<String>, text: impl Into<String>) -> Self {
+        Self { op: Op::Edit, ref_tag: Some(ref_tag.into()), ..Self::send(chat_id, text) }
+    }
+
+    /// Delete, pin or unpin the message tagged `ref_tag`.
+    pub fn act(chat_id: i64, op: Op, ref_tag: impl Into<String>) -> Self {
+        Self { op, text: None, ref_tag: Some(ref_tag.into()), ..Self::send(chat_id, "") }
+    }
+
+    /// Replace the text of a known message (the one a pressed button is on).
+    pub fn edit_message(chat_id: i64, message_id: i64, text: impl Into<String>) -> Self {
+        Self { op: Op::Edit, target_message: Some(message_id), ..Self::send(chat_id, text) }
+    }
+
+    pub fn reply_to(mut self, message_id: i64) -> Self {
+        self.reply_to = Some(message_id);
+        self
+    }
+
+    pub fn keyboard(mut self, keyboard: Keyboard) -> Self {
+        self.keyboard = if keyboard.is_empty() { None } else { Some(keyboard) };
+        self
+    }
+
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    pub fn lane(mut self, lane: Lane) -> Self {
+        self.lane = lane;
+        self
+    }
+
+    pub fn broadcast(mut self, id: i64) -> Self {
+        self.broadcast_id = Some(id);
+        self.lane = Lane::Broadcast;
+        self
+    }
+
+    pub fn not_before(mut self, at: DateTime<Utc>) -> Self {
+        self.not_before = Some(at);
+        self
+    }
+}

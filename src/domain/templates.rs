@@ -1,0 +1,211 @@
+//! Owner-facing wording, from `intents/templates.toml`.
+//!
+//! Staff change the company name, phone and payment channels, or rephrase a reply,
+//! by editing that file. It is checked at load: every message the bot needs must be
+//! there, and each may only use the placeholders the bot fills for it (plus the
+//! `[vars]`), so a typo is caught at start-up, not in front of an owner.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("模板文件 {file}: 无法读取: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("模板文件 {file}: TOML 格式错误: {source}")]
+    Parse { file: String, source: toml::de::Error },
+    #[error("模板文件 {file}: 缺少消息 [messages] {key}")]
+    Missing { file: String, key: &'static str },
+    #[error("模板文件 {file}: 消息 {key} 使用了未知占位符 {{{placeholder}}};可用的有: {allowed}")]
+    Placeholder { file: String, key: String, placeholder: String, allowed: String },
+}
+
+/// Every message the bot renders, with the placeholders it fills for it.
+/// `[vars]` (company, phone, ...) are available everywhere.
+pub const MESSAGES: &[(&str, &[&str])] = &[
+    ("ack_repair", &["ticket", "category", "location", "respond_minutes", "resolve_hours", "status"]),
+    ("ack_complaint", &["ticket", "category", "location", "answer_hours", "status"]),
+    ("ack_emergency", &["ticket", "category", "location", "status"]),
+    ("ask_location", &[]),
+    ("owner_claimed", &["ticket", "assignee"]),
+    ("owner_done", &["ticket", "summary"]),
+    ("rate_thanks", &["ticket", "stars"]),
+    ("rate_sorry", &["ticket", "stars", "follow_up_hours"]),
+    ("suggestion_thanks", &[]),
+    ("refuse_not_staff", &[]),
+    ("private_hint", &[]),
+    ("private_ticket", &["ticket", "category", "status"]),
+    ("private_details_ack", &["ticket"]),
+    ("room_request_ack", &["location"]),
+    ("room_confirmed", &["location"]),
+    ("room_rejected", &["location"]),
+    ("outage_answer", &["utility", "buildings", "start", "end", "reason"]),
+    ("notice", &["text"]),
+    ("outage_notice", &["utility", "buildings", "start", "end", "reason"]),
+    ("outage_reminder", &["utility", "buildings", "start", "end"]),
+    ("outage_end", &["utility", "buildings"]),
+    ("outage_cancel", &["utility", "buildings", "start", "end"]),
+    ("fee_group", &["period"]),
+    ("fee_private", &["location", "period", "amount", "due_date"]),
+];
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    vars: HashMap<String, String>,
+    messages: HashMap<String, String>,
+}
+
+#[derive(serde::Deserialize)]
+struct File {
+    #[serde(default)]
+    vars: HashMap<String, String>,
+    #[serde(default)]
+    messages: HashMap<String, String>,
+}
+
+impl Templates {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read { file: file.clone(), source })?;
+        Self::parse(&file, &text)
+    }
+
+    pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
+        let parsed: File =
+            toml::from_str(text).map_err(|source| TemplateError::Parse { file: file.to_string(), source })?;
+        for (key, allowed) in MESSAGES {
+            let Some(body) = parsed.messages.get(*key) else {
+                return Err(TemplateError::Missing { file: file.to_string(), key });
+            };
+            for placeholder in placeholders(body) {
+                if !allowed.contains(&placeholder) && !parsed.vars.contains_key(placeholder) {
+                    let mut names: Vec<&str> = allowed.to_vec();
+                    names.extend(parsed.vars.keys().map(String::as_str));
+                    return Err(TemplateError::Placeholder {
+                        file: file.to_string(),
+                        key: key.to_string(),
+                        placeholder: placeholder.to_string(),
+                        allowed: names.join(", "),
+                    });
+                }
+            }
+        }
+        Ok(Self { vars: parsed.vars, messages: parsed.messages })
+    }
+
+    /// The message `key` with `args` and the `[vars]` filled in.
+    pub fn render(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let body = self.messages.get(key).map(String::as_str).unwrap_or(key);
+        self.fill_with(body, args)
+    }
+
+    /// Fill only the `[vars]` (used for FAQ answers, which staff write with
+    /// `{phone}` and friends).
+    pub fn fill(&self, text: &str) -> String {
+        self.fill_with(text, &[])
+    }
+
+    /// Override a `[vars]` value (the config's company name wins over the file's).
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_string(), value.to_string());
+    }
+
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    fn fill_with(&self, body: &str, args: &[(&str, &str)]) -> String {
+        let mut out = String::with_capacity(body.len() + 32);
+        let mut rest = body;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after.find('}') {
+                Some(close) if is_name(&after[..close]) => {
+                    let name = &after[..close];
+                    let value = args
+                        .iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| *v)
+                        .or_else(|| self.vars.get(name).map(String::as_str));
+                    match value {
+                        Some(v) => out.push_str(v),
+                        None => {
+                            out.push('{');
+                            out.push_str(name);
+                            out.push('}');
+                        }
+                    }
+                    rest = &after[close + 1..];
+                }
+                _ => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+}
+
+fn placeholders(body: &str) -> impl Iterator<Item = &str> {
+    body.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(name, _)| name)).filter(|n| is_name(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Templates {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml");
+        Templates::load(&path).expect("the shipped templates load")
+    }
+
+    #[test]
+    fn the_shipped_templates_fill_every_placeholder() {
+        let t = shipped();
+        for (key, allowed) in MESSAGES {
+            let args: Vec<(&str, &str)> = allowed.iter().map(|a| (*a, "X")).collect();
+            let text = t.render(key, &args);
+            assert!(!text.contains('{'), "{key} left a placeholder: {text}");
+        }
+    }
+
+    #[test]
+    fn a_complaint_acknowledgement_apologises_and_promises_a_time() {
+        let t = shipped();
+        let text = t.render(
+            "ack_complaint",
+            &[("ticket", "#3"), ("category", "噪音"), ("location", ""), ("answer_hours", "24"), ("status", "已受理")],
+        );
+        assert!(text.contains("#3"));
+        assert!(text.contains("抱歉") || text.contains("歉意"), "{text}");
+        assert!(text.contains("24"), "{text}");
+        assert!(text.contains("感谢") || text.contains("谢谢"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_named_with_its_message() {
+        let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml")).unwrap();
+        let broken = src.replacen("{ticket}", "{tiket}", 1);
+        let err = Templates::parse("intents/templates.toml", &broken).unwrap_err().to_string();
+        assert!(err.contains("tiket") && err.contains("intents/templates.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_message_is_named() {
+        let err = Templates::parse("t.toml", "[vars]\ncompany = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("ack_repair"), "{err}");
+    }
+
+    #[test]
+    fn braces_that_are_not_placeholders_survive() {
+        let t = Templates { vars: HashMap::from([("phone".into(), "123".into())]), messages: HashMap::new() };
+        assert_eq!(t.fill("电话 {phone} {不是} {"), "电话 123 {不是} {");
+    }
+}

@@ -1,0 +1,507 @@
+//! A ticket and the only ways it may move.
+//!
+//! ```text
+//!            claim             done              rate ≥ 3
+//!   Open ───────────▶ Claimed ───────▶ Done ───────────────▶ Closed
+//!     ▲                 │  ▲             │ rate ≤ 2 / reopen     │ reopen
+//!     │                 │  └─────────────┴───────────────────────┘
+//!     │                 │        (back to the same assignee: 首问负责制)
+//!     └── (no assignee) ┘ transfer keeps it Claimed, by someone else
+//! ```
+//!
+//! The first person to claim a ticket stays responsible until they hand it over with
+//! a transfer; nobody else can finish it except an admin. Each transition returns
+//! the [`EventKind`] to record, so the audit log is exactly the list of transitions.
+
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::str::FromStr;
+
+use super::intent::Intent;
+use super::location::Location;
+
+/// A ticket number as owners and staff see it: `#12`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TicketId(i64);
+
+impl TicketId {
+    pub fn new(n: i64) -> Option<Self> {
+        (n > 0).then_some(Self(n))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+impl FromStr for TicketId {
+    type Err = TicketError;
+
+    /// Accepts `12`, `#12` and the full-width `＃12`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let digits = s.trim().trim_start_matches(['#', '＃']);
+        digits
+            .parse::<i64>()
+            .ok()
+            .and_then(TicketId::new)
+            .ok_or_else(|| TicketError::BadNumber(s.trim().to_string()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Recorded, waiting for someone to take it (已受理).
+    Open,
+    /// Someone is responsible and working on it (处理中).
+    Claimed,
+    /// Work finished, waiting for the owner's rating (已完成).
+    Done,
+    /// Rated or otherwise closed (已关闭).
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Claimed => "claimed",
+            Status::Done => "done",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// The word owners see in the group.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Open => "已受理",
+            Status::Claimed => "处理中",
+            Status::Done => "已完成",
+            Status::Closed => "已关闭",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, Status::Open | Status::Claimed)
+    }
+}
+
+impl FromStr for Status {
+    type Err = TicketError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(Status::Open),
+            "claimed" => Ok(Status::Claimed),
+            "done" => Ok(Status::Done),
+            "closed" => Ok(Status::Closed),
+            other => Err(TicketError::Corrupt(format!("unknown status '{other}'"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Urgent,
+    Normal,
+}
+
+impl Priority {
+    pub fn for_intent(intent: Intent) -> Self {
+        if intent == Intent::Emergency {
+            Priority::Urgent
+        } else {
+            Priority::Normal
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Urgent => "urgent",
+            Priority::Normal => "normal",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Urgent => "紧急",
+            Priority::Normal => "普通",
+        }
+    }
+}
+
+impl FromStr for Priority {
+    type Err = TicketError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "urgent" => Ok(Priority::Urgent),
+            "normal" => Ok(Priority::Normal),
+            other => Err(TicketError::Corrupt(format!("unknown priority '{other}'"))),
+        }
+    }
+}
+
+/// Someone acting on a ticket: an owner or a staff member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: i64,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn new(id: i64, name: impl Into<String>) -> Self {
+        Self { id, name: name.into() }
+    }
+}
+
+/// A star rating, 1 to 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rating(u8);
+
+impl Rating {
+    pub fn new(stars: i64) -> Result<Self, TicketError> {
+        u8::try_from(stars)
+            .ok()
+            .filter(|s| (1..=5).contains(s))
+            .map(Rating)
+            .ok_or(TicketError::BadRating(stars))
+    }
+
+    pub fn stars(self) -> u8 {
+        self.0
+    }
+
+    /// A rating this low goes to a supervisor for a call back.
+    pub fn is_unhappy(self) -> bool {
+        self.0 <= 2
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub source_chat: i64,
+    pub source_message: i64,
+    pub reporter: Actor,
+    pub text: String,
+    pub intent: Intent,
+    pub category: Option<String>,
+    pub location: Option<Location>,
+    pub priority: Priority,
+    pub status: Status,
+    pub assignee: Option<Actor>,
+    pub rating: Option<Rating>,
+    /// A supervisor must call the owner back (an unhappy rating).
+    pub follow_up: bool,
+    pub respond_by: DateTime<Utc>,
+    pub resolve_by: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped on every stored change; see `storage`.
+    pub version: i64,
+}
+
+/// What happened to a ticket, as kept in its audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    Opened,
+    Claimed,
+    Transferred { from: Actor, to: Actor },
+    Done { summary: Option<String> },
+    Reopened { reason: String },
+    Rated { stars: u8 },
+    Note { text: String },
+    LocationSet { location: String },
+    OwnerDetails,
+}
+
+impl EventKind {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::Claimed => "claimed",
+            EventKind::Transferred { .. } => "transferred",
+            EventKind::Done { .. } => "done",
+            EventKind::Reopened { .. } => "reopened",
+            EventKind::Rated { .. } => "rated",
+            EventKind::Note { .. } => "note",
+            EventKind::LocationSet { .. } => "location",
+            EventKind::OwnerDetails => "owner_details",
+        }
+    }
+
+    /// The human part of the log line.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            EventKind::Transferred { from, to } => Some(format!("{} → {}", from.name, to.name)),
+            EventKind::Done { summary } => summary.clone(),
+            EventKind::Reopened { reason } => Some(reason.clone()),
+            EventKind::Rated { stars } => Some(format!("{stars} 星")),
+            EventKind::Note { text } => Some(text.clone()),
+            EventKind::LocationSet { location } => Some(location.clone()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    #[error("'{0}' 不是有效的工单号,请写成 12 或 #12")]
+    BadNumber(String),
+    #[error("评分应为 1 到 5 星,收到的是 {0}")]
+    BadRating(i64),
+    #[error("工单 {id} 已由 {by} 负责")]
+    ClaimedBy { id: TicketId, by: String },
+    #[error("工单 {0} 已经由您负责")]
+    AlreadyYours(TicketId),
+    #[error("工单 {id} 目前是「{status}」状态,不能{action}")]
+    WrongState { id: TicketId, status: &'static str, action: &'static str },
+    #[error("工单 {id} 由 {by} 负责(首问负责制),请由负责人操作或转交")]
+    NotAssignee { id: TicketId, by: String },
+    #[error("只有报修的业主本人可以评价工单 {0}")]
+    NotReporter(TicketId),
+    #[error("工单 {0} 已经评价过了,谢谢")]
+    AlreadyRated(TicketId),
+    #[error("工单 {0} 不能转交给当前负责人本人")]
+    SameAssignee(TicketId),
+    #[error("stored ticket is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl Ticket {
+    fn wrong(&self, action: &'static str) -> TicketError {
+        TicketError::WrongState { id: self.id, status: self.status.label(), action }
+    }
+
+    fn assignee_name(&self) -> String {
+        self.assignee.as_ref().map(|a| a.name.clone()).unwrap_or_default()
+    }
+
+    /// Take responsibility. Exactly one claimant wins; a second one learns who has it.
+    pub fn claim(&mut self, who: &Actor) -> Result<EventKind, TicketError> {
+        match (self.status, &self.assignee) {
+            (Status::Open, _) => {
+                self.status = Status::Claimed;
+                self.assignee = Some(who.clone());
+                Ok(EventKind::Claimed)
+            }
+            (Status::Claimed, Some(a)) if a.id == who.id => Err(TicketError::AlreadyYours(self.id)),
+            (Status::Claimed, Some(_)) => {
+                Err(TicketError::ClaimedBy { id: self.id, by: self.assignee_name() })
+            }
+            _ => Err(self.wrong("认领")),
+        }
+    }
+
+    /// Hand over responsibility. Only the assignee or an admin may.
+    pub fn transfer(&mut self, who: &Actor, to: Actor, is_admin: bool) -> Result<EventKind, TicketError> {
+        let from = match (&self.status, &self.assignee) {
+            (Status::Claimed, Some(a)) => a.clone(),
+            (Status::Open, None) if is_admin => who.clone(),
+            _ => return Err(self.wrong("转交")),
+        };
+        if from.id != who.id && !is_admin {
+            return Err(TicketError::NotAssignee { id: self.id, by: from.name });
+        }
+        if from.id == to.id && self.status == Status::Claimed {
+            return Err(TicketError::SameAssignee(self.id));
+        }
+        self.status = Status::Claimed;
+        self.assignee = Some(to.clone());
+        Ok(EventKind::Transferred { from, to })
+    }
+
+    /// Mark the work finished; the owner is then asked to rate it.
+    pub fn finish(&mut self, who: &Actor, is_admin: bool, summary: Option<String>) -> Result<EventKind, TicketError> {
+        match (&self.status, &self.assignee) {
+            (Status::Claimed, Some(a)) if a.id == who.id || is_admin => {
+                self.status = Status::Done;
+                Ok(EventKind::Done { summary })
+            }
+            (Status::Claimed, Some(a)) => Err(TicketError::NotAssignee { id: self.id, by: a.name.clone() }),
+            _ => Err(self.wrong("完成")),
+        }
+    }
+
+    /// Send a finished ticket back to work: to its assignee if it had one
+    /// (they stay responsible), else to the open queue.
+    pub fn reopen(&mut self, reason: impl Into<String>) -> Result<EventKind, TicketError> {
+        if !matches!(self.status, Status::Done | Status::Closed) {
+            return Err(self.wrong("重新打开"));
+        }
+        self.status = if self.assignee.is_some() { Status::Claimed } else { Status::Open };
+        self.rating = None;
+        Ok(EventKind::Reopened { reason: reason.into() })
+    }
+
+    /// The reporter rates finished work. An unhappy rating reopens it for a
+    /// supervisor's follow-up; any other closes it.
+    pub fn rate(&mut self, reporter_id: i64, rating: Rating) -> Result<Vec<EventKind>, TicketError> {
+        if reporter_id != self.reporter.id {
+            return Err(TicketError::NotReporter(self.id));
+        }
+        if self.rating.is_some() || self.status == Status::Closed {
+            return Err(TicketError::AlreadyRated(self.id));
+        }
+        if self.status != Status::Done {
+            return Err(self.wrong("评价"));
+        }
+        self.rating = Some(rating);
+        if rating.is_unhappy() {
+            let reopened = self.reopen(format!("业主评价 {} 星,需主管回访", rating.stars()))?;
+            self.rating = Some(rating);
+            self.follow_up = true;
+            Ok(vec![EventKind::Rated { stars: rating.stars() }, reopened])
+        } else {
+            self.status = Status::Closed;
+            Ok(vec![EventKind::Rated { stars: rating.stars() }])
+        }
+    }
+
+    /// Fill in where, when the owner names it after the report.
+    pub fn locate(&mut self, location: Location) -> Result<EventKind, TicketError> {
+        if !self.status.is_active() {
+            return Err(self.wrong("补充位置"));
+        }
+        let shown = location.to_string();
+        self.location = Some(location);
+        Ok(EventKind::LocationSet { location: shown })
+    }
+
+    /// Is it late by the service standard at `now`?
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            Status::Open => now > self.respond_by,
+            Status::Claimed => now > self.resolve_by,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket() -> Ticket {
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Ticket {
+            id: TicketId::new(7).unwrap(),
+            source_chat: -100,
+            source_message: 5,
+            reporter: Actor::new(1, "业主"),
+            text: "厨房漏水".into(),
+            intent: Intent::Repair,
+            category: Some("plumbing".into()),
+            location: None,
+            priority: Priority::Normal,
+            status: Status::Open,
+            assignee: None,
+            rating: None,
+            follow_up: false,
+            respond_by: t0 + chrono::Duration::minutes(15),
+            resolve_by: t0 + chrono::Duration::hours(24),
+            created_at: t0,
+            updated_at: t0,
+            version: 0,
+        }
+    }
+
+    fn li() -> Actor {
+        Actor::new(10, "李师傅")
+    }
+    fn wang() -> Actor {
+        Actor::new(11, "王师傅")
+    }
+
+    #[test]
+    fn a_second_claim_is_refused_and_names_the_first_claimant() {
+        let mut t = ticket();
+        assert_eq!(t.claim(&li()), Ok(EventKind::Claimed));
+        let err = t.claim(&wang()).unwrap_err();
+        assert_eq!(err, TicketError::ClaimedBy { id: t.id, by: "李师傅".into() });
+        assert!(err.to_string().contains("李师傅"));
+        assert_eq!(t.assignee, Some(li()));
+    }
+
+    #[test]
+    fn claiming_your_own_ticket_again_changes_nothing() {
+        let mut t = ticket();
+        t.claim(&li()).unwrap();
+        assert_eq!(t.claim(&li()), Err(TicketError::AlreadyYours(t.id)));
+        assert_eq!(t.status, Status::Claimed);
+    }
+
+    #[test]
+    fn only_the_assignee_or_an_admin_can_finish_a_ticket() {
+        let mut t = ticket();
+        assert!(matches!(t.finish(&li(), false, None), Err(TicketError::WrongState { .. })));
+        t.claim(&li()).unwrap();
+        assert!(matches!(t.finish(&wang(), false, None), Err(TicketError::NotAssignee { .. })));
+        assert_eq!(t.status, Status::Claimed);
+        assert!(t.finish(&wang(), true, Some("换了阀门".into())).is_ok());
+        assert_eq!(t.status, Status::Done);
+    }
+
+    #[test]
+    fn a_transfer_moves_responsibility_and_is_logged_with_both_names() {
+        let mut t = ticket();
+        t.claim(&li()).unwrap();
+        assert!(matches!(t.transfer(&wang(), li(), false), Err(TicketError::NotAssignee { .. })));
+        let ev = t.transfer(&li(), wang(), false).unwrap();
+        assert_eq!(ev.detail().unwrap(), "李师傅 → 王师傅");
+        assert_eq!(t.assignee, Some(wang()));
+        assert!(matches!(t.finish(&li(), false, None), Err(TicketError::NotAssignee { .. })));
+    }
+
+    #[test]
+    fn a_happy_rating_closes_and_an_unhappy_one_reopens_for_a_supervisor() {
+        let mut t = ticket();
+        t.claim(&li()).unwrap();
+        t.finish(&li(), false, None).unwrap();
+        let mut unhappy = t.clone();
+        assert_eq!(t.rate(1, Rating::new(5).unwrap()).unwrap().len(), 1);
+        assert_eq!(t.status, Status::Closed);
+        assert_eq!(t.rate(1, Rating::new(4).unwrap()), Err(TicketError::AlreadyRated(t.id)));
+
+        let events = unhappy.rate(1, Rating::new(2).unwrap()).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(unhappy.status, Status::Claimed);
+        assert_eq!(unhappy.assignee, Some(li()), "the first claimant stays responsible");
+        assert!(unhappy.follow_up);
+    }
+
+    #[test]
+    fn only_the_reporter_can_rate_and_only_from_one_to_five() {
+        let mut t = ticket();
+        t.claim(&li()).unwrap();
+        t.finish(&li(), false, None).unwrap();
+        assert_eq!(t.rate(99, Rating::new(5).unwrap()), Err(TicketError::NotReporter(t.id)));
+        assert_eq!(Rating::new(0), Err(TicketError::BadRating(0)));
+        assert_eq!(Rating::new(6), Err(TicketError::BadRating(6)));
+        assert_eq!(t.status, Status::Done);
+    }
+
+    #[test]
+    fn ticket_numbers_parse_with_or_without_a_hash() {
+        assert_eq!("12".parse::<TicketId>().unwrap().get(), 12);
+        assert_eq!("#12".parse::<TicketId>().unwrap().get(), 12);
+        assert_eq!("＃3".parse::<TicketId>().unwrap().get(), 3);
+        assert!("0".parse::<TicketId>().is_err());
+        assert!("abc".parse::<TicketId>().is_err());
+        assert!("-4".parse::<TicketId>().is_err());
+    }
+
+    #[test]
+    fn overdue_follows_the_service_clock_of_the_current_state() {
+        let mut t = ticket();
+        assert!(!t.is_overdue(t.created_at + chrono::Duration::minutes(10)));
+        assert!(t.is_overdue(t.created_at + chrono::Duration::minutes(16)));
+        t.claim(&li()).unwrap();
+        assert!(!t.is_overdue(t.created_at + chrono::Duration::hours(23)));
+        assert!(t.is_overdue(t.created_at + chrono::Duration::hours(25)));
+    }
+}

@@ -1,0 +1,158 @@
+//! Builds the desk and its loops from settings, and runs the daemon until a
+//! shutdown signal. The only place besides `main` that uses `anyhow`.
+
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+use tokio_util::sync::CancellationToken;
+
+use crate::configuration::Settings;
+use crate::desk::Desk;
+use crate::domain::templates::Templates;
+use crate::domain::{Classifier, Clock, SystemClock};
+use crate::storage::Store;
+use crate::telegram::{self, TelegramTransport};
+use crate::worker::{self, OutboxConfig, OutboxWorker};
+
+/// How often the clock loop looks for due reminders.
+const CLOCK_EVERY: Duration = Duration::from_secs(15);
+
+/// Load rules, templates and the database; bind the configured buildings.
+pub async fn build_desk(settings: Settings, clock: Arc<dyn Clock>, bot_username: String) -> Result<Desk> {
+    let rules = settings.desk.rules_dir.clone();
+    let classifier = Classifier::load(&rules).with_context(|| format!("loading rules from {}", rules.display()))?;
+    let mut templates = Templates::load(&rules.join("templates.toml"))?;
+    if let Some(company) = &settings.desk.company {
+        templates.set_var("company", company);
+    }
+    let store = Store::connect(&settings.database.url)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
+    let desk = Desk::new(store, Arc::new(classifier), templates, settings, clock, bot_username);
+    desk.bind_configured_buildings().await?;
+    Ok(desk)
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub fn outbox_config(settings: &Settings) -> OutboxConfig {
+    OutboxConfig::new(settings.telegram.per_second(), settings.telegram.per_chat_per_minute())
+}
+
+/// `guanjia run`: long-poll Telegram until SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> Result<()> {
+    let token = settings
+        .telegram
+        .token
+        .clone()
+        .context("no bot token: set TELOXIDE_TOKEN or [telegram] token (try `guanjia console` to run without one)")?;
+    let mut bot = Bot::new(token);
+    if let Some(url) = &settings.telegram.api_url {
+        bot = bot.set_api_url(url.parse().with_context(|| format!("[telegram] api_url '{url}' is not a URL"))?);
+    }
+    let me = bot.get_me().await.context("asking Telegram who we are (getMe)")?;
+    let username = me.username.clone().unwrap_or_else(|| "guanjia_bot".into());
+    tracing::info!(bot = %username, "connected to the Bot API");
+    if settings.desk.staff_chat.is_none() {
+        tracing::warn!("[desk] staff_chat is not set: tickets will not be posted to staff");
+    }
+    let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs.unwrap_or(10)));
+    let outbox_cfg = outbox_config(&settings);
+    let desk = build_desk(settings, Arc::new(SystemClock), username).await?;
+
+    let shutdown = CancellationToken::new();
+    let sender = OutboxWorker::new(desk.clone(), Arc::new(TelegramTransport::new(bot.clone())), outbox_cfg);
+    let sender = tokio::spawn(sender.run(shutdown.clone()));
+    let clock = tokio::spawn(worker::clock::run(desk.clone(), CLOCK_EVERY, shutdown.clone()));
+
+    let mut dispatcher = telegram::dispatcher(bot.clone(), desk.clone(), me);
+    let stop_polling = dispatcher.shutdown_token();
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing the work in hand");
+        signals.cancel();
+        if let Ok(done) = stop_polling.shutdown() {
+            done.await;
+        }
+    });
+    let listener = Polling::builder(bot).timeout(poll_timeout).delete_webhook().await.build();
+    dispatcher
+        .dispatch_with_listener(listener, teloxide::error_handlers::LoggingErrorHandler::with_custom_text("polling failed"))
+        .await;
+    shutdown.cancel();
+    let _ = tokio::join!(sender, clock);
+    let backlog = desk.store().outbox_backlog().await.unwrap_or(-1);
+    desk.store().close().await;
+    tracing::info!(backlog, "stopped; queued messages resume on the next start");
+    Ok(())
+}
+
+/// `guanjia fees import FILE.csv`: check every row, then store all of them or none.
+pub async fn import_fees(settings: &Settings, file: &std::path::Path) -> Result<String> {
+    let reader = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let parsed = crate::domain::fees::parse_csv(reader).with_context(|| format!("reading {}", file.display()))?;
+    if !parsed.bad.is_empty() {
+        let lines: Vec<String> = parsed.bad.iter().map(|b| format!("  {}:{}: {}", file.display(), b.line, b.reason)).collect();
+        anyhow::bail!(
+            "{} 行有问题,本次没有导入任何数据(共 {} 行正确)。请改正后重新导入:\n{}",
+            parsed.bad.len(),
+            parsed.rows.len(),
+            lines.join("\n")
+        );
+    }
+    if parsed.rows.is_empty() {
+        anyhow::bail!("{} 没有数据行", file.display());
+    }
+    let store = Store::connect(&settings.database.url)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
+    let n = store.import_fees(&parsed.rows, SystemClock.now()).await?;
+    store.close().await;
+    Ok(format!("已导入 {n} 行缴费记录({})。", file.display()))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_not_logged() {
+        assert_eq!(super::redact("postgres://app:s3cret@db/guanjia"), "postgres://app:***@db/guanjia");
+        assert_eq!(super::redact("sqlite://guanjia.db"), "sqlite://guanjia.db");
+    }
+}

@@ -1,0 +1,855 @@
+//! The database edge: every SQL statement of the project lives in this module.
+//!
+//! One set of portable SQL runs on SQLite (the embedded default) and PostgreSQL
+//! (scale-out) through sqlx's `Any` driver: `$n` placeholders, `BIGINT` unix-millisecond
+//! times, `ON CONFLICT`, `UPDATE … RETURNING`. The schemas in `migrations/sqlite` and
+//! `migrations/postgres` differ only in how ids are generated.
+//!
+//! What several instances may race on is settled here, not in memory: ticket
+//! updates check a version column (two claims at once: one wins), outbox rows are
+//! leased with a conditional `UPDATE` (two workers never send the same row), and
+//! scheduled jobs insert a `(job, slot)` key (a reminder fires once).
+
+mod outbox;
+mod records;
+
+pub use outbox::{OutboxRow, OutboxStats};
+pub use records::*;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row, Transaction};
+use std::str::FromStr;
+
+use crate::domain::fees::FeeRow;
+use crate::domain::notice::{OutagePlan, Targets, Utility};
+use crate::domain::ticket::{Actor, EventKind, Priority, Rating, Status, Ticket, TicketError, TicketId};
+use crate::domain::{Intent, Location};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error while {context}: {source}")]
+    Db { context: &'static str, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database url '{0}': use sqlite://FILE or postgres://…")]
+    BadUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<TicketError> for StorageError {
+    fn from(e: TicketError) -> Self {
+        StorageError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// Adds what was being done to a sqlx error.
+trait Context<T> {
+    fn ctx(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> Context<T> for std::result::Result<T, sqlx::Error> {
+    fn ctx(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| StorageError::Db { context, source })
+    }
+}
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle to the database, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A write transaction: a change and the messages that report it commit together.
+pub struct Tx {
+    tx: Transaction<'static, sqlx::Any>,
+}
+
+impl Store {
+    /// Connect, create the SQLite file if needed, and bring the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let mut url = format!("sqlite:{rest}");
+            if !url.contains("mode=") && !url.contains(":memory:") {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str("mode=rwc");
+            }
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StorageError::BadUrl(url.to_string()));
+        };
+        let options = AnyPoolOptions::new();
+        let pool = match backend {
+            // One connection: SQLite serialises writers anyway, and a single
+            // connection can never meet SQLITE_BUSY on a lock upgrade.
+            Backend::Sqlite => options
+                .max_connections(1)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await
+                .ctx("opening the SQLite database")?,
+            Backend::Postgres => options.max_connections(8).connect(&url).await.ctx("connecting to PostgreSQL")?,
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx { tx: self.pool.begin().await.ctx("starting a transaction")? })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- buildings -------------------------------------------------------------
+
+    pub async fn bind_building(&self, chat_id: i64, name: &str, source: &str, by: Option<i64>, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO buildings (chat_id, name, source, bound_by, bound_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (chat_id) DO UPDATE SET name = excluded.name, source = excluded.source,
+                 bound_by = excluded.bound_by, bound_at = excluded.bound_at",
+        )
+        .bind(chat_id)
+        .bind(name)
+        .bind(source)
+        .bind(by)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .ctx("binding a building group")?;
+        Ok(())
+    }
+
+    pub async fn unbind_building(&self, chat_id: i64) -> Result<Option<String>> {
+        let name = self.building_of(chat_id).await?;
+        sqlx::query("DELETE FROM buildings WHERE chat_id = $1")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await
+            .ctx("unbinding a building group")?;
+        Ok(name)
+    }
+
+    pub async fn building_of(&self, chat_id: i64) -> Result<Option<String>> {
+        sqlx::query("SELECT name FROM buildings WHERE chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("looking up a building group")?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()
+            .ctx("reading a building name")
+    }
+
+    pub async fn buildings(&self) -> Result<Vec<BuildingGroup>> {
+        let rows = sqlx::query("SELECT chat_id, name, source FROM buildings ORDER BY name, chat_id")
+            .fetch_all(&self.pool)
+            .await
+            .ctx("listing building groups")?;
+        rows.iter()
+            .map(|r| {
+                Ok(BuildingGroup {
+                    chat_id: r.try_get(0).ctx("reading buildings")?,
+                    name: r.try_get(1).ctx("reading buildings")?,
+                    source: r.try_get(2).ctx("reading buildings")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A group became a supergroup: its binding, its tickets and its queued
+    /// messages follow the new chat id.
+    pub async fn migrate_chat(&self, old: i64, new: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for (sql, what) in [
+            ("UPDATE buildings SET chat_id = $2 WHERE chat_id = $1", "moving a building binding"),
+            ("UPDATE tickets SET source_chat_id = $2 WHERE source_chat_id = $1", "moving tickets"),
+            ("UPDATE outbox SET chat_id = $2 WHERE chat_id = $1 AND state IN ('pending', 'sending')", "moving queued messages"),
+        ] {
+            sqlx::query(sql).bind(old).bind(new).execute(&mut *tx.tx).await.ctx(what)?;
+        }
+        tx.commit().await
+    }
+
+    // ---- staff and owners ------------------------------------------------------
+
+    /// Remember who someone is, so `/transfer @name` can find them.
+    pub async fn seen(&self, user: &Actor, username: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO people (user_id, username, name, seen_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, name = excluded.name, seen_at = excluded.seen_at",
+        )
+        .bind(user.id)
+        .bind(username.map(|u| u.trim_start_matches('@').to_lowercase()))
+        .bind(&user.name)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .ctx("remembering a person")?;
+        Ok(())
+    }
+
+    /// Someone by user id or `@username`, as last seen.
+    pub async fn person(&self, who: &str) -> Result<Option<Actor>> {
+        let who = who.trim();
+        let row = if let Some(name) = who.strip_prefix('@') {
+            sqlx::query("SELECT user_id, name FROM people WHERE username = $1")
+                .bind(name.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await
+        } else if let Ok(id) = who.parse::<i64>() {
+            sqlx::query("SELECT user_id, name FROM people WHERE user_id = $1").bind(id).fetch_optional(&self.pool).await
+        } else {
+            return Ok(None);
+        }
+        .ctx("finding a person")?;
+        row.map(|r| Ok(Actor::new(r.try_get(0).ctx("reading people")?, r.try_get::<String, _>(1).ctx("reading people")?)))
+            .transpose()
+    }
+
+    pub async fn add_staff(&self, user_id: i64, name: Option<&str>, by: i64, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO staff (user_id, name, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(name)
+        .bind(by)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .ctx("adding staff")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn remove_staff(&self, user_id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM staff WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .ctx("removing staff")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn is_staff(&self, user_id: i64) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM staff WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("checking staff")?
+            .is_some())
+    }
+
+    pub async fn staff(&self) -> Result<Vec<(i64, Option<String>)>> {
+        let rows = sqlx::query("SELECT user_id, name FROM staff ORDER BY user_id")
+            .fetch_all(&self.pool)
+            .await
+            .ctx("listing staff")?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0).ctx("reading staff")?, r.try_get(1).ctx("reading staff")?)))
+            .collect()
+    }
+
+    /// An owner asks to register a room; it stays untrusted until staff confirm it.
+    pub async fn request_room(&self, user: &Actor, location: &Location, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO owners (user_id, name, building, unit, room, status, requested_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6)
+             ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, building = excluded.building,
+                 unit = excluded.unit, room = excluded.room, status = 'pending',
+                 requested_at = excluded.requested_at, decided_by = NULL, decided_at = NULL",
+        )
+        .bind(user.id)
+        .bind(&user.name)
+        .bind(location.building.as_deref())
+        .bind(location.unit.as_deref())
+        .bind(location.room.as_deref())
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .ctx("registering a room")?;
+        Ok(())
+    }
+
+    /// Staff approve or reject a pending room. Returns the owner as decided, or
+    /// `None` if there was no pending request (already decided: safe to press twice).
+    pub async fn decide_room(&self, user_id: i64, confirm: bool, by: i64, now: DateTime<Utc>) -> Result<Option<Owner>> {
+        let done = sqlx::query(
+            "UPDATE owners SET status = $2, decided_by = $3, decided_at = $4 WHERE user_id = $1 AND status = 'pending'",
+        )
+        .bind(user_id)
+        .bind(if confirm { "confirmed" } else { "rejected" })
+        .bind(by)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .ctx("deciding a room")?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.owner(user_id).await
+    }
+
+    pub async fn owner(&self, user_id: i64) -> Result<Option<Owner>> {
+        sqlx::query(
+            "SELECT user_id, name, building, unit, room, status, context_ticket, context_until FROM owners WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("reading an owner")?
+        .map(|r| owner_from_row(&r))
+        .transpose()
+    }
+
+    /// After `/start t<N>`, the owner's next private messages belong to ticket N.
+    pub async fn set_owner_context(&self, user: &Actor, ticket: TicketId, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO owners (user_id, name, status, requested_at, context_ticket, context_until)
+             VALUES ($1, $2, 'none', $3, $4, $5)
+             ON CONFLICT (user_id) DO UPDATE SET context_ticket = excluded.context_ticket,
+                 context_until = excluded.context_until",
+        )
+        .bind(user.id)
+        .bind(&user.name)
+        .bind(ms(now))
+        .bind(ticket.get())
+        .bind(ms(until))
+        .execute(&self.pool)
+        .await
+        .ctx("remembering a private ticket chat")?;
+        Ok(())
+    }
+
+    // ---- tickets ----------------------------------------------------------------
+
+    pub async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("reading a ticket")?
+            .map(|r| ticket_from_row(&r))
+            .transpose()
+    }
+
+    pub async fn ticket_by_source(&self, chat_id: i64, message_id: i64) -> Result<Option<Ticket>> {
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE source_chat_id = $1 AND source_message_id = $2");
+        sqlx::query(&sql)
+            .bind(chat_id)
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("reading a ticket by its message")?
+            .map(|r| ticket_from_row(&r))
+            .transpose()
+    }
+
+    /// The reporter's latest active ticket in this chat since `since` that has no
+    /// location yet: a follow-up "是3栋501" completes it.
+    pub async fn ticket_missing_location(&self, reporter: i64, chat_id: i64, since: DateTime<Utc>) -> Result<Option<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets
+             WHERE reporter_id = $1 AND source_chat_id = $2 AND created_at >= $3
+               AND status IN ('open', 'claimed') AND building IS NULL AND unit IS NULL AND room IS NULL
+             ORDER BY id DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(reporter)
+            .bind(chat_id)
+            .bind(ms(since))
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("finding a ticket to complete")?
+            .map(|r| ticket_from_row(&r))
+            .transpose()
+    }
+
+    pub async fn tickets(&self, filter: TicketFilter, now: DateTime<Utc>, limit: i64) -> Result<Vec<Ticket>> {
+        let (cond, arg) = match filter {
+            TicketFilter::Active => ("status IN ('open', 'claimed')", 0),
+            TicketFilter::AssignedTo(user) => ("status IN ('open', 'claimed') AND assignee_id = $1", user),
+            TicketFilter::ReportedBy(user) => ("reporter_id = $1", user),
+            TicketFilter::Overdue => (
+                "((status = 'open' AND respond_by < $1) OR (status = 'claimed' AND resolve_by < $1))",
+                ms(now),
+            ),
+        };
+        let uses_arg = cond.contains("$1");
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE {cond} ORDER BY id DESC LIMIT {}",
+            limit.clamp(1, 500)
+        );
+        let mut q = sqlx::query(&sql);
+        if uses_arg {
+            q = q.bind(arg);
+        }
+        let rows = q.fetch_all(&self.pool).await.ctx("listing tickets")?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    pub async fn events(&self, id: TicketId) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT at, actor_id, actor_name, kind, detail FROM ticket_events WHERE ticket_id = $1 ORDER BY id",
+        )
+        .bind(id.get())
+        .fetch_all(&self.pool)
+        .await
+        .ctx("reading a ticket's history")?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRecord {
+                    at: from_ms(r.try_get(0).ctx("reading events")?),
+                    actor_id: r.try_get(1).ctx("reading events")?,
+                    actor_name: r.try_get(2).ctx("reading events")?,
+                    kind: r.try_get(3).ctx("reading events")?,
+                    detail: r.try_get(4).ctx("reading events")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count_tickets(&self) -> Result<i64> {
+        sqlx::query("SELECT COUNT(*) FROM tickets")
+            .fetch_one(&self.pool)
+            .await
+            .ctx("counting tickets")?
+            .try_get::<i64, _>(0)
+            .ctx("counting tickets")
+    }
+
+    // ---- broadcasts and outages -------------------------------------------------------
+
+    pub async fn broadcast(&self, id: i64) -> Result<Option<Broadcast>> {
+        sqlx::query(
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat FROM broadcasts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("reading a broadcast")?
+        .map(|r| broadcast_from_row(&r))
+        .transpose()
+    }
+
+    pub async fn broadcast_by_key(&self, key: &str) -> Result<Option<Broadcast>> {
+        sqlx::query(
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat FROM broadcasts WHERE dedupe_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("reading a broadcast")?
+        .map(|r| broadcast_from_row(&r))
+        .transpose()
+    }
+
+    /// The broadcast that first announced outage `id`.
+    pub async fn outage_announcement(&self, outage_id: i64) -> Result<Option<Broadcast>> {
+        sqlx::query(
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat FROM broadcasts
+             WHERE outage_id = $1 AND kind = 'outage' ORDER BY id LIMIT 1",
+        )
+        .bind(outage_id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("reading an outage announcement")?
+        .map(|r| broadcast_from_row(&r))
+        .transpose()
+    }
+
+    pub async fn outage(&self, id: i64) -> Result<Option<Outage>> {
+        let sql = format!("SELECT {OUTAGE_COLUMNS} FROM outages WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("reading an outage")?
+            .map(|r| outage_from_row(&r))
+            .transpose()
+    }
+
+    /// Planned outages that have not ended by `now`.
+    pub async fn current_outages(&self, now: DateTime<Utc>) -> Result<Vec<Outage>> {
+        let sql = format!("SELECT {OUTAGE_COLUMNS} FROM outages WHERE status = 'planned' AND ends_at > $1 ORDER BY starts_at");
+        let rows = sqlx::query(&sql).bind(ms(now)).fetch_all(&self.pool).await.ctx("listing outages")?;
+        rows.iter().map(outage_from_row).collect()
+    }
+
+    /// Outages whose "starts soon" reminder is due: claims each one so it is sent once.
+    pub async fn take_outage_reminders(&self, now: DateTime<Utc>, lead: chrono::Duration) -> Result<Vec<Outage>> {
+        let sql = format!(
+            "UPDATE outages SET reminded_at = $1
+             WHERE status = 'planned' AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2
+             RETURNING {OUTAGE_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ms(now))
+            .bind(ms(now + lead))
+            .fetch_all(&self.pool)
+            .await
+            .ctx("taking outage reminders")?;
+        rows.iter().map(outage_from_row).collect()
+    }
+
+    /// Outages that have just ended: claims each one so "已恢复" is sent once.
+    pub async fn take_outage_ends(&self, now: DateTime<Utc>) -> Result<Vec<Outage>> {
+        let sql = format!(
+            "UPDATE outages SET ended_at = $1 WHERE status = 'planned' AND ended_at IS NULL AND ends_at <= $1
+             RETURNING {OUTAGE_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql).bind(ms(now)).fetch_all(&self.pool).await.ctx("taking ended outages")?;
+        rows.iter().map(outage_from_row).collect()
+    }
+
+    // ---- fees and schedules ------------------------------------------------------------
+
+    /// Store a whole ledger in one transaction: all rows or none.
+    pub async fn import_fees(&self, rows: &[FeeRow], now: DateTime<Utc>) -> Result<usize> {
+        let mut tx = self.begin().await?;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO fees (building, unit, room, amount_cents, period, due_date, imported_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (building, unit, room, period) DO UPDATE SET amount_cents = excluded.amount_cents,
+                     due_date = excluded.due_date, imported_at = excluded.imported_at",
+            )
+            .bind(&row.building)
+            .bind(row.unit.as_deref().unwrap_or(""))
+            .bind(&row.room)
+            .bind(row.amount_cents)
+            .bind(&row.period)
+            .bind(row.due_date.format("%Y-%m-%d").to_string())
+            .bind(ms(now))
+            .execute(&mut *tx.tx)
+            .await
+            .ctx("importing a fee row")?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// Fees due for owners whose room staff confirmed, matched on building, unit
+    /// and room. Only these owners get an amount, and only in private.
+    pub async fn fees_for_confirmed_owners(&self) -> Result<Vec<(i64, FeeRow)>> {
+        let rows = sqlx::query(
+            "SELECT o.user_id, f.building, f.unit, f.room, f.amount_cents, f.period, f.due_date
+             FROM fees f JOIN owners o
+               ON o.status = 'confirmed' AND o.building = f.building AND o.room = f.room
+                  AND COALESCE(o.unit, '') = f.unit
+             ORDER BY f.building, f.room",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .ctx("matching fees to owners")?;
+        rows.iter()
+            .map(|r| {
+                let unit: String = r.try_get(2).ctx("reading fees")?;
+                let due: String = r.try_get(6).ctx("reading fees")?;
+                Ok((
+                    r.try_get(0).ctx("reading fees")?,
+                    FeeRow {
+                        building: r.try_get(1).ctx("reading fees")?,
+                        unit: (!unit.is_empty()).then_some(unit),
+                        room: r.try_get(3).ctx("reading fees")?,
+                        amount_cents: r.try_get(4).ctx("reading fees")?,
+                        period: r.try_get(5).ctx("reading fees")?,
+                        due_date: chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d")
+                            .map_err(|_| StorageError::Corrupt(format!("fee due date '{due}'")))?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Record that scheduled `job` ran for `slot`. False if it already had.
+    pub async fn claim_job_slot(&self, job: &str, slot: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query("INSERT INTO job_runs (job, slot, fired_at) VALUES ($1, $2, $3) ON CONFLICT (job, slot) DO NOTHING")
+            .bind(job)
+            .bind(ms(slot))
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .ctx("recording a scheduled run")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn last_job_slot(&self, job: &str) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT MAX(slot) FROM job_runs WHERE job = $1")
+            .bind(job)
+            .fetch_one(&self.pool)
+            .await
+            .ctx("reading scheduled runs")?;
+        Ok(row.try_get::<Option<i64>, _>(0).ctx("reading scheduled runs")?.map(from_ms))
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await.ctx("committing")
+    }
+
+    /// Insert a new ticket. `None` if this message already opened one (a
+    /// re-delivered update): the caller then does nothing more.
+    pub async fn insert_ticket(&mut self, t: &NewTicket) -> Result<Option<TicketId>> {
+        let loc = t.location.as_ref();
+        let row = sqlx::query(
+            "INSERT INTO tickets (source_chat_id, source_message_id, reporter_id, reporter_name, text, intent,
+                 category, building, unit, room, location_source, priority, status, respond_by, resolve_by,
+                 created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $15)
+             ON CONFLICT (source_chat_id, source_message_id) DO NOTHING
+             RETURNING id",
+        )
+        .bind(t.source_chat)
+        .bind(t.source_message)
+        .bind(t.reporter.id)
+        .bind(&t.reporter.name)
+        .bind(&t.text)
+        .bind(t.intent.as_str())
+        .bind(t.category.as_deref())
+        .bind(loc.and_then(|l| l.building.as_deref()))
+        .bind(loc.and_then(|l| l.unit.as_deref()))
+        .bind(loc.and_then(|l| l.room.as_deref()))
+        .bind(t.location_source)
+        .bind(t.priority.as_str())
+        .bind(ms(t.respond_by))
+        .bind(ms(t.resolve_by))
+        .bind(ms(t.created_at))
+        .fetch_optional(&mut *self.tx)
+        .await
+        .ctx("opening a ticket")?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let id: i64 = r.try_get(0).ctx("reading a new ticket id")?;
+                Ok(Some(TicketId::new(id).ok_or_else(|| StorageError::Corrupt(format!("ticket id {id}")))?))
+            }
+        }
+    }
+
+    /// Store a changed ticket if nobody changed it since it was read (its version).
+    /// False means someone else won: reload and decide again.
+    pub async fn save_ticket(&mut self, t: &Ticket, now: DateTime<Utc>) -> Result<bool> {
+        let loc = t.location.as_ref();
+        let done = sqlx::query(
+            "UPDATE tickets SET status = $1, assignee_id = $2, assignee_name = $3, rating = $4, follow_up = $5,
+                 building = $6, unit = $7, room = $8, updated_at = $9, version = version + 1
+             WHERE id = $10 AND version = $11",
+        )
+        .bind(t.status.as_str())
+        .bind(t.assignee.as_ref().map(|a| a.id))
+        .bind(t.assignee.as_ref().map(|a| a.name.as_str()))
+        .bind(t.rating.map(|r| i64::from(r.stars())))
+        .bind(i64::from(t.follow_up))
+        .bind(loc.and_then(|l| l.building.as_deref()))
+        .bind(loc.and_then(|l| l.unit.as_deref()))
+        .bind(loc.and_then(|l| l.room.as_deref()))
+        .bind(ms(now))
+        .bind(t.id.get())
+        .bind(t.version)
+        .execute(&mut *self.tx)
+        .await
+        .ctx("updating a ticket")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn add_event(&mut self, id: TicketId, actor: Option<&Actor>, event: &EventKind, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ticket_events (ticket_id, at, actor_id, actor_name, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.get())
+        .bind(ms(now))
+        .bind(actor.map(|a| a.id))
+        .bind(actor.map(|a| a.name.as_str()))
+        .bind(event.kind())
+        .bind(event.detail())
+        .execute(&mut *self.tx)
+        .await
+        .ctx("recording a ticket event")?;
+        Ok(())
+    }
+
+    /// Create a broadcast. `None` if the same command already created one.
+    pub async fn insert_broadcast(&mut self, b: &NewBroadcast<'_>, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "INSERT INTO broadcasts (kind, sender_id, text, targets, dedupe_key, outage_id, pin, created_at, report_chat)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(b.kind)
+        .bind(b.sender_id)
+        .bind(b.text)
+        .bind(b.targets.to_stored())
+        .bind(b.dedupe_key)
+        .bind(b.outage_id)
+        .bind(i64::from(b.pin))
+        .bind(ms(now))
+        .bind(b.report_chat)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .ctx("recording a broadcast")?;
+        row.map(|r| r.try_get::<i64, _>(0)).transpose().ctx("reading a broadcast id")
+    }
+
+    pub async fn mark_recalled(&mut self, id: i64, by: i64, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query("UPDATE broadcasts SET recalled_at = $1, recalled_by = $2 WHERE id = $3 AND recalled_at IS NULL")
+            .bind(ms(now))
+            .bind(by)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .ctx("recalling a broadcast")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `reminded`: the announcement itself is close enough to the start to be the reminder.
+    pub async fn insert_outage(&mut self, plan: &OutagePlan, by: i64, now: DateTime<Utc>, reminded: bool) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO outages (utility, buildings, starts_at, ends_at, reason, status, created_by, created_at, reminded_at)
+             VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8) RETURNING id",
+        )
+        .bind(plan.utility.as_str())
+        .bind(plan.targets.to_stored())
+        .bind(ms(plan.starts_at))
+        .bind(ms(plan.ends_at))
+        .bind(&plan.reason)
+        .bind(by)
+        .bind(ms(now))
+        .bind(reminded.then(|| ms(now)))
+        .fetch_one(&mut *self.tx)
+        .await
+        .ctx("recording an outage")?
+        .try_get::<i64, _>(0)
+        .ctx("reading an outage id")
+    }
+
+    /// Cancel a planned outage. False if it was not planned (already cancelled).
+    pub async fn cancel_outage(&mut self, id: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE outages SET status = 'cancelled' WHERE id = $1 AND status = 'planned'")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .ctx("cancelling an outage")?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+const TICKET_COLUMNS: &str = "id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent, category,
+    building, unit, room, priority, status, assignee_id, assignee_name, rating, follow_up, respond_by, resolve_by,
+    created_at, updated_at, version";
+
+fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
+    let get_i = |i: usize| r.try_get::<i64, _>(i).ctx("reading a ticket");
+    let get_s = |i: usize| r.try_get::<String, _>(i).ctx("reading a ticket");
+    let get_os = |i: usize| r.try_get::<Option<String>, _>(i).ctx("reading a ticket");
+    let id = get_i(0)?;
+    let intent = get_s(6)?;
+    let assignee_id = r.try_get::<Option<i64>, _>(13).ctx("reading a ticket")?;
+    let assignee_name = get_os(14)?;
+    let rating = r.try_get::<Option<i64>, _>(15).ctx("reading a ticket")?;
+    Ok(Ticket {
+        id: TicketId::new(id).ok_or_else(|| StorageError::Corrupt(format!("ticket id {id}")))?,
+        source_chat: get_i(1)?,
+        source_message: get_i(2)?,
+        reporter: Actor::new(get_i(3)?, get_s(4)?),
+        text: get_s(5)?,
+        intent: Intent::from_str(&intent).map_err(|_| StorageError::Corrupt(format!("intent '{intent}'")))?,
+        category: get_os(7)?,
+        location: Location::new(get_os(8)?, get_os(9)?, get_os(10)?),
+        priority: Priority::from_str(&get_s(11)?)?,
+        status: Status::from_str(&get_s(12)?)?,
+        assignee: assignee_id.map(|id| Actor::new(id, assignee_name.unwrap_or_default())),
+        rating: rating.map(Rating::new).transpose()?,
+        follow_up: get_i(16)? != 0,
+        respond_by: from_ms(get_i(17)?),
+        resolve_by: from_ms(get_i(18)?),
+        created_at: from_ms(get_i(19)?),
+        updated_at: from_ms(get_i(20)?),
+        version: get_i(21)?,
+    })
+}
+
+fn owner_from_row(r: &AnyRow) -> Result<Owner> {
+    let c = "reading an owner";
+    let status: String = r.try_get(5).ctx(c)?;
+    Ok(Owner {
+        user_id: r.try_get(0).ctx(c)?,
+        name: r.try_get(1).ctx(c)?,
+        location: Location::new(r.try_get(2).ctx(c)?, r.try_get(3).ctx(c)?, r.try_get(4).ctx(c)?),
+        confirmed: status == "confirmed",
+        pending: status == "pending",
+        context_ticket: r.try_get::<Option<i64>, _>(6).ctx(c)?.and_then(TicketId::new),
+        context_until: r.try_get::<Option<i64>, _>(7).ctx(c)?.map(from_ms),
+    })
+}
+
+fn broadcast_from_row(r: &AnyRow) -> Result<Broadcast> {
+    let c = "reading a broadcast";
+    let targets: String = r.try_get(4).ctx(c)?;
+    Ok(Broadcast {
+        id: r.try_get(0).ctx(c)?,
+        kind: r.try_get(1).ctx(c)?,
+        sender_id: r.try_get(2).ctx(c)?,
+        text: r.try_get(3).ctx(c)?,
+        targets: Targets::from_stored(&targets),
+        outage_id: r.try_get(5).ctx(c)?,
+        pin: r.try_get::<i64, _>(6).ctx(c)? != 0,
+        created_at: from_ms(r.try_get(7).ctx(c)?),
+        recalled_at: r.try_get::<Option<i64>, _>(8).ctx(c)?.map(from_ms),
+        report_chat: r.try_get(9).ctx(c)?,
+    })
+}
+
+const OUTAGE_COLUMNS: &str = "id, utility, buildings, starts_at, ends_at, reason, status";
+
+fn outage_from_row(r: &AnyRow) -> Result<Outage> {
+    let c = "reading an outage";
+    let utility: String = r.try_get(1).ctx(c)?;
+    let buildings: String = r.try_get(2).ctx(c)?;
+    Ok(Outage {
+        id: r.try_get(0).ctx(c)?,
+        utility: Utility::parse(&utility).map_err(|_| StorageError::Corrupt(format!("utility '{utility}'")))?,
+        targets: Targets::from_stored(&buildings),
+        starts_at: from_ms(r.try_get(3).ctx(c)?),
+        ends_at: from_ms(r.try_get(4).ctx(c)?),
+        reason: r.try_get(5).ctx(c)?,
+        cancelled: r.try_get::<String, _>(6).ctx(c)? == "cancelled",
+    })
+}

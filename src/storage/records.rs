@@ -1,0 +1,104 @@
+//! Plain records the store hands out, beside the domain types it also stores.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::notice::{Targets, Utility};
+use crate::domain::ticket::{Actor, Priority, TicketId};
+use crate::domain::{Intent, Location};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildingGroup {
+    pub chat_id: i64,
+    pub name: String,
+    /// `config` or `command`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub user_id: i64,
+    pub name: String,
+    pub location: Option<Location>,
+    /// Staff confirmed the room: only then is it used.
+    pub confirmed: bool,
+    pub pending: bool,
+    pub context_ticket: Option<TicketId>,
+    pub context_until: Option<DateTime<Utc>>,
+}
+
+impl Owner {
+    pub fn confirmed_location(&self) -> Option<&Location> {
+        self.location.as_ref().filter(|_| self.confirmed)
+    }
+}
+
+/// A ticket before it has a number.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub source_chat: i64,
+    pub source_message: i64,
+    pub reporter: Actor,
+    pub text: String,
+    pub intent: Intent,
+    pub category: Option<String>,
+    pub location: Option<Location>,
+    /// Where the location came from: `message`, `owner` (confirmed room), `group`.
+    pub location_source: Option<&'static str>,
+    pub priority: Priority,
+    pub respond_by: DateTime<Utc>,
+    pub resolve_by: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketFilter {
+    Active,
+    AssignedTo(i64),
+    ReportedBy(i64),
+    Overdue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub kind: String,
+    pub detail: Option<String>,
+}
+
+pub struct NewBroadcast<'a> {
+    pub kind: &'a str,
+    pub sender_id: Option<i64>,
+    pub text: &'a str,
+    pub targets: &'a Targets,
+    pub dedupe_key: &'a str,
+    pub outage_id: Option<i64>,
+    pub report_chat: Option<i64>,
+    pub pin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broadcast {
+    pub id: i64,
+    pub kind: String,
+    pub sender_id: Option<i64>,
+    pub text: String,
+    pub targets: Targets,
+    pub outage_id: Option<i64>,
+    pub report_chat: Option<i64>,
+    pub pin: bool,
+    pub created_at: DateTime<Utc>,
+    pub recalled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outage {
+    pub id: i64,
+    pub utility: Utility,
+    pub targets: Targets,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: String,
+    pub cancelled: bool,
+}

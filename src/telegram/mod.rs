@@ -1,0 +1,207 @@
+//! The Telegram edge: one dptree schema that routes updates to the desk, and the
+//! outbox transport that sends what the desk queued.
+//!
+//! Handlers are thin: turn the update into the desk's terms, call the desk. They
+//! never send replies themselves (the outbox does), except answering a pressed
+//! button, which Telegram wants within seconds and which carries no state.
+
+pub mod commands;
+pub mod transport;
+
+use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
+use teloxide::prelude::*;
+use teloxide::types::{ChatMemberUpdated, Me};
+use teloxide::utils::command::BotCommands;
+
+pub use commands::{OwnerCommand, StaffCommand};
+pub use transport::TelegramTransport;
+
+use crate::desk::{CallbackAnswer, ChatKind, Desk, DeskError, Incoming};
+use crate::domain::Actor;
+
+type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The routes, as a table:
+/// - a group turning into a supergroup → rebind
+/// - owner commands (`/start`, `/help`, `/mytickets`, `/room`) → the owner side
+/// - staff commands → the staff side if the sender is staff, else a polite refusal
+/// - any other text → classify and act (or stay silent)
+/// - pressed buttons → claim / finish / rate / confirm a room
+/// - the bot removed from a group → unbind it
+pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'static>> {
+    let messages = Update::filter_message()
+        .branch(dptree::filter_map(|m: Message| m.migrate_to_chat_id().map(|id| (m.chat.id.0, id.0))).endpoint(on_migrated))
+        .branch(dptree::filter_map(to_incoming).branch(
+            dptree::entry()
+                .branch(dptree::entry().filter_command::<OwnerCommand>().endpoint(on_owner_command))
+                .branch(
+                    dptree::entry()
+                        .filter_command::<StaffCommand>()
+                        .branch(dptree::filter_async(sender_is_staff).endpoint(on_staff_command))
+                        .endpoint(on_refused),
+                )
+                .endpoint(on_text),
+        ));
+    dptree::entry()
+        .branch(messages)
+        .branch(Update::filter_callback_query().endpoint(on_callback))
+        .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
+}
+
+/// The desk's view of a text message; `None` (ignored) for messages without a
+/// sender or text, such as channel posts, photos without captions and service messages.
+fn to_incoming(m: Message) -> Option<Incoming> {
+    let from = m.from.as_ref()?;
+    let text = m.text().or(m.caption())?;
+    Some(Incoming {
+        chat_id: m.chat.id.0,
+        chat_kind: if m.chat.is_private() { ChatKind::Private } else { ChatKind::Group },
+        message_id: i64::from(m.id.0),
+        from: Actor::new(i64::try_from(from.id.0).unwrap_or(i64::MAX), from.full_name()),
+        username: from.username.clone(),
+        text: text.to_string(),
+    })
+}
+
+async fn sender_is_staff(desk: Desk, msg: Incoming) -> bool {
+    match desk.is_staff(msg.from.id).await {
+        Ok(yes) => yes,
+        Err(e) => {
+            tracing::error!(error = %e, "could not check staff; refusing");
+            false
+        }
+    }
+}
+
+/// A desk failure: logged with its cause, and the person gets an apology rather
+/// than silence (sent directly: the outbox may be what failed).
+async fn internal(bot: &Bot, chat: i64, e: DeskError) -> HandlerResult {
+    tracing::error!(error = %e, chat, "handler failed");
+    let _ = bot.send_message(ChatId(chat), "抱歉,系统暂时出了点问题,我们正在处理。紧急情况请直接拨打物业值班电话。").await;
+    Ok(())
+}
+
+async fn on_text(bot: Bot, desk: Desk, msg: Incoming) -> HandlerResult {
+    if let Err(e) = desk.on_message(&msg).await {
+        return internal(&bot, msg.chat_id, e).await;
+    }
+    Ok(())
+}
+
+async fn on_owner_command(bot: Bot, desk: Desk, msg: Incoming, cmd: OwnerCommand) -> HandlerResult {
+    let result = match cmd {
+        OwnerCommand::Start(payload) => desk.start(&msg, &payload).await,
+        OwnerCommand::Help => {
+            let mut text = OwnerCommand::descriptions().to_string();
+            if desk.is_staff(msg.from.id).await.unwrap_or(false) {
+                text.push_str("\n\n");
+                text.push_str(&StaffCommand::descriptions().to_string());
+            }
+            desk.reply(&msg, text).await
+        }
+        OwnerCommand::MyTickets => desk.my_tickets(&msg).await,
+        OwnerCommand::Room(arg) => desk.request_room(&msg, &arg).await,
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) => internal(&bot, msg.chat_id, e).await,
+    }
+}
+
+async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
+    if let Err(e) = run_staff_command(&desk, &msg, cmd).await {
+        return internal(&bot, msg.chat_id, e).await;
+    }
+    Ok(())
+}
+
+/// Staff commands, for any edge that has parsed one (the console uses it too).
+pub async fn run_staff_command(desk: &Desk, msg: &Incoming, cmd: StaffCommand) -> Result<(), DeskError> {
+    desk.store().seen(&msg.from, msg.username.as_deref(), desk.now()).await?;
+    match cmd {
+        StaffCommand::Claim(a) => desk.claim(msg, &a).await,
+        StaffCommand::Done(a) => desk.finish(msg, &a).await,
+        StaffCommand::Transfer(a) => desk.transfer(msg, &a).await,
+        StaffCommand::Note(a) => desk.note(msg, &a).await,
+        StaffCommand::Reopen(a) => desk.reopen(msg, &a).await,
+        StaffCommand::Ticket(a) => desk.show_ticket(msg, &a).await,
+        StaffCommand::Tickets(a) => desk.list_tickets(msg, &a).await,
+        StaffCommand::StaffAdd(a) => desk.staff_add(msg, &a).await,
+        StaffCommand::StaffRemove(a) => desk.staff_remove(msg, &a).await,
+        StaffCommand::Bind(a) => desk.bind(msg, &a).await,
+        StaffCommand::Unbind => desk.unbind(msg).await,
+        StaffCommand::Groups => desk.groups(msg).await,
+        StaffCommand::Notice(a) => desk.notice(msg, &a).await,
+        StaffCommand::Outage(a) => desk.outage(msg, &a).await,
+        StaffCommand::Outages => desk.outages(msg).await,
+        StaffCommand::OutageCancel(a) => desk.outage_cancel(msg, &a).await,
+        StaffCommand::RemindFees(a) => desk.remind_fees(msg, &a).await,
+        StaffCommand::Recall(a) => desk.recall(msg, &a).await,
+    }
+}
+
+async fn on_refused(bot: Bot, desk: Desk, msg: Incoming) -> HandlerResult {
+    if let Err(e) = desk.refuse(&msg).await {
+        return internal(&bot, msg.chat_id, e).await;
+    }
+    Ok(())
+}
+
+async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
+    let from = Actor::new(i64::try_from(q.from.id.0).unwrap_or(i64::MAX), q.from.full_name());
+    let data = q.data.clone().unwrap_or_default();
+    let answer = match route_button(&desk, &from, &data).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "button failed");
+            CallbackAnswer { text: "抱歉,系统暂时出了点问题,请稍后再试。".into(), alert: true }
+        }
+    };
+    bot.answer_callback_query(q.id.clone()).text(answer.text).show_alert(answer.alert).await?;
+    Ok(())
+}
+
+/// Buttons, for any edge: staff buttons check who is pressing.
+pub async fn route_button(desk: &Desk, from: &Actor, data: &str) -> Result<CallbackAnswer, DeskError> {
+    if let Some(rest) = data.strip_prefix("rate:") {
+        let mut parts = rest.split(':');
+        let ticket = parts.next().and_then(|n| n.parse().ok());
+        let stars = parts.next().and_then(|s| s.parse::<i64>().ok());
+        return match (ticket, stars) {
+            (Some(t), Some(s)) => desk.rate(t, s, from).await,
+            _ => Ok(CallbackAnswer { text: "按钮已失效".into(), alert: true }),
+        };
+    }
+    if !desk.is_staff(from.id).await? {
+        return Ok(CallbackAnswer { text: "抱歉,这个按钮仅限物业工作人员使用。".into(), alert: true });
+    }
+    desk.staff_button(from, data).await
+}
+
+async fn on_my_chat_member(bot: Bot, desk: Desk, update: ChatMemberUpdated) -> HandlerResult {
+    if !update.new_chat_member.is_present() {
+        if let Err(e) = desk.on_removed_from_chat(update.chat.id.0).await {
+            tracing::error!(error = %e, "could not unbind a group");
+        }
+    }
+    let _ = bot;
+    Ok(())
+}
+
+async fn on_migrated(desk: Desk, ids: (i64, i64)) -> HandlerResult {
+    if let Err(e) = desk.on_chat_migrated(ids.0, ids.1).await {
+        tracing::error!(error = %e, "could not follow a group migration");
+    }
+    Ok(())
+}
+
+/// Everything the dispatcher needs, built by `startup`.
+pub fn dispatcher(bot: Bot, desk: Desk, me: Me) -> Dispatcher<Bot, Box<dyn std::error::Error + Send + Sync>, teloxide::dispatching::DefaultKey> {
+    Dispatcher::builder(bot, schema())
+        .dependencies(dptree::deps![desk, me])
+        .default_handler(|update| async move {
+            tracing::debug!(id = update.id.0, "update with nothing to do");
+        })
+        .error_handler(teloxide::error_handlers::LoggingErrorHandler::with_custom_text("update handler failed"))
+        .build()
+}
