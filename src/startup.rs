@@ -5,7 +5,6 @@ use anyhow::{Context, Result};
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
 use tokio_util::sync::CancellationToken;
 
 use crate::configuration::Settings;
@@ -79,21 +78,13 @@ pub async fn run(settings: Settings) -> Result<()> {
     let sender = tokio::spawn(sender.run(shutdown.clone()));
     let clock = tokio::spawn(worker::clock::run(desk.clone(), CLOCK_EVERY, shutdown.clone()));
 
-    let mut dispatcher = telegram::dispatcher(bot.clone(), desk.clone(), me);
-    let stop_polling = dispatcher.shutdown_token();
     let signals = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing the work in hand");
         signals.cancel();
-        if let Ok(done) = stop_polling.shutdown() {
-            done.await;
-        }
     });
-    let listener = Polling::builder(bot).timeout(poll_timeout).delete_webhook().await.build();
-    dispatcher
-        .dispatch_with_listener(listener, teloxide::error_handlers::LoggingErrorHandler::with_custom_text("polling failed"))
-        .await;
+    telegram::intake::run(bot, desk.clone(), me, poll_timeout, shutdown.clone()).await;
     shutdown.cancel();
     let _ = tokio::join!(sender, clock);
     let backlog = desk.store().outbox_backlog().await.unwrap_or(-1);

@@ -22,6 +22,16 @@ CREATE TABLE staff (
     added_at    BIGINT NOT NULL
 );
 
+-- Every update the chat platform delivered, stored before it is acknowledged: a
+-- crash between receipt and handling replays it on the next start instead of losing it.
+CREATE TABLE inbox (
+    update_id    BIGINT PRIMARY KEY,
+    payload      TEXT NOT NULL,
+    received_at  BIGINT NOT NULL,
+    done_at      BIGINT
+);
+CREATE INDEX inbox_pending ON inbox (done_at, update_id);
+
 -- People the bot has seen give staff commands, so /transfer can take @username.
 CREATE TABLE people (
     user_id     BIGINT PRIMARY KEY,

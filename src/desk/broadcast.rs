@@ -435,6 +435,7 @@ impl Desk {
     /// happens once even if the daemon was down or runs twice.
     pub async fn tick(&self) -> Result<()> {
         let now = self.now();
+        self.store().inbox_prune(now - Duration::days(3)).await?;
         let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
         for o in self.store().take_outage_reminders(now, lead).await? {
             let (groups, _) = self.resolve(&o.targets).await?;

@@ -6,11 +6,12 @@
 //! button, which Telegram wants within seconds and which carries no state.
 
 pub mod commands;
+pub mod intake;
 pub mod transport;
 
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{ChatMemberUpdated, Me};
+use teloxide::types::ChatMemberUpdated;
 use teloxide::utils::command::BotCommands;
 
 pub use commands::{OwnerCommand, StaffCommand};
@@ -193,15 +194,4 @@ async fn on_migrated(desk: Desk, ids: (i64, i64)) -> HandlerResult {
         tracing::error!(error = %e, "could not follow a group migration");
     }
     Ok(())
-}
-
-/// Everything the dispatcher needs, built by `startup`.
-pub fn dispatcher(bot: Bot, desk: Desk, me: Me) -> Dispatcher<Bot, Box<dyn std::error::Error + Send + Sync>, teloxide::dispatching::DefaultKey> {
-    Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![desk, me])
-        .default_handler(|update| async move {
-            tracing::debug!(id = update.id.0, "update with nothing to do");
-        })
-        .error_handler(teloxide::error_handlers::LoggingErrorHandler::with_custom_text("update handler failed"))
-        .build()
 }

@@ -44,7 +44,7 @@ fn classify(e: RequestError) -> SendError {
         RequestError::Network(e) => SendError::Transient(format!("network: {e}")),
         RequestError::Io(e) => SendError::Transient(format!("io: {e}")),
         RequestError::InvalidJson { source, .. } => SendError::Transient(format!("bad answer: {source}")),
-        RequestError::MigrateToChatId(id) => SendError::Permanent(format!("chat moved to {id}")),
+        RequestError::MigrateToChatId(id) => SendError::Migrated(id.0),
         RequestError::Api(ApiError::Unknown(text)) => {
             // Telegram's own trouble (5xx, gateway) is worth retrying; an unknown
             // refusal of what we sent is not.

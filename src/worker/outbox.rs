@@ -35,6 +35,8 @@ pub enum SendError {
     Transient(String),
     /// Will never work (chat gone, bot removed, message too old to edit).
     Permanent(String),
+    /// The group became a supergroup with this id: move the chat and send again.
+    Migrated(i64),
 }
 
 /// A chat platform's outbound API, as the worker needs it.
@@ -231,6 +233,16 @@ impl<T: Transport> OutboxWorker<T> {
                         self.record(self.store.outbox_release(r.id, until).await, r.id);
                     }
                     self.record(self.store.outbox_defer_chat(chat, until).await, row.id);
+                    return;
+                }
+                Err(SendError::Migrated(new_chat)) => {
+                    tracing::info!(chat, new_chat, "group moved to a supergroup; following it");
+                    let moved = self.store.migrate_chat(chat, new_chat).await;
+                    self.record(moved, row.id);
+                    for r in rows.by_ref() {
+                        self.record(self.store.outbox_release(r.id, now).await, r.id);
+                    }
+                    self.record(self.store.outbox_retry(row.id, now, "chat migrated").await, row.id);
                     return;
                 }
                 Err(SendError::Transient(e)) if row.attempts < self.cfg.max_attempts => {

@@ -1,0 +1,4 @@
+//! Shared helpers for Guanjia's integration tests.
+
+pub mod daemon;
+pub mod fake_bot_api;
