@@ -405,39 +405,35 @@ impl Classifier {
     }
 
     /// Category whose keywords the message matches best: highest category
-    /// `priority`, then most keyword characters matched, then definition order.
+    /// `priority`, then most keywords found, then most keyword characters,
+    /// then definition order.
     fn best_category(&self, hits: &Hits) -> Option<u16> {
-        let mut score: Vec<(u16, usize)> = Vec::new();
-        for &t in &hits.terms {
-            for &c in &self.c.term_categories[t as usize] {
-                let len = self.c.terms[t as usize].chars().count();
-                match score.iter_mut().find(|(id, _)| *id == c) {
-                    Some(s) => s.1 += len,
-                    None => score.push((c, len)),
-                }
-            }
-        }
-        score
-            .into_iter()
-            .max_by_key(|&(c, len)| (self.c.categories[c as usize].priority, len, -(c as i32)))
-            .map(|(c, _)| c)
+        best_by_keywords(hits, &self.c.terms, &self.c.term_categories, |c| self.c.categories[c as usize].priority)
     }
 
     /// FAQ topic whose keywords the message matches best (same scoring).
     fn best_faq(&self, hits: &Hits) -> Option<u16> {
-        let mut score: Vec<(u16, usize)> = Vec::new();
-        for &t in &hits.terms {
-            for &q in &self.c.term_faqs[t as usize] {
-                let len = self.c.terms[t as usize].chars().count();
-                match score.iter_mut().find(|(id, _)| *id == q) {
-                    Some(s) => s.1 += len,
-                    None => score.push((q, len)),
+        best_by_keywords(hits, &self.c.terms, &self.c.term_faqs, |q| self.c.faqs[q as usize].priority)
+    }
+}
+
+/// Picks the id (category or FAQ topic) whose keywords the matched terms hit
+/// best: by `priority`, then number of keywords, then their total length,
+/// then the lower id (definition order).
+fn best_by_keywords(hits: &Hits, terms: &[String], owners: &[Vec<u16>], priority: impl Fn(u16) -> i32) -> Option<u16> {
+    // (id, count, chars); a handful of entries, so a Vec beats a map.
+    let mut score: Vec<(u16, usize, usize)> = Vec::new();
+    for &t in &hits.terms {
+        for &id in &owners[t as usize] {
+            let len = terms[t as usize].chars().count();
+            match score.iter_mut().find(|s| s.0 == id) {
+                Some(s) => {
+                    s.1 += 1;
+                    s.2 += len;
                 }
+                None => score.push((id, 1, len)),
             }
         }
-        score
-            .into_iter()
-            .max_by_key(|&(q, len)| (self.c.faqs[q as usize].priority, len, -(q as i32)))
-            .map(|(q, _)| q)
     }
+    score.into_iter().max_by_key(|&(id, n, len)| (priority(id), n, len, -i32::from(id))).map(|(id, ..)| id)
 }
