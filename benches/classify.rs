@@ -1,1 +1,57 @@
-fn main() {}
+//! Throughput of `Classifier::classify` on the dev set, against the floor of a
+//! bare aho-corasick scan of the same texts with the same keyword set.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+use guanjia::domain::intent::Classifier;
+use std::path::Path;
+
+fn texts() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dev.jsonl");
+    let data = std::fs::read_to_string(&path).expect("dev.jsonl");
+    data.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(String::from))
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let classifier = Classifier::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("intents")).expect("rules");
+    let texts = texts();
+    let n = texts.len() as u64;
+
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("dev_set", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(classifier.classify(black_box(t)));
+            }
+        })
+    });
+    g.finish();
+
+    // The floor: the same keywords, one overlapping scan per raw message,
+    // counting matches and nothing else.
+    let keywords: Vec<&str> = classifier.keywords().collect();
+    let ac = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&keywords)
+        .expect("baseline automaton");
+    let mut g = c.benchmark_group("baseline");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("bare_aho_corasick_scan", |b| {
+        b.iter(|| {
+            let mut hits = 0usize;
+            for t in &texts {
+                hits += ac.find_overlapping_iter(black_box(t.as_str())).count();
+            }
+            black_box(hits)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,25 +1,323 @@
-//! TEMPORARY stand-in until the classifier branch lands.
-use crate::domain::Classifier;
-use std::io::{BufRead, Write};
+//! The library side of `guanjia classify` and `guanjia intents test`.
+//!
+//! `classify` is a filter: one message per input line, one JSON object per
+//! output line, in order, so it can be piped and diffed. Input is read as raw
+//! bytes because chat exports contain anything: a bad line gets its own error
+//! object and processing continues; the output always has exactly one line per
+//! input line.
+//!
+//! `intents test` scores the rules against a labelled JSONL file and checks
+//! the quality bars, so a staff edit that breaks something is caught before it
+//! goes live.
 
-pub fn classify_stream(c: &Classifier, input: impl BufRead, mut out: impl Write) -> std::io::Result<()> {
-    for line in input.lines() {
-        let line = line?;
-        writeln!(out, "{}", serde_json::to_string(&c.classify(&line)).unwrap_or_default())?;
+use crate::domain::intent::{Classification, Classifier, Intent};
+use crate::domain::location::Location;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, BufRead, Write};
+
+/// Lines longer than this are classified on their first `MAX_LINE` bytes
+/// (cut at a character boundary): no owner message is that long, and it keeps
+/// a pasted file from stalling the filter.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Classifies each input line and writes one JSON object per line.
+pub fn classify_stream(c: &Classifier, mut input: impl BufRead, out: impl Write) -> io::Result<()> {
+    let mut out = io::BufWriter::new(out);
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(text) => {
+                let text = truncate(text, MAX_LINE);
+                let result = c.classify(text);
+                serde_json::to_writer(&mut out, &result).map_err(io::Error::other)?;
+            }
+            Err(_) => {
+                let err = serde_json::json!({ "error": format!("line {line_no}: not valid UTF-8") });
+                serde_json::to_writer(&mut out, &err).map_err(io::Error::other)?;
+            }
+        }
+        out.write_all(b"\n")?;
     }
-    Ok(())
+    out.flush()
 }
 
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// One row of a labelled file (the format of `tests/data/dev.jsonl`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Labelled {
+    pub id: String,
+    pub text: String,
+    pub intent: Intent,
+    pub category: Option<String>,
+    pub faq: Option<String>,
+    pub location: Option<Location>,
+}
+
+/// A labelled file that cannot be scored.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScoreError(String);
-pub struct Report;
-impl std::fmt::Display for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("") }
+pub enum ScoreError {
+    #[error("line {line}: {reason}")]
+    BadRow { line: usize, reason: String },
+    #[error("no labelled rows")]
+    Empty,
 }
-#[derive(Default)]
-pub struct Bars;
+
+/// A row the classifier got wrong on any scored field.
+#[derive(Debug, Clone)]
+pub struct Miss {
+    pub id: String,
+    pub text: String,
+    pub expected: String,
+    pub got: String,
+}
+
+/// Hits over total for one measure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ratio {
+    pub hit: usize,
+    pub total: usize,
+}
+
+impl Ratio {
+    fn add(&mut self, ok: bool) {
+        self.total += 1;
+        self.hit += usize::from(ok);
+    }
+
+    /// 1.0 for an empty measure: nothing was there to get wrong.
+    pub fn value(&self) -> f64 {
+        if self.total == 0 { 1.0 } else { self.hit as f64 / self.total as f64 }
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.3} ({}/{})", self.value(), self.hit, self.total)
+    }
+}
+
+const INTENTS: [Intent; 6] =
+    [Intent::Emergency, Intent::Complaint, Intent::Repair, Intent::Inquiry, Intent::Suggestion, Intent::Other];
+
+/// Scores of a labelled file.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub rows: usize,
+    pub intent: Ratio,
+    /// Gold `other` predicted `other`.
+    pub silence: Ratio,
+    pub emergency_recall: Ratio,
+    /// Over gold emergency / repair / complaint rows.
+    pub category: Ratio,
+    /// Over gold inquiry rows.
+    pub faq: Ratio,
+    /// Exact match over all rows.
+    pub location: Ratio,
+    /// (gold, predicted) → count.
+    pub confusion: BTreeMap<(Intent, Intent), usize>,
+    pub misses: Vec<Miss>,
+}
+
+/// Minimum scores; [`Bars::default`] is the release bar on the dev set.
+#[derive(Debug, Clone, Copy)]
+pub struct Bars {
+    pub intent: f64,
+    pub silence: f64,
+    pub emergency_recall: f64,
+    pub category: f64,
+    pub faq: f64,
+    pub location: f64,
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Bars { intent: 0.97, silence: 0.98, emergency_recall: 1.0, category: 0.95, faq: 0.95, location: 0.98 }
+    }
+}
+
 impl Report {
-    pub fn check(&self, _b: &Bars) -> Vec<String> { vec![] }
+    /// Precision of one intent: of the rows predicted `i`, how many were `i`.
+    pub fn precision(&self, i: Intent) -> Ratio {
+        let mut r = Ratio::default();
+        for (&(gold, pred), &n) in &self.confusion {
+            if pred == i {
+                r.total += n;
+                if gold == i {
+                    r.hit += n;
+                }
+            }
+        }
+        r
+    }
+
+    /// Recall of one intent: of the rows labelled `i`, how many were found.
+    pub fn recall(&self, i: Intent) -> Ratio {
+        let mut r = Ratio::default();
+        for (&(gold, pred), &n) in &self.confusion {
+            if gold == i {
+                r.total += n;
+                if pred == i {
+                    r.hit += n;
+                }
+            }
+        }
+        r
+    }
+
+    /// The bars this report fails, one readable line each (empty = all pass).
+    pub fn check(&self, bars: &Bars) -> Vec<String> {
+        let measures = [
+            ("intent accuracy", self.intent, bars.intent),
+            ("other silence", self.silence, bars.silence),
+            ("emergency recall", self.emergency_recall, bars.emergency_recall),
+            ("category accuracy", self.category, bars.category),
+            ("faq accuracy", self.faq, bars.faq),
+            ("location accuracy", self.location, bars.location),
+        ];
+        measures
+            .iter()
+            .filter(|(_, r, bar)| r.value() + 1e-9 < *bar)
+            .map(|(name, r, bar)| format!("{name} {r} is below {bar:.2}"))
+            .collect()
+    }
 }
-pub fn score(_c: &Classifier, _s: &str) -> Result<Report, ScoreError> { Ok(Report) }
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rows:              {}", self.rows)?;
+        writeln!(f, "intent accuracy:   {}", self.intent)?;
+        writeln!(f, "other silence:     {}", self.silence)?;
+        writeln!(f, "emergency recall:  {}", self.emergency_recall)?;
+        writeln!(f, "category accuracy: {}", self.category)?;
+        writeln!(f, "faq accuracy:      {}", self.faq)?;
+        writeln!(f, "location accuracy: {}", self.location)?;
+        writeln!(f)?;
+        writeln!(f, "{:<11} {:>16} {:>16}", "intent", "precision", "recall")?;
+        for i in INTENTS {
+            writeln!(f, "{:<11} {:>16} {:>16}", i.as_str(), self.precision(i).to_string(), self.recall(i).to_string())?;
+        }
+        writeln!(f)?;
+        write!(f, "{:<11}", "gold\\pred")?;
+        for i in INTENTS {
+            write!(f, " {:>10}", i.as_str())?;
+        }
+        writeln!(f)?;
+        for gold in INTENTS {
+            write!(f, "{:<11}", gold.as_str())?;
+            for pred in INTENTS {
+                write!(f, " {:>10}", self.confusion.get(&(gold, pred)).copied().unwrap_or(0))?;
+            }
+            writeln!(f)?;
+        }
+        if !self.misses.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "misses ({}):", self.misses.len())?;
+            for m in &self.misses {
+                writeln!(f, "  {} {}", m.id, m.text)?;
+                writeln!(f, "      expected {}", m.expected)?;
+                writeln!(f, "      got      {}", m.got)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(intent: Intent, category: Option<&str>, faq: Option<&str>, location: Option<&Location>) -> String {
+    let mut s = intent.as_str().to_string();
+    if let Some(c) = category {
+        s.push('/');
+        s.push_str(c);
+    }
+    if let Some(q) = faq {
+        s.push_str(" faq=");
+        s.push_str(q);
+    }
+    s.push_str(" loc=");
+    match location {
+        Some(l) => s.push_str(&format!("{}|{}|{}", opt(&l.building), opt(&l.unit), opt(&l.room))),
+        None => s.push('-'),
+    }
+    s
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+/// Scores `c` against a labelled JSONL text (blank lines are skipped).
+pub fn score(c: &Classifier, labelled_jsonl: &str) -> Result<Report, ScoreError> {
+    let mut report = Report::default();
+    for (i, line) in labelled_jsonl.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let row: Labelled =
+            serde_json::from_str(line).map_err(|e| ScoreError::BadRow { line: i + 1, reason: e.to_string() })?;
+        let got: Classification = c.classify(&row.text);
+        report.rows += 1;
+        let intent_ok = got.intent == row.intent;
+        report.intent.add(intent_ok);
+        *report.confusion.entry((row.intent, got.intent)).or_default() += 1;
+        if row.intent == Intent::Other {
+            report.silence.add(intent_ok);
+        }
+        if row.intent == Intent::Emergency {
+            report.emergency_recall.add(intent_ok);
+        }
+        let mut ok = intent_ok;
+        if row.intent.has_category() {
+            let cat_ok = got.category == row.category;
+            report.category.add(cat_ok);
+            ok &= cat_ok;
+        }
+        if row.intent == Intent::Inquiry {
+            let faq_ok = got.faq == row.faq;
+            report.faq.add(faq_ok);
+            ok &= faq_ok;
+        }
+        let loc_ok = got.location == row.location;
+        report.location.add(loc_ok);
+        ok &= loc_ok;
+        if !ok {
+            report.misses.push(Miss {
+                id: row.id.clone(),
+                text: row.text.clone(),
+                expected: describe(row.intent, row.category.as_deref(), row.faq.as_deref(), row.location.as_ref()),
+                got: format!(
+                    "{} (rule {})",
+                    describe(got.intent, got.category.as_deref(), got.faq.as_deref(), got.location.as_ref()),
+                    got.rule.as_deref().unwrap_or("-")
+                ),
+            });
+        }
+    }
+    if report.rows == 0 {
+        return Err(ScoreError::Empty);
+    }
+    Ok(report)
+}

@@ -1,69 +1,439 @@
-//! TEMPORARY stand-in until the classifier branch lands.
-use super::faq::FaqEntry;
-use super::location::{self, Location};
-use serde::Serialize;
+//! Intent classification by keyword rules kept as data (`intents/*.toml`).
+//!
+//! Property staff, not programmers, maintain the vocabulary: a company adds a
+//! word, a rule or a whole category by editing a TOML file, and the loader
+//! refuses a bad edit with an error naming file, rule and reason. No learned
+//! model: every answer can be explained by the rule id and keywords reported
+//! in [`Classification`].
+//!
+//! # How a message is classified
+//!
+//! 1. The text is [`normalize`]d (NFKC, Traditional→Simplified, lower case,
+//!    punctuation/emoji → one space). Rule keywords were normalised the same
+//!    way at load, so `電梯壞了`, `电梯坏了` and `電梯壞咗` meet the same words.
+//! 2. One aho-corasick scan (`MatchKind::Standard`, overlapping) finds every
+//!    keyword of every rule at once. A keyword listed under `[negation]` is
+//!    dropped when a negator (没/不/没有…) stands just before it
+//!    (`没有冒烟`, `不漏了`).
+//! 3. A rule fires when each of its conditions holds (`any`: one of the words;
+//!    each `all` group: one of its words; `patterns`: a regex) and none of its
+//!    `unless` words appears. A `[[veto]]` that fires silences whole intents
+//!    (news about another estate, adverts, "已经修好了").
+//! 4. Among the surviving rules the winner is the one with the highest
+//!    **intent precedence** (emergency > complaint > repair > inquiry >
+//!    suggestion > other), then the highest `priority`, then the most
+//!    conditions (the more specific rule), then the earliest in file order.
+//! 5. Category: the winner's `category`; otherwise the category of the best
+//!    surviving rule that names one (so a generic "修了三次还坏" complaint takes
+//!    the category of the repair rule that saw the broken lift); otherwise the
+//!    category whose keywords best match (`priority`, then number of keyword
+//!    characters matched); otherwise the rule's `fallback_category`.
+//!    The FAQ topic of an inquiry is found the same way from `faq.toml`.
+//!
+//! Tie-breaking example: "电梯又坏了, 修了三次还坏, 物业到底管不管" fires
+//! `repair.toml: lift_broken` (repair, elevator) and
+//! `complaint.toml: repeated_failure` (complaint, no category). Complaint
+//! outranks repair, so the intent is complaint; the complaint rule names no
+//! category, so it borrows `elevator` from the repair rule. Had two complaint
+//! rules fired, the one with the higher `priority` would win, and on equal
+//! priority the one with more `all` groups.
+
+mod rules;
+
+pub use rules::{FaqEntry, RuleError};
+
+use crate::domain::location::{self, Location};
+use crate::domain::text::normalize;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::RegexSet;
+use rules::{Compiled, Cond, Matcher};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What the desk should do with a message, in order of precedence
+/// (`Ord` follows it: `Emergency < Complaint < … < Other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Intent { Emergency, Complaint, Repair, Inquiry, Suggestion, Other }
+pub enum Intent {
+    Emergency,
+    Complaint,
+    Repair,
+    Inquiry,
+    Suggestion,
+    Other,
+}
 
 impl Intent {
     pub fn as_str(self) -> &'static str {
-        match self { Intent::Emergency => "emergency", Intent::Complaint => "complaint", Intent::Repair => "repair", Intent::Inquiry => "inquiry", Intent::Suggestion => "suggestion", Intent::Other => "other" }
+        match self {
+            Intent::Emergency => "emergency",
+            Intent::Complaint => "complaint",
+            Intent::Repair => "repair",
+            Intent::Inquiry => "inquiry",
+            Intent::Suggestion => "suggestion",
+            Intent::Other => "other",
+        }
     }
-}
-impl std::str::FromStr for Intent {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s { "emergency" => Intent::Emergency, "complaint" => Intent::Complaint, "repair" => Intent::Repair, "inquiry" => Intent::Inquiry, "suggestion" => Intent::Suggestion, "other" => Intent::Other, _ => return Err(s.into()) })
+
+    /// 0 for emergency … 5 for other; lower wins.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    /// Intents that open a ticket and so carry a category.
+    pub fn has_category(self) -> bool {
+        matches!(self, Intent::Emergency | Intent::Complaint | Intent::Repair)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+impl std::fmt::Display for Intent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A supply the message says is off or out, so the daemon can answer with a
+/// known planned outage instead of opening a repair ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Utility { Water, Power, Gas }
+pub enum Utility {
+    Water,
+    Power,
+    Gas,
+}
 
-#[derive(Debug, Clone, Serialize)]
+/// The classifier's answer for one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Classification {
     pub intent: Intent,
     pub category: Option<String>,
     pub faq: Option<String>,
     pub location: Option<Location>,
     pub utility: Option<Utility>,
+    /// Id of the rule that decided the intent (`None` for `other` by default).
     pub rule: Option<String>,
+    /// Keywords of the deciding rule found in the message.
     pub keywords: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RuleError(String);
+/// Compiled rules plus the matcher built over all their keywords.
+#[derive(Debug)]
+pub struct Classifier {
+    c: Compiled,
+    ac: Option<AhoCorasick>,
+    patterns: Option<RegexSet>,
+    /// Rules indexed by the first keyword group they need, so a message only
+    /// evaluates rules that can possibly fire.
+    group_trigger: Vec<Vec<u32>>,
+    /// Rules whose first condition is a regex (evaluated for every message).
+    pattern_first: Vec<u32>,
+}
 
-pub struct Classifier { faq: Vec<FaqEntry> }
+/// Per-message scratch: which terms and groups matched, and lazily the regex set.
+struct Hits {
+    groups: Vec<u64>,
+    /// Matched term ids in text order (no duplicates).
+    terms: Vec<u32>,
+    /// Every kept occurrence: (term, start byte, end byte).
+    occ: Vec<(u32, usize, usize)>,
+    patterns: Option<Vec<bool>>,
+}
+
+impl Hits {
+    fn group(&self, g: u32) -> bool {
+        self.groups[(g / 64) as usize] & (1 << (g % 64)) != 0
+    }
+}
 
 impl Classifier {
-    pub fn load(_dir: &Path) -> Result<Classifier, RuleError> {
-        Ok(Classifier { faq: vec![FaqEntry { id: "fee_payment".into(), title: "缴费".into(), answer: "可在{company}公众号缴费,电话{phone}".into() }, FaqEntry { id: "outage".into(), title: "停水停电".into(), answer: "目前没有计划停水停电".into() }] })
+    /// Loads and validates every `*.toml` in `dir` (which must hold `faq.toml`).
+    pub fn load(dir: &Path) -> Result<Classifier, RuleError> {
+        let c = rules::load(dir)?;
+        let ac = if c.terms.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&c.terms)
+                    .map_err(|e| RuleError::File { file: dir.display().to_string(), reason: format!("keyword matcher: {e}") })?,
+            )
+        };
+        let patterns = if c.patterns.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSet::new(&c.patterns)
+                    .map_err(|e| RuleError::File { file: dir.display().to_string(), reason: format!("pattern set: {e}") })?,
+            )
+        };
+        let mut group_trigger = vec![Vec::new(); c.group_count];
+        let mut pattern_first = Vec::new();
+        for (i, r) in c.rules.iter().enumerate() {
+            match r.when.conds.first() {
+                Some(Cond::Group(g)) => group_trigger[*g as usize].push(i as u32),
+                _ => pattern_first.push(i as u32),
+            }
+        }
+        Ok(Classifier { c, ac, patterns, group_trigger, pattern_first })
     }
+
+    /// Category ids in definition order.
+    pub fn categories(&self) -> impl Iterator<Item = &str> {
+        self.c.categories.iter().map(|c| c.id.as_str())
+    }
+
+    /// Chinese label of a category (`plumbing` → `水管/漏水`).
+    pub fn category_label(&self, id: &str) -> Option<&str> {
+        self.c.categories.iter().find(|c| c.id == id).map(|c| c.label.as_str())
+    }
+
+    pub fn faq_entry(&self, id: &str) -> Option<&FaqEntry> {
+        self.c.faqs.iter().find(|q| q.id == id)
+    }
+
+    pub fn faq_entries(&self) -> impl Iterator<Item = &FaqEntry> {
+        self.c.faqs.iter()
+    }
+
+    /// The number of distinct keywords the matcher scans for.
+    pub fn keyword_count(&self) -> usize {
+        self.c.terms.len()
+    }
+
+    /// All normalised keywords (for baselines and tooling).
+    pub fn keywords(&self) -> impl Iterator<Item = &str> {
+        self.c.terms.iter().map(String::as_str)
+    }
+
     pub fn classify(&self, text: &str) -> Classification {
-        let t = super::text::normalize(text);
-        let has = |ws: &[&str]| ws.iter().find(|w| t.contains(**w)).map(|w| w.to_string());
-        let (intent, category, faq) = if let Some(_) = has(&["困人", "着火", "燃气泄漏"]) {
-            (Intent::Emergency, Some(if t.contains("困") { "elevator" } else { "fire" }.to_string()), None)
-        } else if has(&["太吵", "投诉", "没人管"]).is_some() {
-            (Intent::Complaint, Some("noise".to_string()), None)
-        } else if has(&["漏水", "坏了", "停水", "没水", "没电"]).is_some() {
-            (Intent::Repair, Some(if t.contains("电") { "electrical" } else { "plumbing" }.to_string()), None)
-        } else if has(&["怎么交", "物业费"]).is_some() {
-            (Intent::Inquiry, None, Some("fee_payment".to_string()))
-        } else if has(&["几点来水", "停水吗"]).is_some() {
-            (Intent::Inquiry, None, Some("outage".to_string()))
-        } else if has(&["建议"]).is_some() {
-            (Intent::Suggestion, None, None)
-        } else { (Intent::Other, None, None) };
-        let utility = if t.contains("水") && (t.contains("停") || t.contains("没")) { Some(Utility::Water) } else if t.contains("没电") || t.contains("停电") { Some(Utility::Power) } else { None };
-        Classification { intent, category, faq, location: location::extract(&t), utility, rule: None, keywords: vec![] }
+        let norm = normalize(text);
+        let hits = self.scan(&norm);
+        let location = location::extract(&norm);
+        self.decide(&norm, hits, location)
     }
-    pub fn faq_entry(&self, id: &str) -> Option<&FaqEntry> { self.faq.iter().find(|f| f.id == id) }
-    pub fn category_label(&self, _id: &str) -> Option<&str> { None }
+
+    /// True when a negator ends at most `window` characters before `start`,
+    /// with no space in between ("没有冒烟", "不太漏").
+    fn negated(&self, text: &str, start: usize) -> bool {
+        let before = &text[..start];
+        let mut end = before.len();
+        for _ in 0..=self.c.negation_window {
+            let head = &before[..end];
+            if let Some(n) = self.c.negators.iter().find(|n| head.ends_with(n.as_str())) {
+                // "不停漏水": the negator is the start of an intensifier.
+                let from = &text[end - n.len()..];
+                return !self.c.negation_except.iter().any(|e| from.starts_with(e.as_str()));
+            }
+            match head.chars().next_back() {
+                Some(c) if c != ' ' => end -= c.len_utf8(),
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    fn scan(&self, norm: &str) -> Hits {
+        let mut hits =
+            Hits { groups: vec![0; self.c.group_count.div_ceil(64)], terms: Vec::new(), occ: Vec::new(), patterns: None };
+        let Some(ac) = &self.ac else { return hits };
+        for m in ac.find_overlapping_iter(norm) {
+            let t = m.pattern().as_u32();
+            if self.c.term_negatable[t as usize] && self.negated(norm, m.start()) {
+                continue;
+            }
+            hits.occ.push((t, m.start(), m.end()));
+        }
+        // A mask word hides the words inside it ("自来水" is not "来水").
+        if hits.occ.iter().any(|&(t, ..)| self.c.term_mask[t as usize]) {
+            let masks: Vec<(usize, usize)> =
+                hits.occ.iter().filter(|&&(t, ..)| self.c.term_mask[t as usize]).map(|&(_, s, e)| (s, e)).collect();
+            hits.occ.retain(|&(t, s, e)| {
+                self.c.term_mask[t as usize] || !masks.iter().any(|&(ms, me)| ms <= s && e <= me)
+            });
+        }
+        for i in 0..hits.occ.len() {
+            let t = hits.occ[i].0;
+            if hits.terms.contains(&t) {
+                continue;
+            }
+            hits.terms.push(t);
+            for &g in &self.c.term_groups[t as usize] {
+                hits.groups[(g / 64) as usize] |= 1 << (g % 64);
+            }
+        }
+        hits
+    }
+
+    /// `near`: some word of the first group lies within `max` characters of
+    /// a word of every other group.
+    fn near(&self, norm: &str, hits: &Hits, m: &Matcher, max: usize) -> bool {
+        let groups: Vec<u32> = m.conds.iter().filter_map(|c| if let Cond::Group(g) = c { Some(*g) } else { None }).collect();
+        let Some((&first, rest)) = groups.split_first() else { return true };
+        let in_group = |t: u32, g: u32| self.c.term_groups[t as usize].binary_search(&g).is_ok();
+        hits.occ.iter().filter(|&&(t, ..)| in_group(t, first)).any(|&(_, s0, e0)| {
+            rest.iter().all(|&g| {
+                hits.occ.iter().filter(|&&(t, ..)| in_group(t, g)).any(|&(_, s, e)| {
+                    let gap = if s >= e0 {
+                        &norm[e0..s]
+                    } else if s0 >= e {
+                        &norm[e..s0]
+                    } else {
+                        ""
+                    };
+                    gap.chars().count() <= max
+                })
+            })
+        })
+    }
+
+    fn cond(&self, norm: &str, hits: &mut Hits, cond: Cond) -> bool {
+        match cond {
+            Cond::Group(g) => hits.group(g),
+            Cond::Pattern(p) => {
+                let set = match &self.patterns {
+                    Some(s) => s,
+                    None => return false,
+                };
+                let matched = hits.patterns.get_or_insert_with(|| {
+                    let mut v = vec![false; set.len()];
+                    for i in set.matches(norm).iter() {
+                        v[i] = true;
+                    }
+                    v
+                });
+                matched[p as usize]
+            }
+        }
+    }
+
+    fn fires(&self, norm: &str, hits: &mut Hits, m: &Matcher) -> bool {
+        m.conds.iter().all(|&c| self.cond(norm, hits, c)) && !m.unless.iter().any(|&c| self.cond(norm, hits, c))
+    }
+
+    /// Sort key of a surviving rule: larger is better.
+    fn key(&self, r: u32) -> (i8, i32, usize, i64) {
+        let rule = &self.c.rules[r as usize];
+        (-(rule.intent.rank() as i8), rule.priority, rule.when.conds.len(), -(r as i64))
+    }
+
+    fn decide(&self, norm: &str, mut hits: Hits, location: Option<Location>) -> Classification {
+        let mut blocked = 0u8;
+        for v in &self.c.vetoes {
+            if self.fires(norm, &mut hits, &v.when) {
+                blocked |= v.blocks;
+            }
+        }
+        let mut survivors: Vec<u32> = Vec::new();
+        let consider = |r: u32, hits: &mut Hits, survivors: &mut Vec<u32>| {
+            let rule = &self.c.rules[r as usize];
+            if blocked & (1 << rule.intent.rank()) == 0
+                && self.fires(norm, hits, &rule.when)
+                && rule.near.is_none_or(|max| self.near(norm, hits, &rule.when, max))
+            {
+                survivors.push(r);
+            }
+        };
+        // Each satisfied group once: its bit is visited exactly once.
+        for word in 0..hits.groups.len() {
+            let mut bits = hits.groups[word];
+            while bits != 0 {
+                let g = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                for &r in &self.group_trigger[g] {
+                    consider(r, &mut hits, &mut survivors);
+                }
+            }
+        }
+        for &r in &self.pattern_first {
+            consider(r, &mut hits, &mut survivors);
+        }
+
+        let winner = survivors.iter().copied().max_by_key(|&r| self.key(r));
+        let Some(w) = winner else {
+            return Classification {
+                intent: Intent::Other,
+                category: None,
+                faq: None,
+                location,
+                utility: None,
+                rule: None,
+                keywords: Vec::new(),
+            };
+        };
+        let rule = &self.c.rules[w as usize];
+        let intent = rule.intent;
+
+        let category = if intent.has_category() {
+            rule.category
+                .or_else(|| {
+                    survivors
+                        .iter()
+                        .copied()
+                        .filter(|&r| self.c.rules[r as usize].intent.has_category() && self.c.rules[r as usize].category.is_some())
+                        .max_by_key(|&r| self.key(r))
+                        .and_then(|r| self.c.rules[r as usize].category)
+                })
+                .or_else(|| self.best_category(&hits))
+                .or(rule.fallback_category)
+                .map(|c| self.c.categories[c as usize].id.clone())
+        } else {
+            None
+        };
+        let faq = if intent == Intent::Inquiry {
+            rule.faq.or_else(|| self.best_faq(&hits)).map(|q| self.c.faqs[q as usize].id.clone())
+        } else {
+            None
+        };
+        let utility = if matches!(intent, Intent::Other | Intent::Suggestion) {
+            None
+        } else {
+            self.c.utilities.iter().find(|u| self.fires(norm, &mut hits, &u.when)).map(|u| u.utility)
+        };
+        let mut keywords = Vec::new();
+        for cond in &rule.when.conds {
+            if let Cond::Group(g) = cond {
+                for &t in &hits.terms {
+                    if self.c.group_terms[*g as usize].binary_search(&t).is_ok() {
+                        keywords.push(self.c.terms[t as usize].clone());
+                    }
+                }
+            }
+        }
+        Classification { intent, category, faq, location, utility, rule: Some(rule.id.clone()), keywords }
+    }
+
+    /// Category whose keywords the message matches best: highest category
+    /// `priority`, then most keywords found, then most keyword characters,
+    /// then definition order.
+    fn best_category(&self, hits: &Hits) -> Option<u16> {
+        best_by_keywords(hits, &self.c.terms, &self.c.term_categories, |c| self.c.categories[c as usize].priority)
+    }
+
+    /// FAQ topic whose keywords the message matches best (same scoring).
+    fn best_faq(&self, hits: &Hits) -> Option<u16> {
+        best_by_keywords(hits, &self.c.terms, &self.c.term_faqs, |q| self.c.faqs[q as usize].priority)
+    }
+}
+
+/// Picks the id (category or FAQ topic) whose keywords the matched terms hit
+/// best: by `priority`, then number of keywords, then their total length,
+/// then the lower id (definition order).
+fn best_by_keywords(hits: &Hits, terms: &[String], owners: &[Vec<u16>], priority: impl Fn(u16) -> i32) -> Option<u16> {
+    // (id, count, chars); a handful of entries, so a Vec beats a map.
+    let mut score: Vec<(u16, usize, usize)> = Vec::new();
+    for &t in &hits.terms {
+        for &id in &owners[t as usize] {
+            let len = terms[t as usize].chars().count();
+            match score.iter_mut().find(|s| s.0 == id) {
+                Some(s) => {
+                    s.1 += 1;
+                    s.2 += len;
+                }
+                None => score.push((id, 1, len)),
+            }
+        }
+    }
+    score.into_iter().max_by_key(|&(id, n, len)| (priority(id), n, len, -i32::from(id))).map(|(id, ..)| id)
 }

@@ -1,8 +1,23 @@
-//! TEMPORARY stand-in until the classifier branch lands.
+//! Where in the estate a message is about: building (栋/幢/号楼/座), unit
+//! (单元) and room.
+//!
+//! Owners write addresses in a handful of shapes (`3栋2单元501`,
+//! `3号楼2单元501室`, `3-2-501`, `12#1102`, `B座1203`, `十二栋二单元九零二`),
+//! but messages are also full of numbers that are *not* addresses: floors
+//! (`8栋12楼` names building 8 only), times (`9:00`), dates (`5号`, `11月25日`),
+//! counts (`3次`), money and phone numbers. A regex over the whole message
+//! either misses the Chinese numerals or over-matches those, so this is a small
+//! hand-written scanner that only accepts a number when the marker after it
+//! (栋, 单元, 室, `-`, `#`...) says what it is. It works on
+//! [`normalize`](crate::domain::text::normalize)d text, so digits are ASCII
+//! and letters lower-case; letters are upper-cased on output.
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// A place an owner names. At least one of the three parts is present;
+/// build it with [`Location::new`] to keep that true.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub building: Option<String>,
@@ -11,32 +26,457 @@ pub struct Location {
 }
 
 impl Location {
+    /// `None` when all three parts are missing: "no location" is
+    /// `Option<Location>::None`, never an empty `Location`.
     pub fn new(building: Option<String>, unit: Option<String>, room: Option<String>) -> Option<Self> {
-        (building.is_some() || unit.is_some() || room.is_some()).then_some(Self { building, unit, room })
-    }
-}
-
-pub fn extract(s: &str) -> Option<Location> {
-    let re = regex::Regex::new(r"(\d+)-(\d+)-(\d+)|(\d+)栋(?:(\d+)单元)?(\d{3,4})?").ok()?;
-    let c = re.captures(s)?;
-    if c.get(1).is_some() {
-        return Location::new(Some(c[1].into()), Some(c[2].into()), Some(c[3].into()));
-    }
-    Location::new(c.get(4).map(|m| m.as_str().into()), c.get(5).map(|m| m.as_str().into()), c.get(6).map(|m| m.as_str().into()))
-}
-
-impl FromStr for Location {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        extract(s).ok_or_else(|| format!("无法识别房号 '{s}'"))
+        if building.is_none() && unit.is_none() && room.is_none() {
+            None
+        } else {
+            Some(Location { building, unit, room })
+        }
     }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(b) = &self.building { write!(f, "{b}栋")?; }
-        if let Some(u) = &self.unit { write!(f, "{u}单元")?; }
-        if let Some(r) = &self.room { write!(f, "{r}")?; }
+        if let Some(b) = &self.building {
+            let marker = if b.starts_with(|c: char| c.is_ascii_alphabetic()) { "座" } else { "栋" };
+            write!(f, "{b}{marker}")?;
+        }
+        if let Some(u) = &self.unit {
+            write!(f, "{u}单元")?;
+        }
+        if let Some(r) = &self.room {
+            if self.building.is_none() && self.unit.is_none() {
+                write!(f, "{r}室")?;
+            } else {
+                f.write_str(r)?;
+            }
+        }
         Ok(())
+    }
+}
+
+/// Why a `/room` argument was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a room address: {input:?} (expected e.g. 3栋2单元501, 3-2-501, B座1203)")]
+pub struct ParseLocationError {
+    pub input: String,
+}
+
+impl FromStr for Location {
+    type Err = ParseLocationError;
+
+    /// Strict: the whole input must be one address, nothing else.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseLocationError { input: s.to_string() };
+        let norm = crate::domain::text::normalize(s);
+        let cs: Vec<char> = norm.chars().collect();
+        if cs.is_empty() {
+            return Err(err());
+        }
+        let parsed = parse_address(&cs, 0)
+            .or_else(|| parse_dash(&cs, 0))
+            .or_else(|| parse_hash(&cs, 0))
+            .or_else(|| {
+                // A bare room number ("501", "501室") is fine when it is all
+                // the owner typed.
+                let (room, end) = parse_room(&cs, 0)?;
+                let end = if cs.get(end) == Some(&'室') { end + 1 } else { end };
+                Some((Location::new(None, None, Some(room))?, end))
+            });
+        match parsed {
+            Some((loc, end)) if end == cs.len() => Ok(loc),
+            _ => Err(err()),
+        }
+    }
+}
+
+/// Finds the first address named in already-normalised text.
+///
+/// ```
+/// use guanjia::domain::location::extract;
+/// let loc = extract("3栋2单元501 厨房漏水了").unwrap();
+/// assert_eq!(loc.to_string(), "3栋2单元501");
+/// assert!(extract("明天9:00停水 3次了").is_none());
+/// ```
+pub fn extract(normalized: &str) -> Option<Location> {
+    if !has_marker(normalized) {
+        return None;
+    }
+    let cs: Vec<char> = normalized.chars().collect();
+    for i in 0..cs.len() {
+        if let Some((loc, _)) = parse_dash(&cs, i)
+            .or_else(|| parse_hash(&cs, i))
+            .or_else(|| parse_address(&cs, i))
+            .or_else(|| parse_lone_room(&cs, i))
+        {
+            return Some(loc);
+        }
+    }
+    None
+}
+
+/// Cheap pre-check so the common message without any address marker never
+/// allocates.
+fn has_marker(s: &str) -> bool {
+    s.bytes().any(|b| b == b'-' || b == b'#')
+        || s.chars().any(|c| matches!(c, '栋' | '幢' | '座' | '号' | '单' | '室' | '在' | '房' | '户' | '业'))
+}
+
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit()
+}
+
+/// Chinese numeral digits as used digit-by-digit in room numbers (九零二).
+fn cn_digit(c: char) -> Option<u32> {
+    Some(match c {
+        '〇' | '零' | '0' => 0,
+        '一' | '幺' => 1,
+        '二' => 2,
+        '三' => 3,
+        '四' => 4,
+        '五' => 5,
+        '六' => 6,
+        '七' => 7,
+        '八' => 8,
+        '九' => 9,
+        _ => return None,
+    })
+}
+
+/// Words that make a following numeral a determiner ("同一栋楼", "哪一单元"),
+/// not an address.
+fn blocks_numeral(c: char) -> bool {
+    matches!(c, '同' | '哪' | '那' | '这' | '每' | '隔' | '整' | '几' | '某' | '另' | '第' | '万' | '千' | '百')
+}
+
+/// A building or unit number at `i`: ASCII digits (1-3), a Chinese numeral
+/// up to 99 (十二, 二十一), or a letter optionally followed by digits (A, A2).
+/// Returns the canonical string and the index after it.
+fn parse_number(cs: &[char], i: usize) -> Option<(String, usize)> {
+    let prev = if i > 0 { cs.get(i - 1).copied() } else { None };
+    let c = *cs.get(i)?;
+    if is_digit(c) {
+        if prev.is_some_and(|p| is_digit(p) || p.is_ascii_alphabetic() || p == '.') {
+            return None;
+        }
+        let mut j = i;
+        while j < cs.len() && is_digit(cs[j]) {
+            j += 1;
+        }
+        if j - i > 3 {
+            return None;
+        }
+        let digits: String = cs[i..j].iter().collect();
+        let trimmed = digits.trim_start_matches('0');
+        if trimmed.is_empty() {
+            return None;
+        }
+        return Some((trimmed.to_string(), j));
+    }
+    if c.is_ascii_lowercase() {
+        if prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let mut j = i + 1;
+        while j < cs.len() && is_digit(cs[j]) && j - i <= 3 {
+            j += 1;
+        }
+        if cs.get(j).is_some_and(|n| n.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let mut s: String = cs[i..j].iter().collect();
+        s.make_ascii_uppercase();
+        return Some((s, j));
+    }
+    // Chinese numeral 1..=99.
+    if prev.is_some_and(blocks_numeral) {
+        // "第九栋" is an address; the others are determiners.
+        if prev != Some('第') {
+            return None;
+        }
+    }
+    let mut j = i;
+    let mut value: u32 = 0;
+    let mut pending: Option<u32> = None;
+    let mut saw_ten = false;
+    while let Some(&d) = cs.get(j) {
+        if d == '十' {
+            if saw_ten {
+                return None;
+            }
+            saw_ten = true;
+            value = pending.take().unwrap_or(1) * 10;
+        } else if let Some(v) = cn_digit(d).filter(|&v| v > 0 || d != '0') {
+            if d == '0' || pending.is_some() {
+                return None;
+            }
+            pending = Some(v);
+        } else {
+            break;
+        }
+        j += 1;
+    }
+    if j == i {
+        return None;
+    }
+    let total = value + pending.unwrap_or(0);
+    (total > 0).then(|| (total.to_string(), j))
+}
+
+/// Building marker at `i` (栋, 幢, 座, 号楼, 号栋, #楼...), returning the
+/// index after it.
+fn parse_building_marker(cs: &[char], i: usize) -> Option<usize> {
+    match cs.get(i)? {
+        '栋' | '幢' => Some(i + 1),
+        '座' if cs.get(i + 1) != Some(&'位') => Some(i + 1),
+        '号' => match cs.get(i + 1)? {
+            '楼' | '栋' | '幢' | '座' => Some(i + 2),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn parse_unit_marker(cs: &[char], i: usize) -> Option<usize> {
+    (cs.get(i) == Some(&'单') && cs.get(i + 1) == Some(&'元')).then_some(i + 2)
+}
+
+/// Characters after a number that make it a quantity, floor or time rather
+/// than a room.
+fn is_quantity_suffix(c: char) -> bool {
+    matches!(
+        c,
+        '楼' | '层' | 'f' | '元' | '块' | '次' | '个' | '米' | '平' | '点' | ':' | '.' | '年' | '月' | '日' | '天'
+            | '号' | '分' | '秒' | '公' | '斤' | '人' | '户' | '栋' | '幢' | '座' | '单' | '%' | '-' | '#' | '岁'
+            | '件' | '台' | '辆' | '只' | '条' | '张' | '把' | '部' | 'w' | 'k' | 'm' | '万' | '千' | '百' | '多' | '余'
+    )
+}
+
+/// A room number at `i`: 3-4 ASCII digits, or 3-4 Chinese digits (九零二).
+fn parse_room(cs: &[char], i: usize) -> Option<(String, usize)> {
+    let first = *cs.get(i)?;
+    let mut j = i;
+    let mut room = String::new();
+    if is_digit(first) {
+        if i > 0 && cs.get(i - 1).is_some_and(|p| is_digit(*p) || *p == ':' || *p == '.' || *p == '-') {
+            return None;
+        }
+        while j < cs.len() && is_digit(cs[j]) {
+            j += 1;
+        }
+        room.extend(&cs[i..j]);
+    } else {
+        while let Some(v) = cs.get(j).and_then(|&c| if is_digit(c) { None } else { cn_digit(c) }) {
+            room.push(char::from_digit(v, 10).unwrap_or('0'));
+            j += 1;
+        }
+        // "一二" style numerals followed by 十 are a count, not a room.
+        if cs.get(j) == Some(&'十') {
+            return None;
+        }
+    }
+    if !(3..=4).contains(&(j - i)) || room.starts_with('0') {
+        return None;
+    }
+    if cs.get(j).is_some_and(|&c| is_quantity_suffix(c) || c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some((room, j))
+}
+
+/// Skips one optional space (owners write `3栋 501`).
+fn skip_space(cs: &[char], i: usize) -> usize {
+    if cs.get(i) == Some(&' ') { i + 1 } else { i }
+}
+
+/// Room after a building or unit, with an optional trailing 室/号/房.
+fn parse_trailing_room(cs: &[char], i: usize) -> Option<(String, usize)> {
+    let (room, end) = parse_room(cs, skip_space(cs, i))?;
+    let end = if matches!(cs.get(end), Some('室' | '房')) { end + 1 } else { end };
+    Some((room, end))
+}
+
+/// `3栋2单元501`, `3号楼501室`, `B座1203`, `2单元`, `十二栋二单元九零二`.
+fn parse_address(cs: &[char], i: usize) -> Option<(Location, usize)> {
+    let (num, after) = parse_number(cs, i)?;
+    if let Some(mut end) = parse_building_marker(cs, after) {
+        let building = Some(num);
+        let mut unit = None;
+        let unit_start = skip_space(cs, end);
+        if let Some((u, after_u)) = parse_number(cs, unit_start)
+            && !u.starts_with(|c: char| c.is_ascii_alphabetic())
+            && let Some(e) = parse_unit_marker(cs, after_u)
+        {
+            unit = Some(u);
+            end = e;
+        }
+        let mut room = None;
+        if let Some((r, e)) = parse_trailing_room(cs, end) {
+            room = Some(r);
+            end = e;
+        }
+        return Some((Location::new(building, unit, room)?, end));
+    }
+    if num.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let end = parse_unit_marker(cs, after)?;
+    let (room, end) = match parse_trailing_room(cs, end) {
+        Some((r, e)) => (Some(r), e),
+        None => (None, end),
+    };
+    Some((Location::new(None, Some(num), room)?, end))
+}
+
+/// Digits-only number for the dash and hash forms.
+fn ascii_run(cs: &[char], i: usize) -> Option<(String, usize)> {
+    let mut j = i;
+    while j < cs.len() && is_digit(cs[j]) {
+        j += 1;
+    }
+    (j > i).then(|| (cs[i..j].iter().collect(), j))
+}
+
+/// `3-2-501`: building 1-3 digits, unit 1-2 digits, room 3-4 digits, and
+/// nothing numeric glued on either side (so dates and phone numbers fail).
+fn parse_dash(cs: &[char], i: usize) -> Option<(Location, usize)> {
+    if i > 0 && cs.get(i - 1).is_some_and(|p| p.is_ascii_alphanumeric() || matches!(p, '-' | '.' | ':' | '/')) {
+        return None;
+    }
+    let (b, j) = ascii_run(cs, i)?;
+    if b.len() > 3 || cs.get(j) != Some(&'-') {
+        return None;
+    }
+    let (u, k) = ascii_run(cs, j + 1)?;
+    if u.len() > 2 || cs.get(k) != Some(&'-') {
+        return None;
+    }
+    let (r, end) = ascii_run(cs, k + 1)?;
+    if !(3..=4).contains(&r.len()) || cs.get(end).is_some_and(|&c| c == '-' || c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let strip = |s: &str| s.trim_start_matches('0').to_string();
+    let (b, u) = (strip(&b), strip(&u));
+    if b.is_empty() || u.is_empty() || r.starts_with('0') {
+        return None;
+    }
+    let end = if cs.get(end) == Some(&'室') { end + 1 } else { end };
+    Some((Location::new(Some(b), Some(u), Some(r))?, end))
+}
+
+/// `12#1102` (building 12, room 1102) and `12#楼`.
+fn parse_hash(cs: &[char], i: usize) -> Option<(Location, usize)> {
+    if i > 0 && cs.get(i - 1).is_some_and(|p| p.is_ascii_alphanumeric() || *p == '#') {
+        return None;
+    }
+    let (b, j) = ascii_run(cs, i)?;
+    if b.len() > 3 || cs.get(j) != Some(&'#') {
+        return None;
+    }
+    let b = b.trim_start_matches('0').to_string();
+    if b.is_empty() {
+        return None;
+    }
+    if let Some((r, end)) = parse_trailing_room(cs, j + 1) {
+        return Some((Location::new(Some(b), None, Some(r))?, end));
+    }
+    if matches!(cs.get(j + 1), Some('楼' | '栋')) {
+        return Some((Location::new(Some(b), None, None)?, j + 2));
+    }
+    None
+}
+
+/// A room number on its own, only where the words around it say it is a
+/// home: `1502在装修`, `1203室`, `房号1203`, `1203的业主`.
+fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
+    if !is_digit(*cs.get(i)?) {
+        return None;
+    }
+    let (room, end) = parse_room(cs, i)?;
+    let before = |w: &str| {
+        let w: Vec<char> = w.chars().collect();
+        let start = i.checked_sub(w.len());
+        let start = match start {
+            Some(s) => s,
+            None => return false,
+        };
+        cs[start..i] == w[..] || (start > 0 && cs[start - 1..i - 1] == w[..] && cs[i - 1] == ' ')
+    };
+    let after = |w: &str| w.chars().enumerate().all(|(k, c)| cs.get(end + k) == Some(&c));
+    let home_after = ["室", "房", "在装修", "在", "的业主", "业主", "的住户", "住户"].iter().any(|w| after(w));
+    let home_before = ["房号", "门牌", "门牌号", "房间号", "住在", "我家是", "我住"].iter().any(|w| before(w));
+    if home_after || home_before {
+        let end = if matches!(cs.get(end), Some('室')) { end + 1 } else { end };
+        Some((Location::new(None, None, Some(room))?, end))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(b: Option<&str>, u: Option<&str>, r: Option<&str>) -> Option<Location> {
+        Location::new(b.map(String::from), u.map(String::from), r.map(String::from))
+    }
+
+    #[test]
+    fn forms() {
+        let cases = [
+            ("3栋2单元501 厨房漏水了", loc(Some("3"), Some("2"), Some("501"))),
+            ("3号楼2单元501室", loc(Some("3"), Some("2"), Some("501"))),
+            ("3幢501", loc(Some("3"), None, Some("501"))),
+            ("b座1203", loc(Some("B"), None, Some("1203"))),
+            ("房号3-1-602", loc(Some("3"), Some("1"), Some("602"))),
+            ("12#1102", loc(Some("12"), None, Some("1102"))),
+            ("十二栋二单元", loc(Some("12"), Some("2"), None)),
+            ("十三栋二单元九零二 洗手盆", loc(Some("13"), Some("2"), Some("902"))),
+            ("二十三栋2单元1705", loc(Some("23"), Some("2"), Some("1705"))),
+            ("8栋12楼", loc(Some("8"), None, None)),
+            ("2单元3楼", loc(None, Some("2"), None)),
+            ("我住第九栋", loc(Some("9"), None, None)),
+            ("a2栋的电梯", loc(Some("A2"), None, None)),
+            ("1502在装修", loc(None, None, Some("1502"))),
+            ("4栋1单元一楼的配电箱", loc(Some("4"), Some("1"), None)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(extract(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn not_locations() {
+        for text in [
+            "明天9:00至下午3:00停水",
+            "11月25日",
+            "13800138000",
+            "5号来修",
+            "修了3次",
+            "等了2个小时",
+            "月租一个月500 结果",
+            "同一栋楼",
+            "地下车库 东门",
+            "2026-11-25",
+            "粤b开头那辆",
+        ] {
+            assert_eq!(extract(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn from_str_is_strict() {
+        assert_eq!("3-2-501".parse::<Location>().ok(), loc(Some("3"), Some("2"), Some("501")));
+        assert_eq!("B座1203".parse::<Location>().ok(), loc(Some("B"), None, Some("1203")));
+        assert_eq!("３栋２单元５０１".parse::<Location>().ok(), loc(Some("3"), Some("2"), Some("501")));
+        assert!("3栋2单元501 漏水".parse::<Location>().is_err());
+        assert!("hello".parse::<Location>().is_err());
+        assert!("".parse::<Location>().is_err());
+        for l in [loc(Some("3"), Some("2"), Some("501")), loc(None, None, Some("501")), loc(Some("B"), None, None)] {
+            let l = l.unwrap();
+            assert_eq!(l.to_string().parse::<Location>().ok(), Some(l));
+        }
     }
 }

@@ -3,7 +3,6 @@
 //! be tested on their own and another chat platform or database is a new edge.
 
 pub mod clock;
-pub mod faq;
 pub mod fees;
 pub mod intent;
 pub mod location;

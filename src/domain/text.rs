@@ -1,4 +1,164 @@
-//! TEMPORARY stand-in until the classifier branch lands.
+//! Text normalisation shared by the rule matcher and the location extractor.
+//!
+//! Owners type the same words in many shapes: full-width digits (`３栋`),
+//! Traditional characters (`電梯壞了`), upper-case English, emoji between
+//! words. Keyword rules are written once, in Simplified Chinese and lower-case
+//! ASCII, so every message is folded into that one shape before matching.
+//!
+//! The fold is, per character:
+//! - NFKC compatibility folding (full-width → half-width, ideographic space →
+//!   space, compatibility ideographs → unified ones);
+//! - Traditional → Simplified via a dense table built once from `fast2s`
+//!   (single-character mapping is enough for keyword matching and is an
+//!   order of magnitude faster than context-aware conversion);
+//! - ASCII lower-casing;
+//! - punctuation, symbols and emoji become a single space, except the few
+//!   marks that carry meaning for the rules and the location parser
+//!   (`? ! # - :` and `.` between digits);
+//! - runs of whitespace collapse to one space; leading/trailing space is trimmed.
+//!
+//! Hot path: ASCII and the common CJK block never touch the Unicode
+//! normalisation tables; only rare characters go through `nfkc()`.
+
+use std::sync::OnceLock;
+use unicode_normalization::UnicodeNormalization;
+
+/// First and last code points covered by the dense Traditional→Simplified table
+/// (CJK Extension A through the end of the Unified Ideographs block).
+const CJK_START: u32 = 0x3400;
+const CJK_END: u32 = 0x9FFF;
+
+/// Conversions `fast2s` leaves alone in isolation but that matter to owners'
+/// messages (`開著` → `开着`).
+const T2S_OVERRIDES: &[(char, char)] = &[('著', '着'), ('喫', '吃'), ('啟', '启')];
+
+fn t2s_table() -> &'static [char] {
+    static TABLE: OnceLock<Vec<char>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = Vec::with_capacity((CJK_END - CJK_START + 1) as usize);
+        let mut buf = [0u8; 4];
+        for cp in CJK_START..=CJK_END {
+            let Some(c) = char::from_u32(cp) else {
+                table.push('\0');
+                continue;
+            };
+            let converted = fast2s::convert(c.encode_utf8(&mut buf));
+            let mut it = converted.chars();
+            let mapped = match (it.next(), it.next()) {
+                (Some(s), None) => s,
+                _ => c,
+            };
+            table.push(mapped);
+        }
+        for &(from, to) in T2S_OVERRIDES {
+            if let Some(slot) = table.get_mut((from as u32 - CJK_START) as usize) {
+                *slot = to;
+            }
+        }
+        table
+    })
+}
+
+/// Traditional → Simplified for one character (identity for anything else).
+#[inline]
+pub fn to_simplified(c: char) -> char {
+    let cp = c as u32;
+    if (CJK_START..=CJK_END).contains(&cp) {
+        t2s_table()[(cp - CJK_START) as usize]
+    } else {
+        c
+    }
+}
+
+/// What a character becomes in normalised text.
+enum Fold {
+    Keep(char),
+    Space,
+}
+
+#[inline]
+fn fold_ascii(c: char) -> Fold {
+    match c {
+        'A'..='Z' => Fold::Keep(c.to_ascii_lowercase()),
+        'a'..='z' | '0'..='9' | '?' | '!' | '#' | '-' | ':' | '.' => Fold::Keep(c),
+        _ => Fold::Space,
+    }
+}
+
+#[inline]
+fn fold_char(c: char) -> Fold {
+    if c.is_ascii() {
+        return fold_ascii(c);
+    }
+    let cp = c as u32;
+    if (CJK_START..=CJK_END).contains(&cp) {
+        return Fold::Keep(to_simplified(c));
+    }
+    match cp {
+        // Full-width ASCII variants: NFKC maps them to ASCII by a fixed offset.
+        0xFF01..=0xFF5E => fold_ascii(char::from_u32(cp - 0xFEE0).unwrap_or(' ')),
+        // Chinese numeral zero used in room numbers (`九〇二`).
+        0x3007 => Fold::Keep('〇'),
+        _ if c.is_alphabetic() => Fold::Keep(c),
+        _ => Fold::Space,
+    }
+}
+
+/// Folds a message into the canonical form the rules are written in.
+///
+/// ```
+/// use guanjia::domain::text::normalize;
+/// assert_eq!(normalize("３棟 電梯壞了！！😡"), "3栋 电梯坏了!!");
+/// ```
 pub fn normalize(s: &str) -> String {
-    s.trim().to_lowercase()
+    let mut out = String::with_capacity(s.len());
+    // Start as if a space was just written so leading separators are dropped.
+    let mut last_space = true;
+    let mut push = |fold: Fold, out: &mut String| match fold {
+        Fold::Keep(c) => {
+            out.push(c);
+            last_space = false;
+        }
+        Fold::Space => {
+            if !last_space {
+                out.push(' ');
+                last_space = true;
+            }
+        }
+    };
+    for c in s.chars() {
+        let cp = c as u32;
+        let simple = c.is_ascii() || (CJK_START..=CJK_END).contains(&cp) || (0xFF01..=0xFF5E).contains(&cp);
+        if simple {
+            push(fold_char(c), &mut out);
+        } else {
+            // Rare characters (compatibility ideographs, circled digits,
+            // ligatures...) take the full NFKC route; the result may be
+            // several characters, each folded again.
+            for n in std::iter::once(c).nfkc() {
+                push(fold_char(n), &mut out);
+            }
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_width_script_case_and_symbols() {
+        assert_eq!(normalize("Ａ座 ６号楼３单元７０２"), "a座 6号楼3单元702");
+        assert_eq!(normalize("電梯壞了，冷氣不涼，樓道燈不亮"), "电梯坏了 冷气不凉 楼道灯不亮");
+        assert_eq!(normalize("  着火了🔥🔥  快来 "), "着火了 快来");
+        assert_eq!(normalize("開著"), "开着");
+        assert_eq!(normalize("WiFi　断了"), "wifi 断了");
+        assert_eq!(normalize("12#1102 3-2-501 9:00"), "12#1102 3-2-501 9:00");
+        assert_eq!(normalize(""), "");
+        assert_eq!(normalize("🙏🙏"), "");
+    }
 }

@@ -844,7 +844,8 @@ fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
         source_message: get_i(2)?,
         reporter: Actor::new(get_i(3)?, get_s(4)?),
         text: get_s(5)?,
-        intent: Intent::from_str(&intent).map_err(|_| StorageError::Corrupt(format!("intent '{intent}'")))?,
+        intent: serde_json::from_value::<Intent>(serde_json::Value::String(intent.clone()))
+            .map_err(|_| StorageError::Corrupt(format!("intent '{intent}'")))?,
         category: get_os(7)?,
         location: Location::new(get_os(8)?, get_os(9)?, get_os(10)?),
         priority: Priority::from_str(&get_s(11)?)?,

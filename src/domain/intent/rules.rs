@@ -1,0 +1,598 @@
+//! Rule files: their TOML shape, validation, and compilation into the tables
+//! the matcher uses.
+//!
+//! Every `*.toml` file in the rules directory has the same schema, and any
+//! section may appear in any file; the shipped layout (one file per intent,
+//! `categories.toml`, `lexicon.toml`, `chatter.toml`, `faq.toml`) is a
+//! convention for staff, not something the loader depends on. Files are read
+//! in file-name order, and that order is the last tie-breaker between rules.
+//!
+//! Everything a staff member can get wrong is checked here, once, with an
+//! error that names the file, the rule and the reason, so a bad edit is
+//! refused at start-up instead of silently changing answers.
+
+use super::{Intent, Utility};
+use crate::domain::text::normalize;
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// A rule directory that cannot be used, with the place and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Syntax { file: String, message: String },
+    #[error("{file}: {kind} \"{id}\": {reason}")]
+    Rule { file: String, kind: &'static str, id: String, reason: String },
+    #[error("{file}: {reason}")]
+    File { file: String, reason: String },
+}
+
+// ---------------------------------------------------------------------------
+// File schema. Ids and names are kept as strings here and checked in
+// `compile` so errors can name the rule they belong to.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    /// Default intent for the `[[rule]]`s of this file.
+    intent: Option<String>,
+    /// Words whose inside does not count ("自来水" hides "来水").
+    #[serde(default)]
+    masks: Vec<String>,
+    #[serde(default)]
+    sets: BTreeMap<String, Vec<String>>,
+    negation: Option<NegationSpec>,
+    #[serde(default, rename = "category")]
+    categories: Vec<CategorySpec>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleSpec>,
+    #[serde(default, rename = "veto")]
+    vetoes: Vec<VetoSpec>,
+    #[serde(default, rename = "faq")]
+    faqs: Vec<FaqSpec>,
+    #[serde(default, rename = "utility")]
+    utilities: Vec<UtilitySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NegationSpec {
+    words: Vec<String>,
+    #[serde(default = "default_window")]
+    window: usize,
+    terms: Vec<String>,
+    #[serde(default)]
+    except: Vec<String>,
+}
+
+fn default_window() -> usize {
+    2
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategorySpec {
+    id: String,
+    label: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    priority: i32,
+}
+
+/// The matching part shared by rules, vetoes and utility detectors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Conditions {
+    #[serde(default)]
+    any: Vec<String>,
+    #[serde(default)]
+    all: Vec<Vec<String>>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+    #[serde(default)]
+    unless_patterns: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: String,
+    intent: Option<String>,
+    category: Option<String>,
+    fallback_category: Option<String>,
+    faq: Option<String>,
+    #[serde(default)]
+    priority: i32,
+    /// Words of the `all` groups must lie within this many characters.
+    near: Option<usize>,
+    #[serde(flatten)]
+    when: Conditions,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VetoSpec {
+    id: String,
+    blocks: Vec<String>,
+    #[serde(flatten)]
+    when: Conditions,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaqSpec {
+    id: String,
+    title: String,
+    answer: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    priority: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UtilitySpec {
+    id: String,
+    #[serde(flatten)]
+    when: Conditions,
+}
+
+// ---------------------------------------------------------------------------
+// Compiled form.
+
+/// One FAQ topic: what the desk answers to an inquiry about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaqEntry {
+    pub id: String,
+    pub title: String,
+    /// Answer text with the company placeholders (`{company}`, `{phone}`,
+    /// `{desk_hours}`, `{desk_location}`, `{payment_channels}`) left in.
+    pub answer: String,
+    pub keywords: Vec<String>,
+    pub priority: i32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Category {
+    pub id: String,
+    pub label: String,
+    pub priority: i32,
+}
+
+/// A condition: some term of a group, or a regex of the pattern set.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cond {
+    Group(u32),
+    Pattern(u32),
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Matcher {
+    /// All must hold.
+    pub conds: Vec<Cond>,
+    /// None may hold.
+    pub unless: Vec<Cond>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub id: String,
+    pub intent: Intent,
+    pub category: Option<u16>,
+    pub fallback_category: Option<u16>,
+    pub faq: Option<u16>,
+    pub priority: i32,
+    pub near: Option<usize>,
+    pub when: Matcher,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Veto {
+    pub id: String,
+    /// Bit `Intent::rank()` set for every intent this veto silences.
+    pub blocks: u8,
+    pub when: Matcher,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct UtilityRule {
+    pub utility: Utility,
+    pub when: Matcher,
+}
+
+/// Everything the rule files say, resolved to indices.
+#[derive(Debug, Default)]
+pub(crate) struct Compiled {
+    /// Normalised terms; index = term id = aho-corasick pattern id.
+    pub terms: Vec<String>,
+    /// Term ids → groups containing them.
+    pub term_groups: Vec<Vec<u32>>,
+    pub term_negatable: Vec<bool>,
+    pub term_mask: Vec<bool>,
+    /// Term id → categories / FAQ topics it is a keyword of.
+    pub term_categories: Vec<Vec<u16>>,
+    pub term_faqs: Vec<Vec<u16>>,
+    pub group_count: usize,
+    /// Term ids of each group (for reporting which keywords fired).
+    pub group_terms: Vec<Vec<u32>>,
+    pub patterns: Vec<String>,
+    pub negators: Vec<String>,
+    pub negation_except: Vec<String>,
+    pub negation_window: usize,
+    pub categories: Vec<Category>,
+    pub faqs: Vec<FaqEntry>,
+    pub rules: Vec<Rule>,
+    pub vetoes: Vec<Veto>,
+    pub utilities: Vec<UtilityRule>,
+}
+
+/// Builds term and group tables while rules are compiled.
+#[derive(Default)]
+struct Builder {
+    c: Compiled,
+    term_ids: HashMap<String, u32>,
+}
+
+impl Builder {
+    fn term(&mut self, raw: &str) -> Option<u32> {
+        let norm = normalize(raw);
+        if norm.is_empty() {
+            return None;
+        }
+        if let Some(&id) = self.term_ids.get(&norm) {
+            return Some(id);
+        }
+        let id = self.c.terms.len() as u32;
+        self.c.terms.push(norm.clone());
+        self.c.term_groups.push(Vec::new());
+        self.c.term_negatable.push(false);
+        self.c.term_mask.push(false);
+        self.c.term_categories.push(Vec::new());
+        self.c.term_faqs.push(Vec::new());
+        self.term_ids.insert(norm, id);
+        Some(id)
+    }
+
+    fn group(&mut self, terms: Vec<u32>) -> u32 {
+        let g = self.c.group_count as u32;
+        self.c.group_count += 1;
+        for &t in &terms {
+            let list = &mut self.c.term_groups[t as usize];
+            if list.last() != Some(&g) {
+                list.push(g);
+            }
+        }
+        self.c.group_terms.push(terms);
+        g
+    }
+
+    fn pattern(&mut self, p: &str) -> Result<u32, String> {
+        Regex::new(p).map_err(|e| format!("bad pattern {p:?}: {e}"))?;
+        if let Some(i) = self.c.patterns.iter().position(|q| q == p) {
+            return Ok(i as u32);
+        }
+        self.c.patterns.push(p.to_string());
+        Ok(self.c.patterns.len() as u32 - 1)
+    }
+}
+
+/// Where a parsed spec came from, for error messages.
+struct Loaded {
+    file: String,
+    spec: RuleFile,
+}
+
+/// Reads and parses every `*.toml` in `dir`, in file-name order.
+fn read_dir(dir: &Path) -> Result<Vec<Loaded>, RuleError> {
+    let io = |path: &Path, source| RuleError::Io { path: path.to_path_buf(), source };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    paths.sort();
+    if !paths.iter().any(|p| p.file_name().is_some_and(|n| n == "faq.toml")) {
+        return Err(RuleError::File {
+            file: dir.join("faq.toml").display().to_string(),
+            reason: "missing: the FAQ knowledge file is required".into(),
+        });
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let spec: RuleFile = toml::from_str(&text).map_err(|e| RuleError::Syntax {
+            file: file.clone(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        out.push(Loaded { file, spec });
+    }
+    Ok(out)
+}
+
+const INTENTS: [Intent; 6] = [
+    Intent::Emergency,
+    Intent::Complaint,
+    Intent::Repair,
+    Intent::Inquiry,
+    Intent::Suggestion,
+    Intent::Other,
+];
+
+fn parse_intent(s: &str) -> Option<Intent> {
+    INTENTS.iter().copied().find(|i| i.as_str() == s)
+}
+
+pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
+    let files = read_dir(dir)?;
+    let mut b = Builder::default();
+
+    // Pass 1: vocabularies everything else refers to.
+    let mut sets: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    let mut category_ids: HashMap<String, u16> = HashMap::new();
+    let mut faq_ids: HashMap<String, u16> = HashMap::new();
+    let mut category_keywords: Vec<(String, u16, Vec<String>)> = Vec::new();
+    let mut negation: Option<(String, &NegationSpec)> = None;
+    for f in &files {
+        let rule_err = |kind, id: &str, reason: String| RuleError::Rule { file: f.file.clone(), kind, id: id.to_string(), reason };
+        for (name, words) in &f.spec.sets {
+            if let Some((other, _)) = sets.get(name) {
+                return Err(rule_err("set", name, format!("already defined in {other}")));
+            }
+            if let Some(w) = words.iter().find(|w| w.starts_with('$')) {
+                return Err(rule_err("set", name, format!("sets cannot refer to other sets ({w})")));
+            }
+            sets.insert(name.clone(), (f.file.clone(), words.clone()));
+        }
+        for c in &f.spec.categories {
+            if category_ids.contains_key(&c.id) {
+                return Err(rule_err("category", &c.id, "duplicate category id".into()));
+            }
+            if c.label.trim().is_empty() {
+                return Err(rule_err("category", &c.id, "empty label".into()));
+            }
+            let idx = b.c.categories.len() as u16;
+            category_ids.insert(c.id.clone(), idx);
+            b.c.categories.push(Category { id: c.id.clone(), label: c.label.clone(), priority: c.priority });
+            category_keywords.push((f.file.clone(), idx, c.keywords.clone()));
+        }
+        for q in &f.spec.faqs {
+            if faq_ids.contains_key(&q.id) {
+                return Err(rule_err("faq", &q.id, "duplicate FAQ topic id".into()));
+            }
+            if q.title.trim().is_empty() || q.answer.trim().is_empty() {
+                return Err(rule_err("faq", &q.id, "title and answer must not be empty".into()));
+            }
+            if q.keywords.is_empty() {
+                return Err(rule_err("faq", &q.id, "needs at least one keyword".into()));
+            }
+            faq_ids.insert(q.id.clone(), b.c.faqs.len() as u16);
+            b.c.faqs.push(FaqEntry {
+                id: q.id.clone(),
+                title: q.title.clone(),
+                answer: q.answer.clone(),
+                keywords: q.keywords.clone(),
+                priority: q.priority,
+            });
+        }
+        if let Some(n) = &f.spec.negation {
+            if let Some((other, _)) = &negation {
+                return Err(RuleError::File { file: f.file.clone(), reason: format!("[negation] already defined in {other}") });
+            }
+            negation = Some((f.file.clone(), n));
+        }
+    }
+    if b.c.categories.is_empty() {
+        return Err(RuleError::File { file: dir.display().to_string(), reason: "no [[category]] defined in any rule file".into() });
+    }
+
+    // Keyword tables for category and FAQ inference.
+    for (file, idx, words) in &category_keywords {
+        let id = b.c.categories[*idx as usize].id.clone();
+        for w in words {
+            let t = b
+                .term(w)
+                .ok_or_else(|| RuleError::Rule { file: file.clone(), kind: "category", id: id.clone(), reason: format!("empty keyword {w:?}") })?;
+            b.c.term_categories[t as usize].push(*idx);
+        }
+    }
+    let faq_file = files.iter().find(|f| !f.spec.faqs.is_empty()).map(|f| f.file.clone()).unwrap_or_default();
+    for q in 0..b.c.faqs.len() {
+        let (id, words) = (b.c.faqs[q].id.clone(), b.c.faqs[q].keywords.clone());
+        for w in &words {
+            let t = b
+                .term(w)
+                .ok_or_else(|| RuleError::Rule { file: faq_file.clone(), kind: "faq", id: id.clone(), reason: format!("empty keyword {w:?}") })?;
+            b.c.term_faqs[t as usize].push(q as u16);
+        }
+    }
+
+    // Expands one word list (with `$set` references) into term ids.
+    let expand = |b: &mut Builder, words: &[String]| -> Result<Vec<u32>, String> {
+        let mut ids = Vec::new();
+        for w in words {
+            if let Some(name) = w.strip_prefix('$') {
+                let list: Vec<String> = match name {
+                    "faq" => b.c.faqs.iter().flat_map(|q| q.keywords.clone()).collect(),
+                    "category" => category_keywords.iter().flat_map(|(_, _, k)| k.clone()).collect(),
+                    _ => sets.get(name).map(|(_, w)| w.clone()).ok_or_else(|| format!("unknown set {w:?}"))?,
+                };
+                for x in &list {
+                    if let Some(t) = b.term(x) {
+                        ids.push(t);
+                    }
+                }
+            } else {
+                ids.push(b.term(w).ok_or_else(|| format!("empty keyword {w:?}"))?);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    };
+
+    if let Some((file, n)) = negation {
+        let err = |reason: String| RuleError::File { file: file.clone(), reason: format!("[negation]: {reason}") };
+        for w in &n.words {
+            let norm = normalize(w);
+            if norm.is_empty() {
+                return Err(err(format!("empty negation word {w:?}")));
+            }
+            b.c.negators.push(norm);
+        }
+        for t in expand(&mut b, &n.terms).map_err(err)? {
+            b.c.term_negatable[t as usize] = true;
+        }
+        for w in &n.except {
+            let norm = normalize(w);
+            if norm.is_empty() {
+                return Err(err(format!("empty exception {w:?}")));
+            }
+            b.c.negation_except.push(norm);
+        }
+        b.c.negation_window = n.window;
+    }
+
+    let matcher = |b: &mut Builder, w: &Conditions| -> Result<Matcher, String> {
+        let mut m = Matcher::default();
+        if !w.any.is_empty() {
+            let terms = expand(b, &w.any)?;
+            m.conds.push(Cond::Group(b.group(terms)));
+        }
+        for group in &w.all {
+            if group.is_empty() {
+                return Err("empty group in `all`".into());
+            }
+            let terms = expand(b, group)?;
+            m.conds.push(Cond::Group(b.group(terms)));
+        }
+        for p in &w.patterns {
+            m.conds.push(Cond::Pattern(b.pattern(p)?));
+        }
+        if m.conds.is_empty() {
+            return Err("no condition: give `any`, `all` or `patterns`".into());
+        }
+        if !w.unless.is_empty() {
+            let terms = expand(b, &w.unless)?;
+            m.unless.push(Cond::Group(b.group(terms)));
+        }
+        for p in &w.unless_patterns {
+            m.unless.push(Cond::Pattern(b.pattern(p)?));
+        }
+        Ok(m)
+    };
+
+    for f in &files {
+        for w in &f.spec.masks {
+            let t = b.term(w).ok_or_else(|| RuleError::File { file: f.file.clone(), reason: format!("masks: empty word {w:?}") })?;
+            b.c.term_mask[t as usize] = true;
+        }
+    }
+
+    // Pass 2: rules, vetoes and utility detectors.
+    let mut rule_files: HashMap<String, String> = HashMap::new();
+    let mut veto_ids: HashMap<String, String> = HashMap::new();
+    for f in &files {
+        let rule_err = |kind, id: &str, reason: String| RuleError::Rule { file: f.file.clone(), kind, id: id.to_string(), reason };
+        let file_intent = match &f.spec.intent {
+            Some(s) => Some(parse_intent(s).ok_or_else(|| RuleError::File {
+                file: f.file.clone(),
+                reason: format!("unknown intent {s:?} (expected one of emergency, complaint, repair, inquiry, suggestion, other)"),
+            })?),
+            None => None,
+        };
+        for r in &f.spec.rules {
+            let err = |reason: String| rule_err("rule", &r.id, reason);
+            if r.id.trim().is_empty() {
+                return Err(err("empty rule id".into()));
+            }
+            if let Some(other) = rule_files.insert(r.id.clone(), f.file.clone()) {
+                return Err(err(format!("duplicate rule id (also in {other})")));
+            }
+            let intent = match (&r.intent, file_intent) {
+                (Some(s), _) => parse_intent(s).ok_or_else(|| err(format!("unknown intent {s:?}")))?,
+                (None, Some(i)) => i,
+                (None, None) => return Err(err("no intent: set `intent` on the rule or at the top of the file".into())),
+            };
+            let cat = |name: &Option<String>| -> Result<Option<u16>, RuleError> {
+                match name {
+                    None => Ok(None),
+                    Some(c) => category_ids.get(c).copied().map(Some).ok_or_else(|| err(format!("unknown category {c:?}"))),
+                }
+            };
+            let category = cat(&r.category)?;
+            let fallback_category = cat(&r.fallback_category)?;
+            let faq = match &r.faq {
+                None => None,
+                Some(q) => Some(faq_ids.get(q).copied().ok_or_else(|| err(format!("unknown FAQ topic {q:?}")))?),
+            };
+            if (category.is_some() || fallback_category.is_some()) && !intent.has_category() {
+                return Err(err(format!("intent {} takes no category", intent.as_str())));
+            }
+            if faq.is_some() && intent != Intent::Inquiry {
+                return Err(err("only inquiry rules take a `faq` topic".into()));
+            }
+            let when = matcher(&mut b, &r.when).map_err(err)?;
+            if r.near.is_some() && when.conds.len() < 2 {
+                return Err(err("`near` needs at least two conditions".into()));
+            }
+            b.c.rules.push(Rule {
+                id: r.id.clone(),
+                intent,
+                category,
+                fallback_category,
+                faq,
+                priority: r.priority,
+                near: r.near,
+                when,
+            });
+        }
+        for v in &f.spec.vetoes {
+            let err = |reason: String| rule_err("veto", &v.id, reason);
+            if let Some(other) = veto_ids.insert(v.id.clone(), f.file.clone()) {
+                return Err(err(format!("duplicate veto id (also in {other})")));
+            }
+            let mut blocks = 0u8;
+            for name in &v.blocks {
+                if name == "*" {
+                    blocks = 0xff;
+                } else {
+                    let i = parse_intent(name).ok_or_else(|| err(format!("unknown intent {name:?} in `blocks`")))?;
+                    blocks |= 1 << i.rank();
+                }
+            }
+            if blocks == 0 {
+                return Err(err("`blocks` lists no intent".into()));
+            }
+            let when = matcher(&mut b, &v.when).map_err(err)?;
+            b.c.vetoes.push(Veto { id: v.id.clone(), blocks, when });
+        }
+        for u in &f.spec.utilities {
+            let err = |reason: String| rule_err("utility", &u.id, reason);
+            let utility = match u.id.as_str() {
+                "water" => Utility::Water,
+                "power" => Utility::Power,
+                "gas" => Utility::Gas,
+                other => return Err(err(format!("unknown utility {other:?} (expected water, power or gas)"))),
+            };
+            let when = matcher(&mut b, &u.when).map_err(err)?;
+            b.c.utilities.push(UtilityRule { utility, when });
+        }
+    }
+    if b.c.rules.is_empty() {
+        return Err(RuleError::File { file: dir.display().to_string(), reason: "no [[rule]] defined in any rule file".into() });
+    }
+    Ok(b.c)
+}

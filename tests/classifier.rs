@@ -1,0 +1,438 @@
+//! Behaviour of the shipped rules (`intents/`) as an owner would see it, rule
+//! file validation, and the quality bars on the labelled sets.
+
+use guanjia::classify_cli::{Bars, score};
+use guanjia::domain::intent::{Classification, Classifier, Intent, Utility};
+use guanjia::domain::location::Location;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn intents_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("intents")
+}
+
+fn classifier() -> &'static Classifier {
+    static C: OnceLock<Classifier> = OnceLock::new();
+    C.get_or_init(|| Classifier::load(&intents_dir()).unwrap_or_else(|e| panic!("shipped rules must load: {e}")))
+}
+
+/// Expected answer for one message; `None` fields are not checked.
+struct Case {
+    text: &'static str,
+    intent: Intent,
+    category: Option<&'static str>,
+    faq: Option<&'static str>,
+    location: Option<&'static str>,
+}
+
+const fn case(text: &'static str, intent: Intent) -> Case {
+    Case { text, intent, category: None, faq: None, location: None }
+}
+
+impl Case {
+    const fn cat(mut self, c: &'static str) -> Self {
+        self.category = Some(c);
+        self
+    }
+    const fn faq(mut self, q: &'static str) -> Self {
+        self.faq = Some(q);
+        self
+    }
+    /// `building|unit|room` with `-` for a missing part, or `none`.
+    const fn loc(mut self, l: &'static str) -> Self {
+        self.location = Some(l);
+        self
+    }
+}
+
+fn loc_string(l: &Option<Location>) -> String {
+    match l {
+        None => "none".into(),
+        Some(l) => {
+            let p = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+            format!("{}|{}|{}", p(&l.building), p(&l.unit), p(&l.room))
+        }
+    }
+}
+
+fn check(group: &str, cases: &[Case]) {
+    let c = classifier();
+    let mut failures = Vec::new();
+    for case in cases {
+        let got: Classification = c.classify(case.text);
+        let mut bad = got.intent != case.intent;
+        if let Some(cat) = case.category {
+            bad |= got.category.as_deref() != Some(cat);
+        } else if !case.intent.has_category() {
+            bad |= got.category.is_some();
+        }
+        if let Some(q) = case.faq {
+            bad |= got.faq.as_deref() != Some(q);
+        }
+        if let Some(l) = case.location {
+            bad |= loc_string(&got.location) != l;
+        }
+        if bad {
+            failures.push(format!(
+                "  {:?}\n    expected {} {:?} faq={:?} loc={:?}\n    got      {} {:?} faq={:?} loc={} (rule {:?}, keywords {:?})",
+                case.text,
+                case.intent,
+                case.category,
+                case.faq,
+                case.location,
+                got.intent,
+                got.category,
+                got.faq,
+                loc_string(&got.location),
+                got.rule,
+                got.keywords
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{group}: {} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+use Intent::*;
+
+#[test]
+fn emergencies_are_never_missed() {
+    check(
+        "emergency",
+        &[
+            case("电梯困人了!", Emergency).cat("elevator"),
+            case("救命 电梯卡住了 我在里面出不来", Emergency).cat("elevator"),
+            case("升降機困咗人,快啲嚟", Emergency).cat("elevator"),
+            case("楼道里好大的煤气味", Emergency).cat("gas"),
+            case("3栋着火了,浓烟滚滚", Emergency).cat("fire").loc("3|-|-"),
+            case("水管爆了,家里淹了 6-3-702", Emergency).cat("plumbing").loc("6|3|702"),
+            case("插座冒火花,噼里啪啦响", Emergency).cat("electrical"),
+            case("有人在撬我家门", Emergency).cat("security"),
+            case("楼下有个老人晕倒了,叫不醒", Emergency).cat("medical"),
+        ],
+    );
+}
+
+#[test]
+fn repairs() {
+    check(
+        "repair",
+        &[
+            case("3栋2单元501 厨房漏水了", Repair).cat("plumbing").loc("3|2|501"),
+            case("马桶堵了,冲不下去", Repair).cat("plumbing"),
+            case("電梯壞了", Repair).cat("elevator"),
+            case("楼道灯不亮了", Repair).cat("lighting"),
+            case("门禁刷卡没反应", Repair).cat("door_access"),
+            case("家里跳闸了", Repair).cat("electrical"),
+            case("宽带断了,光猫亮红灯", Repair).cat("network"),
+            case("燃气灶点不着火", Repair).cat("gas"),
+            case("外墙瓷砖鼓起来了", Repair).cat("structure"),
+        ],
+    );
+}
+
+#[test]
+fn complaints_take_the_broken_things_category() {
+    check(
+        "complaint",
+        &[
+            case("楼上装修太吵了", Complaint).cat("renovation"),
+            case("楼上半夜蹦迪,吵得睡不着", Complaint).cat("noise"),
+            case("电梯修了三次还坏,物业到底管不管", Complaint).cat("elevator"),
+            case("打了三次电话都没人接,什么服务", Complaint).cat("staff"),
+            case("遛狗不牵绳,狗屎到处都是", Complaint).cat("pets"),
+            case("我的车位又被人占了", Complaint).cat("parking"),
+            case("又有人高空抛物了", Complaint).cat("safety"),
+        ],
+    );
+}
+
+#[test]
+fn inquiries_find_their_topic() {
+    check(
+        "inquiry",
+        &[
+            case("物业费怎么交", Inquiry).faq("fee_payment"),
+            case("物业费一平米多少钱?", Inquiry).faq("fee_standard"),
+            case("怎么停水了?什么时候来水", Inquiry).faq("outage"),
+            case("门禁卡丢了怎么补办", Inquiry).faq("access_card"),
+            case("快递柜在哪里?", Inquiry).faq("package"),
+            case("装修要办什么手续?", Inquiry).faq("renovation"),
+            case("物业电话多少?", Inquiry).faq("office_hours"),
+            case("怎么报修?", Inquiry).faq("repair_process"),
+        ],
+    );
+}
+
+#[test]
+fn suggestions() {
+    check(
+        "suggestion",
+        &[
+            case("建议在门口加个雨棚", Suggestion),
+            case("能不能在小区里多装几个长椅?", Suggestion),
+            case("希望物业能组织一次业主活动", Suggestion),
+        ],
+    );
+}
+
+#[test]
+fn chatter_and_passing_mentions_stay_silent() {
+    check(
+        "other",
+        &[
+            case("昨天在电梯里碰到老王", Other),
+            case("谢谢师傅,电梯已经修好了", Other),
+            case("看新闻说隔壁小区电梯困人了", Other),
+            case("收到", Other),
+            case("早上好☀️", Other),
+            case("出租:5号楼2单元1101,拎包入住", Other).loc("5|2|1101"),
+            case("专业疏通马桶下水道,24小时上门", Other),
+            case("刚才是消防演习,大家不用担心", Other),
+            case("昨天报的水管已经修好了,不漏了", Other),
+            case("", Other).loc("none"),
+        ],
+    );
+}
+
+#[test]
+fn locations_through_the_classifier() {
+    check(
+        "location",
+        &[
+            case("３栋２单元５０１ 漏水", Repair).loc("3|2|501"),
+            case("12#1102 马桶堵了", Repair).loc("12|-|1102"),
+            case("十二栋二单元九零二 水管漏水", Repair).loc("12|2|902"),
+            case("8栋12楼楼道灯不亮", Repair).loc("8|-|-"),
+            case("地下车库的灯不亮", Repair).loc("none"),
+            case("明天9:00停水吗?", Inquiry).loc("none"),
+            case("修了3次了还漏水 13800138000", Complaint).loc("none"),
+        ],
+    );
+}
+
+/// One line per bug found while tuning; each must stay fixed.
+#[test]
+fn regression() {
+    check(
+        "regression",
+        &[
+            // "单元门口" is a place, not the door: the broken thing is the step.
+            case("单元门口的台阶塌了一块,报修两次都没人理 12栋", Complaint).cat("structure").loc("12|-|-"),
+            // "自来水公司" must not read as "来水" (outage).
+            case("水费是物业收还是自来水公司收?", Inquiry).faq("utilities"),
+            // "私聊" in a complaint is not an advert.
+            case("管家在群里从来不回,私聊也不回", Complaint).cat("staff"),
+            // "落在" (landed on) is not lost-and-found.
+            case("又有人往楼下扔烟头,差点落在我家衣服上", Complaint).cat("safety"),
+            // "开关好几次" is the door, not a light switch, and not anger.
+            case("电梯门关不严,每次都要开关好几次才关上", Repair).cat("elevator"),
+            // A question about a rental parking space is not an advert.
+            case("小区还有空车位出租吗?", Inquiry).faq("parking"),
+            // A whole-estate outage question is an inquiry, not a repair.
+            case("突然停电了,是整个小区都停了吗?", Inquiry).faq("outage"),
+            // Smoke negated: a faulty alarm is a repair.
+            case("烟感一直滴滴响,没有冒烟", Repair).cat("fire"),
+            // "不停漏水": 不停 is not a negation.
+            case("水管不停漏水", Repair).cat("plumbing"),
+        ],
+    );
+}
+
+#[test]
+fn utility_is_set_for_supply_outages() {
+    let c = classifier();
+    let u = |t: &str| c.classify(t).utility;
+    assert_eq!(u("怎么停水了"), Some(Utility::Water));
+    assert_eq!(u("几点来水?"), Some(Utility::Water));
+    assert_eq!(u("家里没电了"), Some(Utility::Power));
+    assert_eq!(u("几点来电啊"), Some(Utility::Power));
+    assert_eq!(u("没气了,燃气灶打不着"), Some(Utility::Gas));
+    assert_eq!(u("电梯坏了"), None);
+    assert_eq!(u("谢谢"), None);
+}
+
+#[test]
+fn faq_entries_cover_all_topics_with_placeholders() {
+    let c = classifier();
+    let topics = [
+        "fee_standard",
+        "fee_payment",
+        "parking",
+        "renovation",
+        "move_in",
+        "visitor",
+        "package",
+        "office_hours",
+        "access_card",
+        "pets",
+        "garbage",
+        "utilities",
+        "outage",
+        "repair_process",
+    ];
+    for t in topics {
+        let e = c.faq_entry(t).unwrap_or_else(|| panic!("missing FAQ topic {t}"));
+        assert_eq!(e.id, t);
+        assert!(!e.title.is_empty());
+        assert!(e.answer.contains("{phone}") || e.answer.contains("{desk_location}"), "{t}: answer has no contact placeholder");
+        assert!(e.answer.chars().count() > 40, "{t}: answer too short to be useful");
+    }
+    assert!(c.faq_entry("nonexistent").is_none());
+    assert_eq!(c.category_label("plumbing"), Some("水管/漏水"));
+    assert!(c.categories().any(|id| id == "medical"));
+    assert_eq!(c.category_label("nope"), None);
+}
+
+#[test]
+fn rule_keywords_are_reported() {
+    let got = classifier().classify("电梯困人了");
+    assert_eq!(got.intent, Emergency);
+    assert!(got.rule.is_some());
+    assert!(got.keywords.iter().any(|k| k.contains('困')), "{:?}", got.keywords);
+}
+
+// ---------------------------------------------------------------------------
+// Rule-file validation.
+
+/// Copies the shipped rules into a temp dir and overwrites/adds `files`.
+fn rules_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(intents_dir()).expect("intents dir") {
+        let p = entry.expect("entry").path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&p, dir.path().join(p.file_name().expect("name"))).expect("copy");
+        }
+    }
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
+fn load_error(files: &[(&str, &str)]) -> String {
+    let dir = rules_with(files);
+    match Classifier::load(dir.path()) {
+        Ok(_) => panic!("rules {files:?} should have been refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn assert_mentions(err: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(err.contains(p), "error {err:?} should mention {p:?}");
+    }
+}
+
+#[test]
+fn unknown_category_names_file_rule_and_reason() {
+    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"leak\"\ncategory = \"plumbng\"\nany = [\"漏\"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "rule \"leak\"", "unknown category \"plumbng\""]);
+}
+
+#[test]
+fn bad_regex_is_refused() {
+    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"re\"\npatterns = [\"(unclosed\"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "\"re\"", "bad pattern"]);
+}
+
+#[test]
+fn unknown_intent_is_refused() {
+    let err = load_error(&[("zz_extra.toml", "[[rule]]\nid = \"x\"\nintent = \"repiar\"\nany = [\"坏\"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "\"x\"", "unknown intent \"repiar\""]);
+}
+
+#[test]
+fn duplicate_rule_id_is_refused() {
+    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"plumbing_leak\"\nany = [\"漏\"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "\"plumbing_leak\"", "duplicate rule id", "repair.toml"]);
+}
+
+#[test]
+fn empty_keyword_is_refused() {
+    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"blank\"\nany = [\"  \"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "\"blank\"", "empty keyword"]);
+}
+
+#[test]
+fn unknown_faq_topic_and_set_are_refused() {
+    let err = load_error(&[("zz_extra.toml", "intent = \"inquiry\"\n[[rule]]\nid = \"q\"\nfaq = \"fees\"\nany = [\"钱\"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "\"q\"", "unknown FAQ topic \"fees\""]);
+    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"s\"\nany = [\"$brokn\"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "\"s\"", "unknown set \"$brokn\""]);
+}
+
+#[test]
+fn misspelt_field_and_missing_faq_file_are_refused() {
+    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"k\"\nkeywrods = [\"坏\"]\n")]);
+    assert_mentions(&err, &["zz_extra.toml", "keywrods"]);
+
+    let dir = rules_with(&[]);
+    std::fs::remove_file(dir.path().join("faq.toml")).expect("remove");
+    let err = Classifier::load(dir.path()).expect_err("faq.toml is required").to_string();
+    assert_mentions(&err, &["faq.toml", "missing"]);
+}
+
+#[test]
+fn staff_can_add_a_keyword_and_a_category_without_code() {
+    let before = classifier().classify("小区的无人机停机坪坏了");
+    assert_ne!(before.category.as_deref(), Some("drone"));
+    let dir = rules_with(&[(
+        "zz_drone.toml",
+        "[[category]]\nid = \"drone\"\nlabel = \"无人机\"\nkeywords = [\"无人机\"]\n\n\
+         [[rule]]\nid = \"drone_pad\"\nintent = \"repair\"\ncategory = \"drone\"\nall = [[\"停机坪\"], [\"$broken\"]]\n",
+    )]);
+    let c = Classifier::load(dir.path()).expect("extended rules load");
+    let got = c.classify("小区的无人机停机坪坏了");
+    assert_eq!((got.intent, got.category.as_deref()), (Repair, Some("drone")));
+    assert_eq!(c.category_label("drone"), Some("无人机"));
+}
+
+// ---------------------------------------------------------------------------
+// Quality bars on labelled data.
+
+fn data(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn dev_set_meets_the_bars() {
+    let report = score(classifier(), &data("dev.jsonl")).expect("dev.jsonl scores");
+    assert_eq!(report.rows, 300);
+    let failed = report.check(&Bars::default());
+    assert!(failed.is_empty(), "failed bars: {failed:?}\n{report}");
+}
+
+#[test]
+fn extra_set_meets_the_held_back_bars() {
+    let report = score(classifier(), &data("extra.jsonl")).expect("extra.jsonl scores");
+    assert!(report.rows >= 150);
+    let bars = Bars { intent: 0.90, silence: 0.95, emergency_recall: 1.0, category: 0.85, faq: 0.85, location: 0.95 };
+    let failed = report.check(&bars);
+    assert!(failed.is_empty(), "failed bars: {failed:?}\n{report}");
+}
+
+#[test]
+fn bad_labelled_rows_are_reported_with_line_numbers() {
+    let text = "{\"id\":\"a\",\"text\":\"收到\",\"intent\":\"other\",\"category\":null,\"faq\":null,\"location\":null}\n\nnot json\n";
+    let err = score(classifier(), text).expect_err("line 3 is not JSON").to_string();
+    assert!(err.starts_with("line 3:"), "{err}");
+    let err = score(classifier(), "{\"id\":\"a\",\"text\":\"x\",\"intent\":\"urgent\"}").expect_err("bad intent").to_string();
+    assert!(err.starts_with("line 1:"), "{err}");
+    assert!(score(classifier(), "\n\n").is_err());
+}
+
+#[test]
+fn report_counts_and_bars() {
+    let text = "{\"id\":\"a\",\"text\":\"电梯困人了\",\"intent\":\"emergency\",\"category\":\"elevator\",\"faq\":null,\"location\":null}\n\
+                {\"id\":\"b\",\"text\":\"收到\",\"intent\":\"repair\",\"category\":\"plumbing\",\"faq\":null,\"location\":null}\n";
+    let r = score(classifier(), text).expect("scores");
+    assert_eq!((r.intent.hit, r.intent.total), (1, 2));
+    assert_eq!((r.emergency_recall.hit, r.emergency_recall.total), (1, 1));
+    assert_eq!(r.misses.len(), 1);
+    assert_eq!(r.misses[0].id, "b");
+    let failed = r.check(&Bars::default());
+    assert!(failed.iter().any(|f| f.starts_with("intent accuracy")), "{failed:?}");
+    let shown = r.to_string();
+    assert!(shown.contains("intent accuracy") && shown.contains("收到"), "{shown}");
+}
