@@ -294,13 +294,15 @@ struct Loaded {
     spec: RuleFile,
 }
 
-/// Reads and parses every `*.toml` in `dir`, in file-name order.
+/// Reads and parses every `*.toml` in `dir`, in file-name order, except the
+/// bot's wording (`templates.toml`), which lives beside the rules but is not one.
 fn read_dir(dir: &Path) -> Result<Vec<Loaded>, RuleError> {
     let io = |path: &Path, source| RuleError::Io { path: path.to_path_buf(), source };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| io(dir, e))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .filter(|p| p.file_name().is_none_or(|n| n != "templates.toml"))
         .collect();
     paths.sort();
     if !paths.iter().any(|p| p.file_name().is_some_and(|n| n == "faq.toml")) {
