@@ -10,9 +10,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("配置文件 {file}: 无法读取: {source}")]
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("配置文件 {file}: {source}")]
-    Parse { file: String, source: toml::de::Error },
+    Parse {
+        file: String,
+        source: toml::de::Error,
+    },
     #[error("配置项 {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
 }
@@ -63,7 +69,9 @@ pub struct Database {
 
 impl Default for Database {
     fn default() -> Self {
-        Self { url: "sqlite://guanjia.db".into() }
+        Self {
+            url: "sqlite://guanjia.db".into(),
+        }
     }
 }
 
@@ -139,7 +147,10 @@ pub struct Notices {
 
 impl Default for Notices {
     fn default() -> Self {
-        Self { outage_reminder_minutes: 60, pin_outages: true }
+        Self {
+            outage_reminder_minutes: 60,
+            pin_outages: true,
+        }
     }
 }
 
@@ -157,7 +168,11 @@ pub struct Fees {
 
 impl Default for Fees {
     fn default() -> Self {
-        Self { group_schedule: "0 0 10 1 * *".into(), private_schedule: "0 0 10 5 * *".into(), period: "本期".into() }
+        Self {
+            group_schedule: "0 0 10 1 * *".into(),
+            private_schedule: "0 0 10 5 * *".into(),
+            period: "本期".into(),
+        }
     }
 }
 
@@ -186,7 +201,10 @@ impl Settings {
         let mut settings = match path {
             Some(p) => {
                 let file = p.display().to_string();
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    file: file.clone(),
+                    source,
+                })?;
                 Self::parse(&file, &text)?
             }
             None => Self::default(),
@@ -197,7 +215,10 @@ impl Settings {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|source| ConfigError::Parse { file: file.to_string(), source })
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            file: file.to_string(),
+            source,
+        })
     }
 
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
@@ -214,29 +235,47 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.timezone()?;
-        for (key, cron) in [("fees.group_schedule", &self.fees.group_schedule), ("fees.private_schedule", &self.fees.private_schedule)] {
+        for (key, cron) in [
+            ("fees.group_schedule", &self.fees.group_schedule),
+            ("fees.private_schedule", &self.fees.private_schedule),
+        ] {
             if !cron.trim().is_empty() {
                 cron.parse::<cron::Schedule>()
-                    .map_err(|e| ConfigError::Invalid { key, reason: format!("'{cron}' 不是有效的 cron 表达式: {e}") })?;
+                    .map_err(|e| ConfigError::Invalid {
+                        key,
+                        reason: format!("'{cron}' 不是有效的 cron 表达式: {e}"),
+                    })?;
             }
         }
         let mut names = std::collections::HashSet::new();
         for b in &self.building {
             if b.name.trim().is_empty() {
-                return Err(ConfigError::Invalid { key: "building.name", reason: format!("chat {} 的楼栋名为空", b.chat) });
+                return Err(ConfigError::Invalid {
+                    key: "building.name",
+                    reason: format!("chat {} 的楼栋名为空", b.chat),
+                });
             }
             if !names.insert(b.chat) {
-                return Err(ConfigError::Invalid { key: "building.chat", reason: format!("chat {} 出现了两次", b.chat) });
+                return Err(ConfigError::Invalid {
+                    key: "building.chat",
+                    reason: format!("chat {} 出现了两次", b.chat),
+                });
             }
         }
         Ok(())
     }
 
     pub fn timezone(&self) -> Result<Tz, ConfigError> {
-        self.desk.timezone.parse::<Tz>().map_err(|_| ConfigError::Invalid {
-            key: "desk.timezone",
-            reason: format!("'{}' 不是 IANA 时区名(例如 Asia/Shanghai)", self.desk.timezone),
-        })
+        self.desk
+            .timezone
+            .parse::<Tz>()
+            .map_err(|_| ConfigError::Invalid {
+                key: "desk.timezone",
+                reason: format!(
+                    "'{}' 不是 IANA 时区名(例如 Asia/Shanghai)",
+                    self.desk.timezone
+                ),
+            })
     }
 
     pub fn is_admin(&self, user: i64) -> bool {
@@ -250,7 +289,9 @@ mod tests {
 
     #[test]
     fn the_example_config_parses_and_env_overrides_it() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/guanjia.example.toml")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/guanjia.example.toml"))
+                .unwrap();
         let mut s = Settings::parse("guanjia.example.toml", &text).unwrap();
         s.validate().unwrap();
         assert_eq!(s.telegram.per_second(), 30);
@@ -261,16 +302,32 @@ mod tests {
             _ => None,
         });
         assert_eq!(s.database.url, "postgres://postgres@127.0.0.1/test");
-        assert!(!format!("{s:?}").contains("secret"), "the token must never be printed");
+        assert!(
+            !format!("{s:?}").contains("secret"),
+            "the token must never be printed"
+        );
     }
 
     #[test]
     fn a_misspelt_key_and_a_bad_timezone_are_named() {
-        let err = Settings::parse("g.toml", "[desk]\ntimezon = \"x\"\n").err().unwrap().to_string();
+        let err = Settings::parse("g.toml", "[desk]\ntimezon = \"x\"\n")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("timezon"), "{err}");
         let s = Settings::parse("g.toml", "[desk]\ntimezone = \"Mars/Base\"\n").unwrap();
-        assert!(s.validate().unwrap_err().to_string().contains("desk.timezone"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("desk.timezone")
+        );
         let s = Settings::parse("g.toml", "[fees]\ngroup_schedule = \"every day\"\n").unwrap();
-        assert!(s.validate().unwrap_err().to_string().contains("fees.group_schedule"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("fees.group_schedule")
+        );
     }
 }

@@ -40,7 +40,13 @@ struct ConsoleTransport {
 
 impl ConsoleTransport {
     fn name(&self, chat: i64) -> String {
-        self.names.get(&chat).cloned().unwrap_or_else(|| if chat > 0 { format!("私聊 {chat}") } else { format!("群 {chat}") })
+        self.names.get(&chat).cloned().unwrap_or_else(|| {
+            if chat > 0 {
+                format!("私聊 {chat}")
+            } else {
+                format!("群 {chat}")
+            }
+        })
     }
 
     fn print(&self, text: String) {
@@ -51,7 +57,9 @@ impl ConsoleTransport {
 }
 
 fn buttons(keyboard: Option<&Keyboard>) -> String {
-    let Some(k) = keyboard else { return String::new() };
+    let Some(k) = keyboard else {
+        return String::new();
+    };
     let shown: Vec<String> = k
         .iter()
         .flatten()
@@ -60,7 +68,11 @@ fn buttons(keyboard: Option<&Keyboard>) -> String {
             ButtonAction::Url(u) => format!("[{} ⟶ {u}]", b.text),
         })
         .collect();
-    if shown.is_empty() { String::new() } else { format!("\n    {}", shown.join(" ")) }
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!("\n    {}", shown.join(" "))
+    }
 }
 
 fn indent(text: &str) -> String {
@@ -68,7 +80,13 @@ fn indent(text: &str) -> String {
 }
 
 impl Transport for ConsoleTransport {
-    async fn send(&self, chat: i64, text: &str, reply_to: Option<i64>, keyboard: Option<&Keyboard>) -> Result<i64, SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        text: &str,
+        reply_to: Option<i64>,
+        keyboard: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
         let id = {
             let mut ids = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
             let n = ids.entry(chat).or_insert(1000);
@@ -76,12 +94,28 @@ impl Transport for ConsoleTransport {
             *n
         };
         let reply = reply_to.map(|r| format!(" ↩{r}")).unwrap_or_default();
-        self.print(format!("→ [{}] #{id}{reply}\n    {}{}", self.name(chat), indent(text), buttons(keyboard)));
+        self.print(format!(
+            "→ [{}] #{id}{reply}\n    {}{}",
+            self.name(chat),
+            indent(text),
+            buttons(keyboard)
+        ));
         Ok(id)
     }
 
-    async fn edit(&self, chat: i64, message: i64, text: &str, keyboard: Option<&Keyboard>) -> Result<(), SendError> {
-        self.print(format!("✎ [{}] #{message} 改为:\n    {}{}", self.name(chat), indent(text), buttons(keyboard)));
+    async fn edit(
+        &self,
+        chat: i64,
+        message: i64,
+        text: &str,
+        keyboard: Option<&Keyboard>,
+    ) -> Result<(), SendError> {
+        self.print(format!(
+            "✎ [{}] #{message} 改为:\n    {}{}",
+            self.name(chat),
+            indent(text),
+            buttons(keyboard)
+        ));
         Ok(())
     }
 
@@ -110,29 +144,53 @@ fn console_settings(mut settings: Settings) -> (Settings, i64) {
     }
     if settings.building.is_empty() {
         settings.building = vec![
-            BuildingConfig { name: "3栋".into(), chat: -1003 },
-            BuildingConfig { name: "5栋".into(), chat: -1005 },
+            BuildingConfig {
+                name: "3栋".into(),
+                chat: -1003,
+            },
+            BuildingConfig {
+                name: "5栋".into(),
+                chat: -1005,
+            },
         ];
     }
     (settings, staff_chat)
 }
 
-pub async fn run(settings: Settings, input: impl BufRead, output: Box<dyn Write + Send>) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    input: impl BufRead,
+    output: Box<dyn Write + Send>,
+) -> anyhow::Result<()> {
     let (settings, staff_chat) = console_settings(settings);
     let staff = Actor::new(settings.desk.admins[0], "客服小李");
     let owner = Actor::new(OWNER, "业主王先生");
-    let mut names: HashMap<i64, String> = settings.building.iter().map(|b| (b.chat, format!("{}业主群", b.name))).collect();
+    let mut names: HashMap<i64, String> = settings
+        .building
+        .iter()
+        .map(|b| (b.chat, format!("{}业主群", b.name)))
+        .collect();
     names.insert(staff_chat, "员工群".into());
     names.insert(OWNER, "私聊 业主王先生".into());
-    let groups: Vec<(String, i64)> = settings.building.iter().map(|b| (b.name.clone(), b.chat)).collect();
+    let groups: Vec<(String, i64)> = settings
+        .building
+        .iter()
+        .map(|b| (b.name.clone(), b.chat))
+        .collect();
     let mut cfg = OutboxConfig::new(1000, 1000);
     cfg.max_attempts = 1;
 
-    let desk = crate::startup::build_desk(settings, Arc::new(SystemClock), "guanjia_bot".into()).await?;
+    let desk =
+        crate::startup::build_desk(settings, Arc::new(SystemClock), "guanjia_bot".into()).await?;
     let out = Arc::new(Mutex::new(output));
-    let transport = Arc::new(ConsoleTransport { out: out.clone(), names, next_id: Mutex::new(HashMap::new()) });
+    let transport = Arc::new(ConsoleTransport {
+        out: out.clone(),
+        names,
+        next_id: Mutex::new(HashMap::new()),
+    });
     let shutdown = CancellationToken::new();
-    let worker = tokio::spawn(OutboxWorker::new(desk.clone(), transport.clone(), cfg).run(shutdown.clone()));
+    let worker =
+        tokio::spawn(OutboxWorker::new(desk.clone(), transport.clone(), cfg).run(shutdown.clone()));
 
     transport.print(format!(
         "管家 console。直接输入 = 业主在 {} 群里说话;@private 私聊;@staff 员工群(管理员);:press 按钮;:group 切换楼栋群;:tick;:quit",
@@ -161,14 +219,26 @@ pub async fn run(settings: Settings, input: impl BufRead, output: Box<dyn Write 
                     group = g.1;
                     transport.print(format!("(现在业主在 {} 群里说话)", g.0));
                 }
-                None => transport.print(format!("(没有 {} 群;可选:{})", name.trim(), groups.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join("、"))),
+                None => transport.print(format!(
+                    "(没有 {} 群;可选:{})",
+                    name.trim(),
+                    groups
+                        .iter()
+                        .map(|g| g.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join("、")
+                )),
             }
             Ok(())
         } else if line == ":tick" {
             desk.tick().await
         } else if let Some(data) = line.strip_prefix(":press") {
             let data = data.trim();
-            let who = if data.starts_with("rate:") { &owner } else { &staff };
+            let who = if data.starts_with("rate:") {
+                &owner
+            } else {
+                &staff
+            };
             match route_button(&desk, who, data).await {
                 Ok(a) => {
                     transport.print(format!("(按钮提示 {}: {})", who.name, a.text));
@@ -182,9 +252,21 @@ pub async fn run(settings: Settings, input: impl BufRead, output: Box<dyn Write 
             } else if let Some(t) = line.strip_prefix("@private") {
                 (OWNER, ChatKind::Private, &owner, t.trim())
             } else {
-                (group, ChatKind::Group, &owner, line.strip_prefix("@owner").unwrap_or(line).trim())
+                (
+                    group,
+                    ChatKind::Group,
+                    &owner,
+                    line.strip_prefix("@owner").unwrap_or(line).trim(),
+                )
             };
-            let msg = Incoming { chat_id: chat, chat_kind: kind, message_id, from: from.clone(), username: None, text: text.to_string() };
+            let msg = Incoming {
+                chat_id: chat,
+                chat_kind: kind,
+                message_id,
+                from: from.clone(),
+                username: None,
+                text: text.to_string(),
+            };
             dispatch(&desk, &msg).await
         };
         if let Err(e) = result {
@@ -204,14 +286,26 @@ async fn dispatch(desk: &Desk, msg: &Incoming) -> Result<(), crate::desk::DeskEr
         return match cmd {
             OwnerCommand::Start(p) => desk.start(msg, &p).await,
             OwnerCommand::Help => {
-                desk.reply(msg, format!("{}\n\n{}", OwnerCommand::descriptions(), StaffCommand::descriptions())).await
+                desk.reply(
+                    msg,
+                    format!(
+                        "{}\n\n{}",
+                        OwnerCommand::descriptions(),
+                        StaffCommand::descriptions()
+                    ),
+                )
+                .await
             }
             OwnerCommand::MyTickets => desk.my_tickets(msg).await,
             OwnerCommand::Room(a) => desk.request_room(msg, &a).await,
         };
     }
     if let Ok(cmd) = StaffCommand::parse(&msg.text, "guanjia_bot") {
-        return if desk.is_staff(msg.from.id).await? { run_staff_command(desk, msg, cmd).await } else { desk.refuse(msg).await };
+        return if desk.is_staff(msg.from.id).await? {
+            run_staff_command(desk, msg, cmd).await
+        } else {
+            desk.refuse(msg).await
+        };
     }
     desk.on_message(msg).await
 }

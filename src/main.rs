@@ -74,7 +74,11 @@ fn classifier(rules: Option<PathBuf>, settings: &Settings) -> Result<Classifier>
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    telemetry::init(if matches!(cli.command, Command::Run) { "info" } else { "warn" });
+    telemetry::init(if matches!(cli.command, Command::Run) {
+        "info"
+    } else {
+        "warn"
+    });
     let settings = settings(cli.config.as_deref())?;
     match cli.command {
         Command::Run => startup::run(settings).await,
@@ -90,9 +94,12 @@ async fn main() -> Result<()> {
             out.flush()?;
             Ok(())
         }
-        Command::Intents { command: IntentsCommand::Test { file, rules } } => {
+        Command::Intents {
+            command: IntentsCommand::Test { file, rules },
+        } => {
             let c = classifier(rules, &settings)?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let report = classify_cli::score(&c, &text)?;
             println!("{report}");
             let failed = report.check(&classify_cli::Bars::default());
@@ -101,7 +108,9 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Fees { command: FeesCommand::Import { file } } => {
+        Command::Fees {
+            command: FeesCommand::Import { file },
+        } => {
             let report = startup::import_fees(&settings, &file).await?;
             println!("{report}");
             Ok(())

@@ -19,9 +19,14 @@ use crate::worker::{self, OutboxConfig, OutboxWorker};
 const CLOCK_EVERY: Duration = Duration::from_secs(15);
 
 /// Load rules, templates and the database; bind the configured buildings.
-pub async fn build_desk(settings: Settings, clock: Arc<dyn Clock>, bot_username: String) -> Result<Desk> {
+pub async fn build_desk(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    bot_username: String,
+) -> Result<Desk> {
     let rules = settings.desk.rules_dir.clone();
-    let classifier = Classifier::load(&rules).with_context(|| format!("loading rules from {}", rules.display()))?;
+    let classifier = Classifier::load(&rules)
+        .with_context(|| format!("loading rules from {}", rules.display()))?;
     let mut templates = Templates::load(&rules.join("templates.toml"))?;
     if let Some(company) = &settings.desk.company {
         templates.set_var("company", company);
@@ -29,7 +34,14 @@ pub async fn build_desk(settings: Settings, clock: Arc<dyn Clock>, bot_username:
     let store = Store::connect(&settings.database.url)
         .await
         .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
-    let desk = Desk::new(store, Arc::new(classifier), templates, settings, clock, bot_username);
+    let desk = Desk::new(
+        store,
+        Arc::new(classifier),
+        templates,
+        settings,
+        clock,
+        bot_username,
+    );
     desk.bind_configured_buildings().await?;
     Ok(desk)
 }
@@ -49,7 +61,10 @@ pub fn redact(url: &str) -> String {
 }
 
 pub fn outbox_config(settings: &Settings) -> OutboxConfig {
-    OutboxConfig::new(settings.telegram.per_second(), settings.telegram.per_chat_per_minute())
+    OutboxConfig::new(
+        settings.telegram.per_second(),
+        settings.telegram.per_chat_per_minute(),
+    )
 }
 
 /// `guanjia run`: long-poll Telegram until SIGINT or SIGTERM.
@@ -61,22 +76,37 @@ pub async fn run(settings: Settings) -> Result<()> {
         .context("no bot token: set TELOXIDE_TOKEN or [telegram] token (try `guanjia console` to run without one)")?;
     let mut bot = Bot::new(token);
     if let Some(url) = &settings.telegram.api_url {
-        bot = bot.set_api_url(url.parse().with_context(|| format!("[telegram] api_url '{url}' is not a URL"))?);
+        bot = bot.set_api_url(
+            url.parse()
+                .with_context(|| format!("[telegram] api_url '{url}' is not a URL"))?,
+        );
     }
-    let me = bot.get_me().await.context("asking Telegram who we are (getMe)")?;
+    let me = bot
+        .get_me()
+        .await
+        .context("asking Telegram who we are (getMe)")?;
     let username = me.username.clone().unwrap_or_else(|| "guanjia_bot".into());
     tracing::info!(bot = %username, "connected to the Bot API");
     if settings.desk.staff_chat.is_none() {
         tracing::warn!("[desk] staff_chat is not set: tickets will not be posted to staff");
     }
-    let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs.unwrap_or(10)));
+    let poll_timeout =
+        Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs.unwrap_or(10)));
     let outbox_cfg = outbox_config(&settings);
     let desk = build_desk(settings, Arc::new(SystemClock), username).await?;
 
     let shutdown = CancellationToken::new();
-    let sender = OutboxWorker::new(desk.clone(), Arc::new(TelegramTransport::new(bot.clone())), outbox_cfg);
+    let sender = OutboxWorker::new(
+        desk.clone(),
+        Arc::new(TelegramTransport::new(bot.clone())),
+        outbox_cfg,
+    );
     let sender = tokio::spawn(sender.run(shutdown.clone()));
-    let clock = tokio::spawn(worker::clock::run(desk.clone(), CLOCK_EVERY, shutdown.clone()));
+    let clock = tokio::spawn(worker::clock::run(
+        desk.clone(),
+        CLOCK_EVERY,
+        shutdown.clone(),
+    ));
 
     let signals = shutdown.clone();
     tokio::spawn(async move {
@@ -95,10 +125,16 @@ pub async fn run(settings: Settings) -> Result<()> {
 
 /// `guanjia fees import FILE.csv`: check every row, then store all of them or none.
 pub async fn import_fees(settings: &Settings, file: &std::path::Path) -> Result<String> {
-    let reader = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let parsed = crate::domain::fees::parse_csv(reader).with_context(|| format!("reading {}", file.display()))?;
+    let reader =
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let parsed = crate::domain::fees::parse_csv(reader)
+        .with_context(|| format!("reading {}", file.display()))?;
     if !parsed.bad.is_empty() {
-        let lines: Vec<String> = parsed.bad.iter().map(|b| format!("  {}:{}: {}", file.display(), b.line, b.reason)).collect();
+        let lines: Vec<String> = parsed
+            .bad
+            .iter()
+            .map(|b| format!("  {}:{}: {}", file.display(), b.line, b.reason))
+            .collect();
         anyhow::bail!(
             "{} 行有问题,本次没有导入任何数据(共 {} 行正确)。请改正后重新导入:\n{}",
             parsed.bad.len(),
@@ -121,7 +157,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
             (Ok(mut int), Ok(mut term)) => {
                 tokio::select! {
                     _ = int.recv() => {}
@@ -143,7 +182,10 @@ async fn wait_for_signal() {
 mod tests {
     #[test]
     fn database_passwords_are_not_logged() {
-        assert_eq!(super::redact("postgres://app:s3cret@db/guanjia"), "postgres://app:***@db/guanjia");
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db/guanjia"),
+            "postgres://app:***@db/guanjia"
+        );
         assert_eq!(super::redact("sqlite://guanjia.db"), "sqlite://guanjia.db");
     }
 }

@@ -23,7 +23,8 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
 }
 
 async fn postgres() -> Option<Store> {
-    let admin = std::env::var("GUANJIA_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = std::env::var("GUANJIA_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
         Ok(c) => c,
         Err(e) if std::env::var_os("CI").is_none() => {
@@ -33,7 +34,10 @@ async fn postgres() -> Option<Store> {
         Err(e) => panic!("PostgreSQL is required under CI: {admin}: {e}"),
     };
     let name = format!("guanjia_test_{}_{}", std::process::id(), rand_suffix());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
     Some(Store::connect(&format!("{base}/{name}")).await.unwrap())
 }
@@ -73,9 +77,19 @@ fn new_ticket(message: i64) -> NewTicket {
 
 async fn tickets_are_keyed_by_their_message_and_updates_check_the_version(store: Store) {
     let mut tx = store.begin().await.unwrap();
-    let id = tx.insert_ticket(&new_ticket(7)).await.unwrap().expect("a new ticket");
-    assert_eq!(tx.insert_ticket(&new_ticket(7)).await.unwrap(), None, "the same message opens no second ticket");
-    tx.add_event(id, None, &EventKind::Opened, t0()).await.unwrap();
+    let id = tx
+        .insert_ticket(&new_ticket(7))
+        .await
+        .unwrap()
+        .expect("a new ticket");
+    assert_eq!(
+        tx.insert_ticket(&new_ticket(7)).await.unwrap(),
+        None,
+        "the same message opens no second ticket"
+    );
+    tx.add_event(id, None, &EventKind::Opened, t0())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let t = store.ticket(id).await.unwrap().unwrap();
@@ -95,9 +109,30 @@ async fn tickets_are_keyed_by_their_message_and_updates_check_the_version(store:
     assert_eq!(stored.assignee.unwrap().name, "李师傅");
     assert_eq!(stored.version, 1);
 
-    assert_eq!(store.tickets(TicketFilter::AssignedTo(1), t0(), 10).await.unwrap().len(), 1);
-    assert_eq!(store.tickets(TicketFilter::Overdue, t0() + Duration::hours(25), 10).await.unwrap().len(), 1);
-    assert_eq!(store.tickets(TicketFilter::Overdue, t0() + Duration::hours(1), 10).await.unwrap().len(), 0);
+    assert_eq!(
+        store
+            .tickets(TicketFilter::AssignedTo(1), t0(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .tickets(TicketFilter::Overdue, t0() + Duration::hours(25), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .tickets(TicketFilter::Overdue, t0() + Duration::hours(1), 10)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
     assert_eq!(store.events(id).await.unwrap()[0].kind, "opened");
 }
 
@@ -108,37 +143,91 @@ async fn tickets_are_keyed_by_their_message_and_updates_check_the_version_on_bot
 
 async fn the_outbox_queues_a_tag_once_and_leases_each_row_to_one_worker(store: Store) {
     let mut tx = store.begin().await.unwrap();
-    let first = Outgoing::send(-1003, "第一版").tag("t1:ack").keyboard(vec![vec![Button::callback("认领", "claim:1")]]);
+    let first = Outgoing::send(-1003, "第一版")
+        .tag("t1:ack")
+        .keyboard(vec![vec![Button::callback("认领", "claim:1")]]);
     assert!(tx.enqueue(&first, t0()).await.unwrap());
-    assert!(!tx.enqueue(&first, t0()).await.unwrap(), "a tag is queued once");
+    assert!(
+        !tx.enqueue(&first, t0()).await.unwrap(),
+        "a tag is queued once"
+    );
     // An edit of a message not sent yet rewrites it instead of queuing an edit.
-    assert!(tx.enqueue(&Outgoing::edit(-1003, "t1:ack", "第二版"), t0()).await.unwrap());
+    assert!(
+        tx.enqueue(&Outgoing::edit(-1003, "t1:ack", "第二版"), t0())
+            .await
+            .unwrap()
+    );
     tx.commit().await.unwrap();
 
-    let rows = store.claim_outbox(t0(), Duration::seconds(30), 10).await.unwrap();
+    let rows = store
+        .claim_outbox(t0(), Duration::seconds(30), 10)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].text.as_deref(), Some("第二版"));
     assert_eq!(rows[0].keyboard, None, "the edit replaced the buttons too");
-    assert!(store.claim_outbox(t0(), Duration::seconds(30), 10).await.unwrap().is_empty(), "leased rows are not handed out twice");
+    assert!(
+        store
+            .claim_outbox(t0(), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased rows are not handed out twice"
+    );
     // A worker that died: its lease runs out and the row is due again.
-    let again = store.claim_outbox(t0() + Duration::seconds(31), Duration::seconds(30), 10).await.unwrap();
+    let again = store
+        .claim_outbox(t0() + Duration::seconds(31), Duration::seconds(30), 10)
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 2);
-    store.outbox_sent(again[0].id, Some(55), t0()).await.unwrap();
-    assert_eq!(store.outbox_target("t1:ack").await.unwrap(), Some(("sent".into(), Some(55))));
+    store
+        .outbox_sent(again[0].id, Some(55), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.outbox_target("t1:ack").await.unwrap(),
+        Some(("sent".into(), Some(55)))
+    );
 
     // Now an edit is queued as an edit; a later edit supersedes it.
     let mut tx = store.begin().await.unwrap();
-    tx.enqueue(&Outgoing::edit(-1003, "t1:ack", "第三版"), t0()).await.unwrap();
-    tx.enqueue(&Outgoing::edit(-1003, "t1:ack", "第四版"), t0()).await.unwrap();
+    tx.enqueue(&Outgoing::edit(-1003, "t1:ack", "第三版"), t0())
+        .await
+        .unwrap();
+    tx.enqueue(&Outgoing::edit(-1003, "t1:ack", "第四版"), t0())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    let edits = store.claim_outbox(t0(), Duration::seconds(30), 10).await.unwrap();
+    let edits = store
+        .claim_outbox(t0(), Duration::seconds(30), 10)
+        .await
+        .unwrap();
     assert_eq!(edits.len(), 1);
     assert_eq!(edits[0].text.as_deref(), Some("第四版"));
-    store.outbox_retry(edits[0].id, t0() + Duration::seconds(5), "500").await.unwrap();
-    assert!(store.claim_outbox(t0(), Duration::seconds(30), 10).await.unwrap().is_empty());
-    assert_eq!(store.next_outbox_due().await.unwrap(), Some(t0() + Duration::seconds(5)));
-    assert_eq!(store.claim_outbox(t0() + Duration::seconds(5), Duration::seconds(30), 10).await.unwrap().len(), 1);
+    store
+        .outbox_retry(edits[0].id, t0() + Duration::seconds(5), "500")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_outbox(t0(), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.next_outbox_due().await.unwrap(),
+        Some(t0() + Duration::seconds(5))
+    );
+    assert_eq!(
+        store
+            .claim_outbox(t0() + Duration::seconds(5), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -151,23 +240,56 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
     let targets = Targets::All;
     let b = tx
         .insert_broadcast(
-            &NewBroadcast { kind: "notice", sender_id: Some(1), text: "x", targets: &targets, dedupe_key: "cmd:1:1", outage_id: None, report_chat: None, pin: false },
+            &NewBroadcast {
+                kind: "notice",
+                sender_id: Some(1),
+                text: "x",
+                targets: &targets,
+                dedupe_key: "cmd:1:1",
+                outage_id: None,
+                report_chat: None,
+                pin: false,
+            },
             t0(),
         )
         .await
         .unwrap()
         .unwrap();
     for chat in 0..20 {
-        tx.enqueue(&Outgoing::send(-2000 - chat, "通知").tag(format!("b{b}:{chat}")).broadcast(b), t0()).await.unwrap();
+        tx.enqueue(
+            &Outgoing::send(-2000 - chat, "通知")
+                .tag(format!("b{b}:{chat}"))
+                .broadcast(b),
+            t0(),
+        )
+        .await
+        .unwrap();
     }
-    tx.enqueue(&Outgoing::send(-1, "紧急").lane(guanjia::domain::outgoing::Lane::Emergency), t0()).await.unwrap();
+    tx.enqueue(
+        &Outgoing::send(-1, "紧急").lane(guanjia::domain::outgoing::Lane::Emergency),
+        t0(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
-    let rows = store.claim_outbox(t0(), Duration::seconds(30), 4).await.unwrap();
+    let rows = store
+        .claim_outbox(t0(), Duration::seconds(30), 4)
+        .await
+        .unwrap();
     assert_eq!(rows[0].text.as_deref(), Some("紧急"));
     let mut tx = store.begin().await.unwrap();
     assert_eq!(
         tx.insert_broadcast(
-            &NewBroadcast { kind: "notice", sender_id: Some(1), text: "x", targets: &targets, dedupe_key: "cmd:1:1", outage_id: None, report_chat: None, pin: false },
+            &NewBroadcast {
+                kind: "notice",
+                sender_id: Some(1),
+                text: "x",
+                targets: &targets,
+                dedupe_key: "cmd:1:1",
+                outage_id: None,
+                report_chat: None,
+                pin: false
+            },
             t0()
         )
         .await
@@ -184,21 +306,64 @@ async fn urgent_rows_are_leased_before_a_broadcast_on_both_databases() {
 }
 
 async fn scheduled_work_fires_once(store: Store) {
-    assert!(store.claim_job_slot("fees_group", t0(), t0()).await.unwrap());
-    assert!(!store.claim_job_slot("fees_group", t0(), t0()).await.unwrap());
+    assert!(
+        store
+            .claim_job_slot("fees_group", t0(), t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_job_slot("fees_group", t0(), t0())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.last_job_slot("fees_group").await.unwrap(), Some(t0()));
 
-    let plan = OutagePlan::parse("3栋 停水 2026-11-23 14:00 18:00 管网维修", t0(), chrono_tz::Asia::Shanghai).unwrap();
+    let plan = OutagePlan::parse(
+        "3栋 停水 2026-11-23 14:00 18:00 管网维修",
+        t0(),
+        chrono_tz::Asia::Shanghai,
+    )
+    .unwrap();
     let mut tx = store.begin().await.unwrap();
     let id = tx.insert_outage(&plan, 1, t0(), false).await.unwrap();
     tx.commit().await.unwrap();
-    assert!(store.take_outage_reminders(t0(), Duration::minutes(60)).await.unwrap().is_empty(), "too early");
+    assert!(
+        store
+            .take_outage_reminders(t0(), Duration::minutes(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "too early"
+    );
     let at = plan.starts_at - Duration::minutes(30);
-    assert_eq!(store.take_outage_reminders(at, Duration::minutes(60)).await.unwrap().len(), 1);
-    assert!(store.take_outage_reminders(at, Duration::minutes(60)).await.unwrap().is_empty(), "reminded once");
+    assert_eq!(
+        store
+            .take_outage_reminders(at, Duration::minutes(60))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .take_outage_reminders(at, Duration::minutes(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "reminded once"
+    );
     assert_eq!(store.current_outages(at).await.unwrap()[0].id, id);
     assert_eq!(store.take_outage_ends(plan.ends_at).await.unwrap().len(), 1);
-    assert!(store.take_outage_ends(plan.ends_at).await.unwrap().is_empty(), "restored once");
+    assert!(
+        store
+            .take_outage_ends(plan.ends_at)
+            .await
+            .unwrap()
+            .is_empty(),
+        "restored once"
+    );
 }
 
 #[tokio::test]
@@ -211,11 +376,33 @@ async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
     let parsed = guanjia::domain::fees::parse_csv(csv.as_bytes()).unwrap();
     assert_eq!(store.import_fees(&parsed.rows, t0()).await.unwrap(), 2);
     let loc: Location = "3栋2单元501".parse().unwrap();
-    store.request_room(&Actor::new(20001, "王"), &loc, t0()).await.unwrap();
-    store.request_room(&Actor::new(20002, "李"), &"3-2-502".parse().unwrap(), t0()).await.unwrap();
-    assert!(store.fees_for_confirmed_owners().await.unwrap().is_empty(), "nothing before staff confirm");
-    assert!(store.decide_room(20001, true, 1, t0()).await.unwrap().is_some());
-    assert!(store.decide_room(20001, true, 1, t0()).await.unwrap().is_none(), "a decision is taken once");
+    store
+        .request_room(&Actor::new(20001, "王"), &loc, t0())
+        .await
+        .unwrap();
+    store
+        .request_room(&Actor::new(20002, "李"), &"3-2-502".parse().unwrap(), t0())
+        .await
+        .unwrap();
+    assert!(
+        store.fees_for_confirmed_owners().await.unwrap().is_empty(),
+        "nothing before staff confirm"
+    );
+    assert!(
+        store
+            .decide_room(20001, true, 1, t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .decide_room(20001, true, 1, t0())
+            .await
+            .unwrap()
+            .is_none(),
+        "a decision is taken once"
+    );
     let fees = store.fees_for_confirmed_owners().await.unwrap();
     assert_eq!(fees.len(), 1);
     assert_eq!(fees[0].0, 20001);
@@ -228,16 +415,34 @@ async fn fee_amounts_reach_only_confirmed_rooms_on_both_databases() {
 }
 
 async fn a_migrated_group_keeps_its_building_and_tickets(store: Store) {
-    store.bind_building(-1003, "3栋", "command", Some(1), t0()).await.unwrap();
+    store
+        .bind_building(-1003, "3栋", "command", Some(1), t0())
+        .await
+        .unwrap();
     let mut tx = store.begin().await.unwrap();
     let id = tx.insert_ticket(&new_ticket(9)).await.unwrap().unwrap();
-    tx.enqueue(&Outgoing::send(-1003, "待发"), t0()).await.unwrap();
+    tx.enqueue(&Outgoing::send(-1003, "待发"), t0())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     store.migrate_chat(-1003, -1009003).await.unwrap();
-    assert_eq!(store.building_of(-1009003).await.unwrap().as_deref(), Some("3栋"));
+    assert_eq!(
+        store.building_of(-1009003).await.unwrap().as_deref(),
+        Some("3栋")
+    );
     assert_eq!(store.building_of(-1003).await.unwrap(), None);
-    assert_eq!(store.ticket(id).await.unwrap().unwrap().source_chat, -1009003);
-    assert_eq!(store.claim_outbox(t0(), Duration::seconds(30), 10).await.unwrap()[0].chat_id, -1009003);
+    assert_eq!(
+        store.ticket(id).await.unwrap().unwrap().source_chat,
+        -1009003
+    );
+    assert_eq!(
+        store
+            .claim_outbox(t0(), Duration::seconds(30), 10)
+            .await
+            .unwrap()[0]
+            .chat_id,
+        -1009003
+    );
 }
 
 #[tokio::test]

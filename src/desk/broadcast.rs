@@ -48,13 +48,23 @@ impl Desk {
     pub async fn bind(&self, msg: &Incoming, name: &str) -> Result<()> {
         let name = name.trim();
         if msg.chat_kind != ChatKind::Group {
-            return self.reply(msg, "⚠️ 请在要绑定的业主群里发送 /bind 楼栋名,例如 /bind 3栋").await;
+            return self
+                .reply(
+                    msg,
+                    "⚠️ 请在要绑定的业主群里发送 /bind 楼栋名,例如 /bind 3栋",
+                )
+                .await;
         }
         if name.is_empty() || name.chars().count() > 32 {
-            return self.reply(msg, "⚠️ 用法:/bind 3栋(楼栋名不超过 32 个字)").await;
+            return self
+                .reply(msg, "⚠️ 用法:/bind 3栋(楼栋名不超过 32 个字)")
+                .await;
         }
-        self.store().bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now()).await?;
-        self.reply(msg, format!("✅ 本群已绑定为 {name} 业主群。")).await
+        self.store()
+            .bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now())
+            .await?;
+        self.reply(msg, format!("✅ 本群已绑定为 {name} 业主群。"))
+            .await
     }
 
     /// `/unbind` inside a group.
@@ -70,24 +80,49 @@ impl Desk {
     pub async fn groups(&self, msg: &Incoming) -> Result<()> {
         let groups = self.store().buildings().await?;
         if groups.is_empty() {
-            return self.reply(msg, "还没有绑定任何业主群。在群里发送 /bind 3栋 即可绑定。").await;
+            return self
+                .reply(msg, "还没有绑定任何业主群。在群里发送 /bind 3栋 即可绑定。")
+                .await;
         }
         let lines: Vec<String> = groups
             .iter()
-            .map(|g| format!("{} · chat {}{}", g.name, g.chat_id, if g.source == "config" { " (配置文件)" } else { "" }))
+            .map(|g| {
+                format!(
+                    "{} · chat {}{}",
+                    g.name,
+                    g.chat_id,
+                    if g.source == "config" {
+                        " (配置文件)"
+                    } else {
+                        ""
+                    }
+                )
+            })
             .collect();
-        self.reply(msg, format!("已绑定的业主群({} 个):\n{}", groups.len(), lines.join("\n"))).await
+        self.reply(
+            msg,
+            format!("已绑定的业主群({} 个):\n{}", groups.len(), lines.join("\n")),
+        )
+        .await
     }
 
     /// The groups `targets` reaches, and the names that matched no group.
     async fn resolve(&self, targets: &Targets) -> Result<(Vec<BuildingGroup>, Vec<String>)> {
         let groups = self.store().buildings().await?;
-        let reached: Vec<BuildingGroup> = groups.iter().filter(|g| targets.includes(&g.name)).cloned().collect();
+        let reached: Vec<BuildingGroup> = groups
+            .iter()
+            .filter(|g| targets.includes(&g.name))
+            .cloned()
+            .collect();
         let missing = match targets {
             Targets::All => Vec::new(),
             Targets::Buildings(names) => names
                 .iter()
-                .filter(|n| !groups.iter().any(|g| Targets::Buildings(vec![(*n).clone()]).includes(&g.name)))
+                .filter(|n| {
+                    !groups
+                        .iter()
+                        .any(|g| Targets::Buildings(vec![(*n).clone()]).includes(&g.name))
+                })
                 .cloned()
                 .collect(),
         };
@@ -96,7 +131,12 @@ impl Desk {
 
     /// Record a broadcast and queue one copy per group. `None` if this command
     /// already did (a re-delivered update).
-    async fn queue_broadcast(&self, tx: &mut Tx, plan: Plan<'_>, groups: &[BuildingGroup]) -> Result<Option<i64>> {
+    async fn queue_broadcast(
+        &self,
+        tx: &mut Tx,
+        plan: Plan<'_>,
+        groups: &[BuildingGroup],
+    ) -> Result<Option<i64>> {
         let now = self.now();
         let Some(id) = tx
             .insert_broadcast(
@@ -118,17 +158,37 @@ impl Desk {
         };
         for g in groups {
             let tag = format!("b{id}:{}", g.chat_id);
-            tx.enqueue(&Outgoing::send(g.chat_id, plan.text.clone()).tag(tag.clone()).broadcast(id), now).await?;
+            tx.enqueue(
+                &Outgoing::send(g.chat_id, plan.text.clone())
+                    .tag(tag.clone())
+                    .broadcast(id),
+                now,
+            )
+            .await?;
             if plan.pin {
-                tx.enqueue(&Outgoing::act(g.chat_id, Op::Pin, tag.clone()).tag(format!("{tag}:pin")).broadcast(id), now)
-                    .await?;
+                tx.enqueue(
+                    &Outgoing::act(g.chat_id, Op::Pin, tag.clone())
+                        .tag(format!("{tag}:pin"))
+                        .broadcast(id),
+                    now,
+                )
+                .await?;
             }
         }
         Ok(Some(id))
     }
 
-    async fn queued_reply(&self, msg: &Incoming, what: &str, groups: &[BuildingGroup], missing: &[String]) -> Result<()> {
-        let mut text = format!("📤 {what}已排队,发往 {} 个群,送达后会告诉您结果。", groups.len());
+    async fn queued_reply(
+        &self,
+        msg: &Incoming,
+        what: &str,
+        groups: &[BuildingGroup],
+        missing: &[String],
+    ) -> Result<()> {
+        let mut text = format!(
+            "📤 {what}已排队,发往 {} 个群,送达后会告诉您结果。",
+            groups.len()
+        );
         if !missing.is_empty() {
             text.push_str(&format!("\n⚠️ 没有找到这些楼栋的群:{}", missing.join("、")));
         }
@@ -137,17 +197,43 @@ impl Desk {
 
     /// `/notice <targets> <text>`
     pub async fn notice(&self, msg: &Incoming, args: &str) -> Result<()> {
-        let (targets, body) = args.trim().split_once(char::is_whitespace).unwrap_or((args.trim(), ""));
+        let (targets, body) = args
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((args.trim(), ""));
         let targets = match Targets::parse(targets) {
             Ok(t) => t,
-            Err(e) => return self.reply(msg, format!("⚠️ {e}\n用法:/notice 3栋,5栋 明天上午清洗水箱")).await,
+            Err(e) => {
+                return self
+                    .reply(
+                        msg,
+                        format!("⚠️ {e}\n用法:/notice 3栋,5栋 明天上午清洗水箱"),
+                    )
+                    .await;
+            }
         };
         if body.trim().is_empty() {
-            return self.reply(msg, format!("⚠️ {}\n用法:/notice all 明天上午清洗水箱", NoticeError::EmptyText)).await;
+            return self
+                .reply(
+                    msg,
+                    format!(
+                        "⚠️ {}\n用法:/notice all 明天上午清洗水箱",
+                        NoticeError::EmptyText
+                    ),
+                )
+                .await;
         }
         let (groups, missing) = self.resolve(&targets).await?;
         if groups.is_empty() {
-            return self.reply(msg, format!("⚠️ 没有找到目标群:{}。请先在群里 /bind。", missing.join("、"))).await;
+            return self
+                .reply(
+                    msg,
+                    format!(
+                        "⚠️ 没有找到目标群:{}。请先在群里 /bind。",
+                        missing.join("、")
+                    ),
+                )
+                .await;
         }
         let text = self.t().render("notice", &[("text", body.trim())]);
         let mut tx = self.store().begin().await?;
@@ -161,7 +247,11 @@ impl Desk {
             outage_id: None,
             pin: false,
         };
-        if self.queue_broadcast(&mut tx, plan, &groups).await?.is_none() {
+        if self
+            .queue_broadcast(&mut tx, plan, &groups)
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         self.commit(tx).await?;
@@ -189,11 +279,21 @@ impl Desk {
             Err(e) => return self.reply(msg, format!("⚠️ {e}")).await,
         };
         if plan.ends_at <= now {
-            return self.reply(msg, "⚠️ 这次停水/停电的结束时间已经过去了,请检查时间。").await;
+            return self
+                .reply(msg, "⚠️ 这次停水/停电的结束时间已经过去了,请检查时间。")
+                .await;
         }
         let (groups, missing) = self.resolve(&plan.targets).await?;
         if groups.is_empty() {
-            return self.reply(msg, format!("⚠️ 没有找到目标群:{}。请先在群里 /bind。", missing.join("、"))).await;
+            return self
+                .reply(
+                    msg,
+                    format!(
+                        "⚠️ 没有找到目标群:{}。请先在群里 /bind。",
+                        missing.join("、")
+                    ),
+                )
+                .await;
         }
         let dedupe_key = format!("cmd:{}:{}", msg.chat_id, msg.message_id);
         if self.store().broadcast_by_key(&dedupe_key).await?.is_some() {
@@ -203,7 +303,9 @@ impl Desk {
         let mut tx = self.store().begin().await?;
         // Starting within the reminder lead: this announcement is the reminder.
         let already_reminded = plan.starts_at - lead <= now;
-        let id = tx.insert_outage(&plan, msg.from.id, now, already_reminded).await?;
+        let id = tx
+            .insert_outage(&plan, msg.from.id, now, already_reminded)
+            .await?;
         let outage = Outage {
             id,
             utility: plan.utility,
@@ -228,7 +330,13 @@ impl Desk {
             return Ok(());
         }
         self.commit(tx).await?;
-        self.queued_reply(msg, &format!("停{}温馨提示(编号 {id})", plan.utility.word()), &groups, &missing).await
+        self.queued_reply(
+            msg,
+            &format!("停{}温馨提示(编号 {id})", plan.utility.word()),
+            &groups,
+            &missing,
+        )
+        .await
     }
 
     /// `/outages`
@@ -240,19 +348,32 @@ impl Desk {
         let lines: Vec<String> = list
             .iter()
             .map(|o| {
-                format!("{} · 停{} · {} · {} 至 {} · {}", o.id, o.utility.word(), o.targets, self.show(o.starts_at), self.show(o.ends_at), o.reason)
+                format!(
+                    "{} · 停{} · {} · {} 至 {} · {}",
+                    o.id,
+                    o.utility.word(),
+                    o.targets,
+                    self.show(o.starts_at),
+                    self.show(o.ends_at),
+                    o.reason
+                )
             })
             .collect();
-        self.reply(msg, format!("计划中的停水停电:\n{}", lines.join("\n"))).await
+        self.reply(msg, format!("计划中的停水停电:\n{}", lines.join("\n")))
+            .await
     }
 
     /// `/outage_cancel N`
     pub async fn outage_cancel(&self, msg: &Incoming, arg: &str) -> Result<()> {
         let Ok(id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
-            return self.reply(msg, "⚠️ 用法:/outage_cancel 编号(见 /outages)").await;
+            return self
+                .reply(msg, "⚠️ 用法:/outage_cancel 编号(见 /outages)")
+                .await;
         };
         let Some(outage) = self.store().outage(id).await? else {
-            return self.reply(msg, format!("⚠️ 没有编号为 {id} 的停水停电计划")).await;
+            return self
+                .reply(msg, format!("⚠️ 没有编号为 {id} 的停水停电计划"))
+                .await;
         };
         let (groups, _) = self.resolve(&outage.targets).await?;
         let unpins = self.outage_unpins(id).await?;
@@ -277,13 +398,19 @@ impl Desk {
             tx.enqueue(unpin, self.now()).await?;
         }
         self.commit(tx).await?;
-        self.reply(msg, format!("✅ 已取消编号 {id},正在通知 {} 个群。", groups.len())).await
+        self.reply(
+            msg,
+            format!("✅ 已取消编号 {id},正在通知 {} 个群。", groups.len()),
+        )
+        .await
     }
 
     /// Unpins for every copy of an outage's pinned announcement. Read before a
     /// transaction opens: SQLite has one connection.
     async fn outage_unpins(&self, outage_id: i64) -> Result<Vec<Outgoing>> {
-        let Some(b) = self.store().outage_announcement(outage_id).await? else { return Ok(Vec::new()) };
+        let Some(b) = self.store().outage_announcement(outage_id).await? else {
+            return Ok(Vec::new());
+        };
         if !b.pin {
             return Ok(Vec::new());
         }
@@ -293,7 +420,9 @@ impl Desk {
             .filter(|g| b.targets.includes(&g.name))
             .map(|g| {
                 let tag = format!("b{}:{}", b.id, g.chat_id);
-                Outgoing::act(g.chat_id, Op::Unpin, tag.clone()).tag(format!("{tag}:unpin")).lane(Lane::Broadcast)
+                Outgoing::act(g.chat_id, Op::Unpin, tag.clone())
+                    .tag(format!("{tag}:unpin"))
+                    .lane(Lane::Broadcast)
             })
             .collect())
     }
@@ -301,7 +430,9 @@ impl Desk {
     /// `/recall N`: delete broadcast N from every group it reached.
     pub async fn recall(&self, msg: &Incoming, arg: &str) -> Result<()> {
         let Ok(id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
-            return self.reply(msg, "⚠️ 用法:/recall 编号(发送结果里的广播编号)").await;
+            return self
+                .reply(msg, "⚠️ 用法:/recall 编号(发送结果里的广播编号)")
+                .await;
         };
         if self.store().broadcast(id).await?.is_none() {
             return self.reply(msg, format!("⚠️ 没有编号为 {id} 的广播")).await;
@@ -314,26 +445,50 @@ impl Desk {
         }
         let delivered = tx.recall_broadcast(id, now).await?;
         for (chat, tag) in &delivered {
-            tx.enqueue(&Outgoing::act(*chat, Op::Delete, tag.clone()).tag(format!("{tag}:del")).lane(Lane::Interactive), now)
-                .await?;
+            tx.enqueue(
+                &Outgoing::act(*chat, Op::Delete, tag.clone())
+                    .tag(format!("{tag}:del"))
+                    .lane(Lane::Interactive),
+                now,
+            )
+            .await?;
         }
         self.commit(tx).await?;
-        self.reply(msg, format!("✅ 正在从 {} 个群撤回广播 {id};尚未发出的已取消。", delivered.len())).await
+        self.reply(
+            msg,
+            format!(
+                "✅ 正在从 {} 个群撤回广播 {id};尚未发出的已取消。",
+                delivered.len()
+            ),
+        )
+        .await
     }
 
     /// `/remind_fees [targets]`: the reminder, now.
     pub async fn remind_fees(&self, msg: &Incoming, args: &str) -> Result<()> {
-        let targets = if args.trim().is_empty() { Targets::All } else {
+        let targets = if args.trim().is_empty() {
+            Targets::All
+        } else {
             match Targets::parse(args) {
                 Ok(t) => t,
                 Err(e) => return self.reply(msg, format!("⚠️ {e}")).await,
             }
         };
         let key = format!("cmd:{}:{}", msg.chat_id, msg.message_id);
-        match self.send_fee_reminders(FeeRun::Groups, &targets, &key, Some((msg.from.id, msg.chat_id))).await? {
+        match self
+            .send_fee_reminders(
+                FeeRun::Groups,
+                &targets,
+                &key,
+                Some((msg.from.id, msg.chat_id)),
+            )
+            .await?
+        {
             None => Ok(()),
             Some(groups) => {
-                let owners = self.send_fee_reminders(FeeRun::Private, &targets, &format!("{key}:private"), None).await?;
+                let owners = self
+                    .send_fee_reminders(FeeRun::Private, &targets, &format!("{key}:private"), None)
+                    .await?;
                 self.reply(
                     msg,
                     format!(
@@ -349,7 +504,13 @@ impl Desk {
     /// Queue fee reminders. Group posts are general; amounts only go in private to
     /// owners whose room staff confirmed. Returns how many were queued, or `None`
     /// if `key` already ran.
-    pub async fn send_fee_reminders(&self, run: FeeRun, targets: &Targets, key: &str, by: Option<(i64, i64)>) -> Result<Option<usize>> {
+    pub async fn send_fee_reminders(
+        &self,
+        run: FeeRun,
+        targets: &Targets,
+        key: &str,
+        by: Option<(i64, i64)>,
+    ) -> Result<Option<usize>> {
         let now = self.now();
         let period = self.settings().fees.period.clone();
         let (groups, _) = self.resolve(targets).await?;
@@ -370,7 +531,11 @@ impl Desk {
                     outage_id: None,
                     pin: false,
                 };
-                if self.queue_broadcast(&mut tx, plan, &groups).await?.is_none() {
+                if self
+                    .queue_broadcast(&mut tx, plan, &groups)
+                    .await?
+                    .is_none()
+                {
                     return Ok(None);
                 }
                 self.commit(tx).await?;
@@ -382,9 +547,13 @@ impl Desk {
                     if !targets.includes(&fee.building) {
                         continue;
                     }
-                    let location = crate::domain::Location::new(Some(fee.building.clone()), fee.unit.clone(), Some(fee.room.clone()))
-                        .map(|l| l.to_string())
-                        .unwrap_or_default();
+                    let location = crate::domain::Location::new(
+                        Some(fee.building.clone()),
+                        fee.unit.clone(),
+                        Some(fee.room.clone()),
+                    )
+                    .map(|l| l.to_string())
+                    .unwrap_or_default();
                     let text = self.t().render(
                         "fee_private",
                         &[
@@ -394,7 +563,15 @@ impl Desk {
                             ("due_date", &fee.due_date.format("%Y-%m-%d").to_string()),
                         ],
                     );
-                    if tx.enqueue(&Outgoing::send(user, text).tag(format!("{key}:{user}:{}", fee.period)).lane(Lane::Broadcast), now).await? {
+                    if tx
+                        .enqueue(
+                            &Outgoing::send(user, text)
+                                .tag(format!("{key}:{user}:{}", fee.period))
+                                .lane(Lane::Broadcast),
+                            now,
+                        )
+                        .await?
+                    {
                         count += 1;
                     }
                 }
@@ -407,8 +584,12 @@ impl Desk {
     /// Called by the outbox worker when a broadcast's copies are all settled: tell
     /// the sender how it went (once).
     pub async fn broadcast_settled(&self, broadcast_id: i64) -> Result<()> {
-        let Some(b) = self.store().broadcast(broadcast_id).await? else { return Ok(()) };
-        let Some(chat) = b.report_chat else { return Ok(()) };
+        let Some(b) = self.store().broadcast(broadcast_id).await? else {
+            return Ok(());
+        };
+        let Some(chat) = b.report_chat else {
+            return Ok(());
+        };
         let stats = self.store().broadcast_stats(broadcast_id).await?;
         if stats.pending > 0 {
             return Ok(());
@@ -419,7 +600,13 @@ impl Desk {
             let names: Vec<String> = stats
                 .failed_chats
                 .iter()
-                .map(|c| groups.iter().find(|g| g.chat_id == *c).map(|g| g.name.clone()).unwrap_or_else(|| format!("chat {c}")))
+                .map(|c| {
+                    groups
+                        .iter()
+                        .find(|g| g.chat_id == *c)
+                        .map(|g| g.name.clone())
+                        .unwrap_or_else(|| format!("chat {c}"))
+                })
                 .collect();
             text.push_str(&format!(",失败 {} 个:{}", stats.failed, names.join("、")));
         }
@@ -427,7 +614,8 @@ impl Desk {
             text.push_str(&format!(",撤回/取消 {} 个", stats.cancelled));
         }
         text.push_str(&format!("。撤回请发 /recall {broadcast_id}"));
-        self.post(Outgoing::send(chat, text).tag(format!("b{broadcast_id}:report"))).await
+        self.post(Outgoing::send(chat, text).tag(format!("b{broadcast_id}:report")))
+            .await
     }
 
     /// One tick of the clock: outage reminders and "已恢复" notices that fell due,
@@ -475,11 +663,15 @@ impl Desk {
         }
         for (run, schedule) in [
             (FeeRun::Groups, self.settings().fees.group_schedule.clone()),
-            (FeeRun::Private, self.settings().fees.private_schedule.clone()),
+            (
+                FeeRun::Private,
+                self.settings().fees.private_schedule.clone(),
+            ),
         ] {
             if let Some(slot) = self.due_slot(run.job(), &schedule, now).await? {
                 let key = format!("{}:{}", run.job(), slot.timestamp());
-                self.send_fee_reminders(run, &Targets::All, &key, None).await?;
+                self.send_fee_reminders(run, &Targets::All, &key, None)
+                    .await?;
             }
         }
         Ok(())
@@ -488,16 +680,32 @@ impl Desk {
     /// The latest slot of `schedule` at or before `now` that has not fired, claimed
     /// so it fires once. Slots missed while the daemon was down collapse into the
     /// latest one; slots before the job was first seen never fire.
-    async fn due_slot(&self, job: &str, schedule: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        let Ok(schedule) = schedule.parse::<cron::Schedule>() else { return Ok(None) };
+    async fn due_slot(
+        &self,
+        job: &str,
+        schedule: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let Ok(schedule) = schedule.parse::<cron::Schedule>() else {
+            return Ok(None);
+        };
         let Some(last) = self.store().last_job_slot(job).await? else {
             // First sight of this job: start counting from now.
             self.store().claim_job_slot(job, now, now).await?;
             return Ok(None);
         };
         let tz = self.tz();
-        let latest = schedule.after(&last.with_timezone(&tz)).take_while(|t| t.with_timezone(&Utc) <= now).last();
-        let Some(slot) = latest.map(|t| t.with_timezone(&Utc)) else { return Ok(None) };
-        Ok(self.store().claim_job_slot(job, slot, now).await?.then_some(slot))
+        let latest = schedule
+            .after(&last.with_timezone(&tz))
+            .take_while(|t| t.with_timezone(&Utc) <= now)
+            .last();
+        let Some(slot) = latest.map(|t| t.with_timezone(&Utc)) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .claim_job_slot(job, slot, now)
+            .await?
+            .then_some(slot))
     }
 }

@@ -76,11 +76,17 @@ pub struct CallbackAnswer {
 
 impl CallbackAnswer {
     fn toast(text: impl Into<String>) -> Self {
-        Self { text: text.into(), alert: false }
+        Self {
+            text: text.into(),
+            alert: false,
+        }
     }
 
     fn alert(text: impl Into<String>) -> Self {
-        Self { text: text.into(), alert: true }
+        Self {
+            text: text.into(),
+            alert: true,
+        }
     }
 }
 
@@ -115,7 +121,13 @@ impl Desk {
         bot_username: String,
     ) -> Self {
         let tz = settings.timezone().unwrap_or(chrono_tz::Asia::Shanghai);
-        let config_staff = settings.desk.staff.iter().chain(&settings.desk.admins).copied().collect();
+        let config_staff = settings
+            .desk
+            .staff
+            .iter()
+            .chain(&settings.desk.admins)
+            .copied()
+            .collect();
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -180,7 +192,10 @@ impl Desk {
     pub async fn bind_configured_buildings(&self) -> Result<()> {
         let now = self.now();
         for b in &self.inner.settings.building {
-            self.inner.store.bind_building(b.chat, &b.name, "config", None, now).await?;
+            self.inner
+                .store
+                .bind_building(b.chat, &b.name, "config", None, now)
+                .await?;
         }
         Ok(())
     }
@@ -195,8 +210,13 @@ impl Desk {
     /// Answer `msg` with `text` (once, however often `msg` arrives).
     pub async fn reply(&self, msg: &Incoming, text: impl Into<String>) -> Result<()> {
         let mut tx = self.inner.store.begin().await?;
-        tx.enqueue(&Outgoing::send(msg.chat_id, text).reply_to(msg.message_id).tag(msg.reply_tag()), self.now())
-            .await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, text)
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            self.now(),
+        )
+        .await?;
         self.commit(tx).await
     }
 
@@ -209,7 +229,8 @@ impl Desk {
 
     /// The polite refusal for someone who is not staff.
     pub async fn refuse(&self, msg: &Incoming) -> Result<()> {
-        self.reply(msg, self.t().render("refuse_not_staff", &[])).await
+        self.reply(msg, self.t().render("refuse_not_staff", &[]))
+            .await
     }
 
     /// A deep link that opens a private chat with the bot about ticket `n`.
@@ -222,8 +243,11 @@ impl Desk {
         let name = self.inner.store.unbind_building(chat_id).await?;
         if let (Some(name), Some(staff_chat)) = (&name, self.staff_chat()) {
             self.post(
-                Outgoing::send(staff_chat, format!("ℹ️ 机器人已被移出 {name} 的业主群(chat {chat_id}),已解除绑定。"))
-                    .tag(format!("removed:{chat_id}:{}", self.now().timestamp())),
+                Outgoing::send(
+                    staff_chat,
+                    format!("ℹ️ 机器人已被移出 {name} 的业主群(chat {chat_id}),已解除绑定。"),
+                )
+                .tag(format!("removed:{chat_id}:{}", self.now().timestamp())),
             )
             .await?;
         }
@@ -233,11 +257,19 @@ impl Desk {
     /// A group became a supergroup with a new id.
     pub async fn on_chat_migrated(&self, old: i64, new: i64) -> Result<()> {
         self.inner.store.migrate_chat(old, new).await?;
-        tracing::info!(old, new, "group migrated to a supergroup; bindings and tickets follow");
+        tracing::info!(
+            old,
+            new,
+            "group migrated to a supergroup; bindings and tickets follow"
+        );
         Ok(())
     }
 
     fn lane_for(&self, urgent: bool) -> Lane {
-        if urgent { Lane::Emergency } else { Lane::Interactive }
+        if urgent {
+            Lane::Emergency
+        } else {
+            Lane::Interactive
+        }
     }
 }

@@ -5,11 +5,11 @@ use chrono::Duration;
 
 use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
+use crate::domain::Location;
 use crate::domain::intent::{Classification, Intent};
 use crate::domain::notice::Utility;
 use crate::domain::outgoing::{Button, Outgoing};
 use crate::domain::ticket::{EventKind, Priority, Rating, Status, Ticket, TicketId};
-use crate::domain::Location;
 use crate::storage::{NewTicket, TicketFilter};
 
 /// How long after `/start t<N>` an owner's private messages belong to ticket N.
@@ -46,7 +46,8 @@ impl Desk {
                     }
                 }
                 if msg.is_private() {
-                    self.reply(msg, self.t().render("private_hint", &[])).await?;
+                    self.reply(msg, self.t().render("private_hint", &[]))
+                        .await?;
                 }
                 Ok(())
             }
@@ -69,14 +70,28 @@ impl Desk {
 
     /// "怎么停水了" during a planned water cut in this building is answered with the
     /// plan, not a repair ticket. The same words elsewhere still open a ticket.
-    async fn planned_outage_answer(&self, msg: &Incoming, c: &Classification) -> Result<Option<String>> {
-        let Some(utility) = c.utility.map(Utility::from) else { return Ok(None) };
-        let Some(building) = self.building_for(msg, c).await? else { return Ok(None) };
-        let Some(outage) = self.outage_for(&building, utility).await? else { return Ok(None) };
+    async fn planned_outage_answer(
+        &self,
+        msg: &Incoming,
+        c: &Classification,
+    ) -> Result<Option<String>> {
+        let Some(utility) = c.utility.map(Utility::from) else {
+            return Ok(None);
+        };
+        let Some(building) = self.building_for(msg, c).await? else {
+            return Ok(None);
+        };
+        let Some(outage) = self.outage_for(&building, utility).await? else {
+            return Ok(None);
+        };
         Ok(Some(self.outage_answer_text(&outage)))
     }
 
-    async fn outage_for(&self, building: &str, utility: Utility) -> Result<Option<crate::storage::Outage>> {
+    async fn outage_for(
+        &self,
+        building: &str,
+        utility: Utility,
+    ) -> Result<Option<crate::storage::Outage>> {
         let now = self.now();
         Ok(self
             .store()
@@ -114,8 +129,16 @@ impl Desk {
         };
         let priority = Priority::for_intent(c.intent);
         let svc = &self.settings().service;
-        let respond = if priority == Priority::Urgent { svc.emergency_respond_minutes } else { svc.respond_minutes };
-        let resolve = if c.intent == Intent::Complaint { svc.complaint_answer_hours } else { svc.resolve_hours };
+        let respond = if priority == Priority::Urgent {
+            svc.emergency_respond_minutes
+        } else {
+            svc.respond_minutes
+        };
+        let resolve = if c.intent == Intent::Complaint {
+            svc.complaint_answer_hours
+        } else {
+            svc.resolve_hours
+        };
         let new = NewTicket {
             source_chat: msg.chat_id,
             source_message: msg.message_id,
@@ -155,7 +178,8 @@ impl Desk {
             updated_at: now,
             version: 0,
         };
-        tx.add_event(id, Some(&msg.from), &EventKind::Opened, now).await?;
+        tx.add_event(id, Some(&msg.from), &EventKind::Opened, now)
+            .await?;
         let lane = self.lane_for(priority == Priority::Urgent);
         tx.enqueue(
             &Outgoing::send(msg.chat_id, self.ack_text(&ticket, msg.is_private()))
@@ -168,29 +192,43 @@ impl Desk {
         .await?;
         if let Some(staff_chat) = self.staff_chat() {
             tx.enqueue(
-                &Outgoing::send(staff_chat, self.staff_text(&ticket, group_building.as_deref()))
-                    .keyboard(self.staff_keyboard(&ticket))
-                    .tag(staff_tag(&ticket))
-                    .lane(lane),
+                &Outgoing::send(
+                    staff_chat,
+                    self.staff_text(&ticket, group_building.as_deref()),
+                )
+                .keyboard(self.staff_keyboard(&ticket))
+                .tag(staff_tag(&ticket))
+                .lane(lane),
                 now,
             )
             .await?;
         }
         self.commit(tx).await?;
-        tracing::info!(ticket = id.get(), intent = ticket.intent.as_str(), "ticket opened");
+        tracing::info!(
+            ticket = id.get(),
+            intent = ticket.intent.as_str(),
+            "ticket opened"
+        );
         Ok(())
     }
 
     /// "是3栋501" shortly after a report with no place completes that report.
     async fn complete_location(&self, msg: &Incoming, location: Location) -> Result<bool> {
         let since = self.now() - Duration::minutes(self.settings().desk.follow_up_minutes);
-        let Some(ticket) = self.store().ticket_missing_location(msg.from.id, msg.chat_id, since).await? else {
+        let Some(ticket) = self
+            .store()
+            .ticket_missing_location(msg.from.id, msg.chat_id, since)
+            .await?
+        else {
             return Ok(false);
         };
         let actor = msg.from.clone();
-        let outcome = self.change_ticket(ticket.id, &actor, |t| Ok(vec![t.locate(location.clone())?])).await?;
+        let outcome = self
+            .change_ticket(ticket.id, &actor, |t| Ok(vec![t.locate(location.clone())?]))
+            .await?;
         if outcome.is_ok() {
-            self.reply(msg, format!("好的,已为工单 {} 补充位置,谢谢!", ticket.id)).await?;
+            self.reply(msg, format!("好的,已为工单 {} 补充位置,谢谢!", ticket.id))
+                .await?;
         }
         Ok(true)
     }
@@ -202,7 +240,11 @@ impl Desk {
                 return self.reply(msg, answer).await;
             }
         }
-        let Some(entry) = c.faq.as_deref().and_then(|id| self.classifier().faq_entry(id)) else {
+        let Some(entry) = c
+            .faq
+            .as_deref()
+            .and_then(|id| self.classifier().faq_entry(id))
+        else {
             return Ok(());
         };
         let answer = self.t().fill(&entry.answer);
@@ -220,10 +262,21 @@ impl Desk {
         )
         .await?;
         if let Some(staff_chat) = self.staff_chat() {
-            let place = self.store().building_of(msg.chat_id).await?.unwrap_or_else(|| "私聊".into());
+            let place = self
+                .store()
+                .building_of(msg.chat_id)
+                .await?
+                .unwrap_or_else(|| "私聊".into());
             tx.enqueue(
-                &Outgoing::send(staff_chat, format!("💡 业主建议({place} · {}):{}", msg.from.name, super::render::excerpt(&msg.text, 500)))
-                    .tag(format!("sug:{}:{}", msg.chat_id, msg.message_id)),
+                &Outgoing::send(
+                    staff_chat,
+                    format!(
+                        "💡 业主建议({place} · {}):{}",
+                        msg.from.name,
+                        super::render::excerpt(&msg.text, 500)
+                    ),
+                )
+                .tag(format!("sug:{}:{}", msg.chat_id, msg.message_id)),
                 now,
             )
             .await?;
@@ -233,12 +286,20 @@ impl Desk {
 
     /// The ticket an owner is adding private details to, if the window is open.
     async fn private_context(&self, user: i64) -> Result<Option<Ticket>> {
-        let Some(owner) = self.store().owner(user).await? else { return Ok(None) };
-        let (Some(id), Some(until)) = (owner.context_ticket, owner.context_until) else { return Ok(None) };
+        let Some(owner) = self.store().owner(user).await? else {
+            return Ok(None);
+        };
+        let (Some(id), Some(until)) = (owner.context_ticket, owner.context_until) else {
+            return Ok(None);
+        };
         if until < self.now() {
             return Ok(None);
         }
-        Ok(self.store().ticket(id).await?.filter(|t| t.reporter.id == user && t.status.is_active()))
+        Ok(self
+            .store()
+            .ticket(id)
+            .await?
+            .filter(|t| t.reporter.id == user && t.status.is_active()))
     }
 
     /// Private details (phone, access, the room) go to staff only, never to a group.
@@ -246,24 +307,41 @@ impl Desk {
         let now = self.now();
         if ticket.location.is_none() {
             if let Some(location) = self.classifier().classify(&msg.text).location {
-                self.change_ticket(ticket.id, &msg.from, |t| Ok(vec![t.locate(location.clone())?])).await?.ok();
+                self.change_ticket(ticket.id, &msg.from, |t| {
+                    Ok(vec![t.locate(location.clone())?])
+                })
+                .await?
+                .ok();
             }
         }
         let mut tx = self.store().begin().await?;
-        tx.add_event(ticket.id, Some(&msg.from), &EventKind::OwnerDetails, now).await?;
+        tx.add_event(ticket.id, Some(&msg.from), &EventKind::OwnerDetails, now)
+            .await?;
         tx.enqueue(
-            &Outgoing::send(msg.chat_id, self.t().render("private_details_ack", &[("ticket", &ticket.id.to_string())]))
-                .reply_to(msg.message_id)
-                .tag(msg.reply_tag()),
+            &Outgoing::send(
+                msg.chat_id,
+                self.t()
+                    .render("private_details_ack", &[("ticket", &ticket.id.to_string())]),
+            )
+            .reply_to(msg.message_id)
+            .tag(msg.reply_tag()),
             now,
         )
         .await?;
         if let Some(staff_chat) = self.staff_chat() {
-            let to = ticket.assignee.as_ref().map(|a| format!("(负责人 {})", a.name)).unwrap_or_default();
+            let to = ticket
+                .assignee
+                .as_ref()
+                .map(|a| format!("(负责人 {})", a.name))
+                .unwrap_or_default();
             tx.enqueue(
                 &Outgoing::send(
                     staff_chat,
-                    format!("🔒 工单 {} 业主私聊补充{to}:{}", ticket.id, super::render::excerpt(&msg.text, 1000)),
+                    format!(
+                        "🔒 工单 {} 业主私聊补充{to}:{}",
+                        ticket.id,
+                        super::render::excerpt(&msg.text, 1000)
+                    ),
                 )
                 .tag(format!("details:{}:{}", msg.chat_id, msg.message_id)),
                 now,
@@ -276,14 +354,25 @@ impl Desk {
     /// `/start [t<N>]` in private: open the private channel for ticket N (only its
     /// reporter may), or say hello.
     pub async fn start(&self, msg: &Incoming, payload: &str) -> Result<()> {
-        let ticket = match payload.trim().strip_prefix('t').and_then(|n| n.parse::<TicketId>().ok()) {
+        let ticket = match payload
+            .trim()
+            .strip_prefix('t')
+            .and_then(|n| n.parse::<TicketId>().ok())
+        {
             Some(id) => self.store().ticket(id).await?,
             None => None,
         };
         match ticket {
             Some(t) if t.reporter.id == msg.from.id => {
                 let now = self.now();
-                self.store().set_owner_context(&msg.from, t.id, now + Duration::minutes(PRIVATE_CONTEXT_MINUTES), now).await?;
+                self.store()
+                    .set_owner_context(
+                        &msg.from,
+                        t.id,
+                        now + Duration::minutes(PRIVATE_CONTEXT_MINUTES),
+                        now,
+                    )
+                    .await?;
                 let text = self.t().render(
                     "private_ticket",
                     &[
@@ -294,7 +383,16 @@ impl Desk {
                 );
                 self.reply(msg, text).await
             }
-            Some(t) => self.reply(msg, format!("抱歉,工单 {} 不是您提交的,只有报修业主本人可以补充信息。", t.id)).await,
+            Some(t) => {
+                self.reply(
+                    msg,
+                    format!(
+                        "抱歉,工单 {} 不是您提交的,只有报修业主本人可以补充信息。",
+                        t.id
+                    ),
+                )
+                .await
+            }
             None => self.reply(msg, self.t().render("private_hint", &[])).await,
         }
     }
@@ -302,11 +400,18 @@ impl Desk {
     /// `/mytickets`: the owner's own tickets, only in private.
     pub async fn my_tickets(&self, msg: &Incoming) -> Result<()> {
         if !msg.is_private() {
-            return self.reply(msg, "为保护隐私,请私聊我发送 /mytickets 查看您的工单。").await;
+            return self
+                .reply(msg, "为保护隐私,请私聊我发送 /mytickets 查看您的工单。")
+                .await;
         }
-        let tickets = self.store().tickets(TicketFilter::ReportedBy(msg.from.id), self.now(), 20).await?;
+        let tickets = self
+            .store()
+            .tickets(TicketFilter::ReportedBy(msg.from.id), self.now(), 20)
+            .await?;
         if tickets.is_empty() {
-            return self.reply(msg, "您目前没有工单。报修或投诉直接告诉我情况即可。").await;
+            return self
+                .reply(msg, "您目前没有工单。报修或投诉直接告诉我情况即可。")
+                .await;
         }
         let mut text = String::from("您的工单:\n");
         for t in &tickets {
@@ -326,7 +431,12 @@ impl Desk {
         let location = match arg.trim().parse::<Location>() {
             Ok(l) if l.building.is_some() && l.room.is_some() => l,
             _ => {
-                return self.reply(msg, "请写明楼栋和房号,例如 /room 3-2-501 或 /room 3栋2单元501").await;
+                return self
+                    .reply(
+                        msg,
+                        "请写明楼栋和房号,例如 /room 3-2-501 或 /room 3栋2单元501",
+                    )
+                    .await;
             }
         };
         let now = self.now();
@@ -334,21 +444,30 @@ impl Desk {
         let shown = location.to_string();
         let mut tx = self.store().begin().await?;
         tx.enqueue(
-            &Outgoing::send(msg.chat_id, self.t().render("room_request_ack", &[("location", &shown)]))
-                .reply_to(msg.message_id)
-                .tag(msg.reply_tag()),
+            &Outgoing::send(
+                msg.chat_id,
+                self.t().render("room_request_ack", &[("location", &shown)]),
+            )
+            .reply_to(msg.message_id)
+            .tag(msg.reply_tag()),
             now,
         )
         .await?;
         if let Some(staff_chat) = self.staff_chat() {
             let user = msg.from.id;
             tx.enqueue(
-                &Outgoing::send(staff_chat, format!("🏠 业主 {}(id {user})申请登记房号 {shown},请核实。", msg.from.name))
-                    .keyboard(vec![vec![
-                        Button::callback("✅ 确认", format!("room:ok:{user}")),
-                        Button::callback("❌ 驳回", format!("room:no:{user}")),
-                    ]])
-                    .tag(format!("room:{}:{}", msg.chat_id, msg.message_id)),
+                &Outgoing::send(
+                    staff_chat,
+                    format!(
+                        "🏠 业主 {}(id {user})申请登记房号 {shown},请核实。",
+                        msg.from.name
+                    ),
+                )
+                .keyboard(vec![vec![
+                    Button::callback("✅ 确认", format!("room:ok:{user}")),
+                    Button::callback("❌ 驳回", format!("room:no:{user}")),
+                ]])
+                .tag(format!("room:{}:{}", msg.chat_id, msg.message_id)),
                 now,
             )
             .await?;
@@ -357,13 +476,24 @@ impl Desk {
     }
 
     /// A star button under "请为本次服务打分".
-    pub async fn rate(&self, ticket: TicketId, stars: i64, from: &crate::domain::Actor) -> Result<CallbackAnswer> {
+    pub async fn rate(
+        &self,
+        ticket: TicketId,
+        stars: i64,
+        from: &crate::domain::Actor,
+    ) -> Result<CallbackAnswer> {
         let rating = match Rating::new(stars) {
             Ok(r) => r,
             Err(e) => return Ok(CallbackAnswer::alert(e.to_string())),
         };
-        match self.change_ticket(ticket, from, |t| t.rate(from.id, rating)).await? {
-            Ok(_) => Ok(CallbackAnswer::toast(format!("感谢您的评价({} 星)!", rating.stars()))),
+        match self
+            .change_ticket(ticket, from, |t| t.rate(from.id, rating))
+            .await?
+        {
+            Ok(_) => Ok(CallbackAnswer::toast(format!(
+                "感谢您的评价({} 星)!",
+                rating.stars()
+            ))),
             Err(e) => Ok(CallbackAnswer::alert(e.to_string())),
         }
     }

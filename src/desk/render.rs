@@ -93,14 +93,29 @@ impl Desk {
         if !t.status.is_active() {
             return Vec::new();
         }
-        let label = if t.location.is_none() { "🔒 私聊补充房号/电话" } else { "🔒 私聊补充电话/上门时间" };
-        vec![vec![Button::url(label, self.deep_link(&format!("t{}", t.id.get())))]]
+        let label = if t.location.is_none() {
+            "🔒 私聊补充房号/电话"
+        } else {
+            "🔒 私聊补充电话/上门时间"
+        };
+        vec![vec![Button::url(
+            label,
+            self.deep_link(&format!("t{}", t.id.get())),
+        )]]
     }
 
     /// The post in the staff group: everything staff need, and the next action.
     pub(crate) fn staff_text(&self, t: &Ticket, chat_name: Option<&str>) -> String {
-        let head = if t.intent == Intent::Emergency { "🚨 紧急工单" } else { "🛠 工单" };
-        let location = t.location.as_ref().map(Location::to_string).unwrap_or_else(|| "未提供(已请业主补充)".into());
+        let head = if t.intent == Intent::Emergency {
+            "🚨 紧急工单"
+        } else {
+            "🛠 工单"
+        };
+        let location = t
+            .location
+            .as_ref()
+            .map(Location::to_string)
+            .unwrap_or_else(|| "未提供(已请业主补充)".into());
         let mut s = format!(
             "{head} {} · {} · {} · {}\n位置:{location}\n来自:{} · {}\n内容:{}\n",
             t.id,
@@ -129,27 +144,44 @@ impl Desk {
     pub(crate) fn staff_keyboard(&self, t: &Ticket) -> Keyboard {
         let n = t.id.get();
         match t.status {
-            Status::Open => vec![vec![Button::callback(format!("🙋 认领 {}", t.id), format!("claim:{n}"))]],
-            Status::Claimed => vec![vec![Button::callback(format!("✅ 完成 {}", t.id), format!("done:{n}"))]],
+            Status::Open => vec![vec![Button::callback(
+                format!("🙋 认领 {}", t.id),
+                format!("claim:{n}"),
+            )]],
+            Status::Claimed => vec![vec![Button::callback(
+                format!("✅ 完成 {}", t.id),
+                format!("done:{n}"),
+            )]],
             _ => Vec::new(),
         }
     }
 
     pub(crate) fn rating_keyboard(t: &Ticket) -> Keyboard {
         let n = t.id.get();
-        vec![(1..=5).map(|s| Button::callback(format!("{s}⭐"), format!("rate:{n}:{s}"))).collect()]
+        vec![
+            (1..=5)
+                .map(|s| Button::callback(format!("{s}⭐"), format!("rate:{n}:{s}")))
+                .collect(),
+        ]
     }
 
     /// One line per ticket for lists.
     pub(crate) fn list_line(&self, t: &Ticket) -> String {
-        let overdue = if t.is_overdue(self.now()) { " ⏰超时" } else { "" };
+        let overdue = if t.is_overdue(self.now()) {
+            " ⏰超时"
+        } else {
+            ""
+        };
         format!(
             "{} {} · {} · {}{}{}",
             t.id,
             t.status.label(),
             self.category_label(t.category.as_deref()),
             excerpt(&t.text, 24),
-            t.assignee.as_ref().map(|a| format!(" · {}", a.name)).unwrap_or_default(),
+            t.assignee
+                .as_ref()
+                .map(|a| format!(" · {}", a.name))
+                .unwrap_or_default(),
             overdue
         )
     }

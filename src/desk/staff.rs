@@ -66,11 +66,14 @@ impl Desk {
             for event in &events {
                 tx.add_event(id, Some(actor), event, now).await?;
             }
-            self.queue_ticket_news(&mut tx, &after, &events, chat_name.as_deref()).await?;
+            self.queue_ticket_news(&mut tx, &after, &events, chat_name.as_deref())
+                .await?;
             self.commit(tx).await?;
             return Ok(Ok(after));
         }
-        Ok(Err(TicketError::Corrupt(format!("工单 {id} 正被频繁修改,请稍后再试"))))
+        Ok(Err(TicketError::Corrupt(format!(
+            "工单 {id} 正被频繁修改,请稍后再试"
+        ))))
     }
 
     /// What a change tells people: the staff post and the owner's acknowledgement
@@ -92,36 +95,78 @@ impl Desk {
             )
             .await?;
         }
-        tx.enqueue(&Outgoing::edit(t.source_chat, ack_tag(t), self.ack_text(t, private)).keyboard(self.ack_keyboard(t)), now)
-            .await?;
+        tx.enqueue(
+            &Outgoing::edit(t.source_chat, ack_tag(t), self.ack_text(t, private))
+                .keyboard(self.ack_keyboard(t)),
+            now,
+        )
+        .await?;
         let n = t.id.get();
         let v = t.version;
-        let to_owner = |text: String| Outgoing::send(t.source_chat, text).reply_to(t.source_message);
+        let to_owner =
+            |text: String| Outgoing::send(t.source_chat, text).reply_to(t.source_message);
         for event in events {
             match event {
                 EventKind::Claimed | EventKind::Transferred { .. } => {
-                    let assignee = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("工作人员");
-                    let text = self.t().render("owner_claimed", &[("ticket", &t.id.to_string()), ("assignee", assignee)]);
-                    tx.enqueue(&to_owner(text).tag(format!("t{n}:claimed:v{v}")), now).await?;
+                    let assignee = t
+                        .assignee
+                        .as_ref()
+                        .map(|a| a.name.as_str())
+                        .unwrap_or("工作人员");
+                    let text = self.t().render(
+                        "owner_claimed",
+                        &[("ticket", &t.id.to_string()), ("assignee", assignee)],
+                    );
+                    tx.enqueue(&to_owner(text).tag(format!("t{n}:claimed:v{v}")), now)
+                        .await?;
                 }
                 EventKind::Done { summary } => {
-                    let summary = summary.as_ref().map(|s| format!("({s})")).unwrap_or_default();
-                    let text = self.t().render("owner_done", &[("ticket", &t.id.to_string()), ("summary", &summary)]);
-                    tx.enqueue(&to_owner(text).keyboard(Self::rating_keyboard(t)).tag(format!("t{n}:rate:v{v}")), now)
-                        .await?;
+                    let summary = summary
+                        .as_ref()
+                        .map(|s| format!("({s})"))
+                        .unwrap_or_default();
+                    let text = self.t().render(
+                        "owner_done",
+                        &[("ticket", &t.id.to_string()), ("summary", &summary)],
+                    );
+                    tx.enqueue(
+                        &to_owner(text)
+                            .keyboard(Self::rating_keyboard(t))
+                            .tag(format!("t{n}:rate:v{v}")),
+                        now,
+                    )
+                    .await?;
                 }
                 EventKind::Rated { stars } => {
                     let stars = stars.to_string();
                     let hours = self.settings().service.follow_up_hours.to_string();
-                    let args = [("ticket", t.id.to_string()), ("stars", stars.clone()), ("follow_up_hours", hours.clone())];
-                    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    let key = if t.follow_up && t.status.is_active() { "rate_sorry" } else { "rate_thanks" };
-                    tx.enqueue(&to_owner(self.t().render(key, &args)).tag(format!("t{n}:rated:v{v}")), now).await?;
+                    let args = [
+                        ("ticket", t.id.to_string()),
+                        ("stars", stars.clone()),
+                        ("follow_up_hours", hours.clone()),
+                    ];
+                    let args: Vec<(&str, &str)> =
+                        args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let key = if t.follow_up && t.status.is_active() {
+                        "rate_sorry"
+                    } else {
+                        "rate_thanks"
+                    };
+                    tx.enqueue(
+                        &to_owner(self.t().render(key, &args)).tag(format!("t{n}:rated:v{v}")),
+                        now,
+                    )
+                    .await?;
                     if key == "rate_sorry" {
                         if let Some(staff_chat) = self.staff_chat() {
                             let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
-                            let supervisors: Vec<String> =
-                                self.settings().desk.admins.iter().map(|a| format!("id {a}")).collect();
+                            let supervisors: Vec<String> = self
+                                .settings()
+                                .desk
+                                .admins
+                                .iter()
+                                .map(|a| format!("id {a}"))
+                                .collect();
                             tx.enqueue(
                                 &Outgoing::send(
                                     staff_chat,
@@ -145,7 +190,12 @@ impl Desk {
         Ok(())
     }
 
-    async fn reply_outcome(&self, msg: &Incoming, outcome: std::result::Result<Ticket, TicketError>, ok: impl FnOnce(&Ticket) -> String) -> Result<()> {
+    async fn reply_outcome(
+        &self,
+        msg: &Incoming,
+        outcome: std::result::Result<Ticket, TicketError>,
+        ok: impl FnOnce(&Ticket) -> String,
+    ) -> Result<()> {
         match outcome {
             Ok(t) => self.reply(msg, ok(&t)).await,
             Err(e) => self.reply(msg, format!("⚠️ {e}")).await,
@@ -178,55 +228,117 @@ impl Desk {
 
     /// `/claim N`
     pub async fn claim(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
-        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.claim(&msg.from)?])).await?;
-        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 由您负责,请在 {} 前完成。", t.id, self.show(t.resolve_by)))
-            .await
+        let Some(id) = self.with_id(msg, arg).await? else {
+            return Ok(());
+        };
+        let outcome = self
+            .change_ticket(id, &msg.from, |t| Ok(vec![t.claim(&msg.from)?]))
+            .await?;
+        self.reply_outcome(msg, outcome, |t| {
+            format!(
+                "✅ 工单 {} 由您负责,请在 {} 前完成。",
+                t.id,
+                self.show(t.resolve_by)
+            )
+        })
+        .await
     }
 
     /// `/done N [what was done]`
     pub async fn finish(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
-        let summary = arg.split_once(char::is_whitespace).map(|(_, s)| s.trim().to_string()).filter(|s| !s.is_empty());
+        let Some(id) = self.with_id(msg, arg).await? else {
+            return Ok(());
+        };
+        let summary = arg
+            .split_once(char::is_whitespace)
+            .map(|(_, s)| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         let admin = self.is_admin(msg.from.id);
-        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.finish(&msg.from, admin, summary.clone())?])).await?;
-        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 已完成,已请业主评价。", t.id)).await
+        let outcome = self
+            .change_ticket(id, &msg.from, |t| {
+                Ok(vec![t.finish(&msg.from, admin, summary.clone())?])
+            })
+            .await?;
+        self.reply_outcome(msg, outcome, |t| {
+            format!("✅ 工单 {} 已完成,已请业主评价。", t.id)
+        })
+        .await
     }
 
     /// `/transfer N <user id or @name>`
     pub async fn transfer(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let Some(id) = self.with_id(msg, arg).await? else {
+            return Ok(());
+        };
         let Some(who) = arg.split_whitespace().nth(1) else {
-            return self.reply(msg, "⚠️ 转交给谁?例如 /transfer 12 @wangshifu 或 /transfer 12 10002").await;
+            return self
+                .reply(
+                    msg,
+                    "⚠️ 转交给谁?例如 /transfer 12 @wangshifu 或 /transfer 12 10002",
+                )
+                .await;
         };
         let to = match self.store().person(who).await? {
             Some(p) => p,
             None => match who.parse::<i64>() {
                 Ok(uid) => Actor::new(uid, format!("id {uid}")),
                 Err(_) => {
-                    return self.reply(msg, format!("⚠️ 不认识 {who}:请对方先在员工群发过一次命令,或用数字 user id")).await;
+                    return self
+                        .reply(
+                            msg,
+                            format!(
+                                "⚠️ 不认识 {who}:请对方先在员工群发过一次命令,或用数字 user id"
+                            ),
+                        )
+                        .await;
                 }
             },
         };
         if !self.is_staff(to.id).await? {
-            return self.reply(msg, format!("⚠️ {} 不是物业工作人员,不能转交给他", to.name)).await;
+            return self
+                .reply(msg, format!("⚠️ {} 不是物业工作人员,不能转交给他", to.name))
+                .await;
         }
         let admin = self.is_admin(msg.from.id);
-        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.transfer(&msg.from, to.clone(), admin)?])).await?;
-        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 已转交给 {},由其负责。", t.id, to.name)).await
+        let outcome = self
+            .change_ticket(id, &msg.from, |t| {
+                Ok(vec![t.transfer(&msg.from, to.clone(), admin)?])
+            })
+            .await?;
+        self.reply_outcome(msg, outcome, |t| {
+            format!("✅ 工单 {} 已转交给 {},由其负责。", t.id, to.name)
+        })
+        .await
     }
 
     /// `/note N text`: kept in the ticket's history for staff.
     pub async fn note(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
-        let Some((_, text)) = arg.split_once(char::is_whitespace).filter(|(_, t)| !t.trim().is_empty()) else {
-            return self.reply(msg, "⚠️ 备注内容为空,例如 /note 12 已联系业主,明早上门").await;
+        let Some(id) = self.with_id(msg, arg).await? else {
+            return Ok(());
+        };
+        let Some((_, text)) = arg
+            .split_once(char::is_whitespace)
+            .filter(|(_, t)| !t.trim().is_empty())
+        else {
+            return self
+                .reply(msg, "⚠️ 备注内容为空,例如 /note 12 已联系业主,明早上门")
+                .await;
         };
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        tx.add_event(id, Some(&msg.from), &EventKind::Note { text: text.trim().to_string() }, now).await?;
+        tx.add_event(
+            id,
+            Some(&msg.from),
+            &EventKind::Note {
+                text: text.trim().to_string(),
+            },
+            now,
+        )
+        .await?;
         tx.enqueue(
-            &Outgoing::send(msg.chat_id, format!("📝 已记录到工单 {id}")).reply_to(msg.message_id).tag(msg.reply_tag()),
+            &Outgoing::send(msg.chat_id, format!("📝 已记录到工单 {id}"))
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
             now,
         )
         .await?;
@@ -235,16 +347,27 @@ impl Desk {
 
     /// `/reopen N`
     pub async fn reopen(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
+        let Some(id) = self.with_id(msg, arg).await? else {
+            return Ok(());
+        };
         let reason = format!("{} 重新打开", msg.from.name);
-        let outcome = self.change_ticket(id, &msg.from, |t| Ok(vec![t.reopen(reason.clone())?])).await?;
-        self.reply_outcome(msg, outcome, |t| format!("✅ 工单 {} 已重新打开,状态:{}", t.id, t.status.label())).await
+        let outcome = self
+            .change_ticket(id, &msg.from, |t| Ok(vec![t.reopen(reason.clone())?]))
+            .await?;
+        self.reply_outcome(msg, outcome, |t| {
+            format!("✅ 工单 {} 已重新打开,状态:{}", t.id, t.status.label())
+        })
+        .await
     }
 
     /// `/ticket N`: the ticket and its whole history.
     pub async fn show_ticket(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else { return Ok(()) };
-        let Some(t) = self.store().ticket(id).await? else { return Ok(()) };
+        let Some(id) = self.with_id(msg, arg).await? else {
+            return Ok(());
+        };
+        let Some(t) = self.store().ticket(id).await? else {
+            return Ok(());
+        };
         let chat_name = self.store().building_of(t.source_chat).await?;
         let mut text = self.staff_text(&t, chat_name.as_deref());
         text.push_str("\n\n记录:");
@@ -254,7 +377,9 @@ impl Desk {
                 self.show(e.at),
                 e.actor_name.as_deref().unwrap_or("系统"),
                 event_label(&e.kind),
-                e.detail.map(|d| format!(":{}", super::render::excerpt(&d, 200))).unwrap_or_default()
+                e.detail
+                    .map(|d| format!(":{}", super::render::excerpt(&d, 200)))
+                    .unwrap_or_default()
             ));
         }
         self.reply(msg, text).await
@@ -263,7 +388,9 @@ impl Desk {
     /// `/tickets [open|mine|overdue]`
     pub async fn list_tickets(&self, msg: &Incoming, arg: &str) -> Result<()> {
         let Some(kind) = TicketListKind::parse(arg) else {
-            return self.reply(msg, "⚠️ 用法:/tickets [open|mine|overdue]").await;
+            return self
+                .reply(msg, "⚠️ 用法:/tickets [open|mine|overdue]")
+                .await;
         };
         let filter = match kind {
             TicketListKind::Open => TicketFilter::Active,
@@ -280,7 +407,11 @@ impl Desk {
             return self.reply(msg, format!("{title}:无 👍")).await;
         }
         let lines: Vec<String> = tickets.iter().map(|t| self.list_line(t)).collect();
-        self.reply(msg, format!("{title}({} 条):\n{}", tickets.len(), lines.join("\n"))).await
+        self.reply(
+            msg,
+            format!("{title}({} 条):\n{}", tickets.len(), lines.join("\n")),
+        )
+        .await
     }
 
     /// `/staff_add ID` (admins only)
@@ -289,9 +420,14 @@ impl Desk {
             return self.reply(msg, "⚠️ 只有管理员可以添加工作人员。").await;
         }
         let Ok(user) = arg.trim().parse::<i64>() else {
-            return self.reply(msg, "⚠️ 用法:/staff_add 123456789(对方的 Telegram user id)").await;
+            return self
+                .reply(msg, "⚠️ 用法:/staff_add 123456789(对方的 Telegram user id)")
+                .await;
         };
-        let added = self.store().add_staff(user, None, msg.from.id, self.now()).await?;
+        let added = self
+            .store()
+            .add_staff(user, None, msg.from.id, self.now())
+            .await?;
         let text = if added || self.is_staff(user).await? {
             format!("✅ {user} 现在是工作人员")
         } else {
@@ -324,22 +460,30 @@ impl Desk {
         let (action, rest) = data.split_once(':').unwrap_or((data, ""));
         match action {
             "claim" | "done" => {
-                let Ok(id) = rest.parse::<TicketId>() else { return Ok(CallbackAnswer::alert("按钮已失效")) };
+                let Ok(id) = rest.parse::<TicketId>() else {
+                    return Ok(CallbackAnswer::alert("按钮已失效"));
+                };
                 let admin = self.is_admin(from.id);
                 let outcome = if action == "claim" {
-                    self.change_ticket(id, from, |t| Ok(vec![t.claim(from)?])).await?
+                    self.change_ticket(id, from, |t| Ok(vec![t.claim(from)?]))
+                        .await?
                 } else {
-                    self.change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?])).await?
+                    self.change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?]))
+                        .await?
                 };
                 Ok(match outcome {
-                    Ok(t) if action == "claim" => CallbackAnswer::toast(format!("工单 {} 由您负责", t.id)),
+                    Ok(t) if action == "claim" => {
+                        CallbackAnswer::toast(format!("工单 {} 由您负责", t.id))
+                    }
                     Ok(t) => CallbackAnswer::toast(format!("工单 {} 已完成", t.id)),
                     Err(e) => CallbackAnswer::alert(e.to_string()),
                 })
             }
             "room" => {
                 let (verdict, user) = rest.split_once(':').unwrap_or(("", ""));
-                let Ok(user) = user.parse::<i64>() else { return Ok(CallbackAnswer::alert("按钮已失效")) };
+                let Ok(user) = user.parse::<i64>() else {
+                    return Ok(CallbackAnswer::alert("按钮已失效"));
+                };
                 self.decide_room(from, user, verdict == "ok").await
             }
             _ => Ok(CallbackAnswer::alert("按钮已失效")),
@@ -348,26 +492,52 @@ impl Desk {
 
     async fn decide_room(&self, from: &Actor, user: i64, confirm: bool) -> Result<CallbackAnswer> {
         let now = self.now();
-        let Some(owner) = self.store().decide_room(user, confirm, from.id, now).await? else {
+        let Some(owner) = self
+            .store()
+            .decide_room(user, confirm, from.id, now)
+            .await?
+        else {
             return Ok(CallbackAnswer::toast("这条申请已经处理过了"));
         };
-        let shown = owner.location.as_ref().map(ToString::to_string).unwrap_or_default();
-        let key = if confirm { "room_confirmed" } else { "room_rejected" };
+        let shown = owner
+            .location
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let key = if confirm {
+            "room_confirmed"
+        } else {
+            "room_rejected"
+        };
         let mut tx = self.store().begin().await?;
         // A private chat's id is the user's id.
-        tx.enqueue(&Outgoing::send(user, self.t().render(key, &[("location", &shown)])).tag(format!("roomdecision:{user}:{}", now.timestamp_millis())), now)
-            .await?;
+        tx.enqueue(
+            &Outgoing::send(user, self.t().render(key, &[("location", &shown)]))
+                .tag(format!("roomdecision:{user}:{}", now.timestamp_millis())),
+            now,
+        )
+        .await?;
         if let Some(staff_chat) = self.staff_chat() {
             let verdict = if confirm { "已确认" } else { "已驳回" };
             tx.enqueue(
-                &Outgoing::send(staff_chat, format!("🏠 {} 的房号 {shown} {verdict}(经办:{})", owner.name, from.name))
-                    .tag(format!("roomdecided:{user}:{}", now.timestamp_millis())),
+                &Outgoing::send(
+                    staff_chat,
+                    format!(
+                        "🏠 {} 的房号 {shown} {verdict}(经办:{})",
+                        owner.name, from.name
+                    ),
+                )
+                .tag(format!("roomdecided:{user}:{}", now.timestamp_millis())),
                 now,
             )
             .await?;
         }
         self.commit(tx).await?;
-        Ok(CallbackAnswer::toast(if confirm { "已确认房号" } else { "已驳回" }))
+        Ok(CallbackAnswer::toast(if confirm {
+            "已确认房号"
+        } else {
+            "已驳回"
+        }))
     }
 }
 

@@ -55,25 +55,44 @@ struct Raw {
 
 /// Read a ledger. Header names are matched case-insensitively; extra columns are ignored.
 pub fn parse_csv(input: impl Read) -> Result<Parsed, csv::Error> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(input);
     let headers = reader.headers()?.clone();
-    let lowered: csv::StringRecord = headers.iter().map(|h| h.trim_start_matches('\u{feff}').to_lowercase()).collect();
+    let lowered: csv::StringRecord = headers
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_lowercase())
+        .collect();
     reader.set_headers(lowered);
     let mut parsed = Parsed::default();
     let mut seen = std::collections::HashSet::new();
     for (i, record) in reader.records().enumerate() {
-        let line = record.as_ref().ok().and_then(|r| r.position()).map(|p| p.line()).unwrap_or(i as u64 + 2);
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map(|p| p.line())
+            .unwrap_or(i as u64 + 2);
         let row = record
             .map_err(|e| e.to_string())
             .and_then(|r| r.deserialize::<Raw>(None).map_err(|e| e.to_string()))
             .and_then(check);
         match row {
             Ok(row) => {
-                let key = (row.building.clone(), row.unit.clone(), row.room.clone(), row.period.clone());
+                let key = (
+                    row.building.clone(),
+                    row.unit.clone(),
+                    row.room.clone(),
+                    row.period.clone(),
+                );
                 if seen.insert(key) {
                     parsed.rows.push(row);
                 } else {
-                    parsed.bad.push(BadRow { line, reason: "同一房号同一账期重复出现".into() });
+                    parsed.bad.push(BadRow {
+                        line,
+                        reason: "同一房号同一账期重复出现".into(),
+                    });
                 }
             }
             Err(reason) => parsed.bad.push(BadRow { line, reason }),
@@ -83,7 +102,12 @@ pub fn parse_csv(input: impl Read) -> Result<Parsed, csv::Error> {
 }
 
 fn check(raw: Raw) -> Result<FeeRow, String> {
-    let building = raw.building.trim().trim_end_matches(['栋', '幢']).trim_end_matches("号楼").to_uppercase();
+    let building = raw
+        .building
+        .trim()
+        .trim_end_matches(['栋', '幢'])
+        .trim_end_matches("号楼")
+        .to_uppercase();
     if building.is_empty() {
         return Err("楼栋为空".into());
     }
@@ -91,26 +115,43 @@ fn check(raw: Raw) -> Result<FeeRow, String> {
     if room.is_empty() || !room.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(format!("房号 '{}' 无效", raw.room));
     }
-    let unit = raw.unit.map(|u| u.trim().trim_end_matches("单元").to_string()).filter(|u| !u.is_empty());
+    let unit = raw
+        .unit
+        .map(|u| u.trim().trim_end_matches("单元").to_string())
+        .filter(|u| !u.is_empty());
     let amount_cents = parse_amount(&raw.amount)?;
     if raw.period.trim().is_empty() {
         return Err("账期为空".into());
     }
     let due_date = NaiveDate::parse_from_str(raw.due_date.trim(), "%Y-%m-%d")
         .map_err(|_| format!("截止日期 '{}' 无效,请写成 2026-12-31", raw.due_date))?;
-    Ok(FeeRow { building, unit, room, amount_cents, period: raw.period.trim().to_string(), due_date })
+    Ok(FeeRow {
+        building,
+        unit,
+        room,
+        amount_cents,
+        period: raw.period.trim().to_string(),
+        due_date,
+    })
 }
 
 fn parse_amount(s: &str) -> Result<i64, String> {
     let bad = || format!("金额 '{s}' 无效,请写成 1280.50 这样的数字");
     let s = s.trim().trim_start_matches(['¥', '¥']);
     let (yuan, fen) = s.split_once('.').unwrap_or((s, "0"));
-    if yuan.is_empty() || !yuan.bytes().all(|b| b.is_ascii_digit()) || fen.len() > 2 || !fen.bytes().all(|b| b.is_ascii_digit()) {
+    if yuan.is_empty()
+        || !yuan.bytes().all(|b| b.is_ascii_digit())
+        || fen.len() > 2
+        || !fen.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     let yuan: i64 = yuan.parse().map_err(|_| bad())?;
     let fen: i64 = format!("{fen:0<2}").parse().map_err(|_| bad())?;
-    let cents = yuan.checked_mul(100).and_then(|c| c.checked_add(fen)).ok_or_else(bad)?;
+    let cents = yuan
+        .checked_mul(100)
+        .and_then(|c| c.checked_add(fen))
+        .ok_or_else(bad)?;
     if cents <= 0 {
         return Err(format!("金额 '{s}' 应大于 0"));
     }

@@ -35,12 +35,20 @@ impl Targets {
             return Ok(Targets::All);
         }
         let mut names: Vec<String> = Vec::new();
-        for name in s.split([',', ',', '、']).map(str::trim).filter(|n| !n.is_empty()) {
+        for name in s
+            .split([',', ',', '、'])
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             if !names.iter().any(|n| n == name) {
                 names.push(name.to_string());
             }
         }
-        if names.is_empty() { Err(NoticeError::NoTargets) } else { Ok(Targets::Buildings(names)) }
+        if names.is_empty() {
+            Err(NoticeError::NoTargets)
+        } else {
+            Ok(Targets::Buildings(names))
+        }
     }
 
     /// Does it cover this building? `3栋`, `3号楼`, `3幢` and `3` are the same building.
@@ -66,7 +74,12 @@ impl Targets {
         if s == "*" {
             Targets::All
         } else {
-            Targets::Buildings(s.split(',').filter(|n| !n.is_empty()).map(String::from).collect())
+            Targets::Buildings(
+                s.split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(String::from)
+                    .collect(),
+            )
         }
     }
 }
@@ -178,9 +191,18 @@ impl OutagePlan {
         let starts_at = local(tz, start)?;
         let ends_at = local(tz, end)?;
         if ends_at <= starts_at {
-            return Err(NoticeError::EndBeforeStart { start: start.to_string(), end: end.to_string() });
+            return Err(NoticeError::EndBeforeStart {
+                start: start.to_string(),
+                end: end.to_string(),
+            });
         }
-        Ok(Self { targets, utility, starts_at, ends_at, reason })
+        Ok(Self {
+            targets,
+            utility,
+            starts_at,
+            ends_at,
+            reason,
+        })
     }
 }
 
@@ -217,40 +239,81 @@ mod tests {
             Targets::parse("3栋,5栋,3栋").unwrap(),
             Targets::Buildings(vec!["3栋".into(), "5栋".into()])
         );
-        assert_eq!(Targets::parse("3栋、5栋").unwrap(), Targets::parse("3栋,5栋").unwrap());
+        assert_eq!(
+            Targets::parse("3栋、5栋").unwrap(),
+            Targets::parse("3栋,5栋").unwrap()
+        );
         assert!(Targets::parse(" , ").is_err());
         let t = Targets::parse("3栋,5栋").unwrap();
         assert!(t.includes("5栋") && !t.includes("35栋"));
-        assert!(t.includes("3号楼") && t.includes("3"), "owners write the same building many ways");
+        assert!(
+            t.includes("3号楼") && t.includes("3"),
+            "owners write the same building many ways"
+        );
         assert_eq!(Targets::from_stored(&t.to_stored()), t);
     }
 
     #[test]
     fn an_outage_with_full_dates_is_read_in_the_desk_timezone() {
-        let p = OutagePlan::parse("3栋 停水 2026-11-25 09:00 2026-11-25 18:00 市政管网 维修", now(), chrono_tz::Asia::Shanghai)
-            .unwrap();
+        let p = OutagePlan::parse(
+            "3栋 停水 2026-11-25 09:00 2026-11-25 18:00 市政管网 维修",
+            now(),
+            chrono_tz::Asia::Shanghai,
+        )
+        .unwrap();
         assert_eq!(p.utility, Utility::Water);
-        assert_eq!(p.starts_at, Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap());
-        assert_eq!(p.ends_at, Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap());
+        assert_eq!(
+            p.starts_at,
+            Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap()
+        );
+        assert_eq!(
+            p.ends_at,
+            Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+        );
         assert_eq!(p.reason, "市政管网 维修");
-        assert_eq!(show_time(p.starts_at, chrono_tz::Asia::Shanghai), "11月25日 09:00");
+        assert_eq!(
+            show_time(p.starts_at, chrono_tz::Asia::Shanghai),
+            "11月25日 09:00"
+        );
     }
 
     #[test]
     fn bare_times_mean_today_and_the_start_day() {
-        let p = OutagePlan::parse("all power 13:00 17:30 线路检修", now(), chrono_tz::Asia::Shanghai).unwrap();
+        let p = OutagePlan::parse(
+            "all power 13:00 17:30 线路检修",
+            now(),
+            chrono_tz::Asia::Shanghai,
+        )
+        .unwrap();
         assert_eq!(p.targets, Targets::All);
-        assert_eq!(p.starts_at, Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 0).unwrap());
-        let p = OutagePlan::parse("5栋 停气 2026-11-26 22:00 06:00 管道改造", now(), chrono_tz::Asia::Shanghai).unwrap();
+        assert_eq!(
+            p.starts_at,
+            Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 0).unwrap()
+        );
+        let p = OutagePlan::parse(
+            "5栋 停气 2026-11-26 22:00 06:00 管道改造",
+            now(),
+            chrono_tz::Asia::Shanghai,
+        )
+        .unwrap();
         assert_eq!(p.ends_at - p.starts_at, chrono::Duration::hours(8));
     }
 
     #[test]
     fn bad_outage_arguments_say_what_is_wrong() {
         let tz = chrono_tz::Asia::Shanghai;
-        assert!(matches!(OutagePlan::parse("3栋 停暖 09:00 10:00 x", now(), tz), Err(NoticeError::BadUtility(_))));
-        assert!(matches!(OutagePlan::parse("3栋 停水 9点 10:00 x", now(), tz), Err(NoticeError::BadTime(_))));
-        assert!(matches!(OutagePlan::parse("3栋 停水 09:00 10:00", now(), tz), Err(NoticeError::Usage(_))));
+        assert!(matches!(
+            OutagePlan::parse("3栋 停暖 09:00 10:00 x", now(), tz),
+            Err(NoticeError::BadUtility(_))
+        ));
+        assert!(matches!(
+            OutagePlan::parse("3栋 停水 9点 10:00 x", now(), tz),
+            Err(NoticeError::BadTime(_))
+        ));
+        assert!(matches!(
+            OutagePlan::parse("3栋 停水 09:00 10:00", now(), tz),
+            Err(NoticeError::Usage(_))
+        ));
         assert!(matches!(
             OutagePlan::parse("3栋 停水 2026-11-25 09:00 2026-11-24 10:00 x", now(), tz),
             Err(NoticeError::EndBeforeStart { .. })

@@ -26,11 +26,17 @@ pub enum ButtonAction {
 
 impl Button {
     pub fn callback(text: impl Into<String>, data: impl Into<String>) -> Self {
-        Self { text: text.into(), action: ButtonAction::Callback(data.into()) }
+        Self {
+            text: text.into(),
+            action: ButtonAction::Callback(data.into()),
+        }
     }
 
     pub fn url(text: impl Into<String>, url: impl Into<String>) -> Self {
-        Self { text: text.into(), action: ButtonAction::Url(url.into()) }
+        Self {
+            text: text.into(),
+            action: ButtonAction::Url(url.into()),
+        }
     }
 }
 
@@ -128,17 +134,30 @@ impl Outgoing {
 
     /// Replace the text of the message tagged `ref_tag` (in `chat_id`).
     pub fn edit(chat_id: i64, ref_tag: impl Into<String>, text: impl Into<String>) -> Self {
-        Self { op: Op::Edit, ref_tag: Some(ref_tag.into()), ..Self::send(chat_id, text) }
+        Self {
+            op: Op::Edit,
+            ref_tag: Some(ref_tag.into()),
+            ..Self::send(chat_id, text)
+        }
     }
 
     /// Delete, pin or unpin the message tagged `ref_tag`.
     pub fn act(chat_id: i64, op: Op, ref_tag: impl Into<String>) -> Self {
-        Self { op, text: None, ref_tag: Some(ref_tag.into()), ..Self::send(chat_id, "") }
+        Self {
+            op,
+            text: None,
+            ref_tag: Some(ref_tag.into()),
+            ..Self::send(chat_id, "")
+        }
     }
 
     /// Replace the text of a known message (the one a pressed button is on).
     pub fn edit_message(chat_id: i64, message_id: i64, text: impl Into<String>) -> Self {
-        Self { op: Op::Edit, target_message: Some(message_id), ..Self::send(chat_id, text) }
+        Self {
+            op: Op::Edit,
+            target_message: Some(message_id),
+            ..Self::send(chat_id, text)
+        }
     }
 
     pub fn reply_to(mut self, message_id: i64) -> Self {
@@ -147,7 +166,11 @@ impl Outgoing {
     }
 
     pub fn keyboard(mut self, keyboard: Keyboard) -> Self {
-        self.keyboard = if keyboard.is_empty() { None } else { Some(keyboard) };
+        self.keyboard = if keyboard.is_empty() {
+            None
+        } else {
+            Some(keyboard)
+        };
         self
     }
 

@@ -11,21 +11,48 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("模板文件 {file}: 无法读取: {source}")]
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("模板文件 {file}: TOML 格式错误: {source}")]
-    Parse { file: String, source: toml::de::Error },
+    Parse {
+        file: String,
+        source: toml::de::Error,
+    },
     #[error("模板文件 {file}: 缺少消息 [messages] {key}")]
     Missing { file: String, key: &'static str },
     #[error("模板文件 {file}: 消息 {key} 使用了未知占位符 {{{placeholder}}};可用的有: {allowed}")]
-    Placeholder { file: String, key: String, placeholder: String, allowed: String },
+    Placeholder {
+        file: String,
+        key: String,
+        placeholder: String,
+        allowed: String,
+    },
 }
 
 /// Every message the bot renders, with the placeholders it fills for it.
 /// `[vars]` (company, phone, ...) are available everywhere.
 pub const MESSAGES: &[(&str, &[&str])] = &[
-    ("ack_repair", &["ticket", "category", "location", "respond_minutes", "resolve_hours", "status"]),
-    ("ack_complaint", &["ticket", "category", "location", "answer_hours", "status"]),
-    ("ack_emergency", &["ticket", "category", "location", "status"]),
+    (
+        "ack_repair",
+        &[
+            "ticket",
+            "category",
+            "location",
+            "respond_minutes",
+            "resolve_hours",
+            "status",
+        ],
+    ),
+    (
+        "ack_complaint",
+        &["ticket", "category", "location", "answer_hours", "status"],
+    ),
+    (
+        "ack_emergency",
+        &["ticket", "category", "location", "status"],
+    ),
     ("ask_location", &[]),
     ("owner_claimed", &["ticket", "assignee"]),
     ("owner_done", &["ticket", "summary"]),
@@ -39,9 +66,15 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("room_request_ack", &["location"]),
     ("room_confirmed", &["location"]),
     ("room_rejected", &["location"]),
-    ("outage_answer", &["utility", "buildings", "start", "end", "reason"]),
+    (
+        "outage_answer",
+        &["utility", "buildings", "start", "end", "reason"],
+    ),
     ("notice", &["text"]),
-    ("outage_notice", &["utility", "buildings", "start", "end", "reason"]),
+    (
+        "outage_notice",
+        &["utility", "buildings", "start", "end", "reason"],
+    ),
     ("outage_reminder", &["utility", "buildings", "start", "end"]),
     ("outage_end", &["utility", "buildings"]),
     ("outage_cancel", &["utility", "buildings", "start", "end"]),
@@ -66,16 +99,24 @@ struct File {
 impl Templates {
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            file: file.clone(),
+            source,
+        })?;
         Self::parse(&file, &text)
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
-        let parsed: File =
-            toml::from_str(text).map_err(|source| TemplateError::Parse { file: file.to_string(), source })?;
+        let parsed: File = toml::from_str(text).map_err(|source| TemplateError::Parse {
+            file: file.to_string(),
+            source,
+        })?;
         for (key, allowed) in MESSAGES {
             let Some(body) = parsed.messages.get(*key) else {
-                return Err(TemplateError::Missing { file: file.to_string(), key });
+                return Err(TemplateError::Missing {
+                    file: file.to_string(),
+                    key,
+                });
             };
             for placeholder in placeholders(body) {
                 if !allowed.contains(&placeholder) && !parsed.vars.contains_key(placeholder) {
@@ -90,7 +131,10 @@ impl Templates {
                 }
             }
         }
-        Ok(Self { vars: parsed.vars, messages: parsed.messages })
+        Ok(Self {
+            vars: parsed.vars,
+            messages: parsed.messages,
+        })
     }
 
     /// The message `key` with `args` and the `[vars]` filled in.
@@ -150,11 +194,16 @@ impl Templates {
 }
 
 fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
 }
 
 fn placeholders(body: &str) -> impl Iterator<Item = &str> {
-    body.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(name, _)| name)).filter(|n| is_name(n))
+    body.split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+        .filter(|n| is_name(n))
 }
 
 #[cfg(test)]
@@ -181,7 +230,13 @@ mod tests {
         let t = shipped();
         let text = t.render(
             "ack_complaint",
-            &[("ticket", "#3"), ("category", "噪音"), ("location", ""), ("answer_hours", "24"), ("status", "已受理")],
+            &[
+                ("ticket", "#3"),
+                ("category", "噪音"),
+                ("location", ""),
+                ("answer_hours", "24"),
+                ("status", "已受理"),
+            ],
         );
         assert!(text.contains("#3"));
         assert!(text.contains("抱歉") || text.contains("歉意"), "{text}");
@@ -191,21 +246,34 @@ mod tests {
 
     #[test]
     fn an_unknown_placeholder_is_named_with_its_message() {
-        let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml")).unwrap();
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml"),
+        )
+        .unwrap();
         let broken = src.replacen("{ticket}", "{tiket}", 1);
-        let err = Templates::parse("intents/templates.toml", &broken).unwrap_err().to_string();
-        assert!(err.contains("tiket") && err.contains("intents/templates.toml"), "{err}");
+        let err = Templates::parse("intents/templates.toml", &broken)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tiket") && err.contains("intents/templates.toml"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_missing_message_is_named() {
-        let err = Templates::parse("t.toml", "[vars]\ncompany = \"x\"\n").unwrap_err().to_string();
+        let err = Templates::parse("t.toml", "[vars]\ncompany = \"x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ack_repair"), "{err}");
     }
 
     #[test]
     fn braces_that_are_not_placeholders_survive() {
-        let t = Templates { vars: HashMap::from([("phone".into(), "123".into())]), messages: HashMap::new() };
+        let t = Templates {
+            vars: HashMap::from([("phone".into(), "123".into())]),
+            messages: HashMap::new(),
+        };
         assert_eq!(t.fill("电话 {phone} {不是} {"), "电话 123 {不是} {");
     }
 }

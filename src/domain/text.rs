@@ -128,7 +128,8 @@ pub fn normalize(s: &str) -> String {
     };
     for c in s.chars() {
         let cp = c as u32;
-        let simple = c.is_ascii() || (CJK_START..=CJK_END).contains(&cp) || (0xFF01..=0xFF5E).contains(&cp);
+        let simple =
+            c.is_ascii() || (CJK_START..=CJK_END).contains(&cp) || (0xFF01..=0xFF5E).contains(&cp);
         if simple {
             push(fold_char(c), &mut out);
         } else {
@@ -153,7 +154,10 @@ mod tests {
     #[test]
     fn folds_width_script_case_and_symbols() {
         assert_eq!(normalize("Ａ座 ６号楼３单元７０２"), "a座 6号楼3单元702");
-        assert_eq!(normalize("電梯壞了，冷氣不涼，樓道燈不亮"), "电梯坏了 冷气不凉 楼道灯不亮");
+        assert_eq!(
+            normalize("電梯壞了，冷氣不涼，樓道燈不亮"),
+            "电梯坏了 冷气不凉 楼道灯不亮"
+        );
         assert_eq!(normalize("  着火了🔥🔥  快来 "), "着火了 快来");
         assert_eq!(normalize("開著"), "开着");
         assert_eq!(normalize("WiFi　断了"), "wifi 断了");

@@ -154,7 +154,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(id: i64, name: impl Into<String>) -> Self {
-        Self { id, name: name.into() }
+        Self {
+            id,
+            name: name.into(),
+        }
     }
 }
 
@@ -259,7 +262,11 @@ pub enum TicketError {
     #[error("工单 {0} 已经由您负责")]
     AlreadyYours(TicketId),
     #[error("工单 {id} 目前是「{status}」状态,不能{action}")]
-    WrongState { id: TicketId, status: &'static str, action: &'static str },
+    WrongState {
+        id: TicketId,
+        status: &'static str,
+        action: &'static str,
+    },
     #[error("工单 {id} 由 {by} 负责(首问负责制),请由负责人操作或转交")]
     NotAssignee { id: TicketId, by: String },
     #[error("只有报修的业主本人可以评价工单 {0}")]
@@ -274,11 +281,18 @@ pub enum TicketError {
 
 impl Ticket {
     fn wrong(&self, action: &'static str) -> TicketError {
-        TicketError::WrongState { id: self.id, status: self.status.label(), action }
+        TicketError::WrongState {
+            id: self.id,
+            status: self.status.label(),
+            action,
+        }
     }
 
     fn assignee_name(&self) -> String {
-        self.assignee.as_ref().map(|a| a.name.clone()).unwrap_or_default()
+        self.assignee
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
     }
 
     /// Take responsibility. Exactly one claimant wins; a second one learns who has it.
@@ -290,22 +304,31 @@ impl Ticket {
                 Ok(EventKind::Claimed)
             }
             (Status::Claimed, Some(a)) if a.id == who.id => Err(TicketError::AlreadyYours(self.id)),
-            (Status::Claimed, Some(_)) => {
-                Err(TicketError::ClaimedBy { id: self.id, by: self.assignee_name() })
-            }
+            (Status::Claimed, Some(_)) => Err(TicketError::ClaimedBy {
+                id: self.id,
+                by: self.assignee_name(),
+            }),
             _ => Err(self.wrong("认领")),
         }
     }
 
     /// Hand over responsibility. Only the assignee or an admin may.
-    pub fn transfer(&mut self, who: &Actor, to: Actor, is_admin: bool) -> Result<EventKind, TicketError> {
+    pub fn transfer(
+        &mut self,
+        who: &Actor,
+        to: Actor,
+        is_admin: bool,
+    ) -> Result<EventKind, TicketError> {
         let from = match (&self.status, &self.assignee) {
             (Status::Claimed, Some(a)) => a.clone(),
             (Status::Open, None) if is_admin => who.clone(),
             _ => return Err(self.wrong("转交")),
         };
         if from.id != who.id && !is_admin {
-            return Err(TicketError::NotAssignee { id: self.id, by: from.name });
+            return Err(TicketError::NotAssignee {
+                id: self.id,
+                by: from.name,
+            });
         }
         if from.id == to.id && self.status == Status::Claimed {
             return Err(TicketError::SameAssignee(self.id));
@@ -316,13 +339,21 @@ impl Ticket {
     }
 
     /// Mark the work finished; the owner is then asked to rate it.
-    pub fn finish(&mut self, who: &Actor, is_admin: bool, summary: Option<String>) -> Result<EventKind, TicketError> {
+    pub fn finish(
+        &mut self,
+        who: &Actor,
+        is_admin: bool,
+        summary: Option<String>,
+    ) -> Result<EventKind, TicketError> {
         match (&self.status, &self.assignee) {
             (Status::Claimed, Some(a)) if a.id == who.id || is_admin => {
                 self.status = Status::Done;
                 Ok(EventKind::Done { summary })
             }
-            (Status::Claimed, Some(a)) => Err(TicketError::NotAssignee { id: self.id, by: a.name.clone() }),
+            (Status::Claimed, Some(a)) => Err(TicketError::NotAssignee {
+                id: self.id,
+                by: a.name.clone(),
+            }),
             _ => Err(self.wrong("完成")),
         }
     }
@@ -333,14 +364,24 @@ impl Ticket {
         if !matches!(self.status, Status::Done | Status::Closed) {
             return Err(self.wrong("重新打开"));
         }
-        self.status = if self.assignee.is_some() { Status::Claimed } else { Status::Open };
+        self.status = if self.assignee.is_some() {
+            Status::Claimed
+        } else {
+            Status::Open
+        };
         self.rating = None;
-        Ok(EventKind::Reopened { reason: reason.into() })
+        Ok(EventKind::Reopened {
+            reason: reason.into(),
+        })
     }
 
     /// The reporter rates finished work. An unhappy rating reopens it for a
     /// supervisor's follow-up; any other closes it.
-    pub fn rate(&mut self, reporter_id: i64, rating: Rating) -> Result<Vec<EventKind>, TicketError> {
+    pub fn rate(
+        &mut self,
+        reporter_id: i64,
+        rating: Rating,
+    ) -> Result<Vec<EventKind>, TicketError> {
         if reporter_id != self.reporter.id {
             return Err(TicketError::NotReporter(self.id));
         }
@@ -355,10 +396,17 @@ impl Ticket {
             let reopened = self.reopen(format!("业主评价 {} 星,需主管回访", rating.stars()))?;
             self.rating = Some(rating);
             self.follow_up = true;
-            Ok(vec![EventKind::Rated { stars: rating.stars() }, reopened])
+            Ok(vec![
+                EventKind::Rated {
+                    stars: rating.stars(),
+                },
+                reopened,
+            ])
         } else {
             self.status = Status::Closed;
-            Ok(vec![EventKind::Rated { stars: rating.stars() }])
+            Ok(vec![EventKind::Rated {
+                stars: rating.stars(),
+            }])
         }
     }
 
@@ -422,7 +470,13 @@ mod tests {
         let mut t = ticket();
         assert_eq!(t.claim(&li()), Ok(EventKind::Claimed));
         let err = t.claim(&wang()).unwrap_err();
-        assert_eq!(err, TicketError::ClaimedBy { id: t.id, by: "李师傅".into() });
+        assert_eq!(
+            err,
+            TicketError::ClaimedBy {
+                id: t.id,
+                by: "李师傅".into()
+            }
+        );
         assert!(err.to_string().contains("李师傅"));
         assert_eq!(t.assignee, Some(li()));
     }
@@ -438,9 +492,15 @@ mod tests {
     #[test]
     fn only_the_assignee_or_an_admin_can_finish_a_ticket() {
         let mut t = ticket();
-        assert!(matches!(t.finish(&li(), false, None), Err(TicketError::WrongState { .. })));
+        assert!(matches!(
+            t.finish(&li(), false, None),
+            Err(TicketError::WrongState { .. })
+        ));
         t.claim(&li()).unwrap();
-        assert!(matches!(t.finish(&wang(), false, None), Err(TicketError::NotAssignee { .. })));
+        assert!(matches!(
+            t.finish(&wang(), false, None),
+            Err(TicketError::NotAssignee { .. })
+        ));
         assert_eq!(t.status, Status::Claimed);
         assert!(t.finish(&wang(), true, Some("换了阀门".into())).is_ok());
         assert_eq!(t.status, Status::Done);
@@ -450,11 +510,17 @@ mod tests {
     fn a_transfer_moves_responsibility_and_is_logged_with_both_names() {
         let mut t = ticket();
         t.claim(&li()).unwrap();
-        assert!(matches!(t.transfer(&wang(), li(), false), Err(TicketError::NotAssignee { .. })));
+        assert!(matches!(
+            t.transfer(&wang(), li(), false),
+            Err(TicketError::NotAssignee { .. })
+        ));
         let ev = t.transfer(&li(), wang(), false).unwrap();
         assert_eq!(ev.detail().unwrap(), "李师傅 → 王师傅");
         assert_eq!(t.assignee, Some(wang()));
-        assert!(matches!(t.finish(&li(), false, None), Err(TicketError::NotAssignee { .. })));
+        assert!(matches!(
+            t.finish(&li(), false, None),
+            Err(TicketError::NotAssignee { .. })
+        ));
     }
 
     #[test]
@@ -465,12 +531,19 @@ mod tests {
         let mut unhappy = t.clone();
         assert_eq!(t.rate(1, Rating::new(5).unwrap()).unwrap().len(), 1);
         assert_eq!(t.status, Status::Closed);
-        assert_eq!(t.rate(1, Rating::new(4).unwrap()), Err(TicketError::AlreadyRated(t.id)));
+        assert_eq!(
+            t.rate(1, Rating::new(4).unwrap()),
+            Err(TicketError::AlreadyRated(t.id))
+        );
 
         let events = unhappy.rate(1, Rating::new(2).unwrap()).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(unhappy.status, Status::Claimed);
-        assert_eq!(unhappy.assignee, Some(li()), "the first claimant stays responsible");
+        assert_eq!(
+            unhappy.assignee,
+            Some(li()),
+            "the first claimant stays responsible"
+        );
         assert!(unhappy.follow_up);
     }
 
@@ -479,7 +552,10 @@ mod tests {
         let mut t = ticket();
         t.claim(&li()).unwrap();
         t.finish(&li(), false, None).unwrap();
-        assert_eq!(t.rate(99, Rating::new(5).unwrap()), Err(TicketError::NotReporter(t.id)));
+        assert_eq!(
+            t.rate(99, Rating::new(5).unwrap()),
+            Err(TicketError::NotReporter(t.id))
+        );
         assert_eq!(Rating::new(0), Err(TicketError::BadRating(0)));
         assert_eq!(Rating::new(6), Err(TicketError::BadRating(6)));
         assert_eq!(t.status, Status::Done);

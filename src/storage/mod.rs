@@ -23,13 +23,18 @@ use std::str::FromStr;
 
 use crate::domain::fees::FeeRow;
 use crate::domain::notice::{OutagePlan, Targets, Utility};
-use crate::domain::ticket::{Actor, EventKind, Priority, Rating, Status, Ticket, TicketError, TicketId};
+use crate::domain::ticket::{
+    Actor, EventKind, Priority, Rating, Status, Ticket, TicketError, TicketId,
+};
 use crate::domain::{Intent, Location};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("database error while {context}: {source}")]
-    Db { context: &'static str, source: sqlx::Error },
+    Db {
+        context: &'static str,
+        source: sqlx::Error,
+    },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database url '{0}': use sqlite://FILE or postgres://…")]
@@ -117,7 +122,11 @@ impl Store {
                 .connect(&url)
                 .await
                 .ctx("opening the SQLite database")?,
-            Backend::Postgres => options.max_connections(8).connect(&url).await.ctx("connecting to PostgreSQL")?,
+            Backend::Postgres => options
+                .max_connections(8)
+                .connect(&url)
+                .await
+                .ctx("connecting to PostgreSQL")?,
         };
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
@@ -131,7 +140,9 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await.ctx("starting a transaction")? })
+        Ok(Tx {
+            tx: self.pool.begin().await.ctx("starting a transaction")?,
+        })
     }
 
     pub async fn close(&self) {
@@ -142,7 +153,11 @@ impl Store {
 
     /// Store delivered updates before they are acknowledged. Returns the ids that
     /// are new; an id seen before (a re-delivery) is not handled again.
-    pub async fn inbox_accept(&self, updates: &[(i64, String)], now: DateTime<Utc>) -> Result<Vec<i64>> {
+    pub async fn inbox_accept(
+        &self,
+        updates: &[(i64, String)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
         let mut tx = self.begin().await?;
         let mut fresh = Vec::with_capacity(updates.len());
         for (id, payload) in updates {
@@ -165,11 +180,20 @@ impl Store {
 
     /// Updates stored but not handled: a crash interrupted them.
     pub async fn inbox_pending(&self) -> Result<Vec<(i64, String)>> {
-        let rows = sqlx::query("SELECT update_id, payload FROM inbox WHERE done_at IS NULL ORDER BY update_id")
-            .fetch_all(&self.pool)
-            .await
-            .ctx("reading unhandled updates")?;
-        rows.iter().map(|r| Ok((r.try_get(0).ctx("reading the inbox")?, r.try_get(1).ctx("reading the inbox")?))).collect()
+        let rows = sqlx::query(
+            "SELECT update_id, payload FROM inbox WHERE done_at IS NULL ORDER BY update_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .ctx("reading unhandled updates")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).ctx("reading the inbox")?,
+                    r.try_get(1).ctx("reading the inbox")?,
+                ))
+            })
+            .collect()
     }
 
     pub async fn inbox_done(&self, update_id: i64, now: DateTime<Utc>) -> Result<()> {
@@ -194,7 +218,14 @@ impl Store {
 
     // ---- buildings -------------------------------------------------------------
 
-    pub async fn bind_building(&self, chat_id: i64, name: &str, source: &str, by: Option<i64>, now: DateTime<Utc>) -> Result<()> {
+    pub async fn bind_building(
+        &self,
+        chat_id: i64,
+        name: &str,
+        source: &str,
+        by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO buildings (chat_id, name, source, bound_by, bound_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (chat_id) DO UPDATE SET name = excluded.name, source = excluded.source,
@@ -233,10 +264,11 @@ impl Store {
     }
 
     pub async fn buildings(&self) -> Result<Vec<BuildingGroup>> {
-        let rows = sqlx::query("SELECT chat_id, name, source FROM buildings ORDER BY name, chat_id")
-            .fetch_all(&self.pool)
-            .await
-            .ctx("listing building groups")?;
+        let rows =
+            sqlx::query("SELECT chat_id, name, source FROM buildings ORDER BY name, chat_id")
+                .fetch_all(&self.pool)
+                .await
+                .ctx("listing building groups")?;
         rows.iter()
             .map(|r| {
                 Ok(BuildingGroup {
@@ -253,11 +285,25 @@ impl Store {
     pub async fn migrate_chat(&self, old: i64, new: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         for (sql, what) in [
-            ("UPDATE buildings SET chat_id = $2 WHERE chat_id = $1", "moving a building binding"),
-            ("UPDATE tickets SET source_chat_id = $2 WHERE source_chat_id = $1", "moving tickets"),
-            ("UPDATE outbox SET chat_id = $2 WHERE chat_id = $1 AND state IN ('pending', 'sending')", "moving queued messages"),
+            (
+                "UPDATE buildings SET chat_id = $2 WHERE chat_id = $1",
+                "moving a building binding",
+            ),
+            (
+                "UPDATE tickets SET source_chat_id = $2 WHERE source_chat_id = $1",
+                "moving tickets",
+            ),
+            (
+                "UPDATE outbox SET chat_id = $2 WHERE chat_id = $1 AND state IN ('pending', 'sending')",
+                "moving queued messages",
+            ),
         ] {
-            sqlx::query(sql).bind(old).bind(new).execute(&mut *tx.tx).await.ctx(what)?;
+            sqlx::query(sql)
+                .bind(old)
+                .bind(new)
+                .execute(&mut *tx.tx)
+                .await
+                .ctx(what)?;
         }
         tx.commit().await
     }
@@ -265,7 +311,12 @@ impl Store {
     // ---- staff and owners ------------------------------------------------------
 
     /// Remember who someone is, so `/transfer @name` can find them.
-    pub async fn seen(&self, user: &Actor, username: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+    pub async fn seen(
+        &self,
+        user: &Actor,
+        username: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO people (user_id, username, name, seen_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, name = excluded.name, seen_at = excluded.seen_at",
@@ -289,16 +340,30 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await
         } else if let Ok(id) = who.parse::<i64>() {
-            sqlx::query("SELECT user_id, name FROM people WHERE user_id = $1").bind(id).fetch_optional(&self.pool).await
+            sqlx::query("SELECT user_id, name FROM people WHERE user_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
         } else {
             return Ok(None);
         }
         .ctx("finding a person")?;
-        row.map(|r| Ok(Actor::new(r.try_get(0).ctx("reading people")?, r.try_get::<String, _>(1).ctx("reading people")?)))
-            .transpose()
+        row.map(|r| {
+            Ok(Actor::new(
+                r.try_get(0).ctx("reading people")?,
+                r.try_get::<String, _>(1).ctx("reading people")?,
+            ))
+        })
+        .transpose()
     }
 
-    pub async fn add_staff(&self, user_id: i64, name: Option<&str>, by: i64, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn add_staff(
+        &self,
+        user_id: i64,
+        name: Option<&str>,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO staff (user_id, name, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
         )
@@ -336,12 +401,22 @@ impl Store {
             .await
             .ctx("listing staff")?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0).ctx("reading staff")?, r.try_get(1).ctx("reading staff")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).ctx("reading staff")?,
+                    r.try_get(1).ctx("reading staff")?,
+                ))
+            })
             .collect()
     }
 
     /// An owner asks to register a room; it stays untrusted until staff confirm it.
-    pub async fn request_room(&self, user: &Actor, location: &Location, now: DateTime<Utc>) -> Result<()> {
+    pub async fn request_room(
+        &self,
+        user: &Actor,
+        location: &Location,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO owners (user_id, name, building, unit, room, status, requested_at)
              VALUES ($1, $2, $3, $4, $5, 'pending', $6)
@@ -363,7 +438,13 @@ impl Store {
 
     /// Staff approve or reject a pending room. Returns the owner as decided, or
     /// `None` if there was no pending request (already decided: safe to press twice).
-    pub async fn decide_room(&self, user_id: i64, confirm: bool, by: i64, now: DateTime<Utc>) -> Result<Option<Owner>> {
+    pub async fn decide_room(
+        &self,
+        user_id: i64,
+        confirm: bool,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Owner>> {
         let done = sqlx::query(
             "UPDATE owners SET status = $2, decided_by = $3, decided_at = $4 WHERE user_id = $1 AND status = 'pending'",
         )
@@ -393,7 +474,13 @@ impl Store {
     }
 
     /// After `/start t<N>`, the owner's next private messages belong to ticket N.
-    pub async fn set_owner_context(&self, user: &Actor, ticket: TicketId, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_owner_context(
+        &self,
+        user: &Actor,
+        ticket: TicketId,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO owners (user_id, name, status, requested_at, context_ticket, context_until)
              VALUES ($1, $2, 'none', $3, $4, $5)
@@ -425,7 +512,9 @@ impl Store {
     }
 
     pub async fn ticket_by_source(&self, chat_id: i64, message_id: i64) -> Result<Option<Ticket>> {
-        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE source_chat_id = $1 AND source_message_id = $2");
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE source_chat_id = $1 AND source_message_id = $2"
+        );
         sqlx::query(&sql)
             .bind(chat_id)
             .bind(message_id)
@@ -438,7 +527,12 @@ impl Store {
 
     /// The reporter's latest active ticket in this chat since `since` that has no
     /// location yet: a follow-up "是3栋501" completes it.
-    pub async fn ticket_missing_location(&self, reporter: i64, chat_id: i64, since: DateTime<Utc>) -> Result<Option<Ticket>> {
+    pub async fn ticket_missing_location(
+        &self,
+        reporter: i64,
+        chat_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets
              WHERE reporter_id = $1 AND source_chat_id = $2 AND created_at >= $3
@@ -456,10 +550,17 @@ impl Store {
             .transpose()
     }
 
-    pub async fn tickets(&self, filter: TicketFilter, now: DateTime<Utc>, limit: i64) -> Result<Vec<Ticket>> {
+    pub async fn tickets(
+        &self,
+        filter: TicketFilter,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
         let (cond, arg) = match filter {
             TicketFilter::Active => ("status IN ('open', 'claimed')", 0),
-            TicketFilter::AssignedTo(user) => ("status IN ('open', 'claimed') AND assignee_id = $1", user),
+            TicketFilter::AssignedTo(user) => {
+                ("status IN ('open', 'claimed') AND assignee_id = $1", user)
+            }
             TicketFilter::ReportedBy(user) => ("reporter_id = $1", user),
             TicketFilter::Overdue => (
                 "((status = 'open' AND respond_by < $1) OR (status = 'claimed' AND resolve_by < $1))",
@@ -562,13 +663,23 @@ impl Store {
 
     /// Planned outages that have not ended by `now`.
     pub async fn current_outages(&self, now: DateTime<Utc>) -> Result<Vec<Outage>> {
-        let sql = format!("SELECT {OUTAGE_COLUMNS} FROM outages WHERE status = 'planned' AND ends_at > $1 ORDER BY starts_at");
-        let rows = sqlx::query(&sql).bind(ms(now)).fetch_all(&self.pool).await.ctx("listing outages")?;
+        let sql = format!(
+            "SELECT {OUTAGE_COLUMNS} FROM outages WHERE status = 'planned' AND ends_at > $1 ORDER BY starts_at"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ms(now))
+            .fetch_all(&self.pool)
+            .await
+            .ctx("listing outages")?;
         rows.iter().map(outage_from_row).collect()
     }
 
     /// Outages whose "starts soon" reminder is due: claims each one so it is sent once.
-    pub async fn take_outage_reminders(&self, now: DateTime<Utc>, lead: chrono::Duration) -> Result<Vec<Outage>> {
+    pub async fn take_outage_reminders(
+        &self,
+        now: DateTime<Utc>,
+        lead: chrono::Duration,
+    ) -> Result<Vec<Outage>> {
         let sql = format!(
             "UPDATE outages SET reminded_at = $1
              WHERE status = 'planned' AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2
@@ -589,7 +700,11 @@ impl Store {
             "UPDATE outages SET ended_at = $1 WHERE status = 'planned' AND ended_at IS NULL AND ends_at <= $1
              RETURNING {OUTAGE_COLUMNS}"
         );
-        let rows = sqlx::query(&sql).bind(ms(now)).fetch_all(&self.pool).await.ctx("taking ended outages")?;
+        let rows = sqlx::query(&sql)
+            .bind(ms(now))
+            .fetch_all(&self.pool)
+            .await
+            .ctx("taking ended outages")?;
         rows.iter().map(outage_from_row).collect()
     }
 
@@ -654,7 +769,12 @@ impl Store {
     }
 
     /// Record that scheduled `job` ran for `slot`. False if it already had.
-    pub async fn claim_job_slot(&self, job: &str, slot: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn claim_job_slot(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = sqlx::query("INSERT INTO job_runs (job, slot, fired_at) VALUES ($1, $2, $3) ON CONFLICT (job, slot) DO NOTHING")
             .bind(job)
             .bind(ms(slot))
@@ -671,7 +791,10 @@ impl Store {
             .fetch_one(&self.pool)
             .await
             .ctx("reading scheduled runs")?;
-        Ok(row.try_get::<Option<i64>, _>(0).ctx("reading scheduled runs")?.map(from_ms))
+        Ok(row
+            .try_get::<Option<i64>, _>(0)
+            .ctx("reading scheduled runs")?
+            .map(from_ms))
     }
 }
 
@@ -714,7 +837,9 @@ impl Tx {
             None => Ok(None),
             Some(r) => {
                 let id: i64 = r.try_get(0).ctx("reading a new ticket id")?;
-                Ok(Some(TicketId::new(id).ok_or_else(|| StorageError::Corrupt(format!("ticket id {id}")))?))
+                Ok(Some(TicketId::new(id).ok_or_else(|| {
+                    StorageError::Corrupt(format!("ticket id {id}"))
+                })?))
             }
         }
     }
@@ -745,7 +870,13 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn add_event(&mut self, id: TicketId, actor: Option<&Actor>, event: &EventKind, now: DateTime<Utc>) -> Result<()> {
+    pub async fn add_event(
+        &mut self,
+        id: TicketId,
+        actor: Option<&Actor>,
+        event: &EventKind,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO ticket_events (ticket_id, at, actor_id, actor_name, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -762,7 +893,11 @@ impl Tx {
     }
 
     /// Create a broadcast. `None` if the same command already created one.
-    pub async fn insert_broadcast(&mut self, b: &NewBroadcast<'_>, now: DateTime<Utc>) -> Result<Option<i64>> {
+    pub async fn insert_broadcast(
+        &mut self,
+        b: &NewBroadcast<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
         let row = sqlx::query(
             "INSERT INTO broadcasts (kind, sender_id, text, targets, dedupe_key, outage_id, pin, created_at, report_chat)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
@@ -779,7 +914,9 @@ impl Tx {
         .fetch_optional(&mut *self.tx)
         .await
         .ctx("recording a broadcast")?;
-        row.map(|r| r.try_get::<i64, _>(0)).transpose().ctx("reading a broadcast id")
+        row.map(|r| r.try_get::<i64, _>(0))
+            .transpose()
+            .ctx("reading a broadcast id")
     }
 
     pub async fn mark_recalled(&mut self, id: i64, by: i64, now: DateTime<Utc>) -> Result<bool> {
@@ -794,7 +931,13 @@ impl Tx {
     }
 
     /// `reminded`: the announcement itself is close enough to the start to be the reminder.
-    pub async fn insert_outage(&mut self, plan: &OutagePlan, by: i64, now: DateTime<Utc>, reminded: bool) -> Result<i64> {
+    pub async fn insert_outage(
+        &mut self,
+        plan: &OutagePlan,
+        by: i64,
+        now: DateTime<Utc>,
+        reminded: bool,
+    ) -> Result<i64> {
         sqlx::query(
             "INSERT INTO outages (utility, buildings, starts_at, ends_at, reason, status, created_by, created_at, reminded_at)
              VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8) RETURNING id",
@@ -816,11 +959,13 @@ impl Tx {
 
     /// Cancel a planned outage. False if it was not planned (already cancelled).
     pub async fn cancel_outage(&mut self, id: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE outages SET status = 'cancelled' WHERE id = $1 AND status = 'planned'")
-            .bind(id)
-            .execute(&mut *self.tx)
-            .await
-            .ctx("cancelling an outage")?;
+        let done = sqlx::query(
+            "UPDATE outages SET status = 'cancelled' WHERE id = $1 AND status = 'planned'",
+        )
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .ctx("cancelling an outage")?;
         Ok(done.rows_affected() == 1)
     }
 }
@@ -867,10 +1012,17 @@ fn owner_from_row(r: &AnyRow) -> Result<Owner> {
     Ok(Owner {
         user_id: r.try_get(0).ctx(c)?,
         name: r.try_get(1).ctx(c)?,
-        location: Location::new(r.try_get(2).ctx(c)?, r.try_get(3).ctx(c)?, r.try_get(4).ctx(c)?),
+        location: Location::new(
+            r.try_get(2).ctx(c)?,
+            r.try_get(3).ctx(c)?,
+            r.try_get(4).ctx(c)?,
+        ),
         confirmed: status == "confirmed",
         pending: status == "pending",
-        context_ticket: r.try_get::<Option<i64>, _>(6).ctx(c)?.and_then(TicketId::new),
+        context_ticket: r
+            .try_get::<Option<i64>, _>(6)
+            .ctx(c)?
+            .and_then(TicketId::new),
         context_until: r.try_get::<Option<i64>, _>(7).ctx(c)?.map(from_ms),
     })
 }
@@ -900,7 +1052,8 @@ fn outage_from_row(r: &AnyRow) -> Result<Outage> {
     let buildings: String = r.try_get(2).ctx(c)?;
     Ok(Outage {
         id: r.try_get(0).ctx(c)?,
-        utility: Utility::parse(&utility).map_err(|_| StorageError::Corrupt(format!("utility '{utility}'")))?,
+        utility: Utility::parse(&utility)
+            .map_err(|_| StorageError::Corrupt(format!("utility '{utility}'")))?,
         targets: Targets::from_stored(&buildings),
         starts_at: from_ms(r.try_get(3).ctx(c)?),
         ends_at: from_ms(r.try_get(4).ctx(c)?),

@@ -36,8 +36,7 @@ pub struct OutboxStats {
     pub failed_chats: Vec<i64>,
 }
 
-const ROW_COLUMNS: &str =
-    "id, chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id, attempts, target_message_id";
+const ROW_COLUMNS: &str = "id, chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id, attempts, target_message_id";
 
 fn row_from(r: &AnyRow) -> Result<OutboxRow> {
     let c = "reading the outbox";
@@ -122,7 +121,11 @@ impl Tx {
 
     /// Stop a broadcast: queued copies are cancelled; the chats and tags of the copies
     /// already delivered are returned so they can be deleted.
-    pub async fn recall_broadcast(&mut self, broadcast_id: i64, now: DateTime<Utc>) -> Result<Vec<(i64, String)>> {
+    pub async fn recall_broadcast(
+        &mut self,
+        broadcast_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, String)>> {
         sqlx::query("UPDATE outbox SET state = 'cancelled', done_at = $2 WHERE broadcast_id = $1 AND state = 'pending'")
             .bind(broadcast_id)
             .bind(ms(now))
@@ -138,7 +141,12 @@ impl Tx {
         .await
         .ctx("finding delivered copies")?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0).ctx("reading the outbox")?, r.try_get(1).ctx("reading the outbox")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).ctx("reading the outbox")?,
+                    r.try_get(1).ctx("reading the outbox")?,
+                ))
+            })
             .collect()
     }
 }
@@ -147,7 +155,12 @@ impl Store {
     /// Lease up to `limit` due rows, most urgent first. A row whose lease ran out
     /// (its sender died) is due again. The outer `state` test makes the lease safe
     /// when several workers race: a row another worker just took no longer matches.
-    pub async fn claim_outbox(&self, now: DateTime<Utc>, lease: chrono::Duration, limit: i64) -> Result<Vec<OutboxRow>> {
+    pub async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
         let sql = format!(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM outbox
@@ -177,7 +190,10 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .ctx("reading the outbox")?;
-        Ok(row.try_get::<Option<i64>, _>(0).ctx("reading the outbox")?.map(from_ms))
+        Ok(row
+            .try_get::<Option<i64>, _>(0)
+            .ctx("reading the outbox")?
+            .map(from_ms))
     }
 
     /// The state and delivered message id of the row tagged `tag`.
@@ -187,11 +203,21 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .ctx("finding a sent message")?
-            .map(|r| Ok((r.try_get(0).ctx("reading the outbox")?, r.try_get(1).ctx("reading the outbox")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).ctx("reading the outbox")?,
+                    r.try_get(1).ctx("reading the outbox")?,
+                ))
+            })
             .transpose()
     }
 
-    pub async fn outbox_sent(&self, id: i64, message_id: Option<i64>, now: DateTime<Utc>) -> Result<()> {
+    pub async fn outbox_sent(
+        &self,
+        id: i64,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query("UPDATE outbox SET state = 'sent', sent_message_id = $2, done_at = $3, lease_until = NULL WHERE id = $1")
             .bind(id)
             .bind(message_id)
@@ -235,6 +261,22 @@ impl Store {
         Ok(())
     }
 
+    /// At start-up on SQLite, where only one daemon can own the database, rows a
+    /// crashed predecessor had leased are due at once instead of when the lease
+    /// runs out. (On PostgreSQL other instances may hold live leases: they expire.)
+    pub async fn outbox_recover_leases(&self) -> Result<u64> {
+        if self.backend != super::Backend::Sqlite {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'sending'",
+        )
+        .execute(&self.pool)
+        .await
+        .ctx("recovering leased messages")?;
+        Ok(done.rows_affected())
+    }
+
     /// Telegram asked us to wait for this chat: nothing queued for it goes before `until`.
     pub async fn outbox_defer_chat(&self, chat_id: i64, until: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE outbox SET due_at = $2 WHERE chat_id = $1 AND state = 'pending' AND due_at < $2")
@@ -261,7 +303,9 @@ impl Store {
                 "sent" => stats.sent += 1,
                 "failed" => {
                     stats.failed += 1;
-                    stats.failed_chats.push(r.try_get(1).ctx("reading the outbox")?);
+                    stats
+                        .failed_chats
+                        .push(r.try_get(1).ctx("reading the outbox")?);
                 }
                 "cancelled" => stats.cancelled += 1,
                 _ => stats.pending += 1,

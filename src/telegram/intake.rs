@@ -37,7 +37,11 @@ struct Router {
 
 impl Router {
     fn route(&mut self, id: i64, update: Update) {
-        let key = update.chat().map(|c| c.id.0).or_else(|| update.from().map(|u| u.id.0 as i64)).unwrap_or(0);
+        let key = update
+            .chat()
+            .map(|c| c.id.0)
+            .or_else(|| update.from().map(|u| u.id.0 as i64))
+            .unwrap_or(0);
         let item = (id, update);
         let item = match self.chats.get(&key) {
             Some(tx) => match tx.send(item) {
@@ -49,7 +53,12 @@ impl Router {
         let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Update)>();
         let _ = tx.send(item);
         self.chats.insert(key, tx);
-        let (bot, desk, me, handler) = (self.bot.clone(), self.desk.clone(), self.me.clone(), self.handler.clone());
+        let (bot, desk, me, handler) = (
+            self.bot.clone(),
+            self.desk.clone(),
+            self.me.clone(),
+            self.handler.clone(),
+        );
         self.tasks.spawn(async move {
             while let Some((id, update)) = rx.recv().await {
                 handle(&bot, &desk, &me, &handler, id, update).await;
@@ -61,7 +70,9 @@ impl Router {
 async fn handle(bot: &Bot, desk: &Desk, me: &Me, handler: &Handler, id: i64, update: Update) {
     let deps = dptree::deps![update, bot.clone(), desk.clone(), me.clone()];
     match handler.dispatch(deps).await {
-        std::ops::ControlFlow::Break(Err(e)) => tracing::error!(update = id, error = %e, "handler failed"),
+        std::ops::ControlFlow::Break(Err(e)) => {
+            tracing::error!(update = id, error = %e, "handler failed")
+        }
         std::ops::ControlFlow::Continue(_) => tracing::debug!(update = id, "no route for update"),
         _ => {}
     }
@@ -72,7 +83,13 @@ async fn handle(bot: &Bot, desk: &Desk, me: &Me, handler: &Handler, id: i64, upd
 }
 
 /// Poll until `shutdown`; then let the chats finish what they have.
-pub async fn run(bot: Bot, desk: Desk, me: Me, poll_timeout: Duration, shutdown: CancellationToken) {
+pub async fn run(
+    bot: Bot,
+    desk: Desk,
+    me: Me,
+    poll_timeout: Duration,
+    shutdown: CancellationToken,
+) {
     let mut router = Router {
         bot: bot.clone(),
         desk: desk.clone(),
@@ -84,12 +101,17 @@ pub async fn run(bot: Bot, desk: Desk, me: Me, poll_timeout: Duration, shutdown:
     match desk.store().inbox_pending().await {
         Ok(pending) => {
             if !pending.is_empty() {
-                tracing::info!(count = pending.len(), "replaying updates a restart interrupted");
+                tracing::info!(
+                    count = pending.len(),
+                    "replaying updates a restart interrupted"
+                );
             }
             for (id, payload) in pending {
                 match serde_json::from_str::<Update>(&payload) {
                     Ok(update) => router.route(id, update),
-                    Err(e) => tracing::error!(update = id, error = %e, "stored update no longer parses; skipped"),
+                    Err(e) => {
+                        tracing::error!(update = id, error = %e, "stored update no longer parses; skipped")
+                    }
                 }
             }
         }
@@ -104,7 +126,11 @@ pub async fn run(bot: Bot, desk: Desk, me: Me, poll_timeout: Duration, shutdown:
             .get_updates()
             .offset(offset)
             .timeout(secs)
-            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery, AllowedUpdate::MyChatMember]);
+            .allowed_updates(vec![
+                AllowedUpdate::Message,
+                AllowedUpdate::CallbackQuery,
+                AllowedUpdate::MyChatMember,
+            ]);
         let result = tokio::select! {
             r = poll.send() => r,
             _ = shutdown.cancelled() => break,
@@ -143,7 +169,9 @@ pub async fn run(bot: Bot, desk: Desk, me: Me, poll_timeout: Duration, shutdown:
                     batch.push((id, json));
                     parsed.insert(id, update);
                 }
-                Err(e) => tracing::warn!(update = id, error = %e, "update cannot be stored; skipped"),
+                Err(e) => {
+                    tracing::warn!(update = id, error = %e, "update cannot be stored; skipped")
+                }
             }
         }
         if batch.is_empty() {
@@ -171,7 +199,12 @@ pub async fn run(bot: Bot, desk: Desk, me: Me, poll_timeout: Duration, shutdown:
     // Close the queues and let each chat finish what it has.
     router.chats.clear();
     let drain = async { while router.tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
-        tracing::warn!("some updates were still being handled at shutdown; they replay on the next start");
+    if tokio::time::timeout(Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "some updates were still being handled at shutdown; they replay on the next start"
+        );
     }
 }

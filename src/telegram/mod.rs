@@ -31,18 +31,29 @@ type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// - the bot removed from a group → unbind it
 pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'static>> {
     let messages = Update::filter_message()
-        .branch(dptree::filter_map(|m: Message| m.migrate_to_chat_id().map(|id| (m.chat.id.0, id.0))).endpoint(on_migrated))
-        .branch(dptree::filter_map(to_incoming).branch(
-            dptree::entry()
-                .branch(dptree::entry().filter_command::<OwnerCommand>().endpoint(on_owner_command))
-                .branch(
-                    dptree::entry()
-                        .filter_command::<StaffCommand>()
-                        .branch(dptree::filter_async(sender_is_staff).endpoint(on_staff_command))
-                        .endpoint(on_refused),
-                )
-                .endpoint(on_text),
-        ));
+        .branch(
+            dptree::filter_map(|m: Message| m.migrate_to_chat_id().map(|id| (m.chat.id.0, id.0)))
+                .endpoint(on_migrated),
+        )
+        .branch(
+            dptree::filter_map(to_incoming).branch(
+                dptree::entry()
+                    .branch(
+                        dptree::entry()
+                            .filter_command::<OwnerCommand>()
+                            .endpoint(on_owner_command),
+                    )
+                    .branch(
+                        dptree::entry()
+                            .filter_command::<StaffCommand>()
+                            .branch(
+                                dptree::filter_async(sender_is_staff).endpoint(on_staff_command),
+                            )
+                            .endpoint(on_refused),
+                    )
+                    .endpoint(on_text),
+            ),
+        );
     dptree::entry()
         .branch(messages)
         .branch(Update::filter_callback_query().endpoint(on_callback))
@@ -56,9 +67,16 @@ fn to_incoming(m: Message) -> Option<Incoming> {
     let text = m.text().or(m.caption())?;
     Some(Incoming {
         chat_id: m.chat.id.0,
-        chat_kind: if m.chat.is_private() { ChatKind::Private } else { ChatKind::Group },
+        chat_kind: if m.chat.is_private() {
+            ChatKind::Private
+        } else {
+            ChatKind::Group
+        },
         message_id: i64::from(m.id.0),
-        from: Actor::new(i64::try_from(from.id.0).unwrap_or(i64::MAX), from.full_name()),
+        from: Actor::new(
+            i64::try_from(from.id.0).unwrap_or(i64::MAX),
+            from.full_name(),
+        ),
         username: from.username.clone(),
         text: text.to_string(),
     })
@@ -78,7 +96,12 @@ async fn sender_is_staff(desk: Desk, msg: Incoming) -> bool {
 /// than silence (sent directly: the outbox may be what failed).
 async fn internal(bot: &Bot, chat: i64, e: DeskError) -> HandlerResult {
     tracing::error!(error = %e, chat, "handler failed");
-    let _ = bot.send_message(ChatId(chat), "抱歉,系统暂时出了点问题,我们正在处理。紧急情况请直接拨打物业值班电话。").await;
+    let _ = bot
+        .send_message(
+            ChatId(chat),
+            "抱歉,系统暂时出了点问题,我们正在处理。紧急情况请直接拨打物业值班电话。",
+        )
+        .await;
     Ok(())
 }
 
@@ -117,8 +140,14 @@ async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand
 }
 
 /// Staff commands, for any edge that has parsed one (the console uses it too).
-pub async fn run_staff_command(desk: &Desk, msg: &Incoming, cmd: StaffCommand) -> Result<(), DeskError> {
-    desk.store().seen(&msg.from, msg.username.as_deref(), desk.now()).await?;
+pub async fn run_staff_command(
+    desk: &Desk,
+    msg: &Incoming,
+    cmd: StaffCommand,
+) -> Result<(), DeskError> {
+    desk.store()
+        .seen(&msg.from, msg.username.as_deref(), desk.now())
+        .await?;
     match cmd {
         StaffCommand::Claim(a) => desk.claim(msg, &a).await,
         StaffCommand::Done(a) => desk.finish(msg, &a).await,
@@ -149,32 +178,51 @@ async fn on_refused(bot: Bot, desk: Desk, msg: Incoming) -> HandlerResult {
 }
 
 async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
-    let from = Actor::new(i64::try_from(q.from.id.0).unwrap_or(i64::MAX), q.from.full_name());
+    let from = Actor::new(
+        i64::try_from(q.from.id.0).unwrap_or(i64::MAX),
+        q.from.full_name(),
+    );
     let data = q.data.clone().unwrap_or_default();
     let answer = match route_button(&desk, &from, &data).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "button failed");
-            CallbackAnswer { text: "抱歉,系统暂时出了点问题,请稍后再试。".into(), alert: true }
+            CallbackAnswer {
+                text: "抱歉,系统暂时出了点问题,请稍后再试。".into(),
+                alert: true,
+            }
         }
     };
-    bot.answer_callback_query(q.id.clone()).text(answer.text).show_alert(answer.alert).await?;
+    bot.answer_callback_query(q.id.clone())
+        .text(answer.text)
+        .show_alert(answer.alert)
+        .await?;
     Ok(())
 }
 
 /// Buttons, for any edge: staff buttons check who is pressing.
-pub async fn route_button(desk: &Desk, from: &Actor, data: &str) -> Result<CallbackAnswer, DeskError> {
+pub async fn route_button(
+    desk: &Desk,
+    from: &Actor,
+    data: &str,
+) -> Result<CallbackAnswer, DeskError> {
     if let Some(rest) = data.strip_prefix("rate:") {
         let mut parts = rest.split(':');
         let ticket = parts.next().and_then(|n| n.parse().ok());
         let stars = parts.next().and_then(|s| s.parse::<i64>().ok());
         return match (ticket, stars) {
             (Some(t), Some(s)) => desk.rate(t, s, from).await,
-            _ => Ok(CallbackAnswer { text: "按钮已失效".into(), alert: true }),
+            _ => Ok(CallbackAnswer {
+                text: "按钮已失效".into(),
+                alert: true,
+            }),
         };
     }
     if !desk.is_staff(from.id).await? {
-        return Ok(CallbackAnswer { text: "抱歉,这个按钮仅限物业工作人员使用。".into(), alert: true });
+        return Ok(CallbackAnswer {
+            text: "抱歉,这个按钮仅限物业工作人员使用。".into(),
+            alert: true,
+        });
     }
     desk.staff_button(from, data).await
 }

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 use teloxide::ApiError;
-use teloxide::prelude::*;
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ReplyParameters};
 use teloxide::RequestError;
+use teloxide::prelude::*;
+use teloxide::types::{
+    ChatId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ReplyParameters,
+};
 
 use crate::domain::outgoing::{ButtonAction, Keyboard};
 use crate::worker::{SendError, Transport};
@@ -27,8 +29,13 @@ fn markup(keyboard: &Keyboard) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(keyboard.iter().map(|row| {
         row.iter()
             .filter_map(|b| match &b.action {
-                ButtonAction::Callback(data) => Some(InlineKeyboardButton::callback(b.text.clone(), data.clone())),
-                ButtonAction::Url(url) => url.parse().ok().map(|u| InlineKeyboardButton::url(b.text.clone(), u)),
+                ButtonAction::Callback(data) => {
+                    Some(InlineKeyboardButton::callback(b.text.clone(), data.clone()))
+                }
+                ButtonAction::Url(url) => url
+                    .parse()
+                    .ok()
+                    .map(|u| InlineKeyboardButton::url(b.text.clone(), u)),
             })
             .collect::<Vec<_>>()
     }))
@@ -40,16 +47,30 @@ fn clip(text: &str) -> String {
 
 fn classify(e: RequestError) -> SendError {
     match e {
-        RequestError::RetryAfter(secs) => SendError::RetryAfter(secs.duration().max(Duration::from_secs(1))),
+        RequestError::RetryAfter(secs) => {
+            SendError::RetryAfter(secs.duration().max(Duration::from_secs(1)))
+        }
         RequestError::Network(e) => SendError::Transient(format!("network: {e}")),
         RequestError::Io(e) => SendError::Transient(format!("io: {e}")),
-        RequestError::InvalidJson { source, .. } => SendError::Transient(format!("bad answer: {source}")),
+        RequestError::InvalidJson { source, .. } => {
+            SendError::Transient(format!("bad answer: {source}"))
+        }
         RequestError::MigrateToChatId(id) => SendError::Migrated(id.0),
         RequestError::Api(ApiError::Unknown(text)) => {
             // Telegram's own trouble (5xx, gateway) is worth retrying; an unknown
             // refusal of what we sent is not.
             let lower = text.to_lowercase();
-            if ["internal", "gateway", "unavailable", "timeout", "too many", "server"].iter().any(|w| lower.contains(w)) {
+            if [
+                "internal",
+                "gateway",
+                "unavailable",
+                "timeout",
+                "too many",
+                "server",
+            ]
+            .iter()
+            .any(|w| lower.contains(w))
+            {
                 SendError::Transient(text)
             } else {
                 SendError::Permanent(text)
@@ -63,16 +84,26 @@ fn classify(e: RequestError) -> SendError {
 fn settled(result: Result<(), RequestError>) -> Result<(), SendError> {
     match result {
         Ok(()) => Ok(()),
-        Err(RequestError::Api(ApiError::MessageNotModified | ApiError::MessageToDeleteNotFound)) => Ok(()),
+        Err(RequestError::Api(
+            ApiError::MessageNotModified | ApiError::MessageToDeleteNotFound,
+        )) => Ok(()),
         Err(e) => Err(classify(e)),
     }
 }
 
 impl Transport for TelegramTransport {
-    async fn send(&self, chat: i64, text: &str, reply_to: Option<i64>, keyboard: Option<&Keyboard>) -> Result<i64, SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        text: &str,
+        reply_to: Option<i64>,
+        keyboard: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
         let mut req = self.bot.send_message(ChatId(chat), clip(text));
         if let Some(id) = reply_to.and_then(|m| i32::try_from(m).ok()) {
-            req = req.reply_parameters(ReplyParameters::new(MessageId(id)).allow_sending_without_reply());
+            req = req.reply_parameters(
+                ReplyParameters::new(MessageId(id)).allow_sending_without_reply(),
+            );
         }
         if let Some(k) = keyboard {
             req = req.reply_markup(markup(k));
@@ -80,25 +111,53 @@ impl Transport for TelegramTransport {
         req.await.map(|m| i64::from(m.id.0)).map_err(classify)
     }
 
-    async fn edit(&self, chat: i64, message: i64, text: &str, keyboard: Option<&Keyboard>) -> Result<(), SendError> {
-        let id = MessageId(i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?);
+    async fn edit(
+        &self,
+        chat: i64,
+        message: i64,
+        text: &str,
+        keyboard: Option<&Keyboard>,
+    ) -> Result<(), SendError> {
+        let id = MessageId(
+            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
+        );
         let mut req = self.bot.edit_message_text(ChatId(chat), id, clip(text));
-        req = req.reply_markup(markup(keyboard.map(Vec::as_slice).unwrap_or(&[]).to_vec().as_ref()));
+        req = req.reply_markup(markup(
+            keyboard.map(Vec::as_slice).unwrap_or(&[]).to_vec().as_ref(),
+        ));
         settled(req.await.map(|_| ()))
     }
 
     async fn delete(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        let id = MessageId(i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?);
+        let id = MessageId(
+            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
+        );
         settled(self.bot.delete_message(ChatId(chat), id).await.map(|_| ()))
     }
 
     async fn pin(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        let id = MessageId(i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?);
-        settled(self.bot.pin_chat_message(ChatId(chat), id).disable_notification(true).await.map(|_| ()))
+        let id = MessageId(
+            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
+        );
+        settled(
+            self.bot
+                .pin_chat_message(ChatId(chat), id)
+                .disable_notification(true)
+                .await
+                .map(|_| ()),
+        )
     }
 
     async fn unpin(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        let id = MessageId(i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?);
-        settled(self.bot.unpin_chat_message(ChatId(chat)).message_id(id).await.map(|_| ()))
+        let id = MessageId(
+            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
+        );
+        settled(
+            self.bot
+                .unpin_chat_message(ChatId(chat))
+                .message_id(id)
+                .await
+                .map(|_| ()),
+        )
     }
 }

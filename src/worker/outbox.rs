@@ -42,9 +42,22 @@ pub enum SendError {
 /// A chat platform's outbound API, as the worker needs it.
 pub trait Transport: Send + Sync + 'static {
     /// Send a message; the platform's id for it.
-    fn send(&self, chat: i64, text: &str, reply_to: Option<i64>, keyboard: Option<&Keyboard>) -> impl Future<Output = Result<i64, SendError>> + Send;
-    fn edit(&self, chat: i64, message: i64, text: &str, keyboard: Option<&Keyboard>) -> impl Future<Output = Result<(), SendError>> + Send;
-    fn delete(&self, chat: i64, message: i64) -> impl Future<Output = Result<(), SendError>> + Send;
+    fn send(
+        &self,
+        chat: i64,
+        text: &str,
+        reply_to: Option<i64>,
+        keyboard: Option<&Keyboard>,
+    ) -> impl Future<Output = Result<i64, SendError>> + Send;
+    fn edit(
+        &self,
+        chat: i64,
+        message: i64,
+        text: &str,
+        keyboard: Option<&Keyboard>,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+    fn delete(&self, chat: i64, message: i64)
+    -> impl Future<Output = Result<(), SendError>> + Send;
     fn pin(&self, chat: i64, message: i64) -> impl Future<Output = Result<(), SendError>> + Send;
     fn unpin(&self, chat: i64, message: i64) -> impl Future<Output = Result<(), SendError>> + Send;
 }
@@ -62,7 +75,12 @@ pub struct OutboxConfig {
 
 impl OutboxConfig {
     pub fn new(per_second: u32, per_chat_per_minute: u32) -> Self {
-        Self { per_second, per_chat_per_minute, lease: chrono::Duration::seconds(30), max_attempts: 12 }
+        Self {
+            per_second,
+            per_chat_per_minute,
+            lease: chrono::Duration::seconds(30),
+            max_attempts: 12,
+        }
     }
 
     fn batch_size(&self) -> i64 {
@@ -97,7 +115,10 @@ impl Limiter {
     /// When this chat may next receive a message, if not now.
     fn chat_free_at(&mut self, chat: i64, now: Instant) -> Option<Instant> {
         let window = self.chats.entry(chat).or_default();
-        while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
             window.pop_front();
         }
         (window.len() >= self.per_chat).then(|| window[0] + Duration::from_secs(60) + MARGIN)
@@ -105,7 +126,11 @@ impl Limiter {
 
     /// Reserve a global slot for `chat`; returns when the send may start.
     fn reserve(&mut self, chat: i64, now: Instant) -> Instant {
-        while self.global.front().is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1)) {
+        while self
+            .global
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1))
+        {
             self.global.pop_front();
         }
         let mut at = now;
@@ -142,6 +167,11 @@ impl<T: Transport> OutboxWorker<T> {
 
     /// Deliver until `shutdown`; the batch in flight is finished first.
     pub async fn run(self, shutdown: CancellationToken) {
+        match self.store.outbox_recover_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(rows = n, "resending messages a crash left unconfirmed"),
+            Err(e) => tracing::error!(error = %e, "could not recover leased messages"),
+        }
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -171,7 +201,10 @@ impl<T: Transport> OutboxWorker<T> {
     /// How long to sleep when nothing is due: until the next row falls due, at most 1 s.
     async fn idle_for(&self) -> Duration {
         match self.store.next_outbox_due().await {
-            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(1)),
+            Ok(Some(due)) => (due - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(1)),
             _ => Duration::from_secs(1),
         }
         .max(Duration::from_millis(5))
@@ -179,7 +212,10 @@ impl<T: Transport> OutboxWorker<T> {
 
     /// One batch. Returns how many rows it handled.
     pub async fn round(&self) -> Result<usize, crate::storage::StorageError> {
-        let rows = self.store.claim_outbox(Utc::now(), self.cfg.lease, self.cfg.batch_size()).await?;
+        let rows = self
+            .store
+            .claim_outbox(Utc::now(), self.cfg.lease, self.cfg.batch_size())
+            .await?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -192,8 +228,16 @@ impl<T: Transport> OutboxWorker<T> {
                 None => by_chat.push((row.chat_id, vec![row])),
             }
         }
-        let broadcasts: BTreeSet<i64> = by_chat.iter().flat_map(|(_, r)| r.iter().filter_map(|r| r.broadcast_id)).collect();
-        join_all(by_chat.into_iter().map(|(chat, rows)| self.deliver_chat(chat, rows))).await;
+        let broadcasts: BTreeSet<i64> = by_chat
+            .iter()
+            .flat_map(|(_, r)| r.iter().filter_map(|r| r.broadcast_id))
+            .collect();
+        join_all(
+            by_chat
+                .into_iter()
+                .map(|(chat, rows)| self.deliver_chat(chat, rows)),
+        )
+        .await;
         for b in broadcasts {
             if let Err(e) = self.desk.broadcast_settled(b).await {
                 tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
@@ -211,7 +255,8 @@ impl<T: Transport> OutboxWorker<T> {
                 if let Some(free) = limiter.chat_free_at(chat, now) {
                     drop(limiter);
                     // This chat's minute is used up: give its rows back until it frees.
-                    let due = Utc::now() + chrono::Duration::from_std(free - now).unwrap_or_default();
+                    let due =
+                        Utc::now() + chrono::Duration::from_std(free - now).unwrap_or_default();
                     for r in std::iter::once(row).chain(rows.by_ref()) {
                         self.record(self.store.outbox_release(r.id, due).await, r.id);
                     }
@@ -227,7 +272,10 @@ impl<T: Transport> OutboxWorker<T> {
                 Err(SendError::RetryAfter(wait)) => {
                     tracing::warn!(chat, seconds = wait.as_secs(), "told to wait");
                     let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                    self.record(self.store.outbox_retry(row.id, until, "retry after").await, row.id);
+                    self.record(
+                        self.store.outbox_retry(row.id, until, "retry after").await,
+                        row.id,
+                    );
                     // The rest of this chat's rows wait too, in order.
                     for r in rows.by_ref() {
                         self.record(self.store.outbox_release(r.id, until).await, r.id);
@@ -242,13 +290,20 @@ impl<T: Transport> OutboxWorker<T> {
                     for r in rows.by_ref() {
                         self.record(self.store.outbox_release(r.id, now).await, r.id);
                     }
-                    self.record(self.store.outbox_retry(row.id, now, "chat migrated").await, row.id);
+                    self.record(
+                        self.store.outbox_retry(row.id, now, "chat migrated").await,
+                        row.id,
+                    );
                     return;
                 }
                 Err(SendError::Transient(e)) if row.attempts < self.cfg.max_attempts => {
-                    let backoff = 2i64.saturating_pow(row.attempts.clamp(0, 8) as u32).min(300);
+                    let backoff = 2i64
+                        .saturating_pow(row.attempts.clamp(0, 8) as u32)
+                        .min(300);
                     tracing::warn!(chat, row = row.id, attempt = row.attempts, error = %e, "delivery failed; will retry");
-                    self.store.outbox_retry(row.id, now + chrono::Duration::seconds(backoff), &e).await
+                    self.store
+                        .outbox_retry(row.id, now + chrono::Duration::seconds(backoff), &e)
+                        .await
                 }
                 Err(SendError::Transient(e)) | Err(SendError::Permanent(e)) => {
                     tracing::warn!(chat, row = row.id, error = %e, "delivery failed for good");
@@ -270,14 +325,20 @@ impl<T: Transport> OutboxWorker<T> {
     async fn perform(&self, row: &OutboxRow) -> Result<Option<i64>, SendError> {
         let text = row.text.as_deref().unwrap_or("");
         if row.op == Op::Send {
-            return self.transport.send(row.chat_id, text, row.reply_to, row.keyboard.as_ref()).await.map(Some);
+            return self
+                .transport
+                .send(row.chat_id, text, row.reply_to, row.keyboard.as_ref())
+                .await
+                .map(Some);
         }
         let target = match (row.target_message, &row.ref_tag) {
             (Some(m), _) => m,
             (None, Some(tag)) => match self.store.outbox_target(tag).await {
                 Ok(Some((state, Some(m)))) if state == "sent" => m,
                 Ok(Some((state, _))) if state == "pending" || state == "sending" => {
-                    return Err(SendError::Transient(format!("waiting for '{tag}' to be delivered first")));
+                    return Err(SendError::Transient(format!(
+                        "waiting for '{tag}' to be delivered first"
+                    )));
                 }
                 Ok(_) => return Err(SendError::Permanent(format!("'{tag}' was never delivered"))),
                 Err(e) => return Err(SendError::Transient(e.to_string())),
@@ -285,7 +346,11 @@ impl<T: Transport> OutboxWorker<T> {
             (None, None) => return Err(SendError::Permanent("nothing to act on".into())),
         };
         match row.op {
-            Op::Edit => self.transport.edit(row.chat_id, target, text, row.keyboard.as_ref()).await,
+            Op::Edit => {
+                self.transport
+                    .edit(row.chat_id, target, text, row.keyboard.as_ref())
+                    .await
+            }
             Op::Delete => self.transport.delete(row.chat_id, target).await,
             Op::Pin => self.transport.pin(row.chat_id, target).await,
             Op::Unpin => self.transport.unpin(row.chat_id, target).await,

@@ -48,6 +48,11 @@ pub struct Home {
 impl Home {
     /// `extra` is appended to the config (more `[[building]]`s, `[fees]`, ...).
     pub fn new(fake: &FakeBotApi, extra: &str) -> Home {
+        Self::with_rate(fake, 30, extra)
+    }
+
+    /// As `new`, sending at most `per_second` messages a second.
+    pub fn with_rate(fake: &FakeBotApi, per_second: u32, extra: &str) -> Home {
         let dir = tempfile::tempdir().expect("a temp dir");
         let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
         let config = format!(
@@ -56,6 +61,7 @@ impl Home {
 token = "{token}"
 api_url = "{url}"
 poll_timeout_secs = 1
+max_per_second = {per_second}
 
 [database]
 url = "sqlite://{db}"
@@ -112,12 +118,17 @@ chat = {GROUP_5}
             .env_remove("TELOXIDE_TOKEN")
             .env_remove("TELOXIDE_API_URL")
             .env_remove("DATABASE_URL")
-            .env("RUST_LOG", std::env::var("GUANJIA_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("GUANJIA_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .spawn()
             .expect("the daemon starts");
         let daemon = Daemon { child };
-        fake.wait_until_polling(Duration::from_secs(20)).await.expect("the daemon polls");
+        fake.wait_until_polling(Duration::from_secs(20))
+            .await
+            .expect("the daemon polls");
         daemon
     }
 }
@@ -152,6 +163,24 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Wait until the daemon is between two sends (nothing new for 300 ms, after at
+/// least `min_sent` messages), so a kill there tests resuming, not the one window
+/// no chat API lets us close (a message accepted by Telegram, not yet marked sent).
+pub async fn quiet_moment(fake: &FakeBotApi, min_sent: usize) -> usize {
+    fake.wait_for(|s| s.len() >= min_sent, Duration::from_secs(30))
+        .await
+        .expect("messages were sent");
+    let mut last = fake.sent_messages().len();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = fake.sent_messages().len();
+        if now == last {
+            return now;
+        }
+        last = now;
     }
 }
 
