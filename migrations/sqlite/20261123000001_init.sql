@@ -186,5 +186,6 @@ CREATE TABLE outbox (
     done_at            BIGINT
 );
 CREATE INDEX outbox_queue ON outbox (state, priority, due_at);
-CREATE INDEX outbox_broadcast ON outbox (broadcast_id);
+CREATE INDEX outbox_broadcast ON outbox (broadcast_id, state);
+CREATE INDEX outbox_sent ON outbox (done_at);
 CREATE INDEX outbox_ref ON outbox (ref_tag);

@@ -314,6 +314,36 @@ impl Store {
         Ok(stats)
     }
 
+    /// Sends completed since `since`: chat and when, to seed the rate limiter.
+    pub async fn outbox_recent_sends(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, DateTime<Utc>)>> {
+        let rows = sqlx::query("SELECT chat_id, done_at FROM outbox WHERE state = 'sent' AND done_at > $1 AND op = 'send'")
+            .bind(ms(since))
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading recent sends")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).ctx("reading the outbox")?,
+                    from_ms(r.try_get(1).ctx("reading the outbox")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Is anything of this broadcast still to be delivered?
+    pub async fn broadcast_pending(&self, broadcast_id: i64) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM outbox WHERE broadcast_id = $1 AND state IN ('pending', 'sending') LIMIT 1")
+            .bind(broadcast_id)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("checking a broadcast")?
+            .is_some())
+    }
+
     /// How many rows are still to be delivered (for shutdown logs and tests).
     pub async fn outbox_backlog(&self) -> Result<i64> {
         sqlx::query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")

@@ -1,24 +1,27 @@
 //! The outbox worker: delivers queued rows under the chat platform's limits.
 //!
-//! Each round leases a small batch of due rows (most urgent lane first), sends
-//! rows for different chats concurrently and rows for one chat in order, and
-//! records each outcome. Retry-after answers defer the chat; server errors and
-//! timeouts back off exponentially; permanent refusals (bot removed, chat gone)
-//! fail the row. The batch is kept small so an emergency queued mid-broadcast
-//! waits at most one short batch.
+//! The worker leases due rows (most urgent lane first) while fewer than
+//! `in_flight` are in hand, and hands each to its chat's queue: one task per
+//! chat sends that chat's rows in order, chats run side by side, and one slow
+//! chat (a 5xx, a retry-after) never holds up another. The in-flight bound keeps
+//! the wait for a rate-limit slot short, so an emergency queued mid-broadcast is
+//! leased within moments and sent within about a second.
+//!
+//! Retry-after answers defer the chat; server errors and timeouts back off
+//! exponentially; permanent refusals (bot removed, chat gone) fail the row.
 //!
 //! Delivery is exactly once except for one window no chat API lets us close: if
 //! the process dies after the platform accepted a message and before the row is
 //! marked, the lease expires and the row is sent again. Graceful shutdown finishes
 //! the batch in flight first, so only a hard kill can hit that window.
 
-use chrono::Utc;
-use futures::future::join_all;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -83,9 +86,10 @@ impl OutboxConfig {
         }
     }
 
-    fn batch_size(&self) -> i64 {
-        // About a quarter second of sending at the global limit.
-        i64::from((self.per_second / 4).clamp(4, 64))
+    /// Rows in hand at once: about a second of sending at the global limit, so
+    /// none waits long for its slot (and its lease never runs out).
+    fn in_flight(&self) -> usize {
+        (self.per_second as usize).clamp(4, 64)
     }
 }
 
@@ -124,6 +128,17 @@ impl Limiter {
         (window.len() >= self.per_chat).then(|| window[0] + Duration::from_secs(60) + MARGIN)
     }
 
+    /// Seed the windows with sends made before a restart (wall-clock ages).
+    fn remember(&mut self, chat: i64, age: Duration, now: Instant) {
+        let Some(at) = now.checked_sub(age) else {
+            return;
+        };
+        if age < Duration::from_secs(1) {
+            self.global.push_back(at);
+        }
+        self.chats.entry(chat).or_default().push_back(at);
+    }
+
     /// Reserve a global slot for `chat`; returns when the send may start.
     fn reserve(&mut self, chat: i64, now: Instant) -> Instant {
         while self
@@ -144,50 +159,89 @@ impl Limiter {
     }
 }
 
+/// Delivers the outbox. Cheap to share between its chat tasks.
 pub struct OutboxWorker<T: Transport> {
+    inner: Arc<Shared<T>>,
+}
+
+struct Shared<T: Transport> {
     desk: Desk,
     store: Store,
     transport: Arc<T>,
     cfg: OutboxConfig,
     limiter: Mutex<Limiter>,
     wake: Arc<Notify>,
+    /// Leased rows waiting in a chat's queue, by chat. A chat has an entry exactly
+    /// while a task is sending for it; the task removes it, under this lock, when
+    /// the queue is empty, so a row is never handed to a task that is leaving.
+    queues: std::sync::Mutex<HashMap<i64, VecDeque<OutboxRow>>>,
+    /// Rows leased and not yet settled.
+    in_hand: AtomicUsize,
+    /// Rung when a chat task finishes, so the leaser can take more.
+    freed: Notify,
+    stopping: CancellationToken,
 }
 
 impl<T: Transport> OutboxWorker<T> {
     pub fn new(desk: Desk, transport: Arc<T>, cfg: OutboxConfig) -> Self {
         Self {
-            store: desk.store().clone(),
-            wake: desk.outbox_wake(),
-            limiter: Mutex::new(Limiter::new(&cfg)),
-            desk,
-            transport,
-            cfg,
+            inner: Arc::new(Shared {
+                store: desk.store().clone(),
+                wake: desk.outbox_wake(),
+                limiter: Mutex::new(Limiter::new(&cfg)),
+                desk,
+                transport,
+                cfg,
+                queues: std::sync::Mutex::new(HashMap::new()),
+                in_hand: AtomicUsize::new(0),
+                freed: Notify::new(),
+                stopping: CancellationToken::new(),
+            }),
         }
     }
 
-    /// Deliver until `shutdown`; the batch in flight is finished first.
+    /// Deliver until `shutdown`. Rows already being sent finish; rows still
+    /// queued are given back for the next start.
     pub async fn run(self, shutdown: CancellationToken) {
-        match self.store.outbox_recover_leases().await {
+        let w = self.inner;
+        match w.store.outbox_recover_leases().await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(rows = n, "resending messages a crash left unconfirmed"),
             Err(e) => tracing::error!(error = %e, "could not recover leased messages"),
         }
+        w.seed_limiter().await;
+        let mut tasks = JoinSet::new();
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            match self.round().await {
+            while tasks.try_join_next().is_some() {}
+            let room = w
+                .cfg
+                .in_flight()
+                .saturating_sub(w.in_hand.load(Ordering::SeqCst));
+            let leased = if room == 0 {
+                Ok(0)
+            } else {
+                w.lease(room as i64, &mut tasks).await
+            };
+            match leased {
                 Ok(0) => {
-                    let idle = self.idle_for().await;
+                    let idle = if room == 0 {
+                        Duration::from_secs(1)
+                    } else {
+                        w.idle_for().await
+                    };
                     tokio::select! {
-                        _ = self.wake.notified() => {}
+                        _ = w.wake.notified() => {}
+                        _ = w.freed.notified() => {}
                         _ = tokio::time::sleep(idle) => {}
                         _ = shutdown.cancelled() => break,
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "outbox round failed; retrying shortly");
+                    tracing::error!(error = %e, "could not lease messages; retrying shortly");
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                         _ = shutdown.cancelled() => break,
@@ -195,13 +249,37 @@ impl<T: Transport> OutboxWorker<T> {
                 }
             }
         }
+        w.stopping.cancel();
+        while tasks.join_next().await.is_some() {}
         tracing::info!("outbox worker stopped");
+    }
+}
+
+impl<T: Transport> Shared<T> {
+    /// Fill the limiter's windows from the database, so a restart does not burst
+    /// past Telegram's limits with sends the previous process already made.
+    async fn seed_limiter(&self) {
+        let now = self.desk.now();
+        match self
+            .store
+            .outbox_recent_sends(now - chrono::Duration::seconds(60))
+            .await
+        {
+            Ok(recent) => {
+                let mut limiter = self.limiter.lock().await;
+                let instant = Instant::now();
+                for (chat, at) in recent {
+                    limiter.remember(chat, (now - at).to_std().unwrap_or_default(), instant);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read recent sends"),
+        }
     }
 
     /// How long to sleep when nothing is due: until the next row falls due, at most 1 s.
     async fn idle_for(&self) -> Duration {
         match self.store.next_outbox_due().await {
-            Ok(Some(due)) => (due - Utc::now())
+            Ok(Some(due)) => (due - self.desk.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .min(Duration::from_secs(1)),
@@ -210,63 +288,99 @@ impl<T: Transport> OutboxWorker<T> {
         .max(Duration::from_millis(5))
     }
 
-    /// One batch. Returns how many rows it handled.
-    pub async fn round(&self) -> Result<usize, crate::storage::StorageError> {
+    /// Lease up to `room` due rows and queue each to its chat. Returns how many.
+    async fn lease(
+        self: &Arc<Self>,
+        room: i64,
+        tasks: &mut JoinSet<()>,
+    ) -> Result<usize, crate::storage::StorageError> {
         let rows = self
             .store
-            .claim_outbox(Utc::now(), self.cfg.lease, self.cfg.batch_size())
+            .claim_outbox(self.desk.now(), self.cfg.lease, room)
             .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
         let count = rows.len();
-        // Per chat, in order; chats side by side.
-        let mut by_chat: Vec<(i64, Vec<OutboxRow>)> = Vec::new();
+        self.in_hand.fetch_add(count, Ordering::SeqCst);
         for row in rows {
-            match by_chat.iter_mut().find(|(c, _)| *c == row.chat_id) {
-                Some((_, list)) => list.push(row),
-                None => by_chat.push((row.chat_id, vec![row])),
-            }
-        }
-        let broadcasts: BTreeSet<i64> = by_chat
-            .iter()
-            .flat_map(|(_, r)| r.iter().filter_map(|r| r.broadcast_id))
-            .collect();
-        join_all(
-            by_chat
-                .into_iter()
-                .map(|(chat, rows)| self.deliver_chat(chat, rows)),
-        )
-        .await;
-        for b in broadcasts {
-            if let Err(e) = self.desk.broadcast_settled(b).await {
-                tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
+            let chat = row.chat_id;
+            let start = {
+                let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+                match queues.get_mut(&chat) {
+                    Some(queue) => {
+                        queue.push_back(row);
+                        false
+                    }
+                    None => {
+                        queues.insert(chat, VecDeque::from([row]));
+                        true
+                    }
+                }
+            };
+            if start {
+                let me = self.clone();
+                tasks.spawn(async move { me.serve_chat(chat).await });
             }
         }
         Ok(count)
     }
 
-    async fn deliver_chat(&self, chat: i64, rows: Vec<OutboxRow>) {
-        let mut rows = rows.into_iter();
-        while let Some(row) = rows.next() {
+    /// The next row of `chat`'s queue; `None` (and the queue is gone) when empty.
+    fn next_row(&self, chat: i64) -> Option<OutboxRow> {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let queue = queues.get_mut(&chat)?;
+        match queue.pop_front() {
+            Some(row) => Some(row),
+            None => {
+                queues.remove(&chat);
+                None
+            }
+        }
+    }
+
+    /// Take the rest of `chat`'s queue (to give it back).
+    fn take_queue(&self, chat: i64) -> Vec<OutboxRow> {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues.remove(&chat).map(Vec::from).unwrap_or_default()
+    }
+
+    fn settle(&self, n: usize) {
+        self.in_hand.fetch_sub(n, Ordering::SeqCst);
+        self.freed.notify_one();
+    }
+
+    /// Give `row` and the rest of the chat's queue back, due at `due`.
+    async fn give_back(
+        &self,
+        chat: i64,
+        row: Option<OutboxRow>,
+        due: chrono::DateTime<chrono::Utc>,
+    ) {
+        let rows: Vec<OutboxRow> = row.into_iter().chain(self.take_queue(chat)).collect();
+        for r in &rows {
+            self.record(self.store.outbox_release(r.id, due).await, r.id);
+        }
+        self.settle(rows.len());
+    }
+
+    async fn serve_chat(&self, chat: i64) {
+        while let Some(row) = self.next_row(chat) {
+            if self.stopping.is_cancelled() {
+                return self.give_back(chat, Some(row), self.desk.now()).await;
+            }
             let start = {
                 let mut limiter = self.limiter.lock().await;
                 let now = Instant::now();
                 if let Some(free) = limiter.chat_free_at(chat, now) {
                     drop(limiter);
-                    // This chat's minute is used up: give its rows back until it frees.
-                    let due =
-                        Utc::now() + chrono::Duration::from_std(free - now).unwrap_or_default();
-                    for r in std::iter::once(row).chain(rows.by_ref()) {
-                        self.record(self.store.outbox_release(r.id, due).await, r.id);
-                    }
-                    return;
+                    // This chat's minute is used up: its rows wait until it frees.
+                    let due = self.desk.now()
+                        + chrono::Duration::from_std(free - now).unwrap_or_default();
+                    return self.give_back(chat, Some(row), due).await;
                 }
                 limiter.reserve(chat, now)
             };
             tokio::time::sleep_until(start).await;
             let outcome = self.perform(&row).await;
-            let now = Utc::now();
+            let now = self.desk.now();
             let result = match outcome {
                 Ok(message_id) => self.store.outbox_sent(row.id, message_id, now).await,
                 Err(SendError::RetryAfter(wait)) => {
@@ -276,25 +390,20 @@ impl<T: Transport> OutboxWorker<T> {
                         self.store.outbox_retry(row.id, until, "retry after").await,
                         row.id,
                     );
-                    // The rest of this chat's rows wait too, in order.
-                    for r in rows.by_ref() {
-                        self.record(self.store.outbox_release(r.id, until).await, r.id);
-                    }
+                    self.settle(1);
+                    self.give_back(chat, None, until).await;
                     self.record(self.store.outbox_defer_chat(chat, until).await, row.id);
                     return;
                 }
                 Err(SendError::Migrated(new_chat)) => {
                     tracing::info!(chat, new_chat, "group moved to a supergroup; following it");
-                    let moved = self.store.migrate_chat(chat, new_chat).await;
-                    self.record(moved, row.id);
-                    for r in rows.by_ref() {
-                        self.record(self.store.outbox_release(r.id, now).await, r.id);
-                    }
+                    self.record(self.store.migrate_chat(chat, new_chat).await, row.id);
                     self.record(
                         self.store.outbox_retry(row.id, now, "chat migrated").await,
                         row.id,
                     );
-                    return;
+                    self.settle(1);
+                    return self.give_back(chat, None, now).await;
                 }
                 Err(SendError::Transient(e)) if row.attempts < self.cfg.max_attempts => {
                     let backoff = 2i64
@@ -311,6 +420,12 @@ impl<T: Transport> OutboxWorker<T> {
                 }
             };
             self.record(result, row.id);
+            self.settle(1);
+            if let Some(b) = row.broadcast_id {
+                if let Err(e) = self.desk.broadcast_settled(b).await {
+                    tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
+                }
+            }
         }
     }
 
