@@ -277,6 +277,26 @@ async fn teloxide_requests_parse() {
         .expect("allow_sending_without_reply");
     assert!(lenient.reply_to_message().is_none());
 
+    // Forward / copy a user's message into an admin chat.
+    let admin = FakeChat::supergroup(-1009000, "物业后台");
+    fake.register_chat(&admin);
+    let fwd = bot
+        .forward_message(ChatId(admin.id), ChatId(group.id), MessageId(1))
+        .await
+        .expect("forward_message");
+    assert_eq!(fwd.text(), Some("电梯坏了"));
+    assert!(fwd.forward_origin().is_some());
+    let copied = bot
+        .copy_message(ChatId(admin.id), ChatId(group.id), MessageId(1))
+        .await
+        .expect("copy_message");
+    assert_eq!(copied, MessageId(2));
+    let to_admin = fake.messages_to(admin.id);
+    assert_eq!(to_admin.len(), 2);
+    assert_eq!(to_admin[0].method, "forwardmessage");
+    assert_eq!(to_admin[1].method, "copymessage");
+    assert_eq!(to_admin[1].text, "电梯坏了");
+
     // Method names arrive PascalCase and are recorded lowercased.
     let calls = fake.calls();
     assert!(
@@ -372,7 +392,11 @@ async fn dispatcher_echo_bot_round_trip() {
 
     token.shutdown().expect("dispatcher running").await;
     task.await.expect("dispatcher task");
+    // Graceful shutdown confirmed the offset with a timeout-0 poll: no conflict.
     assert_eq!(fake.poll_conflicts(), 0);
+    let last = fake.calls_to("getUpdates").pop().unwrap();
+    assert_eq!(last.params["timeout"], json!(0));
+    assert_eq!(last.params["limit"], json!(1));
 }
 
 /// (3) Injected 429 and 5xx surface as teloxide errors and are not delivered.
@@ -711,22 +735,33 @@ async fn raw_http_long_polling_and_errors() {
     assert_eq!(body["result"], json!([]));
     assert_eq!(fake.delivery_count(pushed.update_id), 2);
 
-    // allowed_updates filters and is remembered.
+    // allowed_updates filters (dropping unwanted kinds) and is remembered.
     fake.push_callback(&bob(), -1, 1, "x");
-    fake.push_text(&FakeChat::group(-1, "g"), &alice(), "m");
+    let dropped = fake.push_text(&FakeChat::group(-1, "g"), &alice(), "m");
     let (_, body) = post("getUpdates", json!({"allowed_updates": ["callback_query"]})).await;
     assert_eq!(body["result"].as_array().unwrap().len(), 1);
     assert!(body["result"][0].get("callback_query").is_some());
+    assert_eq!(fake.dropped_updates(), vec![dropped.update_id]);
+    fake.push_text(&FakeChat::group(-1, "g"), &alice(), "m2");
     let (_, body) = post("getUpdates", json!({"limit": 5})).await;
     assert_eq!(
         body["result"].as_array().unwrap().len(),
         1,
         "still only callbacks"
     );
+    assert_eq!(
+        fake.allowed_updates(),
+        Some(vec!["callback_query".to_string()])
+    );
 
-    // Negative offset keeps only the last N.
+    // An empty list restores the default set; a negative offset keeps only
+    // the last N updates.
+    fake.push_text(&FakeChat::group(-1, "g"), &alice(), "m3");
+    fake.push_text(&FakeChat::group(-1, "g"), &alice(), "m4");
     let (_, body) = post("getUpdates", json!({"offset": -1, "allowed_updates": []})).await;
-    assert_eq!(body["result"][0]["message"]["text"], json!("m"));
+    assert_eq!(body["result"].as_array().unwrap().len(), 1);
+    assert_eq!(body["result"][0]["message"]["text"], json!("m4"));
+    assert_eq!(fake.allowed_updates(), None);
 
     // A second concurrent poll terminates the first with 409.
     let first = tokio::spawn(post(

@@ -50,6 +50,7 @@
 //!
 //! * Files, media, multipart uploads (`send_photo` etc. are recorded and
 //!   answered `true`, which teloxide will fail to parse as a `Message`).
+//!   `copyMessage` / `forwardMessage` work for text messages the fake knows.
 //! * Markdown/HTML parsing: `text` is stored as sent; no entities are produced
 //!   for bot messages, and `parse_mode` is not validated.
 //! * Inline mode, payments, games, business connections, forum topics,
@@ -110,7 +111,7 @@ const DEFAULT_EXCLUDED_UPDATES: &[&str] =
 /// Server configuration for [`FakeBotApi::start_with`].
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Enforce Telegram's send limits on `sendMessage` (see [`RateLimits`]).
+    /// Enforce Telegram's send limits on messages the bot sends (see [`RateLimits`]).
     pub rate_limits: Option<RateLimits>,
     /// The bot's username returned by `getMe` (without `@`).
     pub bot_username: String,
@@ -157,7 +158,8 @@ impl Options {
     }
 }
 
-/// Telegram's broadcast limits, enforced on `sendMessage` when configured.
+/// Telegram's broadcast limits, enforced on `sendMessage`, `copyMessage` and
+/// `forwardMessage` when configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
     /// Successful `sendMessage` calls allowed in any sliding 1-second window,
@@ -429,9 +431,12 @@ impl Call {
     }
 }
 
-/// A message the bot successfully sent with `sendMessage`.
+/// A message the bot successfully sent with `sendMessage` (or, with
+/// [`SentMessage::method`] telling which, `copyMessage` / `forwardMessage`).
 #[derive(Clone, Debug)]
 pub struct SentMessage {
+    /// `"sendmessage"`, `"copymessage"` or `"forwardmessage"`.
+    pub method: String,
     pub chat_id: i64,
     pub message_id: i64,
     /// The text as sent (markup not parsed).
@@ -549,6 +554,9 @@ struct St {
     poll_generation: u64,
     waiting_pollers: usize,
     poll_conflicts: usize,
+    /// Whether the newest `getUpdates` had a non-zero timeout.
+    last_poll_is_long: bool,
+    dropped_updates: Vec<i64>,
     webhook_url: Option<String>,
     shutdown: bool,
 
@@ -702,6 +710,8 @@ impl FakeBotApi {
             poll_generation: 0,
             waiting_pollers: 0,
             poll_conflicts: 0,
+            last_poll_is_long: false,
+            dropped_updates: Vec::new(),
             webhook_url: None,
             shutdown: false,
             chats: HashMap::new(),
@@ -781,6 +791,15 @@ impl FakeBotApi {
             .require_token
             .as_deref()
             .unwrap_or(TEST_TOKEN)
+    }
+
+    /// Environment for a bot daemon process: `TELOXIDE_API_URL` and
+    /// `TELOXIDE_TOKEN` (use with `Command::envs`).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TELOXIDE_API_URL", self.api_url()),
+            ("TELOXIDE_TOKEN", self.token().to_string()),
+        ]
     }
 
     /// The bot's user id (`getMe`).
@@ -1234,7 +1253,8 @@ impl FakeBotApi {
             .collect()
     }
 
-    /// Successful `sendMessage` calls, in order.
+    /// Successful `sendMessage` (and `copyMessage` / `forwardMessage`)
+    /// calls, in order.
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.inner.lock().sent.clone()
     }
@@ -1312,7 +1332,7 @@ impl FakeBotApi {
             .is_some_and(|m| m.deleted)
     }
 
-    /// Successful `sendMessage` count per chat.
+    /// Successful `sendMessage` / `copyMessage` / `forwardMessage` count per chat.
     pub fn delivered_count_by_chat(&self) -> HashMap<i64, usize> {
         let mut out = HashMap::new();
         for m in &self.inner.lock().sent {
@@ -1357,9 +1377,20 @@ impl FakeBotApi {
         self.inner.lock().allowed_updates.clone()
     }
 
-    /// Long polls answered with `409 Conflict` because a newer one started.
+    /// Long polls answered with `409 Conflict` because a newer *long* poll
+    /// (timeout > 0) started while they waited: the sign of two bot instances
+    /// polling at once. A poll superseded by a `timeout = 0` poll still gets
+    /// the 409 but is not counted, because teloxide's graceful shutdown drops
+    /// its in-flight long poll and then confirms the offset with such a call.
     pub fn poll_conflicts(&self) -> usize {
         self.inner.lock().poll_conflicts
+    }
+
+    /// Ids of updates dropped without delivery because the bot's
+    /// `allowed_updates` excluded their kind (e.g. a pushed callback query for
+    /// a bot whose handler tree has no callback handler).
+    pub fn dropped_updates(&self) -> Vec<i64> {
+        self.inner.lock().dropped_updates.clone()
     }
 
     /// Commands set with `setMyCommands` for the default scope and language.
@@ -1668,7 +1699,7 @@ impl St {
         }
     }
 
-    /// Applies the rate limits to one `sendMessage` into `chat_id`.
+    /// Applies the rate limits to one message sent into `chat_id`.
     fn check_rate(&mut self, limits: RateLimits, chat_id: i64, now: Instant) -> Result<(), Reply> {
         let sec = Duration::from_secs(1);
         let min = Duration::from_secs(60);
@@ -2192,6 +2223,7 @@ async fn get_updates(inner: &Inner, params: &Value) -> Reply {
             st.allowed_updates = if a.is_empty() { None } else { Some(a) };
         }
         st.poll_generation += 1;
+        st.last_poll_is_long = !timeout.is_zero();
         st.poll_generation
     };
     // Wake (and so terminate) an older concurrent poll.
@@ -2204,7 +2236,9 @@ async fn get_updates(inner: &Inner, params: &Value) -> Reply {
         {
             let mut st = inner.lock();
             if st.poll_generation != generation && inner.options.conflict_on_concurrent_polls {
-                st.poll_conflicts += 1;
+                if st.last_poll_is_long {
+                    st.poll_conflicts += 1;
+                }
                 return Reply::err(
                     409,
                     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
@@ -2241,29 +2275,35 @@ fn take_batch(st: &mut St, limit: usize) -> Vec<Value> {
         None => !DEFAULT_EXCLUDED_UPDATES.contains(&kind),
     };
     let mut batch = Vec::new();
-    let mut delivered_forced = HashSet::new();
+    // Queue positions to remove: delivered redeliveries and unwanted kinds
+    // (Telegram never sends those, so they would otherwise stay pending).
+    let mut remove = HashSet::new();
+    let mut dropped = Vec::new();
     let mut ids = Vec::new();
     for (i, u) in st.queue.iter().enumerate() {
-        if batch.len() >= limit {
-            break;
-        }
         if !wanted(&u.kind) {
+            remove.insert(i);
+            dropped.push(u.id);
+            continue;
+        }
+        if batch.len() >= limit {
             continue;
         }
         batch.push(u.json.clone());
         ids.push(u.id);
         if u.forced {
-            delivered_forced.insert(i);
+            remove.insert(i);
         }
     }
-    if !delivered_forced.is_empty() {
+    if !remove.is_empty() {
         let mut i = 0;
         st.queue.retain(|_| {
-            let keep = !delivered_forced.contains(&i);
+            let keep = !remove.contains(&i);
             i += 1;
             keep
         });
     }
+    st.dropped_updates.extend(dropped);
     for id in ids {
         *st.delivery_counts.entry(id).or_insert(0) += 1;
     }
@@ -2332,6 +2372,7 @@ fn dispatch(
             Ok(Reply::ok(json!(true)))
         }
         "sendmessage" => send_message(inner, st, p, at),
+        "copymessage" | "forwardmessage" => copy_or_forward(inner, st, method, p, at),
         "editmessagetext" | "editmessagereplymarkup" => edit_message(st, method, p, at),
         "deletemessage" => {
             let chat_id = st.resolve_chat_id(p.get("chat_id"))?;
@@ -2632,6 +2673,7 @@ fn send_message(inner: &Inner, st: &mut St, p: &Value, at: Instant) -> Result<Re
         },
     );
     st.sent.push(SentMessage {
+        method: "sendmessage".into(),
         chat_id,
         message_id,
         text,
@@ -2728,4 +2770,95 @@ fn edit_message(st: &mut St, method: &str, p: &Value, at: Instant) -> Result<Rep
         at,
     });
     Ok(Reply::ok(result))
+}
+
+/// `copyMessage` (result: `MessageId`) and `forwardMessage` (result: the new
+/// `Message` with `forward_origin`) of a message the fake knows; text only.
+fn copy_or_forward(
+    inner: &Inner,
+    st: &mut St,
+    method: &str,
+    p: &Value,
+    at: Instant,
+) -> Result<Reply, Reply> {
+    let forward = method == "forwardmessage";
+    let chat_id = st.resolve_chat_id(p.get("chat_id"))?;
+    let from_chat_id = st.resolve_chat_id(p.get("from_chat_id"))?;
+    let src_id = int_param(p, "message_id")
+        .ok_or_else(|| Reply::err(400, "Bad Request: message identifier is not specified"))?;
+    let src = st
+        .messages
+        .get(&(from_chat_id, src_id))
+        .filter(|m| !m.deleted)
+        .map(|m| m.json.clone())
+        .ok_or_else(|| {
+            let what = if forward { "forward" } else { "copy" };
+            Reply::err(400, &format!("Bad Request: message to {what} not found"))
+        })?;
+    let chat = st
+        .known_chat(chat_id, inner.options.strict_chats)
+        .ok_or_else(|| Reply::err(400, "Bad Request: chat not found"))?;
+    st.check_writable(&chat)?;
+    if let Some(limits) = inner.options.rate_limits {
+        st.check_rate(limits, chat_id, at)?;
+    }
+    st.chats.entry(chat_id).or_insert_with(|| chat.clone());
+    let message_id = st.alloc_message_id(chat_id);
+    let text = src
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let markup = match p.get("reply_markup").cloned() {
+        Some(Value::String(s)) => serde_json::from_str(&s).ok(),
+        other => other,
+    };
+    let mut m = Map::new();
+    m.insert("message_id".into(), json!(message_id));
+    m.insert("from".into(), inner.bot_user());
+    m.insert("chat".into(), chat.to_json());
+    m.insert("date".into(), json!(unix_now()));
+    if forward {
+        let origin = match src.get("from") {
+            Some(user) => json!({"type": "user", "sender_user": user, "date": src["date"]}),
+            None => {
+                json!({"type": "hidden_user", "sender_user_name": "Hidden", "date": src["date"]})
+            }
+        };
+        m.insert("forward_origin".into(), origin);
+    }
+    m.insert("text".into(), json!(text));
+    if let Some(mk) = markup
+        .as_ref()
+        .filter(|mk| mk.get("inline_keyboard").is_some())
+    {
+        m.insert("reply_markup".into(), mk.clone());
+    }
+    let json = Value::Object(m);
+    st.messages.insert(
+        (chat_id, message_id),
+        StoredMessage {
+            json: json.clone(),
+            from_bot: true,
+            deleted: false,
+        },
+    );
+    st.sent.push(SentMessage {
+        method: method.to_string(),
+        chat_id,
+        message_id,
+        text,
+        parse_mode: None,
+        reply_to_message_id: p
+            .pointer("/reply_parameters/message_id")
+            .and_then(Value::as_i64),
+        reply_markup: markup,
+        params: p.clone(),
+        at,
+    });
+    Ok(Reply::ok(if forward {
+        json
+    } else {
+        json!({"message_id": message_id})
+    }))
 }
