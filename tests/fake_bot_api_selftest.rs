@@ -856,3 +856,106 @@ fn start_in_thread_serves_blocking_callers() {
     });
     fake.shutdown();
 }
+
+/// Every `push_*` helper produces JSON that teloxide's `Update` parses into
+/// the expected kind (checked directly with serde, all kinds allowed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_pushed_update_parses_as_teloxide_update() {
+    use teloxide::types::{Update, UpdateKind};
+
+    let fake = FakeBotApi::start_with(Options {
+        require_token: Some("42:SECRET".into()),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(fake.token(), "42:SECRET");
+    let group = FakeChat::group(-4001, "g");
+    let sg = FakeChat::supergroup(-1001, "sg").with_username("wuye_sg");
+    let first = fake.push_text(&group, &alice(), "/new@guanjia_test_bot 漏水");
+    fake.push_reply(&group, &bob(), "我也是", first.message_id);
+    fake.push_edited_text(&group, &alice(), first.message_id, "/new 漏水 (edited)");
+    fake.push_callback(&bob(), group.id, first.message_id, "cb");
+    fake.push_my_chat_member(&sg, &alice(), "member");
+    fake.push_chat_member(&sg, &alice(), &bob(), "restricted");
+    fake.push_my_chat_member(&sg, &alice(), "left");
+    fake.push_migrate(group.id, -1002);
+    fake.push_text(&FakeChat::private(&alice()), &alice(), "私聊");
+
+    // Wrong token → 401, recorded.
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{}bot1:WRONG/getMe", fake.api_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+
+    let bot = bot_for(&fake);
+    let all = [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+        "chat_member",
+    ];
+    let resp: Value = http
+        .post(format!("{}bot{}/getUpdates", fake.api_url(), fake.token()))
+        .json(&json!({"allowed_updates": all}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let raw = resp["result"].as_array().unwrap().clone();
+    assert_eq!(raw.len(), 10);
+    let kinds: Vec<String> = raw
+        .iter()
+        .map(|u| {
+            // Note: `serde_json::from_value::<Update>` yields `UpdateKind::Error`
+            // in teloxide 0.17; parse from text like teloxide itself does.
+            let upd: Update = serde_json::from_str(&u.to_string()).expect("teloxide parses update");
+            match upd.kind {
+                UpdateKind::Message(m) => {
+                    if m.migrate_to_chat_id().is_some() {
+                        "migrate_to".into()
+                    } else if m.migrate_from_chat_id().is_some() {
+                        "migrate_from".into()
+                    } else if let Some(r) = m.reply_to_message() {
+                        format!("reply:{}", r.id.0)
+                    } else {
+                        format!("text:{}", m.text().unwrap_or(""))
+                    }
+                }
+                UpdateKind::EditedMessage(m) => format!("edited:{}", m.text().unwrap()),
+                UpdateKind::CallbackQuery(q) => format!("callback:{}", q.data.unwrap()),
+                UpdateKind::MyChatMember(c) => format!("my:{:?}", c.new_chat_member.status()),
+                UpdateKind::ChatMember(c) => format!("member:{:?}", c.new_chat_member.status()),
+                other => format!("unexpected {other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "text:/new@guanjia_test_bot 漏水",
+            "reply:1",
+            "edited:/new 漏水 (edited)",
+            "callback:cb",
+            "my:Member",
+            "member:Restricted",
+            "my:Left",
+            "migrate_to",
+            "migrate_from",
+            "text:私聊",
+        ]
+    );
+    // Commands carry a bot_command entity, as Telegram adds.
+    assert_eq!(
+        raw[0]["message"]["entities"],
+        json!([{"type": "bot_command", "offset": 0, "length": 21}])
+    );
+    // The teloxide bot with the right token works.
+    bot.get_me().await.expect("get_me with the required token");
+    assert_eq!(fake.failed_calls().len(), 1);
+}

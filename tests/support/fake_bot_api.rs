@@ -72,6 +72,31 @@
 //!
 //! Only std, tokio, axum, serde and serde_json are used, so benches can include
 //! this file with `#[path = "../tests/support/fake_bot_api.rs"] mod fake_bot_api;`.
+//!
+//! # Example
+//!
+//! ```ignore
+//! let fake = FakeBotApi::start().await;
+//! let daemon = std::process::Command::new(env!("CARGO_BIN_EXE_guanjia"))
+//!     .envs(fake.env()) // TELOXIDE_API_URL + TELOXIDE_TOKEN
+//!     .spawn()?;
+//! fake.wait_until_polling(Duration::from_secs(10)).await?;
+//! let group = FakeChat::group(-4001, "幸福小区 3 号楼");
+//! let alice = FakeUser::new(1001, "Alice");
+//! let m = fake.push_text(&group, &alice, "3 号楼电梯坏了");
+//! let ack = fake.wait_for_text(group.id, "工单", Duration::from_secs(5)).await?;
+//! fake.push_callback(&alice, group.id, ack.message_id, &ack.callback_data()[0]);
+//! ```
+//!
+//! # teloxide 0.17 behaviour worth knowing
+//!
+//! * `Dispatcher::dispatch` first calls `GetWebhookInfo` (and `DeleteWebhook`
+//!   only if a webhook is set), then polls `GetUpdates` with `timeout` 10,
+//!   no `limit`, `allowed_updates` derived from the handler tree (sent on the
+//!   first poll only) and `offset` = last received id + 1. Graceful shutdown
+//!   drops the in-flight poll and confirms with `offset`, `limit` 1, `timeout` 0.
+//! * On any HTTP 5xx teloxide sleeps 10 s before parsing the body.
+//! * `reply_parameters` is sent as `{"message_id": N}` (plus optional fields).
 
 #![allow(dead_code)]
 
@@ -334,6 +359,13 @@ impl FakeChat {
             username: user.username.clone(),
             user: Some(user.clone()),
         }
+    }
+
+    /// Sets the public username (without `@`) of a supergroup or channel; the
+    /// bot may then address the chat as `"@username"`.
+    pub fn with_username(mut self, username: &str) -> Self {
+        self.username = Some(username.to_string());
+        self
     }
 
     /// True for groups and supergroups.
