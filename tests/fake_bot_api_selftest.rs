@@ -500,8 +500,9 @@ async fn injected_failures_surface_as_teloxide_errors() {
 }
 
 /// (4) Rate-limit mode refuses the 31st message in a second and the 21st to
-/// one chat in a minute.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// one chat in a minute. (Runs on a current-thread runtime on purpose: the
+/// fake and the bot share one thread.)
+#[tokio::test]
 async fn rate_limit_mode() {
     let fake = FakeBotApi::start_with(Options::enforce_rate_limits()).await;
     let bot = bot_for(&fake);

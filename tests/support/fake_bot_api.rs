@@ -226,11 +226,17 @@ pub enum Failure {
 /// A Telegram user as the fake sends it in updates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FakeUser {
+    /// Telegram user id (positive; also the id of the private chat).
     pub id: i64,
+    /// False for people.
     pub is_bot: bool,
+    /// Always present in Telegram.
     pub first_name: String,
+    /// Optional last name.
     pub last_name: Option<String>,
+    /// Optional username, without `@`.
     pub username: Option<String>,
+    /// Optional IETF language tag of the user's client.
     pub language_code: Option<String>,
 }
 
@@ -287,9 +293,13 @@ impl FakeUser {
 /// Kind of a [`FakeChat`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ChatKind {
+    /// One-to-one chat with a user.
     Private,
+    /// Basic group.
     Group,
+    /// Supergroup (what basic groups migrate to).
     Supergroup,
+    /// Channel.
     Channel,
 }
 
@@ -312,7 +322,9 @@ impl ChatKind {
 /// `-1001234567890`). The fake does not enforce these conventions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FakeChat {
+    /// Chat id.
     pub id: i64,
+    /// Private, group, supergroup or channel.
     pub kind: ChatKind,
     /// Title of a group, supergroup or channel.
     pub title: Option<String>,
@@ -408,8 +420,11 @@ impl FakeChat {
 /// What a `push_*` call injected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PushedMessage {
+    /// Id of the update carrying the message.
     pub update_id: i64,
+    /// Chat the message was posted in.
     pub chat_id: i64,
+    /// Message id (per chat, shared with the bot's messages).
     pub message_id: i64,
 }
 
@@ -429,8 +444,12 @@ pub enum Outcome {
     Ok,
     /// `ok: false` with this HTTP status / `error_code` and description.
     Failed {
+        /// HTTP status, equal to `error_code`.
         status: u16,
+        /// The `description` sent.
         description: String,
+        /// True if it came from [`FakeBotApi::fail_next`] /
+        /// [`FakeBotApi::fail_randomly`] rather than from the fake's rules.
         injected: bool,
     },
 }
@@ -469,10 +488,13 @@ impl Call {
 pub struct SentMessage {
     /// `"sendmessage"`, `"copymessage"` or `"forwardmessage"`.
     pub method: String,
+    /// Chat the message went to.
     pub chat_id: i64,
+    /// Id the fake gave the new message (per chat).
     pub message_id: i64,
     /// The text as sent (markup not parsed).
     pub text: String,
+    /// `parse_mode` as sent (`"HTML"`, `"MarkdownV2"`), not validated.
     pub parse_mode: Option<String>,
     /// From `reply_parameters.message_id` or legacy `reply_to_message_id`.
     pub reply_to_message_id: Option<i64>,
@@ -480,6 +502,7 @@ pub struct SentMessage {
     pub reply_markup: Option<Value>,
     /// All parameters of the call.
     pub params: Value,
+    /// When the request arrived.
     pub at: Instant,
 }
 
@@ -508,47 +531,63 @@ impl SentMessage {
 /// Which edit method was used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EditKind {
+    /// `editMessageText`.
     Text,
+    /// `editMessageReplyMarkup`.
     ReplyMarkup,
 }
 
 /// A successful `editMessageText` / `editMessageReplyMarkup`.
 #[derive(Clone, Debug)]
 pub struct Edit {
+    /// Which method.
     pub kind: EditKind,
+    /// Chat of the edited message.
     pub chat_id: i64,
+    /// The edited message.
     pub message_id: i64,
     /// New text (for [`EditKind::Text`]).
     pub text: Option<String>,
     /// New markup (absent = keyboard removed).
     pub reply_markup: Option<Value>,
+    /// When the request arrived.
     pub at: Instant,
 }
 
 /// A successful `deleteMessage` (or one id of `deleteMessages`).
 #[derive(Clone, Debug)]
 pub struct Deletion {
+    /// Chat of the deleted message.
     pub chat_id: i64,
+    /// The deleted message.
     pub message_id: i64,
+    /// When the request arrived.
     pub at: Instant,
 }
 
 /// Pin bookkeeping action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PinAction {
+    /// `pinChatMessage`.
     Pin,
+    /// `unpinChatMessage`.
     Unpin,
+    /// `unpinAllChatMessages`.
     UnpinAll,
 }
 
 /// A successful `pinChatMessage` / `unpinChatMessage` / `unpinAllChatMessages`.
 #[derive(Clone, Debug)]
 pub struct Pin {
+    /// Pin, unpin or unpin all.
     pub action: PinAction,
+    /// The chat.
     pub chat_id: i64,
     /// The message (for `Unpin` without `message_id`: the one that was unpinned).
     pub message_id: Option<i64>,
+    /// `disable_notification` of a pin.
     pub disable_notification: bool,
+    /// When the request arrived.
     pub at: Instant,
 }
 
