@@ -94,6 +94,10 @@ pub async fn run(settings: Settings) -> Result<()> {
         Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs.unwrap_or(10)));
     let outbox_cfg = outbox_config(&settings);
     let desk = build_desk(settings, Arc::new(SystemClock), username).await?;
+    // The owners' command menu; staff see theirs with /help.
+    if let Err(e) = bot.set_my_commands(<telegram::OwnerCommand as teloxide::utils::command::BotCommands>::bot_commands()).await {
+        tracing::warn!(error = %e, "could not set the command menu");
+    }
 
     let shutdown = CancellationToken::new();
     let sender = OutboxWorker::new(
