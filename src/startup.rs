@@ -95,7 +95,12 @@ pub async fn run(settings: Settings) -> Result<()> {
     let outbox_cfg = outbox_config(&settings);
     let desk = build_desk(settings, Arc::new(SystemClock), username).await?;
     // The owners' command menu; staff see theirs with /help.
-    if let Err(e) = bot.set_my_commands(<telegram::OwnerCommand as teloxide::utils::command::BotCommands>::bot_commands()).await {
+    if let Err(e) = bot
+        .set_my_commands(
+            <telegram::OwnerCommand as teloxide::utils::command::BotCommands>::bot_commands(),
+        )
+        .await
+    {
         tracing::warn!(error = %e, "could not set the command menu");
     }
 

@@ -8,9 +8,9 @@ use tokio_util::sync::CancellationToken;
 
 use guanjia::configuration::{BuildingConfig, Settings};
 use guanjia::desk::{ChatKind, Desk, Incoming};
+use guanjia::domain::Actor;
 use guanjia::domain::clock::ManualClock;
 use guanjia::domain::outgoing::Keyboard;
-use guanjia::domain::Actor;
 use guanjia::worker::{OutboxConfig, OutboxWorker, SendError, Transport};
 
 const STAFF: i64 = -900;
@@ -32,19 +32,41 @@ impl Recorder {
     }
 
     fn sent_to(&self, chat: i64, needle: &str) -> usize {
-        self.log.lock().unwrap().iter().filter(|(op, c, t)| *op == "send" && *c == chat && t.contains(needle)).count()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, c, t)| *op == "send" && *c == chat && t.contains(needle))
+            .count()
     }
 
     fn ops(&self, op: &str, chat: i64) -> usize {
-        self.log.lock().unwrap().iter().filter(|(o, c, _)| *o == op && *c == chat).count()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(o, c, _)| *o == op && *c == chat)
+            .count()
     }
 }
 
 impl Transport for Recorder {
-    async fn send(&self, chat: i64, text: &str, _reply_to: Option<i64>, _k: Option<&Keyboard>) -> Result<i64, SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        text: &str,
+        _reply_to: Option<i64>,
+        _k: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
         Ok(self.push("send", chat, text))
     }
-    async fn edit(&self, chat: i64, _m: i64, text: &str, _k: Option<&Keyboard>) -> Result<(), SendError> {
+    async fn edit(
+        &self,
+        chat: i64,
+        _m: i64,
+        text: &str,
+        _k: Option<&Keyboard>,
+    ) -> Result<(), SendError> {
         self.push("edit", chat, text);
         Ok(())
     }
@@ -73,7 +95,10 @@ struct World {
 
 /// Shanghai wall time.
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().with_timezone(&Utc)
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(y, mo, d, h, mi, 0)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 async fn world(start: DateTime<Utc>, tweak: impl FnOnce(&mut Settings)) -> World {
@@ -83,22 +108,49 @@ async fn world(start: DateTime<Utc>, tweak: impl FnOnce(&mut Settings)) -> World
     settings.desk.rules_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
     settings.desk.staff_chat = Some(STAFF);
     settings.desk.admins = vec![ADMIN];
-    settings.building = vec![BuildingConfig { name: "3栋".into(), chat: G3 }, BuildingConfig { name: "5栋".into(), chat: G5 }];
+    settings.building = vec![
+        BuildingConfig {
+            name: "3栋".into(),
+            chat: G3,
+        },
+        BuildingConfig {
+            name: "5栋".into(),
+            chat: G5,
+        },
+    ];
     tweak(&mut settings);
     let clock = ManualClock::new(start);
-    let desk = guanjia::startup::build_desk(settings, Arc::new(clock.clone()), "bot".into()).await.unwrap();
+    let desk = guanjia::startup::build_desk(settings, Arc::new(clock.clone()), "bot".into())
+        .await
+        .unwrap();
     let sent = Arc::new(Recorder::default());
     let stop = CancellationToken::new();
-    tokio::spawn(OutboxWorker::new(desk.clone(), sent.clone(), OutboxConfig::new(1000, 1000)).run(stop.clone()));
-    World { desk, clock, sent, stop, _dir: dir, next_message: 1.into() }
+    tokio::spawn(
+        OutboxWorker::new(desk.clone(), sent.clone(), OutboxConfig::new(1000, 1000))
+            .run(stop.clone()),
+    );
+    World {
+        desk,
+        clock,
+        sent,
+        stop,
+        _dir: dir,
+        next_message: 1.into(),
+    }
 }
 
 impl World {
     fn msg(&self, chat: i64, from: i64, text: &str) -> Incoming {
         Incoming {
             chat_id: chat,
-            chat_kind: if chat > 0 { ChatKind::Private } else { ChatKind::Group },
-            message_id: self.next_message.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            chat_kind: if chat > 0 {
+                ChatKind::Private
+            } else {
+                ChatKind::Group
+            },
+            message_id: self
+                .next_message
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
             from: Actor::new(from, if from == ADMIN { "主管" } else { "业主" }),
             username: None,
             text: text.into(),
@@ -143,14 +195,21 @@ impl Now for ManualClock {
 async fn an_outage_is_announced_reminded_once_and_restored_once() {
     let w = world(at(2026, 11, 23, 10, 0), |_| {}).await;
     let m = w.msg(STAFF, ADMIN, "");
-    w.desk.outage(&m, "3栋 停水 2026-11-24 09:00 12:00 二次供水管网维修").await.unwrap();
+    w.desk
+        .outage(&m, "3栋 停水 2026-11-24 09:00 12:00 二次供水管网维修")
+        .await
+        .unwrap();
     w.drain().await;
     assert_eq!(w.sent.sent_to(G3, "计划停水"), 1);
     assert_eq!(w.sent.ops("pin", G3), 1);
     assert_eq!(w.sent.sent_to(G5, "停水"), 0, "5栋 is not affected");
 
     w.tick().await;
-    assert_eq!(w.sent.sent_to(G3, "开始停水"), 0, "a day ahead is too early for the reminder");
+    assert_eq!(
+        w.sent.sent_to(G3, "开始停水"),
+        0,
+        "a day ahead is too early for the reminder"
+    );
     w.clock.advance(Duration::hours(22) + Duration::minutes(15)); // 08:15 the next day
     w.tick().await;
     w.tick().await;
@@ -161,7 +220,11 @@ async fn an_outage_is_announced_reminded_once_and_restored_once() {
     let ask = w.msg(G3, 2001, "怎么停水了?");
     w.desk.on_message(&ask).await.unwrap();
     w.drain().await;
-    assert_eq!(w.sent.sent_to(G3, "二次供水管网维修"), 2, "the notice and the answer");
+    assert_eq!(
+        w.sent.sent_to(G3, "二次供水管网维修"),
+        2,
+        "the notice and the answer"
+    );
     assert_eq!(w.sent.sent_to(STAFF, "工单 #"), 0);
 
     w.clock.advance(Duration::hours(3)); // 12:15
@@ -182,11 +245,18 @@ async fn an_outage_is_announced_reminded_once_and_restored_once() {
 async fn an_outage_starting_soon_is_not_reminded_twice() {
     let w = world(at(2026, 11, 23, 10, 0), |_| {}).await;
     let m = w.msg(STAFF, ADMIN, "");
-    w.desk.outage(&m, "all power 10:30 11:30 配电房检修").await.unwrap();
+    w.desk
+        .outage(&m, "all power 10:30 11:30 配电房检修")
+        .await
+        .unwrap();
     w.drain().await;
     w.tick().await;
     assert_eq!(w.sent.sent_to(G3, "计划停电"), 1);
-    assert_eq!(w.sent.sent_to(G3, "开始停电"), 0, "the announcement was the reminder");
+    assert_eq!(
+        w.sent.sent_to(G3, "开始停电"),
+        0,
+        "the announcement was the reminder"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -197,7 +267,11 @@ async fn a_fee_reminder_missed_while_the_daemon_was_down_is_sent_once() {
     })
     .await;
     w.tick().await;
-    assert_eq!(w.sent.sent_to(G3, "缴费提醒"), 0, "nothing before the first slot");
+    assert_eq!(
+        w.sent.sent_to(G3, "缴费提醒"),
+        0,
+        "nothing before the first slot"
+    );
     w.clock.advance(Duration::minutes(90)); // 10:30
     w.tick().await;
     w.tick().await;
@@ -211,13 +285,20 @@ async fn a_fee_reminder_missed_while_the_daemon_was_down_is_sent_once() {
     assert_eq!(w.sent.sent_to(G3, "缴费提醒"), 2);
     w.clock.advance(Duration::hours(1));
     w.tick().await;
-    assert_eq!(w.sent.sent_to(G3, "缴费提醒"), 2, "no slot passed in that hour");
+    assert_eq!(
+        w.sent.sent_to(G3, "缴费提醒"),
+        2,
+        "no slot passed in that hour"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ticket_nobody_takes_within_fifteen_minutes_is_listed_as_overdue() {
     let w = world(at(2026, 11, 23, 9, 0), |_| {}).await;
-    w.desk.on_message(&w.msg(G3, 2001, "3栋2单元501 卫生间漏水了")).await.unwrap();
+    w.desk
+        .on_message(&w.msg(G3, 2001, "3栋2单元501 卫生间漏水了"))
+        .await
+        .unwrap();
     w.overdue().await;
     assert_eq!(w.sent.sent_to(STAFF, "超时的工单:无"), 1);
     w.clock.advance(Duration::minutes(16));
@@ -225,7 +306,11 @@ async fn a_ticket_nobody_takes_within_fifteen_minutes_is_listed_as_overdue() {
     assert_eq!(w.sent.sent_to(STAFF, "超时的工单(1 条)"), 1);
     w.desk.claim(&w.msg(STAFF, ADMIN, ""), "1").await.unwrap();
     w.overdue().await;
-    assert_eq!(w.sent.sent_to(STAFF, "超时的工单:无"), 2, "claimed within the day is on time");
+    assert_eq!(
+        w.sent.sent_to(STAFF, "超时的工单:无"),
+        2,
+        "claimed within the day is on time"
+    );
     w.clock.advance(Duration::hours(25));
     w.overdue().await;
     assert_eq!(w.sent.sent_to(STAFF, "超时的工单(1 条)"), 2);

@@ -9,7 +9,7 @@ use guanjia::domain::notice::{OutagePlan, Targets};
 use guanjia::domain::outgoing::{Button, Outgoing};
 use guanjia::domain::ticket::{Actor, EventKind, Priority, Status};
 use guanjia::domain::{Intent, Location};
-use guanjia::storage::{NewBroadcast, NewTicket, Store, TicketFilter};
+use guanjia::storage::{NewBroadcast, NewTicket, OutageStep, Store, TicketFilter};
 use sqlx::Connection;
 
 fn t0() -> DateTime<Utc> {
@@ -331,34 +331,44 @@ async fn scheduled_work_fires_once(store: Store) {
     tx.commit().await.unwrap();
     assert!(
         store
-            .take_outage_reminders(t0(), Duration::minutes(60))
+            .due_outage_reminders(t0(), Duration::minutes(60))
             .await
             .unwrap()
             .is_empty(),
         "too early"
     );
     let at = plan.starts_at - Duration::minutes(30);
-    assert_eq!(
-        store
-            .take_outage_reminders(at, Duration::minutes(60))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    let due = store
+        .due_outage_reminders(at, Duration::minutes(60))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.mark_outage(id, OutageStep::Reminded, at).await.unwrap());
     assert!(
-        store
-            .take_outage_reminders(at, Duration::minutes(60))
-            .await
-            .unwrap()
-            .is_empty(),
+        !tx.mark_outage(id, OutageStep::Reminded, at).await.unwrap(),
         "reminded once"
     );
-    assert_eq!(store.current_outages(at).await.unwrap()[0].id, id);
-    assert_eq!(store.take_outage_ends(plan.ends_at).await.unwrap().len(), 1);
+    tx.commit().await.unwrap();
     assert!(
         store
-            .take_outage_ends(plan.ends_at)
+            .due_outage_reminders(at, Duration::minutes(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.current_outages(at).await.unwrap()[0].id, id);
+    assert_eq!(store.due_outage_ends(plan.ends_at).await.unwrap().len(), 1);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.mark_outage(id, OutageStep::Ended, plan.ends_at)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    assert!(
+        store
+            .due_outage_ends(plan.ends_at)
             .await
             .unwrap()
             .is_empty(),

@@ -12,7 +12,7 @@ use super::{ChatKind, Desk, Incoming, Result};
 use crate::domain::fees::format_cents;
 use crate::domain::notice::{NoticeError, OutagePlan, Targets};
 use crate::domain::outgoing::{Lane, Op, Outgoing};
-use crate::storage::{BuildingGroup, NewBroadcast, Outage, Tx};
+use crate::storage::{BuildingGroup, NewBroadcast, Outage, OutageStep, Tx};
 
 /// Which fee reminder a scheduled run sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -619,47 +619,19 @@ impl Desk {
     }
 
     /// One tick of the clock: outage reminders and "已恢复" notices that fell due,
-    /// and scheduled fee reminders. Each is claimed in the database first, so it
-    /// happens once even if the daemon was down or runs twice.
+    /// and scheduled fee reminders. Each is queued under a unique key first and
+    /// marked done after, in one transaction where it can be: a crash in between
+    /// repeats the step, and the key makes the repeat a no-op. So each happens once
+    /// even if the daemon was down, crashed, or runs on several instances.
     pub async fn tick(&self) -> Result<()> {
         let now = self.now();
         self.store().inbox_prune(now - Duration::days(3)).await?;
         let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
-        for o in self.store().take_outage_reminders(now, lead).await? {
-            let (groups, _) = self.resolve(&o.targets).await?;
-            let mut tx = self.store().begin().await?;
-            let plan = Plan {
-                kind: "outage_reminder",
-                text: self.outage_text("outage_reminder", &o),
-                targets: &o.targets,
-                dedupe_key: format!("outage:{}:reminder", o.id),
-                sender: None,
-                report_chat: None,
-                outage_id: Some(o.id),
-                pin: false,
-            };
-            self.queue_broadcast(&mut tx, plan, &groups).await?;
-            self.commit(tx).await?;
+        for o in self.store().due_outage_reminders(now, lead).await? {
+            self.outage_step(&o, OutageStep::Reminded).await?;
         }
-        for o in self.store().take_outage_ends(now).await? {
-            let (groups, _) = self.resolve(&o.targets).await?;
-            let unpins = self.outage_unpins(o.id).await?;
-            let mut tx = self.store().begin().await?;
-            let plan = Plan {
-                kind: "outage_end",
-                text: self.outage_text("outage_end", &o),
-                targets: &o.targets,
-                dedupe_key: format!("outage:{}:end", o.id),
-                sender: None,
-                report_chat: None,
-                outage_id: Some(o.id),
-                pin: false,
-            };
-            self.queue_broadcast(&mut tx, plan, &groups).await?;
-            for unpin in &unpins {
-                tx.enqueue(unpin, now).await?;
-            }
-            self.commit(tx).await?;
+        for o in self.store().due_outage_ends(now).await? {
+            self.outage_step(&o, OutageStep::Ended).await?;
         }
         for (run, schedule) in [
             (FeeRun::Groups, self.settings().fees.group_schedule.clone()),
@@ -672,13 +644,48 @@ impl Desk {
                 let key = format!("{}:{}", run.job(), slot.timestamp());
                 self.send_fee_reminders(run, &Targets::All, &key, None)
                     .await?;
+                self.store().claim_job_slot(run.job(), slot, now).await?;
             }
         }
         Ok(())
     }
 
-    /// The latest slot of `schedule` at or before `now` that has not fired, claimed
-    /// so it fires once. Slots missed while the daemon was down collapse into the
+    /// Queue an outage's reminder or "已恢复" (with its unpins) and mark it done.
+    async fn outage_step(&self, o: &Outage, step: OutageStep) -> Result<()> {
+        let (groups, _) = self.resolve(&o.targets).await?;
+        let (kind, template) = match step {
+            OutageStep::Reminded => ("outage_reminder", "outage_reminder"),
+            OutageStep::Ended => ("outage_end", "outage_end"),
+        };
+        let unpins = if step == OutageStep::Ended {
+            self.outage_unpins(o.id).await?
+        } else {
+            Vec::new()
+        };
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        if !tx.mark_outage(o.id, step, now).await? {
+            return Ok(());
+        }
+        let plan = Plan {
+            kind,
+            text: self.outage_text(template, o),
+            targets: &o.targets,
+            dedupe_key: format!("outage:{}:{kind}", o.id),
+            sender: None,
+            report_chat: None,
+            outage_id: Some(o.id),
+            pin: false,
+        };
+        self.queue_broadcast(&mut tx, plan, &groups).await?;
+        for unpin in &unpins {
+            tx.enqueue(unpin, now).await?;
+        }
+        self.commit(tx).await
+    }
+
+    /// The latest slot of `schedule` at or before `now` that has not fired yet
+    /// (the caller sends, then records it). Slots missed while the daemon was down collapse into the
     /// latest one; slots before the job was first seen never fire.
     async fn due_slot(
         &self,
@@ -699,13 +706,6 @@ impl Desk {
             .after(&last.with_timezone(&tz))
             .take_while(|t| t.with_timezone(&Utc) <= now)
             .last();
-        let Some(slot) = latest.map(|t| t.with_timezone(&Utc)) else {
-            return Ok(None);
-        };
-        Ok(self
-            .store()
-            .claim_job_slot(job, slot, now)
-            .await?
-            .then_some(slot))
+        Ok(latest.map(|t| t.with_timezone(&Utc)))
     }
 }

@@ -674,37 +674,35 @@ impl Store {
         rows.iter().map(outage_from_row).collect()
     }
 
-    /// Outages whose "starts soon" reminder is due: claims each one so it is sent once.
-    pub async fn take_outage_reminders(
+    /// Outages whose "starts soon" reminder is due and not yet sent.
+    pub async fn due_outage_reminders(
         &self,
         now: DateTime<Utc>,
         lead: chrono::Duration,
     ) -> Result<Vec<Outage>> {
         let sql = format!(
-            "UPDATE outages SET reminded_at = $1
-             WHERE status = 'planned' AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2
-             RETURNING {OUTAGE_COLUMNS}"
+            "SELECT {OUTAGE_COLUMNS} FROM outages
+             WHERE status = 'planned' AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2"
         );
         let rows = sqlx::query(&sql)
             .bind(ms(now))
             .bind(ms(now + lead))
             .fetch_all(&self.pool)
             .await
-            .ctx("taking outage reminders")?;
+            .ctx("finding due outage reminders")?;
         rows.iter().map(outage_from_row).collect()
     }
 
-    /// Outages that have just ended: claims each one so "已恢复" is sent once.
-    pub async fn take_outage_ends(&self, now: DateTime<Utc>) -> Result<Vec<Outage>> {
+    /// Outages that have ended and whose "已恢复" is not yet sent.
+    pub async fn due_outage_ends(&self, now: DateTime<Utc>) -> Result<Vec<Outage>> {
         let sql = format!(
-            "UPDATE outages SET ended_at = $1 WHERE status = 'planned' AND ended_at IS NULL AND ends_at <= $1
-             RETURNING {OUTAGE_COLUMNS}"
+            "SELECT {OUTAGE_COLUMNS} FROM outages WHERE status = 'planned' AND ended_at IS NULL AND ends_at <= $1"
         );
         let rows = sqlx::query(&sql)
             .bind(ms(now))
             .fetch_all(&self.pool)
             .await
-            .ctx("taking ended outages")?;
+            .ctx("finding ended outages")?;
         rows.iter().map(outage_from_row).collect()
     }
 
@@ -955,6 +953,31 @@ impl Tx {
         .ctx("recording an outage")?
         .try_get::<i64, _>(0)
         .ctx("reading an outage id")
+    }
+
+    /// Record that an outage's reminder (`reminded_at`) or "已恢复" (`ended_at`) is
+    /// queued. False if another run already did.
+    pub async fn mark_outage(
+        &mut self,
+        id: i64,
+        step: OutageStep,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let sql = match step {
+            OutageStep::Reminded => {
+                "UPDATE outages SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL"
+            }
+            OutageStep::Ended => {
+                "UPDATE outages SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL"
+            }
+        };
+        let done = sqlx::query(sql)
+            .bind(id)
+            .bind(ms(now))
+            .execute(&mut *self.tx)
+            .await
+            .ctx("marking an outage")?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Cancel a planned outage. False if it was not planned (already cancelled).

@@ -102,3 +102,12 @@ pub struct Outage {
     pub reason: String,
     pub cancelled: bool,
 }
+
+/// The notices an outage gets after its announcement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageStep {
+    /// "starts soon"
+    Reminded,
+    /// "已恢复"
+    Ended,
+}
