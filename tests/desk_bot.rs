@@ -433,6 +433,8 @@ async fn the_first_claimant_stays_responsible_until_they_transfer() {
             .text
             .contains("王师傅")
     );
+    // Staff talking in the staff group open no tickets.
+    let talk = fake.push_text(&staff_chat(), &li(), "3栋电梯坏了,我现在过去看看");
     let m = fake.push_text(&staff_chat(), &wang(), "/tickets mine");
     assert!(
         wait_reply(&fake, STAFF_CHAT, m.message_id)
@@ -440,6 +442,7 @@ async fn the_first_claimant_stays_responsible_until_they_transfer() {
             .text
             .contains("#1")
     );
+    assert!(replies_to(&fake, STAFF_CHAT, talk.message_id).is_empty());
     let m = fake.push_text(&staff_chat(), &li(), "/note 1 已联系业主");
     assert!(
         wait_reply(&fake, STAFF_CHAT, m.message_id)

@@ -18,7 +18,8 @@ const PRIVATE_CONTEXT_MINUTES: i64 = 30;
 impl Desk {
     /// Any non-command message from anyone: classify it and act, or stay silent.
     pub async fn on_message(&self, msg: &Incoming) -> Result<()> {
-        if msg.text.trim().is_empty() {
+        // Staff talk in the staff group is not owners' business to classify.
+        if msg.text.trim().is_empty() || Some(msg.chat_id) == self.staff_chat() {
             return Ok(());
         }
         if msg.is_private() {

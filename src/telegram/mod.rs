@@ -61,9 +61,10 @@ pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'stat
 }
 
 /// The desk's view of a text message; `None` (ignored) for messages without a
-/// sender or text, such as channel posts, photos without captions and service messages.
+/// human sender or text, such as channel posts, other bots, photos without
+/// captions and service messages.
 fn to_incoming(m: Message) -> Option<Incoming> {
-    let from = m.from.as_ref()?;
+    let from = m.from.as_ref().filter(|u| !u.is_bot)?;
     let text = m.text().or(m.caption())?;
     Some(Incoming {
         chat_id: m.chat.id.0,
