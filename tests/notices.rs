@@ -310,6 +310,14 @@ async fn a_recalled_notice_is_deleted_from_every_group_it_reached() {
         assert!(fake.is_deleted(chat, id), "{chat} still shows the notice");
     }
     assert!(staff_says(&fake, "/recall 1").await.contains("已经撤回"));
+    let log = staff_says(&fake, "/broadcasts").await;
+    assert!(
+        log.contains("温馨提示")
+            && log.contains("id 9001")
+            && log.contains("送达 2")
+            && log.contains("已撤回"),
+        "{log}"
+    );
     assert!(staff_says(&fake, "/recall 99").await.contains("没有编号"));
 }
 

@@ -464,6 +464,43 @@ impl Desk {
         .await
     }
 
+    /// `/broadcasts`: the broadcast log — who sent what, when, and how it went.
+    pub async fn broadcast_log(&self, msg: &Incoming) -> Result<()> {
+        let list = self.store().recent_broadcasts(15).await?;
+        if list.is_empty() {
+            return self.reply(msg, "还没有发过广播。").await;
+        }
+        let mut lines = Vec::with_capacity(list.len());
+        for b in &list {
+            let stats = self.store().broadcast_stats(b.id).await?;
+            let who = b
+                .sender_id
+                .map(|s| format!("id {s}"))
+                .unwrap_or_else(|| "定时".into());
+            let mut line = format!(
+                "{} · {} · {} · {} → {}:送达 {},失败 {},待发 {}",
+                b.id,
+                self.show(b.created_at),
+                kind_label(&b.kind),
+                who,
+                b.targets,
+                stats.sent,
+                stats.failed,
+                stats.pending
+            );
+            if b.recalled_at.is_some() {
+                line.push_str(" · 已撤回");
+            }
+            line.push_str(&format!(
+                "\n   {}",
+                super::render::excerpt(&b.text.replace('\n', " "), 40)
+            ));
+            lines.push(line);
+        }
+        self.reply(msg, format!("最近的广播:\n{}", lines.join("\n")))
+            .await
+    }
+
     /// `/remind_fees [targets]`: the reminder, now.
     pub async fn remind_fees(&self, msg: &Incoming, args: &str) -> Result<()> {
         let targets = if args.trim().is_empty() {
@@ -707,5 +744,17 @@ impl Desk {
             .take_while(|t| t.with_timezone(&Utc) <= now)
             .last();
         Ok(latest.map(|t| t.with_timezone(&Utc)))
+    }
+}
+
+fn kind_label(kind: &str) -> &str {
+    match kind {
+        "notice" => "温馨提示",
+        "outage" => "停水停电",
+        "outage_reminder" => "停水停电提醒",
+        "outage_end" => "恢复通知",
+        "outage_cancel" => "取消通知",
+        "fee" => "缴费提醒",
+        other => other,
     }
 }

@@ -636,6 +636,20 @@ impl Store {
         .transpose()
     }
 
+    /// The latest broadcasts, newest first: the broadcast log.
+    pub async fn recent_broadcasts(&self, limit: i64) -> Result<Vec<Broadcast>> {
+        let sql = format!(
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat
+             FROM broadcasts ORDER BY id DESC LIMIT {}",
+            limit.clamp(1, 100)
+        );
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .ctx("listing broadcasts")?;
+        rows.iter().map(broadcast_from_row).collect()
+    }
+
     /// The broadcast that first announced outage `id`.
     pub async fn outage_announcement(&self, outage_id: i64) -> Result<Option<Broadcast>> {
         sqlx::query(

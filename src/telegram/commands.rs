@@ -58,4 +58,6 @@ pub enum StaffCommand {
     RemindFees(String),
     /// 撤回广播:/recall 编号
     Recall(String),
+    /// 广播记录:谁、何时、发到哪、送达/失败
+    Broadcasts,
 }

@@ -168,6 +168,7 @@ pub async fn run_staff_command(
         StaffCommand::OutageCancel(a) => desk.outage_cancel(msg, &a).await,
         StaffCommand::RemindFees(a) => desk.remind_fees(msg, &a).await,
         StaffCommand::Recall(a) => desk.recall(msg, &a).await,
+        StaffCommand::Broadcasts => desk.broadcast_log(msg).await,
     }
 }
 
