@@ -47,7 +47,7 @@ impl Desk {
     {
         for _ in 0..CHANGE_RETRIES {
             let Some(before) = self.store().ticket(id).await? else {
-                return Ok(Err(TicketError::BadNumber(id.to_string())));
+                return Ok(Err(TicketError::NotFound(id)));
             };
             let mut after = before.clone();
             let events = match apply(&mut after) {

@@ -255,6 +255,8 @@ impl EventKind {
 pub enum TicketError {
     #[error("'{0}' 不是有效的工单号,请写成 12 或 #12")]
     BadNumber(String),
+    #[error("没有工单 {0}")]
+    NotFound(TicketId),
     #[error("评分应为 1 到 5 星,收到的是 {0}")]
     BadRating(i64),
     #[error("工单 {id} 已由 {by} 负责")]
