@@ -157,8 +157,8 @@ impl Desk {
                         now,
                     )
                     .await?;
-                    if key == "rate_sorry" {
-                        if let Some(staff_chat) = self.staff_chat() {
+                    if key == "rate_sorry"
+                        && let Some(staff_chat) = self.staff_chat() {
                             let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
                             let supervisors: Vec<String> = self
                                 .settings()
@@ -182,7 +182,6 @@ impl Desk {
                             )
                             .await?;
                         }
-                    }
                 }
                 _ => {}
             }

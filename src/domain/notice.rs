@@ -207,7 +207,7 @@ impl OutagePlan {
 }
 
 fn parse_clock(s: &str) -> Result<NaiveTime, NoticeError> {
-    let s = s.replace(':', ":");
+    let s = s.replace('\u{ff1a}', ":");
     NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| NoticeError::BadTime(s.to_string()))
 }
 

@@ -73,8 +73,8 @@ impl Tx {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| StorageError::Corrupt(format!("buttons: {e}")))?;
-        if m.op == Op::Edit {
-            if let Some(target) = &m.ref_tag {
+        if m.op == Op::Edit
+            && let Some(target) = &m.ref_tag {
                 let rewritten = sqlx::query(
                     "UPDATE outbox SET text = $1, buttons = $2 WHERE tag = $3 AND op = 'send' AND state = 'pending'",
                 )
@@ -94,7 +94,6 @@ impl Tx {
                     .await
                     .ctx("superseding queued edits")?;
             }
-        }
         let done = sqlx::query(
             "INSERT INTO outbox (chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id,
                  state, attempts, due_at, created_at, target_message_id)
