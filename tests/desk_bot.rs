@@ -782,3 +782,31 @@ async fn sigterm_stops_cleanly_and_queued_work_resumes() {
     );
     drop(d2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suggestion_is_thanked_and_passed_to_staff() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, "");
+    let _d = home.start(&fake).await;
+
+    let m = fake.push_text(
+        &group5(),
+        &owner(),
+        "建议在小区大门口加个遮雨棚,下雨天等车都会淋湿",
+    );
+    assert!(
+        wait_reply(&fake, GROUP_5, m.message_id)
+            .await
+            .text
+            .contains("感谢您的建议")
+    );
+    let fwd = fake
+        .wait_for_text(STAFF_CHAT, "业主建议", SOON)
+        .await
+        .unwrap();
+    assert!(
+        fwd.text.contains("5栋") && fwd.text.contains("遮雨棚"),
+        "{}",
+        fwd.text
+    );
+}

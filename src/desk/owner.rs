@@ -23,26 +23,29 @@ impl Desk {
             return Ok(());
         }
         if msg.is_private()
-            && let Some(ticket) = self.private_context(msg.from.id).await? {
-                return self.private_details(msg, ticket).await;
-            }
+            && let Some(ticket) = self.private_context(msg.from.id).await?
+        {
+            return self.private_details(msg, ticket).await;
+        }
         let c = self.classifier().classify(&msg.text);
         tracing::debug!(chat = msg.chat_id, intent = c.intent.as_str(), category = ?c.category, "classified");
         match c.intent {
             Intent::Emergency | Intent::Repair | Intent::Complaint => {
                 if c.intent != Intent::Emergency
-                    && let Some(answer) = self.planned_outage_answer(msg, &c).await? {
-                        return self.reply(msg, answer).await;
-                    }
+                    && let Some(answer) = self.planned_outage_answer(msg, &c).await?
+                {
+                    return self.reply(msg, answer).await;
+                }
                 self.open_ticket(msg, &c).await
             }
             Intent::Inquiry => self.answer_question(msg, &c).await,
             Intent::Suggestion => self.take_suggestion(msg).await,
             Intent::Other => {
                 if let Some(location) = c.location.clone()
-                    && self.complete_location(msg, location).await? {
-                        return Ok(());
-                    }
+                    && self.complete_location(msg, location).await?
+                {
+                    return Ok(());
+                }
                 if msg.is_private() {
                     self.reply(msg, self.t().render("private_hint", &[]))
                         .await?;
@@ -59,9 +62,10 @@ impl Desk {
             return Ok(Some(b));
         }
         if let Some(owner) = self.store().owner(msg.from.id).await?
-            && let Some(b) = owner.confirmed_location().and_then(|l| l.building.clone()) {
-                return Ok(Some(b));
-            }
+            && let Some(b) = owner.confirmed_location().and_then(|l| l.building.clone())
+        {
+            return Ok(Some(b));
+        }
         Ok(self.store().building_of(msg.chat_id).await?)
     }
 
@@ -233,9 +237,10 @@ impl Desk {
     async fn answer_question(&self, msg: &Incoming, c: &Classification) -> Result<()> {
         // Questions about a cut supply get the plan when there is one.
         if (c.faq.as_deref() == Some("outage") || c.utility.is_some())
-            && let Some(answer) = self.planned_outage_answer(msg, c).await? {
-                return self.reply(msg, answer).await;
-            }
+            && let Some(answer) = self.planned_outage_answer(msg, c).await?
+        {
+            return self.reply(msg, answer).await;
+        }
         let Some(entry) = c
             .faq
             .as_deref()
@@ -249,6 +254,11 @@ impl Desk {
 
     async fn take_suggestion(&self, msg: &Incoming) -> Result<()> {
         let now = self.now();
+        let place = self
+            .store()
+            .building_of(msg.chat_id)
+            .await?
+            .unwrap_or_else(|| "私聊".into());
         let mut tx = self.store().begin().await?;
         tx.enqueue(
             &Outgoing::send(msg.chat_id, self.t().render("suggestion_thanks", &[]))
@@ -258,11 +268,6 @@ impl Desk {
         )
         .await?;
         if let Some(staff_chat) = self.staff_chat() {
-            let place = self
-                .store()
-                .building_of(msg.chat_id)
-                .await?
-                .unwrap_or_else(|| "私聊".into());
             tx.enqueue(
                 &Outgoing::send(
                     staff_chat,
@@ -302,13 +307,14 @@ impl Desk {
     async fn private_details(&self, msg: &Incoming, ticket: Ticket) -> Result<()> {
         let now = self.now();
         if ticket.location.is_none()
-            && let Some(location) = self.classifier().classify(&msg.text).location {
-                self.change_ticket(ticket.id, &msg.from, |t| {
-                    Ok(vec![t.locate(location.clone())?])
-                })
-                .await?
-                .ok();
-            }
+            && let Some(location) = self.classifier().classify(&msg.text).location
+        {
+            self.change_ticket(ticket.id, &msg.from, |t| {
+                Ok(vec![t.locate(location.clone())?])
+            })
+            .await?
+            .ok();
+        }
         let mut tx = self.store().begin().await?;
         tx.add_event(ticket.id, Some(&msg.from), &EventKind::OwnerDetails, now)
             .await?;
@@ -412,9 +418,10 @@ impl Desk {
         for t in &tickets {
             text.push_str(&self.list_line(t));
             if let Some(a) = &t.assignee
-                && t.status.is_active() {
-                    text.push_str(&format!("(负责人 {})", a.name));
-                }
+                && t.status.is_active()
+            {
+                text.push_str(&format!("(负责人 {})", a.name));
+            }
             text.push('\n');
         }
         self.reply(msg, text.trim_end()).await

@@ -158,16 +158,17 @@ impl Desk {
                     )
                     .await?;
                     if key == "rate_sorry"
-                        && let Some(staff_chat) = self.staff_chat() {
-                            let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
-                            let supervisors: Vec<String> = self
-                                .settings()
-                                .desk
-                                .admins
-                                .iter()
-                                .map(|a| format!("id {a}"))
-                                .collect();
-                            tx.enqueue(
+                        && let Some(staff_chat) = self.staff_chat()
+                    {
+                        let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
+                        let supervisors: Vec<String> = self
+                            .settings()
+                            .desk
+                            .admins
+                            .iter()
+                            .map(|a| format!("id {a}"))
+                            .collect();
+                        tx.enqueue(
                                 &Outgoing::send(
                                     staff_chat,
                                     format!(
@@ -181,7 +182,7 @@ impl Desk {
                                 now,
                             )
                             .await?;
-                        }
+                    }
                 }
                 _ => {}
             }

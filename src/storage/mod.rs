@@ -110,6 +110,8 @@ impl Store {
             // connection can never meet SQLITE_BUSY on a lock upgrade.
             Backend::Sqlite => options
                 .max_connections(1)
+                // A store call made while a Tx is open would wait forever: fail loudly.
+                .acquire_timeout(std::time::Duration::from_secs(10))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -139,6 +141,9 @@ impl Store {
         self.backend
     }
 
+    /// Start a write transaction. On SQLite it holds the only connection until it
+    /// commits or drops: read what the change needs *before* `begin`, never call
+    /// another `Store` method while a `Tx` is open.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(Tx {
             tx: self.pool.begin().await.ctx("starting a transaction")?,

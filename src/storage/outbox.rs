@@ -74,8 +74,9 @@ impl Tx {
             .transpose()
             .map_err(|e| StorageError::Corrupt(format!("buttons: {e}")))?;
         if m.op == Op::Edit
-            && let Some(target) = &m.ref_tag {
-                let rewritten = sqlx::query(
+            && let Some(target) = &m.ref_tag
+        {
+            let rewritten = sqlx::query(
                     "UPDATE outbox SET text = $1, buttons = $2 WHERE tag = $3 AND op = 'send' AND state = 'pending'",
                 )
                 .bind(m.text.as_deref())
@@ -84,16 +85,16 @@ impl Tx {
                 .execute(&mut *self.tx)
                 .await
                 .ctx("rewriting a queued message")?;
-                if rewritten.rows_affected() == 1 {
-                    return Ok(true);
-                }
-                sqlx::query("UPDATE outbox SET state = 'cancelled', done_at = $2 WHERE ref_tag = $1 AND op = 'edit' AND state = 'pending'")
+            if rewritten.rows_affected() == 1 {
+                return Ok(true);
+            }
+            sqlx::query("UPDATE outbox SET state = 'cancelled', done_at = $2 WHERE ref_tag = $1 AND op = 'edit' AND state = 'pending'")
                     .bind(target)
                     .bind(ms(now))
                     .execute(&mut *self.tx)
                     .await
                     .ctx("superseding queued edits")?;
-            }
+        }
         let done = sqlx::query(
             "INSERT INTO outbox (chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id,
                  state, attempts, due_at, created_at, target_message_id)

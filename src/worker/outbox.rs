@@ -422,9 +422,10 @@ impl<T: Transport> Shared<T> {
             self.record(result, row.id);
             self.settle(1);
             if let Some(b) = row.broadcast_id
-                && let Err(e) = self.desk.broadcast_settled(b).await {
-                    tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
-                }
+                && let Err(e) = self.desk.broadcast_settled(b).await
+            {
+                tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
+            }
         }
     }
 

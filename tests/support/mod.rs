@@ -2,3 +2,4 @@
 
 pub mod daemon;
 pub mod fake_bot_api;
+pub mod inprocess;
