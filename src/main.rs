@@ -26,6 +26,8 @@ enum Command {
     Run,
     /// Try the desk without Telegram: type as an owner or staff, see what would be posted
     Console,
+    /// Check the config, rules, FAQ and templates without starting anything
+    Check,
     /// Classify messages: one per line on stdin, one JSON object per line on stdout
     Classify {
         /// Rule directory (default: [desk] rules_dir, i.e. intents/)
@@ -82,6 +84,19 @@ async fn main() -> Result<()> {
     let settings = settings(cli.config.as_deref())?;
     match cli.command {
         Command::Run => startup::run(settings).await,
+        Command::Check => {
+            let c = classifier(None, &settings)?;
+            let templates = settings.desk.rules_dir.join("templates.toml");
+            guanjia::domain::templates::Templates::load(&templates)?;
+            println!(
+                "配置、规则、FAQ 和话术都没有问题:{} 个类别,{} 个关键词,{} 条 FAQ,{} 个楼栋群。",
+                c.categories().count(),
+                c.keyword_count(),
+                c.faq_entries().count(),
+                settings.building.len()
+            );
+            Ok(())
+        }
         Command::Console => {
             let stdin = std::io::stdin();
             console::run(settings, stdin.lock(), Box::new(std::io::stdout())).await

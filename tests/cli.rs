@@ -1,0 +1,150 @@
+//! The command line as a property company's staff use it: classify, check an
+//! edit to the rules, and start without a token.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn guanjia(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guanjia"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .env_remove("TELOXIDE_TOKEN")
+        .env_remove("DATABASE_URL")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("guanjia runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn classify_answers_every_line_even_bad_ones() {
+    let mut input = Vec::new();
+    input.extend_from_slice("3栋2单元501 厨房漏水了\n".as_bytes());
+    input.extend_from_slice(b"\xff\xfe broken\n");
+    input.extend_from_slice(b"\n");
+    input.extend_from_slice("漏".repeat(40_000).as_bytes());
+    input.extend_from_slice(b"\n\x07\x1b[0m\r\n");
+    input.extend_from_slice("电梯困人了!".as_bytes());
+    let out = guanjia(&["classify"], &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 6, "one answer per input line");
+    assert_eq!(lines[0]["intent"], "repair");
+    assert_eq!(lines[0]["location"]["room"], "501");
+    assert!(
+        lines[1]["error"].as_str().unwrap().contains("line 2"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["intent"], "other");
+    assert_eq!(lines[5]["intent"], "emergency");
+}
+
+#[test]
+fn check_accepts_the_shipped_files_and_names_a_broken_rule() {
+    let ok = guanjia(&["--config", "guanjia.example.toml", "check"], b"");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("intents");
+    std::fs::create_dir(&rules).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/intents")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, rules.join(path.file_name().unwrap())).unwrap();
+    }
+    let repair = std::fs::read_to_string(rules.join("repair.toml")).unwrap();
+    std::fs::write(
+        rules.join("repair.toml"),
+        repair.replacen("category = \"plumbing\"", "category = \"plumbng\"", 1),
+    )
+    .unwrap();
+    let config = dir.path().join("g.toml");
+    std::fs::write(
+        &config,
+        format!("[desk]\nrules_dir = \"{}\"\n", rules.display()),
+    )
+    .unwrap();
+    let bad = guanjia(&["--config", config.to_str().unwrap(), "check"], b"");
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("repair.toml") && err.contains("plumbng"),
+        "{err}"
+    );
+
+    let templates = std::fs::read_to_string(rules.join("templates.toml")).unwrap();
+    std::fs::write(rules.join("repair.toml"), repair).unwrap();
+    std::fs::write(
+        rules.join("templates.toml"),
+        templates.replacen("{ticket}", "{tikcet}", 1),
+    )
+    .unwrap();
+    let bad = guanjia(&["--config", config.to_str().unwrap(), "check"], b"");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("templates.toml") && err.contains("tikcet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_without_a_token_says_how_to_get_started() {
+    let out = guanjia(&["--config", "guanjia.example.toml", "run"], b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TELOXIDE_TOKEN") && err.contains("guanjia console"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_console_runs_a_whole_ticket_with_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("g.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[desk]\nrules_dir = \"{}/intents\"\n",
+            dir.path().join("c.db").display(),
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let script = "3栋2单元501 厨房漏水了\n@staff /claim 1\n@staff /done 1 换了阀门\n:press rate:1:5\n:quit\n";
+    let out = guanjia(
+        &["--config", config.to_str().unwrap(), "console"],
+        script.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8(out.stdout).unwrap();
+    for step in [
+        "工单号 #1",
+        "🙋 认领 #1",
+        "由 客服小李 负责",
+        "请为本次服务打分",
+        "感谢您对工单 #1 的评价",
+    ] {
+        assert!(shown.contains(step), "the console shows {step:?}:\n{shown}");
+    }
+}
