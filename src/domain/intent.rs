@@ -45,7 +45,7 @@ pub use rules::{FaqEntry, RuleError};
 use crate::domain::location::{self, Location};
 use crate::domain::text::normalize;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::RegexSet;
+use regex::Regex;
 use rules::{Compiled, Cond, Matcher};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -110,7 +110,8 @@ pub struct Classification {
     pub faq: Option<String>,
     pub location: Option<Location>,
     pub utility: Option<Utility>,
-    /// Id of the rule that decided the intent (`None` for `other` by default).
+    /// Id of the rule that decided the intent; for silence, `veto:<id>` when a
+    /// veto fired, else `None`.
     pub rule: Option<String>,
     /// Keywords of the deciding rule found in the message.
     pub keywords: Vec<String>,
@@ -121,7 +122,9 @@ pub struct Classification {
 pub struct Classifier {
     c: Compiled,
     ac: Option<AhoCorasick>,
-    patterns: Option<RegexSet>,
+    /// Compiled once; each is run at most once per message, and only when a
+    /// rule's keyword conditions already hold.
+    patterns: Vec<Regex>,
     /// Rules indexed by the first keyword group they need, so a message only
     /// evaluates rules that can possibly fire.
     group_trigger: Vec<Vec<u32>>,
@@ -136,7 +139,8 @@ struct Hits {
     terms: Vec<u32>,
     /// Every kept occurrence: (term, start byte, end byte).
     occ: Vec<(u32, usize, usize)>,
-    patterns: Option<Vec<bool>>,
+    /// Per pattern: 0 = not run yet, 1 = no match, 2 = match.
+    patterns: Vec<u8>,
 }
 
 impl Hits {
@@ -155,19 +159,17 @@ impl Classifier {
             Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&c.terms)
                     .map_err(|e| RuleError::File { file: dir.display().to_string(), reason: format!("keyword matcher: {e}") })?,
             )
         };
-        let patterns = if c.patterns.is_empty() {
-            None
-        } else {
-            Some(
-                RegexSet::new(&c.patterns)
-                    .map_err(|e| RuleError::File { file: dir.display().to_string(), reason: format!("pattern set: {e}") })?,
-            )
-        };
+        let patterns = c
+            .patterns
+            .iter()
+            .map(|p| Regex::new(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RuleError::File { file: dir.display().to_string(), reason: format!("pattern: {e}") })?;
         let mut group_trigger = vec![Vec::new(); c.group_count];
         let mut pattern_first = Vec::new();
         for (i, r) in c.rules.iter().enumerate() {
@@ -236,7 +238,7 @@ impl Classifier {
 
     fn scan(&self, norm: &str) -> Hits {
         let mut hits =
-            Hits { groups: vec![0; self.c.group_count.div_ceil(64)], terms: Vec::new(), occ: Vec::new(), patterns: None };
+            Hits { groups: vec![0; self.c.group_count.div_ceil(64)], terms: Vec::new(), occ: Vec::new(), patterns: Vec::new() };
         let Some(ac) = &self.ac else { return hits };
         for m in ac.find_overlapping_iter(norm) {
             let t = m.pattern().as_u32();
@@ -269,11 +271,11 @@ impl Classifier {
     /// `near`: some word of the first group lies within `max` characters of
     /// a word of every other group.
     fn near(&self, norm: &str, hits: &Hits, m: &Matcher, max: usize) -> bool {
-        let groups: Vec<u32> = m.conds.iter().filter_map(|c| if let Cond::Group(g) = c { Some(*g) } else { None }).collect();
-        let Some((&first, rest)) = groups.split_first() else { return true };
+        let mut groups = m.conds.iter().filter_map(|c| if let Cond::Group(g) = c { Some(*g) } else { None });
+        let Some(first) = groups.next() else { return true };
         let in_group = |t: u32, g: u32| self.c.term_groups[t as usize].binary_search(&g).is_ok();
         hits.occ.iter().filter(|&&(t, ..)| in_group(t, first)).any(|&(_, s0, e0)| {
-            rest.iter().all(|&g| {
+            groups.clone().all(|g| {
                 hits.occ.iter().filter(|&&(t, ..)| in_group(t, g)).any(|&(_, s, e)| {
                     let gap = if s >= e0 {
                         &norm[e0..s]
@@ -292,18 +294,14 @@ impl Classifier {
         match cond {
             Cond::Group(g) => hits.group(g),
             Cond::Pattern(p) => {
-                let set = match &self.patterns {
-                    Some(s) => s,
-                    None => return false,
-                };
-                let matched = hits.patterns.get_or_insert_with(|| {
-                    let mut v = vec![false; set.len()];
-                    for i in set.matches(norm).iter() {
-                        v[i] = true;
-                    }
-                    v
-                });
-                matched[p as usize]
+                let p = p as usize;
+                if hits.patterns.is_empty() {
+                    hits.patterns = vec![0; self.patterns.len()];
+                }
+                if hits.patterns[p] == 0 {
+                    hits.patterns[p] = if self.patterns[p].is_match(norm) { 2 } else { 1 };
+                }
+                hits.patterns[p] == 2
             }
         }
     }
@@ -320,9 +318,11 @@ impl Classifier {
 
     fn decide(&self, norm: &str, mut hits: Hits, location: Option<Location>) -> Classification {
         let mut blocked = 0u8;
+        let mut first_veto = None;
         for v in &self.c.vetoes {
             if self.fires(norm, &mut hits, &v.when) {
                 blocked |= v.blocks;
+                first_veto.get_or_insert(v);
             }
         }
         let mut survivors: Vec<u32> = Vec::new();
@@ -352,13 +352,14 @@ impl Classifier {
 
         let winner = survivors.iter().copied().max_by_key(|&r| self.key(r));
         let Some(w) = winner else {
+            // Silence; name the veto if one spoke, so staff can see why.
             return Classification {
                 intent: Intent::Other,
                 category: None,
                 faq: None,
                 location,
                 utility: None,
-                rule: None,
+                rule: first_veto.map(|v| format!("veto:{}", v.id)),
                 keywords: Vec::new(),
             };
         };

@@ -104,12 +104,31 @@ pub fn extract(normalized: &str) -> Option<Location> {
     if !has_marker(normalized) {
         return None;
     }
-    let cs: Vec<char> = normalized.chars().collect();
-    for i in 0..cs.len() {
-        if let Some((loc, _)) = parse_dash(&cs, i)
-            .or_else(|| parse_hash(&cs, i))
-            .or_else(|| parse_address(&cs, i))
-            .or_else(|| parse_lone_room(&cs, i))
+    // The scanner wants random access by character; reuse one buffer per
+    // thread instead of allocating for every message.
+    thread_local! {
+        static CHARS: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    CHARS.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut cs) => {
+            cs.clear();
+            cs.extend(normalized.chars());
+            scan_chars(&cs)
+        }
+        Err(_) => scan_chars(&normalized.chars().collect::<Vec<_>>()),
+    })
+}
+
+fn scan_chars(cs: &[char]) -> Option<Location> {
+    for (i, &c) in cs.iter().enumerate() {
+        // Every form starts with a digit, a letter or a Chinese numeral.
+        if !(c.is_ascii_alphanumeric() || c == '十' || cn_digit(c).is_some()) {
+            continue;
+        }
+        if let Some((loc, _)) = parse_dash(cs, i)
+            .or_else(|| parse_hash(cs, i))
+            .or_else(|| parse_address(cs, i))
+            .or_else(|| parse_lone_room(cs, i))
         {
             return Some(loc);
         }
@@ -117,11 +136,24 @@ pub fn extract(normalized: &str) -> Option<Location> {
     None
 }
 
-/// Cheap pre-check so the common message without any address marker never
-/// allocates.
+/// Cheap pre-check so the common message without any address never
+/// allocates: every form needs a number and a marker after it.
 fn has_marker(s: &str) -> bool {
-    s.bytes().any(|b| b == b'-' || b == b'#')
-        || s.chars().any(|c| matches!(c, '栋' | '幢' | '座' | '号' | '单' | '室' | '在' | '房' | '户' | '业'))
+    let mut number = false;
+    let mut marker = false;
+    for c in s.chars() {
+        match c {
+            '0'..='9' => number = true,
+            '-' | '#' | '栋' | '幢' | '座' | '室' | '房' | '户' | '业' | '在' => marker = true,
+            '号' | '单' => marker = true,
+            _ if !number && (c == '十' || cn_digit(c).is_some()) => number = true,
+            _ => {}
+        }
+        if number && marker {
+            return true;
+        }
+    }
+    false
 }
 
 fn is_digit(c: char) -> bool {
