@@ -224,9 +224,14 @@ impl Classifier {
         for _ in 0..=self.c.negation_window {
             let head = &before[..end];
             if let Some(n) = self.c.negators.iter().find(|n| head.ends_with(n.as_str())) {
-                // "不停漏水": the negator is the start of an intensifier.
-                let from = &text[end - n.len()..];
-                return !self.c.negation_except.iter().any(|e| from.starts_with(e.as_str()));
+                // "不停漏水", "是不是漏了": the negator is part of a word
+                // that does not negate.
+                let at = end - n.len();
+                return !self.c.negation_except.iter().any(|e| {
+                    e.match_indices(n.as_str()).any(|(k, _)| {
+                        at >= k && text.is_char_boundary(at - k) && text[at - k..].starts_with(e.as_str())
+                    })
+                });
             }
             match head.chars().next_back() {
                 Some(c) if c != ' ' => end -= c.len_utf8(),

@@ -143,7 +143,7 @@ fn has_marker(s: &str) -> bool {
     let mut marker = false;
     for c in s.chars() {
         match c {
-            '0'..='9' => number = true,
+            '0'..='9' | 'a'..='z' => number = true,
             '-' | '#' | '栋' | '幢' | '座' | '室' | '房' | '户' | '业' | '在' => marker = true,
             '号' | '单' => marker = true,
             _ if !number && (c == '十' || cn_digit(c).is_some()) => number = true,
