@@ -16,7 +16,8 @@ fn texts() -> Vec<String> {
 }
 
 fn bench(c: &mut Criterion) {
-    let classifier = Classifier::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("intents")).expect("rules");
+    let classifier =
+        Classifier::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("intents")).expect("rules");
     let texts = texts();
     let n = texts.len() as u64;
 

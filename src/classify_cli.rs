@@ -46,7 +46,8 @@ pub fn classify_stream(c: &Classifier, mut input: impl BufRead, out: impl Write)
                 serde_json::to_writer(&mut out, &result).map_err(io::Error::other)?;
             }
             Err(_) => {
-                let err = serde_json::json!({ "error": format!("line {line_no}: not valid UTF-8") });
+                let err =
+                    serde_json::json!({ "error": format!("line {line_no}: not valid UTF-8") });
                 serde_json::to_writer(&mut out, &err).map_err(io::Error::other)?;
             }
         }
@@ -110,7 +111,11 @@ impl Ratio {
 
     /// 1.0 for an empty measure: nothing was there to get wrong.
     pub fn value(&self) -> f64 {
-        if self.total == 0 { 1.0 } else { self.hit as f64 / self.total as f64 }
+        if self.total == 0 {
+            1.0
+        } else {
+            self.hit as f64 / self.total as f64
+        }
     }
 }
 
@@ -120,8 +125,14 @@ impl fmt::Display for Ratio {
     }
 }
 
-const INTENTS: [Intent; 6] =
-    [Intent::Emergency, Intent::Complaint, Intent::Repair, Intent::Inquiry, Intent::Suggestion, Intent::Other];
+const INTENTS: [Intent; 6] = [
+    Intent::Emergency,
+    Intent::Complaint,
+    Intent::Repair,
+    Intent::Inquiry,
+    Intent::Suggestion,
+    Intent::Other,
+];
 
 /// Scores of a labelled file.
 #[derive(Debug, Clone, Default)]
@@ -155,7 +166,14 @@ pub struct Bars {
 
 impl Default for Bars {
     fn default() -> Self {
-        Bars { intent: 0.97, silence: 0.98, emergency_recall: 1.0, category: 0.95, faq: 0.95, location: 0.98 }
+        Bars {
+            intent: 0.97,
+            silence: 0.98,
+            emergency_recall: 1.0,
+            category: 0.95,
+            faq: 0.95,
+            location: 0.98,
+        }
     }
 }
 
@@ -193,7 +211,11 @@ impl Report {
         let measures = [
             ("intent accuracy", self.intent, bars.intent),
             ("other silence", self.silence, bars.silence),
-            ("emergency recall", self.emergency_recall, bars.emergency_recall),
+            (
+                "emergency recall",
+                self.emergency_recall,
+                bars.emergency_recall,
+            ),
             ("category accuracy", self.category, bars.category),
             ("faq accuracy", self.faq, bars.faq),
             ("location accuracy", self.location, bars.location),
@@ -218,7 +240,13 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(f, "{:<11} {:>16} {:>16}", "intent", "precision", "recall")?;
         for i in INTENTS {
-            writeln!(f, "{:<11} {:>16} {:>16}", i.as_str(), self.precision(i).to_string(), self.recall(i).to_string())?;
+            writeln!(
+                f,
+                "{:<11} {:>16} {:>16}",
+                i.as_str(),
+                self.precision(i).to_string(),
+                self.recall(i).to_string()
+            )?;
         }
         writeln!(f)?;
         write!(f, "{:<11}", "gold\\pred")?;
@@ -229,7 +257,11 @@ impl fmt::Display for Report {
         for gold in INTENTS {
             write!(f, "{:<11}", gold.as_str())?;
             for pred in INTENTS {
-                write!(f, " {:>10}", self.confusion.get(&(gold, pred)).copied().unwrap_or(0))?;
+                write!(
+                    f,
+                    " {:>10}",
+                    self.confusion.get(&(gold, pred)).copied().unwrap_or(0)
+                )?;
             }
             writeln!(f)?;
         }
@@ -246,7 +278,12 @@ impl fmt::Display for Report {
     }
 }
 
-fn describe(intent: Intent, category: Option<&str>, faq: Option<&str>, location: Option<&Location>) -> String {
+fn describe(
+    intent: Intent,
+    category: Option<&str>,
+    faq: Option<&str>,
+    location: Option<&Location>,
+) -> String {
     let mut s = intent.as_str().to_string();
     if let Some(c) = category {
         s.push('/');
@@ -258,7 +295,12 @@ fn describe(intent: Intent, category: Option<&str>, faq: Option<&str>, location:
     }
     s.push_str(" loc=");
     match location {
-        Some(l) => s.push_str(&format!("{}|{}|{}", opt(&l.building), opt(&l.unit), opt(&l.room))),
+        Some(l) => s.push_str(&format!(
+            "{}|{}|{}",
+            opt(&l.building),
+            opt(&l.unit),
+            opt(&l.room)
+        )),
         None => s.push('-'),
     }
     s
@@ -276,13 +318,18 @@ pub fn score(c: &Classifier, labelled_jsonl: &str) -> Result<Report, ScoreError>
         if line.is_empty() {
             continue;
         }
-        let row: Labelled =
-            serde_json::from_str(line).map_err(|e| ScoreError::BadRow { line: i + 1, reason: e.to_string() })?;
+        let row: Labelled = serde_json::from_str(line).map_err(|e| ScoreError::BadRow {
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
         let got: Classification = c.classify(&row.text);
         report.rows += 1;
         let intent_ok = got.intent == row.intent;
         report.intent.add(intent_ok);
-        *report.confusion.entry((row.intent, got.intent)).or_default() += 1;
+        *report
+            .confusion
+            .entry((row.intent, got.intent))
+            .or_default() += 1;
         if row.intent == Intent::Other {
             report.silence.add(intent_ok);
         }
@@ -307,10 +354,20 @@ pub fn score(c: &Classifier, labelled_jsonl: &str) -> Result<Report, ScoreError>
             report.misses.push(Miss {
                 id: row.id.clone(),
                 text: row.text.clone(),
-                expected: describe(row.intent, row.category.as_deref(), row.faq.as_deref(), row.location.as_ref()),
+                expected: describe(
+                    row.intent,
+                    row.category.as_deref(),
+                    row.faq.as_deref(),
+                    row.location.as_ref(),
+                ),
                 got: format!(
                     "{} (rule {})",
-                    describe(got.intent, got.category.as_deref(), got.faq.as_deref(), got.location.as_ref()),
+                    describe(
+                        got.intent,
+                        got.category.as_deref(),
+                        got.faq.as_deref(),
+                        got.location.as_ref()
+                    ),
                     got.rule.as_deref().unwrap_or("-")
                 ),
             });

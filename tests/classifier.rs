@@ -13,7 +13,9 @@ fn intents_dir() -> PathBuf {
 
 fn classifier() -> &'static Classifier {
     static C: OnceLock<Classifier> = OnceLock::new();
-    C.get_or_init(|| Classifier::load(&intents_dir()).unwrap_or_else(|e| panic!("shipped rules must load: {e}")))
+    C.get_or_init(|| {
+        Classifier::load(&intents_dir()).unwrap_or_else(|e| panic!("shipped rules must load: {e}"))
+    })
 }
 
 /// Expected answer for one message; `None` fields are not checked.
@@ -26,7 +28,13 @@ struct Case {
 }
 
 const fn case(text: &'static str, intent: Intent) -> Case {
-    Case { text, intent, category: None, faq: None, location: None }
+    Case {
+        text,
+        intent,
+        category: None,
+        faq: None,
+        location: None,
+    }
 }
 
 impl Case {
@@ -89,7 +97,13 @@ fn check(group: &str, cases: &[Case]) {
             ));
         }
     }
-    assert!(failures.is_empty(), "{group}: {} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{group}: {} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 use Intent::*;
@@ -103,8 +117,12 @@ fn emergencies_are_never_missed() {
             case("救命 电梯卡住了 我在里面出不来", Emergency).cat("elevator"),
             case("升降機困咗人,快啲嚟", Emergency).cat("elevator"),
             case("楼道里好大的煤气味", Emergency).cat("gas"),
-            case("3栋着火了,浓烟滚滚", Emergency).cat("fire").loc("3|-|-"),
-            case("水管爆了,家里淹了 6-3-702", Emergency).cat("plumbing").loc("6|3|702"),
+            case("3栋着火了,浓烟滚滚", Emergency)
+                .cat("fire")
+                .loc("3|-|-"),
+            case("水管爆了,家里淹了 6-3-702", Emergency)
+                .cat("plumbing")
+                .loc("6|3|702"),
             case("插座冒火花,噼里啪啦响", Emergency).cat("electrical"),
             case("有人在撬我家门", Emergency).cat("security"),
             case("楼下有个老人晕倒了,叫不醒", Emergency).cat("medical"),
@@ -117,7 +135,9 @@ fn repairs() {
     check(
         "repair",
         &[
-            case("3栋2单元501 厨房漏水了", Repair).cat("plumbing").loc("3|2|501"),
+            case("3栋2单元501 厨房漏水了", Repair)
+                .cat("plumbing")
+                .loc("3|2|501"),
             case("马桶堵了,冲不下去", Repair).cat("plumbing"),
             case("電梯壞了", Repair).cat("elevator"),
             case("楼道灯不亮了", Repair).cat("lighting"),
@@ -217,7 +237,9 @@ fn regression() {
         "regression",
         &[
             // "单元门口" is a place, not the door: the broken thing is the step.
-            case("单元门口的台阶塌了一块,报修两次都没人理 12栋", Complaint).cat("structure").loc("12|-|-"),
+            case("单元门口的台阶塌了一块,报修两次都没人理 12栋", Complaint)
+                .cat("structure")
+                .loc("12|-|-"),
             // "自来水公司" must not read as "来水" (outage).
             case("水费是物业收还是自来水公司收?", Inquiry).faq("utilities"),
             // "私聊" in a complaint is not an advert.
@@ -271,11 +293,19 @@ fn faq_entries_cover_all_topics_with_placeholders() {
         "repair_process",
     ];
     for t in topics {
-        let e = c.faq_entry(t).unwrap_or_else(|| panic!("missing FAQ topic {t}"));
+        let e = c
+            .faq_entry(t)
+            .unwrap_or_else(|| panic!("missing FAQ topic {t}"));
         assert_eq!(e.id, t);
         assert!(!e.title.is_empty());
-        assert!(e.answer.contains("{phone}") || e.answer.contains("{desk_location}"), "{t}: answer has no contact placeholder");
-        assert!(e.answer.chars().count() > 40, "{t}: answer too short to be useful");
+        assert!(
+            e.answer.contains("{phone}") || e.answer.contains("{desk_location}"),
+            "{t}: answer has no contact placeholder"
+        );
+        assert!(
+            e.answer.chars().count() > 40,
+            "{t}: answer too short to be useful"
+        );
     }
     assert!(c.faq_entry("nonexistent").is_none());
     assert_eq!(c.category_label("plumbing"), Some("水管/漏水"));
@@ -288,7 +318,11 @@ fn rule_keywords_are_reported() {
     let got = classifier().classify("电梯困人了");
     assert_eq!(got.intent, Emergency);
     assert!(got.rule.is_some());
-    assert!(got.keywords.iter().any(|k| k.contains('困')), "{:?}", got.keywords);
+    assert!(
+        got.keywords.iter().any(|k| k.contains('困')),
+        "{:?}",
+        got.keywords
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -325,50 +359,97 @@ fn assert_mentions(err: &str, parts: &[&str]) {
 
 #[test]
 fn unknown_category_names_file_rule_and_reason() {
-    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"leak\"\ncategory = \"plumbng\"\nany = [\"漏\"]\n")]);
-    assert_mentions(&err, &["zz_extra.toml", "rule \"leak\"", "unknown category \"plumbng\""]);
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "intent = \"repair\"\n[[rule]]\nid = \"leak\"\ncategory = \"plumbng\"\nany = [\"漏\"]\n",
+    )]);
+    assert_mentions(
+        &err,
+        &[
+            "zz_extra.toml",
+            "rule \"leak\"",
+            "unknown category \"plumbng\"",
+        ],
+    );
 }
 
 #[test]
 fn bad_regex_is_refused() {
-    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"re\"\npatterns = [\"(unclosed\"]\n")]);
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "intent = \"repair\"\n[[rule]]\nid = \"re\"\npatterns = [\"(unclosed\"]\n",
+    )]);
     assert_mentions(&err, &["zz_extra.toml", "\"re\"", "bad pattern"]);
 }
 
 #[test]
 fn unknown_intent_is_refused() {
-    let err = load_error(&[("zz_extra.toml", "[[rule]]\nid = \"x\"\nintent = \"repiar\"\nany = [\"坏\"]\n")]);
-    assert_mentions(&err, &["zz_extra.toml", "\"x\"", "unknown intent \"repiar\""]);
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "[[rule]]\nid = \"x\"\nintent = \"repiar\"\nany = [\"坏\"]\n",
+    )]);
+    assert_mentions(
+        &err,
+        &["zz_extra.toml", "\"x\"", "unknown intent \"repiar\""],
+    );
 }
 
 #[test]
 fn duplicate_rule_id_is_refused() {
-    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"plumbing_leak\"\nany = [\"漏\"]\n")]);
-    assert_mentions(&err, &["zz_extra.toml", "\"plumbing_leak\"", "duplicate rule id", "repair.toml"]);
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "intent = \"repair\"\n[[rule]]\nid = \"plumbing_leak\"\nany = [\"漏\"]\n",
+    )]);
+    assert_mentions(
+        &err,
+        &[
+            "zz_extra.toml",
+            "\"plumbing_leak\"",
+            "duplicate rule id",
+            "repair.toml",
+        ],
+    );
 }
 
 #[test]
 fn empty_keyword_is_refused() {
-    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"blank\"\nany = [\"  \"]\n")]);
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "intent = \"repair\"\n[[rule]]\nid = \"blank\"\nany = [\"  \"]\n",
+    )]);
     assert_mentions(&err, &["zz_extra.toml", "\"blank\"", "empty keyword"]);
 }
 
 #[test]
 fn unknown_faq_topic_and_set_are_refused() {
-    let err = load_error(&[("zz_extra.toml", "intent = \"inquiry\"\n[[rule]]\nid = \"q\"\nfaq = \"fees\"\nany = [\"钱\"]\n")]);
-    assert_mentions(&err, &["zz_extra.toml", "\"q\"", "unknown FAQ topic \"fees\""]);
-    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"s\"\nany = [\"$brokn\"]\n")]);
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "intent = \"inquiry\"\n[[rule]]\nid = \"q\"\nfaq = \"fees\"\nany = [\"钱\"]\n",
+    )]);
+    assert_mentions(
+        &err,
+        &["zz_extra.toml", "\"q\"", "unknown FAQ topic \"fees\""],
+    );
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "intent = \"repair\"\n[[rule]]\nid = \"s\"\nany = [\"$brokn\"]\n",
+    )]);
     assert_mentions(&err, &["zz_extra.toml", "\"s\"", "unknown set \"$brokn\""]);
 }
 
 #[test]
 fn misspelt_field_and_missing_faq_file_are_refused() {
-    let err = load_error(&[("zz_extra.toml", "intent = \"repair\"\n[[rule]]\nid = \"k\"\nkeywrods = [\"坏\"]\n")]);
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "intent = \"repair\"\n[[rule]]\nid = \"k\"\nkeywrods = [\"坏\"]\n",
+    )]);
     assert_mentions(&err, &["zz_extra.toml", "keywrods"]);
 
     let dir = rules_with(&[]);
     std::fs::remove_file(dir.path().join("faq.toml")).expect("remove");
-    let err = Classifier::load(dir.path()).expect_err("faq.toml is required").to_string();
+    let err = Classifier::load(dir.path())
+        .expect_err("faq.toml is required")
+        .to_string();
     assert_mentions(&err, &["faq.toml", "missing"]);
 }
 
@@ -383,7 +464,10 @@ fn staff_can_add_a_keyword_and_a_category_without_code() {
     )]);
     let c = Classifier::load(dir.path()).expect("extended rules load");
     let got = c.classify("小区的无人机停机坪坏了");
-    assert_eq!((got.intent, got.category.as_deref()), (Repair, Some("drone")));
+    assert_eq!(
+        (got.intent, got.category.as_deref()),
+        (Repair, Some("drone"))
+    );
     assert_eq!(c.category_label("drone"), Some("无人机"));
 }
 
@@ -391,7 +475,9 @@ fn staff_can_add_a_keyword_and_a_category_without_code() {
 // Quality bars on labelled data.
 
 fn data(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -407,7 +493,14 @@ fn dev_set_meets_the_bars() {
 fn extra_set_meets_the_held_back_bars() {
     let report = score(classifier(), &data("extra.jsonl")).expect("extra.jsonl scores");
     assert!(report.rows >= 150);
-    let bars = Bars { intent: 0.90, silence: 0.95, emergency_recall: 1.0, category: 0.85, faq: 0.85, location: 0.95 };
+    let bars = Bars {
+        intent: 0.90,
+        silence: 0.95,
+        emergency_recall: 1.0,
+        category: 0.85,
+        faq: 0.85,
+        location: 0.95,
+    };
     let failed = report.check(&bars);
     assert!(failed.is_empty(), "failed bars: {failed:?}\n{report}");
 }
@@ -415,9 +508,16 @@ fn extra_set_meets_the_held_back_bars() {
 #[test]
 fn bad_labelled_rows_are_reported_with_line_numbers() {
     let text = "{\"id\":\"a\",\"text\":\"收到\",\"intent\":\"other\",\"category\":null,\"faq\":null,\"location\":null}\n\nnot json\n";
-    let err = score(classifier(), text).expect_err("line 3 is not JSON").to_string();
+    let err = score(classifier(), text)
+        .expect_err("line 3 is not JSON")
+        .to_string();
     assert!(err.starts_with("line 3:"), "{err}");
-    let err = score(classifier(), "{\"id\":\"a\",\"text\":\"x\",\"intent\":\"urgent\"}").expect_err("bad intent").to_string();
+    let err = score(
+        classifier(),
+        "{\"id\":\"a\",\"text\":\"x\",\"intent\":\"urgent\"}",
+    )
+    .expect_err("bad intent")
+    .to_string();
     assert!(err.starts_with("line 1:"), "{err}");
     assert!(score(classifier(), "\n\n").is_err());
 }
@@ -432,7 +532,13 @@ fn report_counts_and_bars() {
     assert_eq!(r.misses.len(), 1);
     assert_eq!(r.misses[0].id, "b");
     let failed = r.check(&Bars::default());
-    assert!(failed.iter().any(|f| f.starts_with("intent accuracy")), "{failed:?}");
+    assert!(
+        failed.iter().any(|f| f.starts_with("intent accuracy")),
+        "{failed:?}"
+    );
     let shown = r.to_string();
-    assert!(shown.contains("intent accuracy") && shown.contains("收到"), "{shown}");
+    assert!(
+        shown.contains("intent accuracy") && shown.contains("收到"),
+        "{shown}"
+    );
 }

@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 fn classifier() -> &'static Classifier {
     static C: OnceLock<Classifier> = OnceLock::new();
     C.get_or_init(|| {
-        Classifier::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("intents")).expect("shipped rules load")
+        Classifier::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("intents"))
+            .expect("shipped rules load")
     })
 }
 
@@ -20,7 +21,9 @@ fn run(input: &[u8]) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     classify_stream(classifier(), input, &mut out).expect("in-memory io");
     let text = String::from_utf8(out).expect("output is UTF-8");
-    text.lines().map(|l| serde_json::from_str(l).expect("each output line is JSON")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect()
 }
 
 /// Text that looks like chat: CJK, digits, address markers, punctuation, emoji.
@@ -29,9 +32,9 @@ fn chatty() -> impl Strategy<Value = String> {
         prop_oneof![
             proptest::char::range('\u{4e00}', '\u{9fff}'),
             proptest::sample::select(vec![
-                '栋', '单', '元', '号', '楼', '座', '室', '十', '二', '零', '九', '-', '#', ':', '?', '!', ' ', '1', '2',
-                '5', '0', '３', 'Ａ', 'b', '\u{3000}', '😡', '🔥', '\u{0}', '\t', '\u{200b}', '電', '梯', '壞', '漏',
-                '水', '困', '没', '不',
+                '栋', '单', '元', '号', '楼', '座', '室', '十', '二', '零', '九', '-', '#', ':',
+                '?', '!', ' ', '1', '2', '5', '0', '３', 'Ａ', 'b', '\u{3000}', '😡', '🔥',
+                '\u{0}', '\t', '\u{200b}', '電', '梯', '壞', '漏', '水', '困', '没', '不',
             ]),
             any::<char>(),
         ],
@@ -90,7 +93,9 @@ fn awkward_lines() {
     assert!(out[3]["intent"].is_string());
     assert!(out[4]["intent"].is_string());
     assert_eq!(out[5]["location"]["room"], "501");
-    for key in ["intent", "category", "faq", "location", "utility", "rule", "keywords"] {
+    for key in [
+        "intent", "category", "faq", "location", "utility", "rule", "keywords",
+    ] {
         assert!(out[0].get(key).is_some(), "missing {key}");
     }
 }

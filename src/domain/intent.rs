@@ -161,7 +161,10 @@ impl Classifier {
                     .match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&c.terms)
-                    .map_err(|e| RuleError::File { file: dir.display().to_string(), reason: format!("keyword matcher: {e}") })?,
+                    .map_err(|e| RuleError::File {
+                        file: dir.display().to_string(),
+                        reason: format!("keyword matcher: {e}"),
+                    })?,
             )
         };
         let patterns = c
@@ -169,7 +172,10 @@ impl Classifier {
             .iter()
             .map(|p| Regex::new(p))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RuleError::File { file: dir.display().to_string(), reason: format!("pattern: {e}") })?;
+            .map_err(|e| RuleError::File {
+                file: dir.display().to_string(),
+                reason: format!("pattern: {e}"),
+            })?;
         let mut group_trigger = vec![Vec::new(); c.group_count];
         let mut pattern_first = Vec::new();
         for (i, r) in c.rules.iter().enumerate() {
@@ -178,7 +184,13 @@ impl Classifier {
                 _ => pattern_first.push(i as u32),
             }
         }
-        Ok(Classifier { c, ac, patterns, group_trigger, pattern_first })
+        Ok(Classifier {
+            c,
+            ac,
+            patterns,
+            group_trigger,
+            pattern_first,
+        })
     }
 
     /// Category ids in definition order.
@@ -188,7 +200,11 @@ impl Classifier {
 
     /// Chinese label of a category (`plumbing` → `水管/漏水`).
     pub fn category_label(&self, id: &str) -> Option<&str> {
-        self.c.categories.iter().find(|c| c.id == id).map(|c| c.label.as_str())
+        self.c
+            .categories
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.label.as_str())
     }
 
     pub fn faq_entry(&self, id: &str) -> Option<&FaqEntry> {
@@ -229,7 +245,9 @@ impl Classifier {
                 let at = end - n.len();
                 return !self.c.negation_except.iter().any(|e| {
                     e.match_indices(n.as_str()).any(|(k, _)| {
-                        at >= k && text.is_char_boundary(at - k) && text[at - k..].starts_with(e.as_str())
+                        at >= k
+                            && text.is_char_boundary(at - k)
+                            && text[at - k..].starts_with(e.as_str())
                     })
                 });
             }
@@ -242,8 +260,12 @@ impl Classifier {
     }
 
     fn scan(&self, norm: &str) -> Hits {
-        let mut hits =
-            Hits { groups: vec![0; self.c.group_count.div_ceil(64)], terms: Vec::new(), occ: Vec::new(), patterns: Vec::new() };
+        let mut hits = Hits {
+            groups: vec![0; self.c.group_count.div_ceil(64)],
+            terms: Vec::new(),
+            occ: Vec::new(),
+            patterns: Vec::new(),
+        };
         let Some(ac) = &self.ac else { return hits };
         for m in ac.find_overlapping_iter(norm) {
             let t = m.pattern().as_u32();
@@ -254,8 +276,12 @@ impl Classifier {
         }
         // A mask word hides the words inside it ("自来水" is not "来水").
         if hits.occ.iter().any(|&(t, ..)| self.c.term_mask[t as usize]) {
-            let masks: Vec<(usize, usize)> =
-                hits.occ.iter().filter(|&&(t, ..)| self.c.term_mask[t as usize]).map(|&(_, s, e)| (s, e)).collect();
+            let masks: Vec<(usize, usize)> = hits
+                .occ
+                .iter()
+                .filter(|&&(t, ..)| self.c.term_mask[t as usize])
+                .map(|&(_, s, e)| (s, e))
+                .collect();
             hits.occ.retain(|&(t, s, e)| {
                 self.c.term_mask[t as usize] || !masks.iter().any(|&(ms, me)| ms <= s && e <= me)
             });
@@ -276,23 +302,37 @@ impl Classifier {
     /// `near`: some word of the first group lies within `max` characters of
     /// a word of every other group.
     fn near(&self, norm: &str, hits: &Hits, m: &Matcher, max: usize) -> bool {
-        let mut groups = m.conds.iter().filter_map(|c| if let Cond::Group(g) = c { Some(*g) } else { None });
-        let Some(first) = groups.next() else { return true };
+        let mut groups = m.conds.iter().filter_map(|c| {
+            if let Cond::Group(g) = c {
+                Some(*g)
+            } else {
+                None
+            }
+        });
+        let Some(first) = groups.next() else {
+            return true;
+        };
         let in_group = |t: u32, g: u32| self.c.term_groups[t as usize].binary_search(&g).is_ok();
-        hits.occ.iter().filter(|&&(t, ..)| in_group(t, first)).any(|&(_, s0, e0)| {
-            groups.clone().all(|g| {
-                hits.occ.iter().filter(|&&(t, ..)| in_group(t, g)).any(|&(_, s, e)| {
-                    let gap = if s >= e0 {
-                        &norm[e0..s]
-                    } else if s0 >= e {
-                        &norm[e..s0]
-                    } else {
-                        ""
-                    };
-                    gap.chars().count() <= max
+        hits.occ
+            .iter()
+            .filter(|&&(t, ..)| in_group(t, first))
+            .any(|&(_, s0, e0)| {
+                groups.clone().all(|g| {
+                    hits.occ
+                        .iter()
+                        .filter(|&&(t, ..)| in_group(t, g))
+                        .any(|&(_, s, e)| {
+                            let gap = if s >= e0 {
+                                &norm[e0..s]
+                            } else if s0 >= e {
+                                &norm[e..s0]
+                            } else {
+                                ""
+                            };
+                            gap.chars().count() <= max
+                        })
                 })
             })
-        })
     }
 
     fn cond(&self, norm: &str, hits: &mut Hits, cond: Cond) -> bool {
@@ -304,7 +344,11 @@ impl Classifier {
                     hits.patterns = vec![0; self.patterns.len()];
                 }
                 if hits.patterns[p] == 0 {
-                    hits.patterns[p] = if self.patterns[p].is_match(norm) { 2 } else { 1 };
+                    hits.patterns[p] = if self.patterns[p].is_match(norm) {
+                        2
+                    } else {
+                        1
+                    };
                 }
                 hits.patterns[p] == 2
             }
@@ -312,13 +356,19 @@ impl Classifier {
     }
 
     fn fires(&self, norm: &str, hits: &mut Hits, m: &Matcher) -> bool {
-        m.conds.iter().all(|&c| self.cond(norm, hits, c)) && !m.unless.iter().any(|&c| self.cond(norm, hits, c))
+        m.conds.iter().all(|&c| self.cond(norm, hits, c))
+            && !m.unless.iter().any(|&c| self.cond(norm, hits, c))
     }
 
     /// Sort key of a surviving rule: larger is better.
     fn key(&self, r: u32) -> (i8, i32, usize, i64) {
         let rule = &self.c.rules[r as usize];
-        (-(rule.intent.rank() as i8), rule.priority, rule.when.conds.len(), -(r as i64))
+        (
+            -(rule.intent.rank() as i8),
+            rule.priority,
+            rule.when.conds.len(),
+            -(r as i64),
+        )
     }
 
     fn decide(&self, norm: &str, mut hits: Hits, location: Option<Location>) -> Classification {
@@ -335,7 +385,9 @@ impl Classifier {
             let rule = &self.c.rules[r as usize];
             if blocked & (1 << rule.intent.rank()) == 0
                 && self.fires(norm, hits, &rule.when)
-                && rule.near.is_none_or(|max| self.near(norm, hits, &rule.when, max))
+                && rule
+                    .near
+                    .is_none_or(|max| self.near(norm, hits, &rule.when, max))
             {
                 survivors.push(r);
             }
@@ -377,7 +429,10 @@ impl Classifier {
                     survivors
                         .iter()
                         .copied()
-                        .filter(|&r| self.c.rules[r as usize].intent.has_category() && self.c.rules[r as usize].category.is_some())
+                        .filter(|&r| {
+                            self.c.rules[r as usize].intent.has_category()
+                                && self.c.rules[r as usize].category.is_some()
+                        })
                         .max_by_key(|&r| self.key(r))
                         .and_then(|r| self.c.rules[r as usize].category)
                 })
@@ -388,14 +443,20 @@ impl Classifier {
             None
         };
         let faq = if intent == Intent::Inquiry {
-            rule.faq.or_else(|| self.best_faq(&hits)).map(|q| self.c.faqs[q as usize].id.clone())
+            rule.faq
+                .or_else(|| self.best_faq(&hits))
+                .map(|q| self.c.faqs[q as usize].id.clone())
         } else {
             None
         };
         let utility = if matches!(intent, Intent::Other | Intent::Suggestion) {
             None
         } else {
-            self.c.utilities.iter().find(|u| self.fires(norm, &mut hits, &u.when)).map(|u| u.utility)
+            self.c
+                .utilities
+                .iter()
+                .find(|u| self.fires(norm, &mut hits, &u.when))
+                .map(|u| u.utility)
         };
         let mut keywords = Vec::new();
         for cond in &rule.when.conds {
@@ -407,26 +468,43 @@ impl Classifier {
                 }
             }
         }
-        Classification { intent, category, faq, location, utility, rule: Some(rule.id.clone()), keywords }
+        Classification {
+            intent,
+            category,
+            faq,
+            location,
+            utility,
+            rule: Some(rule.id.clone()),
+            keywords,
+        }
     }
 
     /// Category whose keywords the message matches best: highest category
     /// `priority`, then most keywords found, then most keyword characters,
     /// then definition order.
     fn best_category(&self, hits: &Hits) -> Option<u16> {
-        best_by_keywords(hits, &self.c.terms, &self.c.term_categories, |c| self.c.categories[c as usize].priority)
+        best_by_keywords(hits, &self.c.terms, &self.c.term_categories, |c| {
+            self.c.categories[c as usize].priority
+        })
     }
 
     /// FAQ topic whose keywords the message matches best (same scoring).
     fn best_faq(&self, hits: &Hits) -> Option<u16> {
-        best_by_keywords(hits, &self.c.terms, &self.c.term_faqs, |q| self.c.faqs[q as usize].priority)
+        best_by_keywords(hits, &self.c.terms, &self.c.term_faqs, |q| {
+            self.c.faqs[q as usize].priority
+        })
     }
 }
 
 /// Picks the id (category or FAQ topic) whose keywords the matched terms hit
 /// best: by `priority`, then number of keywords, then their total length,
 /// then the lower id (definition order).
-fn best_by_keywords(hits: &Hits, terms: &[String], owners: &[Vec<u16>], priority: impl Fn(u16) -> i32) -> Option<u16> {
+fn best_by_keywords(
+    hits: &Hits,
+    terms: &[String],
+    owners: &[Vec<u16>],
+    priority: impl Fn(u16) -> i32,
+) -> Option<u16> {
     // (id, count, chars); a handful of entries, so a Vec beats a map.
     let mut score: Vec<(u16, usize, usize)> = Vec::new();
     for &t in &hits.terms {
@@ -441,5 +519,8 @@ fn best_by_keywords(hits: &Hits, terms: &[String], owners: &[Vec<u16>], priority
             }
         }
     }
-    score.into_iter().max_by_key(|&(id, n, len)| (priority(id), n, len, -i32::from(id))).map(|(id, ..)| id)
+    score
+        .into_iter()
+        .max_by_key(|&(id, n, len)| (priority(id), n, len, -i32::from(id)))
+        .map(|(id, ..)| id)
 }

@@ -28,11 +28,19 @@ pub struct Location {
 impl Location {
     /// `None` when all three parts are missing: "no location" is
     /// `Option<Location>::None`, never an empty `Location`.
-    pub fn new(building: Option<String>, unit: Option<String>, room: Option<String>) -> Option<Self> {
+    pub fn new(
+        building: Option<String>,
+        unit: Option<String>,
+        room: Option<String>,
+    ) -> Option<Self> {
         if building.is_none() && unit.is_none() && room.is_none() {
             None
         } else {
-            Some(Location { building, unit, room })
+            Some(Location {
+                building,
+                unit,
+                room,
+            })
         }
     }
 }
@@ -40,7 +48,11 @@ impl Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(b) = &self.building {
-            let marker = if b.starts_with(|c: char| c.is_ascii_alphabetic()) { "座" } else { "栋" };
+            let marker = if b.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                "座"
+            } else {
+                "栋"
+            };
             write!(f, "{b}{marker}")?;
         }
         if let Some(u) = &self.unit {
@@ -69,7 +81,9 @@ impl FromStr for Location {
 
     /// Strict: the whole input must be one address, nothing else.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseLocationError { input: s.to_string() };
+        let err = || ParseLocationError {
+            input: s.to_string(),
+        };
         let norm = crate::domain::text::normalize(s);
         let cs: Vec<char> = norm.chars().collect();
         if cs.is_empty() {
@@ -82,7 +96,11 @@ impl FromStr for Location {
                 // A bare room number ("501", "501室") is fine when it is all
                 // the owner typed.
                 let (room, end) = parse_room(&cs, 0)?;
-                let end = if cs.get(end) == Some(&'室') { end + 1 } else { end };
+                let end = if cs.get(end) == Some(&'室') {
+                    end + 1
+                } else {
+                    end
+                };
                 Some((Location::new(None, None, Some(room))?, end))
             });
         match parsed {
@@ -144,7 +162,9 @@ fn has_marker(s: &str) -> bool {
     for c in s.chars() {
         match c {
             '0'..='9' | 'a'..='z' => number = true,
-            '-' | '#' | '栋' | '幢' | '座' | '室' | '房' | '户' | '业' | '在' => marker = true,
+            '-' | '#' | '栋' | '幢' | '座' | '室' | '房' | '户' | '业' | '在' => {
+                marker = true
+            }
             '号' | '单' => marker = true,
             _ if !number && (c == '十' || cn_digit(c).is_some()) => number = true,
             _ => {}
@@ -180,7 +200,22 @@ fn cn_digit(c: char) -> Option<u32> {
 /// Words that make a following numeral a determiner ("同一栋楼", "哪一单元"),
 /// not an address.
 fn blocks_numeral(c: char) -> bool {
-    matches!(c, '同' | '哪' | '那' | '这' | '每' | '隔' | '整' | '几' | '某' | '另' | '第' | '万' | '千' | '百')
+    matches!(
+        c,
+        '同' | '哪'
+            | '那'
+            | '这'
+            | '每'
+            | '隔'
+            | '整'
+            | '几'
+            | '某'
+            | '另'
+            | '第'
+            | '万'
+            | '千'
+            | '百'
+    )
 }
 
 /// A building or unit number at `i`: ASCII digits (1-3), a Chinese numeral
@@ -280,9 +315,52 @@ fn parse_unit_marker(cs: &[char], i: usize) -> Option<usize> {
 fn is_quantity_suffix(c: char) -> bool {
     matches!(
         c,
-        '楼' | '层' | 'f' | '元' | '块' | '次' | '个' | '米' | '平' | '点' | ':' | '.' | '年' | '月' | '日' | '天'
-            | '号' | '分' | '秒' | '公' | '斤' | '人' | '户' | '栋' | '幢' | '座' | '单' | '%' | '-' | '#' | '岁'
-            | '件' | '台' | '辆' | '只' | '条' | '张' | '把' | '部' | 'w' | 'k' | 'm' | '万' | '千' | '百' | '多' | '余'
+        '楼' | '层'
+            | 'f'
+            | '元'
+            | '块'
+            | '次'
+            | '个'
+            | '米'
+            | '平'
+            | '点'
+            | ':'
+            | '.'
+            | '年'
+            | '月'
+            | '日'
+            | '天'
+            | '号'
+            | '分'
+            | '秒'
+            | '公'
+            | '斤'
+            | '人'
+            | '户'
+            | '栋'
+            | '幢'
+            | '座'
+            | '单'
+            | '%'
+            | '-'
+            | '#'
+            | '岁'
+            | '件'
+            | '台'
+            | '辆'
+            | '只'
+            | '条'
+            | '张'
+            | '把'
+            | '部'
+            | 'w'
+            | 'k'
+            | 'm'
+            | '万'
+            | '千'
+            | '百'
+            | '多'
+            | '余'
     )
 }
 
@@ -292,7 +370,11 @@ fn parse_room(cs: &[char], i: usize) -> Option<(String, usize)> {
     let mut j = i;
     let mut room = String::new();
     if is_digit(first) {
-        if i > 0 && cs.get(i - 1).is_some_and(|p| is_digit(*p) || *p == ':' || *p == '.' || *p == '-') {
+        if i > 0
+            && cs
+                .get(i - 1)
+                .is_some_and(|p| is_digit(*p) || *p == ':' || *p == '.' || *p == '-')
+        {
             return None;
         }
         while j < cs.len() && is_digit(cs[j]) {
@@ -300,7 +382,10 @@ fn parse_room(cs: &[char], i: usize) -> Option<(String, usize)> {
         }
         room.extend(&cs[i..j]);
     } else {
-        while let Some(v) = cs.get(j).and_then(|&c| if is_digit(c) { None } else { cn_digit(c) }) {
+        while let Some(v) = cs
+            .get(j)
+            .and_then(|&c| if is_digit(c) { None } else { cn_digit(c) })
+        {
             room.push(char::from_digit(v, 10).unwrap_or('0'));
             j += 1;
         }
@@ -312,7 +397,10 @@ fn parse_room(cs: &[char], i: usize) -> Option<(String, usize)> {
     if !(3..=4).contains(&(j - i)) || room.starts_with('0') {
         return None;
     }
-    if cs.get(j).is_some_and(|&c| is_quantity_suffix(c) || c.is_ascii_alphanumeric()) {
+    if cs
+        .get(j)
+        .is_some_and(|&c| is_quantity_suffix(c) || c.is_ascii_alphanumeric())
+    {
         return None;
     }
     Some((room, j))
@@ -326,7 +414,11 @@ fn skip_space(cs: &[char], i: usize) -> usize {
 /// Room after a building or unit, with an optional trailing 室/号/房.
 fn parse_trailing_room(cs: &[char], i: usize) -> Option<(String, usize)> {
     let (room, end) = parse_room(cs, skip_space(cs, i))?;
-    let end = if matches!(cs.get(end), Some('室' | '房')) { end + 1 } else { end };
+    let end = if matches!(cs.get(end), Some('室' | '房')) {
+        end + 1
+    } else {
+        end
+    };
     Some((room, end))
 }
 
@@ -374,7 +466,11 @@ fn ascii_run(cs: &[char], i: usize) -> Option<(String, usize)> {
 /// `3-2-501`: building 1-3 digits, unit 1-2 digits, room 3-4 digits, and
 /// nothing numeric glued on either side (so dates and phone numbers fail).
 fn parse_dash(cs: &[char], i: usize) -> Option<(Location, usize)> {
-    if i > 0 && cs.get(i - 1).is_some_and(|p| p.is_ascii_alphanumeric() || matches!(p, '-' | '.' | ':' | '/')) {
+    if i > 0
+        && cs
+            .get(i - 1)
+            .is_some_and(|p| p.is_ascii_alphanumeric() || matches!(p, '-' | '.' | ':' | '/'))
+    {
         return None;
     }
     let (b, j) = ascii_run(cs, i)?;
@@ -386,7 +482,11 @@ fn parse_dash(cs: &[char], i: usize) -> Option<(Location, usize)> {
         return None;
     }
     let (r, end) = ascii_run(cs, k + 1)?;
-    if !(3..=4).contains(&r.len()) || cs.get(end).is_some_and(|&c| c == '-' || c.is_ascii_alphanumeric()) {
+    if !(3..=4).contains(&r.len())
+        || cs
+            .get(end)
+            .is_some_and(|&c| c == '-' || c.is_ascii_alphanumeric())
+    {
         return None;
     }
     let strip = |s: &str| s.trim_start_matches('0').to_string();
@@ -394,13 +494,21 @@ fn parse_dash(cs: &[char], i: usize) -> Option<(Location, usize)> {
     if b.is_empty() || u.is_empty() || r.starts_with('0') {
         return None;
     }
-    let end = if cs.get(end) == Some(&'室') { end + 1 } else { end };
+    let end = if cs.get(end) == Some(&'室') {
+        end + 1
+    } else {
+        end
+    };
     Some((Location::new(Some(b), Some(u), Some(r))?, end))
 }
 
 /// `12#1102` (building 12, room 1102) and `12#楼`.
 fn parse_hash(cs: &[char], i: usize) -> Option<(Location, usize)> {
-    if i > 0 && cs.get(i - 1).is_some_and(|p| p.is_ascii_alphanumeric() || *p == '#') {
+    if i > 0
+        && cs
+            .get(i - 1)
+            .is_some_and(|p| p.is_ascii_alphanumeric() || *p == '#')
+    {
         return None;
     }
     let (b, j) = ascii_run(cs, i)?;
@@ -436,11 +544,32 @@ fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
         };
         cs[start..i] == w[..] || (start > 0 && cs[start - 1..i - 1] == w[..] && cs[i - 1] == ' ')
     };
-    let after = |w: &str| w.chars().enumerate().all(|(k, c)| cs.get(end + k) == Some(&c));
-    let home_after = ["室", "房", "在装修", "在", "的业主", "业主", "的住户", "住户"].iter().any(|w| after(w));
-    let home_before = ["房号", "门牌", "门牌号", "房间号", "住在", "我家是", "我住"].iter().any(|w| before(w));
+    let after = |w: &str| {
+        w.chars()
+            .enumerate()
+            .all(|(k, c)| cs.get(end + k) == Some(&c))
+    };
+    let home_after = [
+        "室",
+        "房",
+        "在装修",
+        "在",
+        "的业主",
+        "业主",
+        "的住户",
+        "住户",
+    ]
+    .iter()
+    .any(|w| after(w));
+    let home_before = ["房号", "门牌", "门牌号", "房间号", "住在", "我家是", "我住"]
+        .iter()
+        .any(|w| before(w));
     if home_after || home_before {
-        let end = if matches!(cs.get(end), Some('室')) { end + 1 } else { end };
+        let end = if matches!(cs.get(end), Some('室')) {
+            end + 1
+        } else {
+            end
+        };
         Some((Location::new(None, None, Some(room))?, end))
     } else {
         None
@@ -452,21 +581,34 @@ mod tests {
     use super::*;
 
     fn loc(b: Option<&str>, u: Option<&str>, r: Option<&str>) -> Option<Location> {
-        Location::new(b.map(String::from), u.map(String::from), r.map(String::from))
+        Location::new(
+            b.map(String::from),
+            u.map(String::from),
+            r.map(String::from),
+        )
     }
 
     #[test]
     fn forms() {
         let cases = [
-            ("3栋2单元501 厨房漏水了", loc(Some("3"), Some("2"), Some("501"))),
+            (
+                "3栋2单元501 厨房漏水了",
+                loc(Some("3"), Some("2"), Some("501")),
+            ),
             ("3号楼2单元501室", loc(Some("3"), Some("2"), Some("501"))),
             ("3幢501", loc(Some("3"), None, Some("501"))),
             ("b座1203", loc(Some("B"), None, Some("1203"))),
             ("房号3-1-602", loc(Some("3"), Some("1"), Some("602"))),
             ("12#1102", loc(Some("12"), None, Some("1102"))),
             ("十二栋二单元", loc(Some("12"), Some("2"), None)),
-            ("十三栋二单元九零二 洗手盆", loc(Some("13"), Some("2"), Some("902"))),
-            ("二十三栋2单元1705", loc(Some("23"), Some("2"), Some("1705"))),
+            (
+                "十三栋二单元九零二 洗手盆",
+                loc(Some("13"), Some("2"), Some("902")),
+            ),
+            (
+                "二十三栋2单元1705",
+                loc(Some("23"), Some("2"), Some("1705")),
+            ),
             ("8栋12楼", loc(Some("8"), None, None)),
             ("2单元3楼", loc(None, Some("2"), None)),
             ("我住第九栋", loc(Some("9"), None, None)),
@@ -500,13 +642,26 @@ mod tests {
 
     #[test]
     fn from_str_is_strict() {
-        assert_eq!("3-2-501".parse::<Location>().ok(), loc(Some("3"), Some("2"), Some("501")));
-        assert_eq!("B座1203".parse::<Location>().ok(), loc(Some("B"), None, Some("1203")));
-        assert_eq!("３栋２单元５０１".parse::<Location>().ok(), loc(Some("3"), Some("2"), Some("501")));
+        assert_eq!(
+            "3-2-501".parse::<Location>().ok(),
+            loc(Some("3"), Some("2"), Some("501"))
+        );
+        assert_eq!(
+            "B座1203".parse::<Location>().ok(),
+            loc(Some("B"), None, Some("1203"))
+        );
+        assert_eq!(
+            "３栋２单元５０１".parse::<Location>().ok(),
+            loc(Some("3"), Some("2"), Some("501"))
+        );
         assert!("3栋2单元501 漏水".parse::<Location>().is_err());
         assert!("hello".parse::<Location>().is_err());
         assert!("".parse::<Location>().is_err());
-        for l in [loc(Some("3"), Some("2"), Some("501")), loc(None, None, Some("501")), loc(Some("B"), None, None)] {
+        for l in [
+            loc(Some("3"), Some("2"), Some("501")),
+            loc(None, None, Some("501")),
+            loc(Some("B"), None, None),
+        ] {
             let l = l.unwrap();
             assert_eq!(l.to_string().parse::<Location>().ok(), Some(l));
         }

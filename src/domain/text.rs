@@ -45,16 +45,25 @@ fn t2s_table() -> &'static T2s {
     static TABLE: OnceLock<T2s> = OnceLock::new();
     TABLE.get_or_init(|| {
         let len = (CJK_END - CJK_START + 1) as usize;
-        let mut table = T2s { changes: vec![0; len.div_ceil(64)], pairs: Vec::new() };
+        let mut table = T2s {
+            changes: vec![0; len.div_ceil(64)],
+            pairs: Vec::new(),
+        };
         let mut buf = [0u8; 4];
         for cp in CJK_START..=CJK_END {
-            let Some(c) = char::from_u32(cp) else { continue };
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
             let converted = fast2s::convert(c.encode_utf8(&mut buf));
             let mut it = converted.chars();
-            let mapped = T2S_OVERRIDES.iter().find(|(from, _)| *from == c).map(|&(_, to)| to).or(match (it.next(), it.next()) {
-                (Some(s), None) if s != c => Some(s),
-                _ => None,
-            });
+            let mapped = T2S_OVERRIDES
+                .iter()
+                .find(|(from, _)| *from == c)
+                .map(|&(_, to)| to)
+                .or(match (it.next(), it.next()) {
+                    (Some(s), None) if s != c => Some(s),
+                    _ => None,
+                });
             if let Some(to) = mapped {
                 let i = (cp - CJK_START) as usize;
                 table.changes[i / 64] |= 1 << (i % 64);
@@ -77,7 +86,9 @@ pub fn to_simplified(c: char) -> char {
     if t.changes[i / 64] & (1 << (i % 64)) == 0 {
         return c;
     }
-    t.pairs.binary_search_by_key(&c, |&(from, _)| from).map_or(c, |k| t.pairs[k].1)
+    t.pairs
+        .binary_search_by_key(&c, |&(from, _)| from)
+        .map_or(c, |k| t.pairs[k].1)
 }
 
 /// What a character becomes in normalised text.
@@ -138,7 +149,8 @@ pub fn normalize(s: &str) -> String {
     };
     for c in s.chars() {
         let cp = c as u32;
-        let simple = c.is_ascii() || (CJK_START..=CJK_END).contains(&cp) || (0xFF01..=0xFF5E).contains(&cp);
+        let simple =
+            c.is_ascii() || (CJK_START..=CJK_END).contains(&cp) || (0xFF01..=0xFF5E).contains(&cp);
         if simple {
             push(fold_char(c), &mut out);
         } else {
@@ -163,7 +175,10 @@ mod tests {
     #[test]
     fn folds_width_script_case_and_symbols() {
         assert_eq!(normalize("Ａ座 ６号楼３单元７０２"), "a座 6号楼3单元702");
-        assert_eq!(normalize("電梯壞了，冷氣不涼，樓道燈不亮"), "电梯坏了 冷气不凉 楼道灯不亮");
+        assert_eq!(
+            normalize("電梯壞了，冷氣不涼，樓道燈不亮"),
+            "电梯坏了 冷气不凉 楼道灯不亮"
+        );
         assert_eq!(normalize("  着火了🔥🔥  快来 "), "着火了 快来");
         assert_eq!(normalize("開著"), "开着");
         assert_eq!(normalize("WiFi　断了"), "wifi 断了");

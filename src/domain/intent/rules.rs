@@ -30,7 +30,12 @@ pub enum RuleError {
     #[error("{file}: {message}")]
     Syntax { file: String, message: String },
     #[error("{file}: {kind} \"{id}\": {reason}")]
-    Rule { file: String, kind: &'static str, id: String, reason: String },
+    Rule {
+        file: String,
+        kind: &'static str,
+        id: String,
+        reason: String,
+    },
     #[error("{file}: {reason}")]
     File { file: String, reason: String },
 }
@@ -296,14 +301,20 @@ struct Loaded {
 
 /// Reads and parses every `*.toml` in `dir`, in file-name order.
 fn read_dir(dir: &Path) -> Result<Vec<Loaded>, RuleError> {
-    let io = |path: &Path, source| RuleError::Io { path: path.to_path_buf(), source };
+    let io = |path: &Path, source| RuleError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| io(dir, e))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
         .collect();
     paths.sort();
-    if !paths.iter().any(|p| p.file_name().is_some_and(|n| n == "faq.toml")) {
+    if !paths
+        .iter()
+        .any(|p| p.file_name().is_some_and(|n| n == "faq.toml"))
+    {
         return Err(RuleError::File {
             file: dir.join("faq.toml").display().to_string(),
             reason: "missing: the FAQ knowledge file is required".into(),
@@ -346,13 +357,22 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     let mut category_keywords: Vec<(String, u16, Vec<String>)> = Vec::new();
     let mut negation: Option<(String, &NegationSpec)> = None;
     for f in &files {
-        let rule_err = |kind, id: &str, reason: String| RuleError::Rule { file: f.file.clone(), kind, id: id.to_string(), reason };
+        let rule_err = |kind, id: &str, reason: String| RuleError::Rule {
+            file: f.file.clone(),
+            kind,
+            id: id.to_string(),
+            reason,
+        };
         for (name, words) in &f.spec.sets {
             if let Some((other, _)) = sets.get(name) {
                 return Err(rule_err("set", name, format!("already defined in {other}")));
             }
             if let Some(w) = words.iter().find(|w| w.starts_with('$')) {
-                return Err(rule_err("set", name, format!("sets cannot refer to other sets ({w})")));
+                return Err(rule_err(
+                    "set",
+                    name,
+                    format!("sets cannot refer to other sets ({w})"),
+                ));
             }
             sets.insert(name.clone(), (f.file.clone(), words.clone()));
         }
@@ -365,7 +385,11 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
             }
             let idx = b.c.categories.len() as u16;
             category_ids.insert(c.id.clone(), idx);
-            b.c.categories.push(Category { id: c.id.clone(), label: c.label.clone(), priority: c.priority });
+            b.c.categories.push(Category {
+                id: c.id.clone(),
+                label: c.label.clone(),
+                priority: c.priority,
+            });
             category_keywords.push((f.file.clone(), idx, c.keywords.clone()));
         }
         for q in &f.spec.faqs {
@@ -373,7 +397,11 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
                 return Err(rule_err("faq", &q.id, "duplicate FAQ topic id".into()));
             }
             if q.title.trim().is_empty() || q.answer.trim().is_empty() {
-                return Err(rule_err("faq", &q.id, "title and answer must not be empty".into()));
+                return Err(rule_err(
+                    "faq",
+                    &q.id,
+                    "title and answer must not be empty".into(),
+                ));
             }
             if q.keywords.is_empty() {
                 return Err(rule_err("faq", &q.id, "needs at least one keyword".into()));
@@ -389,32 +417,48 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
         }
         if let Some(n) = &f.spec.negation {
             if let Some((other, _)) = &negation {
-                return Err(RuleError::File { file: f.file.clone(), reason: format!("[negation] already defined in {other}") });
+                return Err(RuleError::File {
+                    file: f.file.clone(),
+                    reason: format!("[negation] already defined in {other}"),
+                });
             }
             negation = Some((f.file.clone(), n));
         }
     }
     if b.c.categories.is_empty() {
-        return Err(RuleError::File { file: dir.display().to_string(), reason: "no [[category]] defined in any rule file".into() });
+        return Err(RuleError::File {
+            file: dir.display().to_string(),
+            reason: "no [[category]] defined in any rule file".into(),
+        });
     }
 
     // Keyword tables for category and FAQ inference.
     for (file, idx, words) in &category_keywords {
         let id = b.c.categories[*idx as usize].id.clone();
         for w in words {
-            let t = b
-                .term(w)
-                .ok_or_else(|| RuleError::Rule { file: file.clone(), kind: "category", id: id.clone(), reason: format!("empty keyword {w:?}") })?;
+            let t = b.term(w).ok_or_else(|| RuleError::Rule {
+                file: file.clone(),
+                kind: "category",
+                id: id.clone(),
+                reason: format!("empty keyword {w:?}"),
+            })?;
             b.c.term_categories[t as usize].push(*idx);
         }
     }
-    let faq_file = files.iter().find(|f| !f.spec.faqs.is_empty()).map(|f| f.file.clone()).unwrap_or_default();
+    let faq_file = files
+        .iter()
+        .find(|f| !f.spec.faqs.is_empty())
+        .map(|f| f.file.clone())
+        .unwrap_or_default();
     for q in 0..b.c.faqs.len() {
         let (id, words) = (b.c.faqs[q].id.clone(), b.c.faqs[q].keywords.clone());
         for w in &words {
-            let t = b
-                .term(w)
-                .ok_or_else(|| RuleError::Rule { file: faq_file.clone(), kind: "faq", id: id.clone(), reason: format!("empty keyword {w:?}") })?;
+            let t = b.term(w).ok_or_else(|| RuleError::Rule {
+                file: faq_file.clone(),
+                kind: "faq",
+                id: id.clone(),
+                reason: format!("empty keyword {w:?}"),
+            })?;
             b.c.term_faqs[t as usize].push(q as u16);
         }
     }
@@ -426,8 +470,14 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
             if let Some(name) = w.strip_prefix('$') {
                 let list: Vec<String> = match name {
                     "faq" => b.c.faqs.iter().flat_map(|q| q.keywords.clone()).collect(),
-                    "category" => category_keywords.iter().flat_map(|(_, _, k)| k.clone()).collect(),
-                    _ => sets.get(name).map(|(_, w)| w.clone()).ok_or_else(|| format!("unknown set {w:?}"))?,
+                    "category" => category_keywords
+                        .iter()
+                        .flat_map(|(_, _, k)| k.clone())
+                        .collect(),
+                    _ => sets
+                        .get(name)
+                        .map(|(_, w)| w.clone())
+                        .ok_or_else(|| format!("unknown set {w:?}"))?,
                 };
                 for x in &list {
                     if let Some(t) = b.term(x) {
@@ -444,7 +494,10 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     };
 
     if let Some((file, n)) = negation {
-        let err = |reason: String| RuleError::File { file: file.clone(), reason: format!("[negation]: {reason}") };
+        let err = |reason: String| RuleError::File {
+            file: file.clone(),
+            reason: format!("[negation]: {reason}"),
+        };
         for w in &n.words {
             let norm = normalize(w);
             if norm.is_empty() {
@@ -496,7 +549,10 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
 
     for f in &files {
         for w in &f.spec.masks {
-            let t = b.term(w).ok_or_else(|| RuleError::File { file: f.file.clone(), reason: format!("masks: empty word {w:?}") })?;
+            let t = b.term(w).ok_or_else(|| RuleError::File {
+                file: f.file.clone(),
+                reason: format!("masks: empty word {w:?}"),
+            })?;
             b.c.term_mask[t as usize] = true;
         }
     }
@@ -505,7 +561,12 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     let mut rule_files: HashMap<String, String> = HashMap::new();
     let mut veto_ids: HashMap<String, String> = HashMap::new();
     for f in &files {
-        let rule_err = |kind, id: &str, reason: String| RuleError::Rule { file: f.file.clone(), kind, id: id.to_string(), reason };
+        let rule_err = |kind, id: &str, reason: String| RuleError::Rule {
+            file: f.file.clone(),
+            kind,
+            id: id.to_string(),
+            reason,
+        };
         let file_intent = match &f.spec.intent {
             Some(s) => Some(parse_intent(s).ok_or_else(|| RuleError::File {
                 file: f.file.clone(),
@@ -522,21 +583,36 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
                 return Err(err(format!("duplicate rule id (also in {other})")));
             }
             let intent = match (&r.intent, file_intent) {
-                (Some(s), _) => parse_intent(s).ok_or_else(|| err(format!("unknown intent {s:?}")))?,
+                (Some(s), _) => {
+                    parse_intent(s).ok_or_else(|| err(format!("unknown intent {s:?}")))?
+                }
                 (None, Some(i)) => i,
-                (None, None) => return Err(err("no intent: set `intent` on the rule or at the top of the file".into())),
+                (None, None) => {
+                    return Err(err(
+                        "no intent: set `intent` on the rule or at the top of the file".into(),
+                    ));
+                }
             };
             let cat = |name: &Option<String>| -> Result<Option<u16>, RuleError> {
                 match name {
                     None => Ok(None),
-                    Some(c) => category_ids.get(c).copied().map(Some).ok_or_else(|| err(format!("unknown category {c:?}"))),
+                    Some(c) => category_ids
+                        .get(c)
+                        .copied()
+                        .map(Some)
+                        .ok_or_else(|| err(format!("unknown category {c:?}"))),
                 }
             };
             let category = cat(&r.category)?;
             let fallback_category = cat(&r.fallback_category)?;
             let faq = match &r.faq {
                 None => None,
-                Some(q) => Some(faq_ids.get(q).copied().ok_or_else(|| err(format!("unknown FAQ topic {q:?}")))?),
+                Some(q) => Some(
+                    faq_ids
+                        .get(q)
+                        .copied()
+                        .ok_or_else(|| err(format!("unknown FAQ topic {q:?}")))?,
+                ),
             };
             if (category.is_some() || fallback_category.is_some()) && !intent.has_category() {
                 return Err(err(format!("intent {} takes no category", intent.as_str())));
@@ -569,7 +645,8 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
                 if name == "*" {
                     blocks = 0xff;
                 } else {
-                    let i = parse_intent(name).ok_or_else(|| err(format!("unknown intent {name:?} in `blocks`")))?;
+                    let i = parse_intent(name)
+                        .ok_or_else(|| err(format!("unknown intent {name:?} in `blocks`")))?;
                     blocks |= 1 << i.rank();
                 }
             }
@@ -577,7 +654,11 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
                 return Err(err("`blocks` lists no intent".into()));
             }
             let when = matcher(&mut b, &v.when).map_err(err)?;
-            b.c.vetoes.push(Veto { id: v.id.clone(), blocks, when });
+            b.c.vetoes.push(Veto {
+                id: v.id.clone(),
+                blocks,
+                when,
+            });
         }
         for u in &f.spec.utilities {
             let err = |reason: String| rule_err("utility", &u.id, reason);
@@ -585,14 +666,21 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
                 "water" => Utility::Water,
                 "power" => Utility::Power,
                 "gas" => Utility::Gas,
-                other => return Err(err(format!("unknown utility {other:?} (expected water, power or gas)"))),
+                other => {
+                    return Err(err(format!(
+                        "unknown utility {other:?} (expected water, power or gas)"
+                    )));
+                }
             };
             let when = matcher(&mut b, &u.when).map_err(err)?;
             b.c.utilities.push(UtilityRule { utility, when });
         }
     }
     if b.c.rules.is_empty() {
-        return Err(RuleError::File { file: dir.display().to_string(), reason: "no [[rule]] defined in any rule file".into() });
+        return Err(RuleError::File {
+            file: dir.display().to_string(),
+            reason: "no [[rule]] defined in any rule file".into(),
+        });
     }
     Ok(b.c)
 }
