@@ -461,8 +461,10 @@ impl Classifier {
         let mut keywords = Vec::new();
         for cond in &rule.when.conds {
             if let Cond::Group(g) = cond {
+                // A term belongs to few groups; look there, not in the
+                // group's (possibly thousands of) terms.
                 for &t in &hits.terms {
-                    if self.c.group_terms[*g as usize].binary_search(&t).is_ok() {
+                    if self.c.term_groups[t as usize].binary_search(g).is_ok() {
                         keywords.push(self.c.terms[t as usize].clone());
                     }
                 }

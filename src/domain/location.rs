@@ -154,24 +154,24 @@ fn scan_chars(cs: &[char]) -> Option<Location> {
     None
 }
 
-/// Cheap pre-check so the common message without any address never
-/// allocates: every form needs a number and a marker after it.
+/// Cheap pre-check so the common message without any address is rejected
+/// in one pass: every form needs an address marker (栋, 单元, `-`, `#`...),
+/// except a lone room, which needs a run of 3-4 ASCII digits.
 fn has_marker(s: &str) -> bool {
-    let mut number = false;
-    let mut marker = false;
+    let mut digits = 0;
     for c in s.chars() {
         match c {
-            '0'..='9' | 'a'..='z' => number = true,
-            '-' | '#' | '栋' | '幢' | '座' | '室' | '房' | '户' | '业' | '在' => {
-                marker = true
+            '0'..='9' => {
+                digits += 1;
+                if digits >= 3 {
+                    return true;
+                }
+                continue;
             }
-            '号' | '单' => marker = true,
-            _ if !number && (c == '十' || cn_digit(c).is_some()) => number = true,
+            '-' | '#' | '栋' | '幢' | '座' | '单' | '号' => return true,
             _ => {}
         }
-        if number && marker {
-            return true;
-        }
+        digits = 0;
     }
     false
 }
@@ -535,14 +535,19 @@ fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
         return None;
     }
     let (room, end) = parse_room(cs, i)?;
+    // `w` ends right before the number, or one space before it.
     let before = |w: &str| {
-        let w: Vec<char> = w.chars().collect();
-        let start = i.checked_sub(w.len());
-        let start = match start {
-            Some(s) => s,
-            None => return false,
+        let ends_at = |end: usize| {
+            let mut k = end;
+            for c in w.chars().rev() {
+                if k == 0 || cs[k - 1] != c {
+                    return false;
+                }
+                k -= 1;
+            }
+            true
         };
-        cs[start..i] == w[..] || (start > 0 && cs[start - 1..i - 1] == w[..] && cs[i - 1] == ' ')
+        ends_at(i) || (i > 0 && cs[i - 1] == ' ' && ends_at(i - 1))
     };
     let after = |w: &str| {
         w.chars()

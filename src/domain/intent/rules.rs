@@ -230,8 +230,6 @@ pub(crate) struct Compiled {
     pub term_categories: Vec<Vec<u16>>,
     pub term_faqs: Vec<Vec<u16>>,
     pub group_count: usize,
-    /// Term ids of each group (for reporting which keywords fired).
-    pub group_terms: Vec<Vec<u32>>,
     pub patterns: Vec<String>,
     pub negators: Vec<String>,
     pub negation_except: Vec<String>,
@@ -270,16 +268,15 @@ impl Builder {
         Some(id)
     }
 
-    fn group(&mut self, terms: Vec<u32>) -> u32 {
+    fn group(&mut self, terms: &[u32]) -> u32 {
         let g = self.c.group_count as u32;
         self.c.group_count += 1;
-        for &t in &terms {
+        for &t in terms {
             let list = &mut self.c.term_groups[t as usize];
             if list.last() != Some(&g) {
                 list.push(g);
             }
         }
-        self.c.group_terms.push(terms);
         g
     }
 
@@ -522,14 +519,14 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
         let mut m = Matcher::default();
         if !w.any.is_empty() {
             let terms = expand(b, &w.any)?;
-            m.conds.push(Cond::Group(b.group(terms)));
+            m.conds.push(Cond::Group(b.group(&terms)));
         }
         for group in &w.all {
             if group.is_empty() {
                 return Err("empty group in `all`".into());
             }
             let terms = expand(b, group)?;
-            m.conds.push(Cond::Group(b.group(terms)));
+            m.conds.push(Cond::Group(b.group(&terms)));
         }
         for p in &w.patterns {
             m.conds.push(Cond::Pattern(b.pattern(p)?));
@@ -539,7 +536,7 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
         }
         if !w.unless.is_empty() {
             let terms = expand(b, &w.unless)?;
-            m.unless.push(Cond::Group(b.group(terms)));
+            m.unless.push(Cond::Group(b.group(&terms)));
         }
         for p in &w.unless_patterns {
             m.unless.push(Cond::Pattern(b.pattern(p)?));
