@@ -542,3 +542,12 @@ fn report_counts_and_bars() {
         "{shown}"
     );
 }
+
+/// The tie-breaking example documented in `domain::intent` and docs/classifier.md.
+#[test]
+fn documented_tie_break_example() {
+    let got = classifier().classify("电梯又坏了,修了三次还坏,物业到底管不管");
+    assert_eq!(got.intent, Complaint);
+    assert_eq!(got.category.as_deref(), Some("elevator"));
+    assert_eq!(got.rule.as_deref(), Some("repeated_count"));
+}

@@ -31,12 +31,13 @@
 //!    The FAQ topic of an inquiry is found the same way from `faq.toml`.
 //!
 //! Tie-breaking example: "电梯又坏了, 修了三次还坏, 物业到底管不管" fires
-//! `repair.toml: lift_broken` (repair, elevator) and
-//! `complaint.toml: repeated_failure` (complaint, no category). Complaint
-//! outranks repair, so the intent is complaint; the complaint rule names no
-//! category, so it borrows `elevator` from the repair rule. Had two complaint
-//! rules fired, the one with the higher `priority` would win, and on equal
-//! priority the one with more `all` groups.
+//! `repair.toml: elevator` (repair, elevator) and, in `complaint.toml`,
+//! `repeated_failure` ("又坏"), `repeated_count` ("三次") and `angry`
+//! ("管不管"), none naming a category. Complaint outranks repair, so the
+//! intent is complaint; the complaint rules have equal priority and
+//! `repeated_count` wins by having more conditions (a keyword and a
+//! pattern). It names no category, so the message borrows `elevator` from
+//! the repair rule.
 
 mod rules;
 
