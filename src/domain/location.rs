@@ -563,6 +563,7 @@ fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
         "业主",
         "的住户",
         "住户",
+        "的邻居",
     ]
     .iter()
     .any(|w| after(w));
