@@ -522,10 +522,12 @@ fn parse_hash(cs: &[char], i: usize) -> Option<(Location, usize)> {
     if let Some((r, end)) = parse_trailing_room(cs, j + 1) {
         return Some((Location::new(Some(b), None, Some(r))?, end));
     }
-    if matches!(cs.get(j + 1), Some('楼' | '栋')) {
-        return Some((Location::new(Some(b), None, None)?, j + 2));
+    match cs.get(j + 1) {
+        Some('楼' | '栋') => Some((Location::new(Some(b), None, None)?, j + 2)),
+        // "12#" on its own (end of message or before a separator).
+        None | Some(' ' | '?' | '!') => Some((Location::new(Some(b), None, None)?, j + 1)),
+        _ => None,
     }
-    None
 }
 
 /// A room number on its own, only where the words around it say it is a
@@ -606,6 +608,7 @@ mod tests {
             ("b座1203", loc(Some("B"), None, Some("1203"))),
             ("房号3-1-602", loc(Some("3"), Some("1"), Some("602"))),
             ("12#1102", loc(Some("12"), None, Some("1102"))),
+            ("电梯坏了 12#", loc(Some("12"), None, None)),
             ("十二栋二单元", loc(Some("12"), Some("2"), None)),
             (
                 "十三栋二单元九零二 洗手盆",
