@@ -14,7 +14,7 @@
 //! - ASCII lower-casing;
 //! - punctuation, symbols and emoji become a single space, except the few
 //!   marks that carry meaning for the rules and the location parser
-//!   (`? ! # - :` and `.` between digits);
+//!   (`? ! # - : .`: questions, urgency, `12#1102`, `3-2-501`, times);
 //! - runs of whitespace collapse to one space; leading/trailing space is trimmed.
 //!
 //! Hot path: ASCII and the common CJK block never touch the Unicode
