@@ -551,3 +551,43 @@ fn documented_tie_break_example() {
     assert_eq!(got.category.as_deref(), Some("elevator"));
     assert_eq!(got.rule.as_deref(), Some("repeated_count"));
 }
+
+/// Rule-file features staff rely on: `near`, `masks`, `[negation]`, vetoes,
+/// each checked through a small extra rule file on top of the shipped ones.
+#[test]
+fn rule_features_near_masks_negation_and_vetoes() {
+    let dir = rules_with(&[(
+        "zz_features.toml",
+        "[[category]]\nid = \"kite\"\nlabel = \"风筝\"\n\n\
+         [[rule]]\nid = \"kite_near\"\nintent = \"repair\"\ncategory = \"kite\"\nnear = 2\n\
+         all = [[\"风筝\"], [\"破洞\"]]\n\n\
+         [[veto]]\nid = \"kite_show\"\nblocks = [\"repair\"]\nany = [\"风筝节\"]\n",
+    )]);
+    let c = Classifier::load(dir.path()).expect("rules with features load");
+    let cat = |t: &str| {
+        let got = c.classify(t);
+        (got.intent, got.category)
+    };
+    // near: the two words must be close.
+    assert_eq!(cat("风筝有破洞"), (Repair, Some("kite".to_string())));
+    assert_ne!(
+        cat("风筝飞得很高 昨天我的衣服有个破洞").1.as_deref(),
+        Some("kite")
+    );
+    // veto: silences the intent it blocks.
+    assert_ne!(cat("风筝节的风筝有破洞").0, Repair);
+    // masks (shipped lexicon): "自来水公司" does not mean water is back.
+    assert_ne!(
+        classifier()
+            .classify("自来水公司的电话是多少")
+            .faq
+            .as_deref(),
+        Some("outage")
+    );
+    // negation (shipped lexicon): "没有冒烟" is not a fire.
+    assert_ne!(
+        classifier().classify("烟感在响,但是没有冒烟").intent,
+        Emergency
+    );
+    assert_eq!(classifier().classify("楼道在冒烟").intent, Emergency);
+}
