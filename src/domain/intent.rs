@@ -145,6 +145,15 @@ struct Hits {
 }
 
 impl Hits {
+    const fn new() -> Self {
+        Hits {
+            groups: Vec::new(),
+            terms: Vec::new(),
+            occ: Vec::new(),
+            patterns: Vec::new(),
+        }
+    }
+
     fn group(&self, g: u32) -> bool {
         self.groups[(g / 64) as usize] & (1 << (g % 64)) != 0
     }
@@ -227,10 +236,21 @@ impl Classifier {
     }
 
     pub fn classify(&self, text: &str) -> Classification {
+        // Reuse one scratch per thread so a message costs no allocations
+        // beyond its normalised text and the answer itself.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Hits> = const { std::cell::RefCell::new(Hits::new()) };
+        }
         let norm = normalize(text);
-        let hits = self.scan(&norm);
         let location = location::extract(&norm);
-        self.decide(&norm, hits, location)
+        let run = |hits: &mut Hits| {
+            self.scan(&norm, hits);
+            self.decide(&norm, hits, location)
+        };
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut hits) => run(&mut hits),
+            Err(_) => run(&mut Hits::new()),
+        })
     }
 
     /// True when a negator ends at most `window` characters before `start`,
@@ -260,14 +280,13 @@ impl Classifier {
         false
     }
 
-    fn scan(&self, norm: &str) -> Hits {
-        let mut hits = Hits {
-            groups: vec![0; self.c.group_count.div_ceil(64)],
-            terms: Vec::new(),
-            occ: Vec::new(),
-            patterns: Vec::new(),
-        };
-        let Some(ac) = &self.ac else { return hits };
+    fn scan(&self, norm: &str, hits: &mut Hits) {
+        hits.groups.clear();
+        hits.groups.resize(self.c.group_count.div_ceil(64), 0);
+        hits.terms.clear();
+        hits.occ.clear();
+        hits.patterns.clear();
+        let Some(ac) = &self.ac else { return };
         for m in ac.find_overlapping_iter(norm) {
             let t = m.pattern().as_u32();
             if self.c.term_negatable[t as usize] && self.negated(norm, m.start()) {
@@ -297,7 +316,6 @@ impl Classifier {
                 hits.groups[(g / 64) as usize] |= 1 << (g % 64);
             }
         }
-        hits
     }
 
     /// `near`: some word of the first group lies within `max` characters of
@@ -372,11 +390,11 @@ impl Classifier {
         )
     }
 
-    fn decide(&self, norm: &str, mut hits: Hits, location: Option<Location>) -> Classification {
+    fn decide(&self, norm: &str, hits: &mut Hits, location: Option<Location>) -> Classification {
         let mut blocked = 0u8;
         let mut first_veto = None;
         for v in &self.c.vetoes {
-            if self.fires(norm, &mut hits, &v.when) {
+            if self.fires(norm, hits, &v.when) {
                 blocked |= v.blocks;
                 first_veto.get_or_insert(v);
             }
@@ -400,12 +418,12 @@ impl Classifier {
                 let g = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 for &r in &self.group_trigger[g] {
-                    consider(r, &mut hits, &mut survivors);
+                    consider(r, hits, &mut survivors);
                 }
             }
         }
         for &r in &self.pattern_first {
-            consider(r, &mut hits, &mut survivors);
+            consider(r, hits, &mut survivors);
         }
 
         let winner = survivors.iter().copied().max_by_key(|&r| self.key(r));
@@ -437,7 +455,7 @@ impl Classifier {
                         .max_by_key(|&r| self.key(r))
                         .and_then(|r| self.c.rules[r as usize].category)
                 })
-                .or_else(|| self.best_category(&hits))
+                .or_else(|| self.best_category(hits))
                 .or(rule.fallback_category)
                 .map(|c| self.c.categories[c as usize].id.clone())
         } else {
@@ -445,7 +463,7 @@ impl Classifier {
         };
         let faq = if intent == Intent::Inquiry {
             rule.faq
-                .or_else(|| self.best_faq(&hits))
+                .or_else(|| self.best_faq(hits))
                 .map(|q| self.c.faqs[q as usize].id.clone())
         } else {
             None
@@ -456,7 +474,7 @@ impl Classifier {
             self.c
                 .utilities
                 .iter()
-                .find(|u| self.fires(norm, &mut hits, &u.when))
+                .find(|u| self.fires(norm, hits, &u.when))
                 .map(|u| u.utility)
         };
         let mut keywords = Vec::new();
