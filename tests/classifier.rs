@@ -421,6 +421,25 @@ fn empty_keyword_is_refused() {
 }
 
 #[test]
+fn keyword_that_would_match_everything_is_refused() {
+    // "+1" normalises to "1" (punctuation becomes a space), which would hit
+    // every message with a digit 1 in it.
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "[[veto]]\nid = \"agree\"\nblocks = [\"suggestion\"]\nany = [\"+1\"]\n",
+    )]);
+    assert_mentions(
+        &err,
+        &[
+            "zz_extra.toml",
+            "veto \"agree\"",
+            "\"+1\"",
+            "matches almost anything",
+        ],
+    );
+}
+
+#[test]
 fn unknown_faq_topic_and_set_are_refused() {
     let err = load_error(&[(
         "zz_extra.toml",

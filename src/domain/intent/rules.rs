@@ -249,13 +249,23 @@ struct Builder {
 }
 
 impl Builder {
-    fn term(&mut self, raw: &str) -> Option<u32> {
+    /// Interns a keyword in its normalised form. Refuses keywords that
+    /// normalise to nothing ("😀") or to a lone ASCII letter or number
+    /// ("+1" becomes "1"), which would match nearly every message.
+    fn term(&mut self, raw: &str) -> Result<u32, String> {
         let norm = normalize(raw);
         if norm.is_empty() {
-            return None;
+            return Err(format!("empty keyword {raw:?}"));
+        }
+        if norm.chars().all(|c| c.is_ascii_digit())
+            || (norm.len() == 1 && norm.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(format!(
+                "keyword {raw:?} normalises to {norm:?}, which matches almost anything"
+            ));
         }
         if let Some(&id) = self.term_ids.get(&norm) {
-            return Some(id);
+            return Ok(id);
         }
         let id = self.c.terms.len() as u32;
         self.c.terms.push(norm.clone());
@@ -265,7 +275,7 @@ impl Builder {
         self.c.term_categories.push(Vec::new());
         self.c.term_faqs.push(Vec::new());
         self.term_ids.insert(norm, id);
-        Some(id)
+        Ok(id)
     }
 
     fn group(&mut self, terms: &[u32]) -> u32 {
@@ -433,11 +443,11 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     for (file, idx, words) in &category_keywords {
         let id = b.c.categories[*idx as usize].id.clone();
         for w in words {
-            let t = b.term(w).ok_or_else(|| RuleError::Rule {
+            let t = b.term(w).map_err(|reason| RuleError::Rule {
                 file: file.clone(),
                 kind: "category",
                 id: id.clone(),
-                reason: format!("empty keyword {w:?}"),
+                reason,
             })?;
             b.c.term_categories[t as usize].push(*idx);
         }
@@ -450,11 +460,11 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     for q in 0..b.c.faqs.len() {
         let (id, words) = (b.c.faqs[q].id.clone(), b.c.faqs[q].keywords.clone());
         for w in &words {
-            let t = b.term(w).ok_or_else(|| RuleError::Rule {
+            let t = b.term(w).map_err(|reason| RuleError::Rule {
                 file: faq_file.clone(),
                 kind: "faq",
                 id: id.clone(),
-                reason: format!("empty keyword {w:?}"),
+                reason,
             })?;
             b.c.term_faqs[t as usize].push(q as u16);
         }
@@ -477,12 +487,10 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
                         .ok_or_else(|| format!("unknown set {w:?}"))?,
                 };
                 for x in &list {
-                    if let Some(t) = b.term(x) {
-                        ids.push(t);
-                    }
+                    ids.push(b.term(x).map_err(|e| format!("in set {w}: {e}"))?);
                 }
             } else {
-                ids.push(b.term(w).ok_or_else(|| format!("empty keyword {w:?}"))?);
+                ids.push(b.term(w)?);
             }
         }
         ids.sort_unstable();
@@ -546,9 +554,9 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
 
     for f in &files {
         for w in &f.spec.masks {
-            let t = b.term(w).ok_or_else(|| RuleError::File {
+            let t = b.term(w).map_err(|reason| RuleError::File {
                 file: f.file.clone(),
-                reason: format!("masks: empty word {w:?}"),
+                reason: format!("masks: {reason}"),
             })?;
             b.c.term_mask[t as usize] = true;
         }
