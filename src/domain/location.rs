@@ -522,6 +522,17 @@ fn parse_hash(cs: &[char], i: usize) -> Option<(Location, usize)> {
     if let Some((r, end)) = parse_trailing_room(cs, j + 1) {
         return Some((Location::new(Some(b), None, Some(r))?, end));
     }
+    // "8#2单元301": a unit (and room) may follow as in 8栋2单元301.
+    if let Some((u, after_u)) = parse_number(cs, j + 1)
+        && !u.starts_with(|c: char| c.is_ascii_alphabetic())
+        && let Some(end) = parse_unit_marker(cs, after_u)
+    {
+        let (room, end) = match parse_trailing_room(cs, end) {
+            Some((r, e)) => (Some(r), e),
+            None => (None, end),
+        };
+        return Some((Location::new(Some(b), Some(u), room)?, end));
+    }
     match cs.get(j + 1) {
         Some('楼' | '栋') => Some((Location::new(Some(b), None, None)?, j + 2)),
         // "12#" on its own (end of message or before a separator).
@@ -609,6 +620,7 @@ mod tests {
             ("房号3-1-602", loc(Some("3"), Some("1"), Some("602"))),
             ("12#1102", loc(Some("12"), None, Some("1102"))),
             ("电梯坏了 12#", loc(Some("12"), None, None)),
+            ("8#2单元301漏水", loc(Some("8"), Some("2"), Some("301"))),
             ("十二栋二单元", loc(Some("12"), Some("2"), None)),
             (
                 "十三栋二单元九零二 洗手盆",
