@@ -138,20 +138,52 @@ pub fn extract(normalized: &str) -> Option<Location> {
 }
 
 fn scan_chars(cs: &[char]) -> Option<Location> {
-    for (i, &c) in cs.iter().enumerate() {
+    let mut found: Option<Location> = None;
+    let mut i = 0;
+    while i < cs.len() {
+        let c = cs[i];
         // Every form starts with a digit, a letter or a Chinese numeral.
         if !(c.is_ascii_alphanumeric() || c == '十' || cn_digit(c).is_some()) {
+            i += 1;
             continue;
         }
-        if let Some((loc, _)) = parse_dash(cs, i)
+        let Some((loc, end)) = parse_dash(cs, i)
             .or_else(|| parse_hash(cs, i))
             .or_else(|| parse_address(cs, i))
             .or_else(|| parse_lone_room(cs, i))
-        {
-            return Some(loc);
+        else {
+            i += 1;
+            continue;
+        };
+        match found {
+            None => {
+                let complete = loc.building.is_some() && loc.room.is_some();
+                found = Some(loc);
+                if complete {
+                    break;
+                }
+            }
+            // "apartment 1203, 8栋": two halves of one address. Merge only
+            // parts that do not contradict; otherwise the first one stands.
+            Some(first) => {
+                let disjoint = (first.building.is_none() || loc.building.is_none())
+                    && (first.unit.is_none() || loc.unit.is_none())
+                    && (first.room.is_none() || loc.room.is_none());
+                found = Some(if disjoint {
+                    Location {
+                        building: first.building.or(loc.building),
+                        unit: first.unit.or(loc.unit),
+                        room: first.room.or(loc.room),
+                    }
+                } else {
+                    first
+                });
+                break;
+            }
         }
+        i = end.max(i + 1);
     }
-    None
+    found
 }
 
 /// Cheap pre-check so the common message without any address is rejected
@@ -580,9 +612,21 @@ fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
     ]
     .iter()
     .any(|w| after(w));
-    let home_before = ["房号", "门牌", "门牌号", "房间号", "住在", "我家是", "我住"]
-        .iter()
-        .any(|w| before(w));
+    let home_before = [
+        "apartment",
+        "apt",
+        "room",
+        "房间",
+        "房号",
+        "门牌",
+        "门牌号",
+        "房间号",
+        "住在",
+        "我家是",
+        "我住",
+    ]
+    .iter()
+    .any(|w| before(w));
     if home_after || home_before {
         let end = if matches!(cs.get(end), Some('室')) {
             end + 1
@@ -621,6 +665,11 @@ mod tests {
             ("12#1102", loc(Some("12"), None, Some("1102"))),
             ("电梯坏了 12#", loc(Some("12"), None, None)),
             ("8#2单元301漏水", loc(Some("8"), Some("2"), Some("301"))),
+            (
+                "smoke from apartment 1203, 8栋",
+                loc(Some("8"), None, Some("1203")),
+            ),
+            ("3栋的水漏到5栋了", loc(Some("3"), None, None)),
             ("十二栋二单元", loc(Some("12"), Some("2"), None)),
             (
                 "十三栋二单元九零二 洗手盆",
