@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
     let keywords: Vec<&str> = classifier.keywords().collect();
     let ac = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
         .build(&keywords)
         .expect("baseline automaton");
     let mut g = c.benchmark_group("baseline");

@@ -421,6 +421,25 @@ fn empty_keyword_is_refused() {
 }
 
 #[test]
+fn keyword_that_would_match_everything_is_refused() {
+    // "+1" normalises to "1" (punctuation becomes a space), which would hit
+    // every message with a digit 1 in it.
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "[[veto]]\nid = \"agree\"\nblocks = [\"suggestion\"]\nany = [\"+1\"]\n",
+    )]);
+    assert_mentions(
+        &err,
+        &[
+            "zz_extra.toml",
+            "veto \"agree\"",
+            "\"+1\"",
+            "matches almost anything",
+        ],
+    );
+}
+
+#[test]
 fn unknown_faq_topic_and_set_are_refused() {
     let err = load_error(&[(
         "zz_extra.toml",
@@ -541,4 +560,53 @@ fn report_counts_and_bars() {
         shown.contains("intent accuracy") && shown.contains("收到"),
         "{shown}"
     );
+}
+
+/// The tie-breaking example documented in `domain::intent` and docs/classifier.md.
+#[test]
+fn documented_tie_break_example() {
+    let got = classifier().classify("电梯又坏了,修了三次还坏,物业到底管不管");
+    assert_eq!(got.intent, Complaint);
+    assert_eq!(got.category.as_deref(), Some("elevator"));
+    assert_eq!(got.rule.as_deref(), Some("repeated_count"));
+}
+
+/// Rule-file features staff rely on: `near`, `masks`, `[negation]`, vetoes,
+/// each checked through a small extra rule file on top of the shipped ones.
+#[test]
+fn rule_features_near_masks_negation_and_vetoes() {
+    let dir = rules_with(&[(
+        "zz_features.toml",
+        "[[category]]\nid = \"kite\"\nlabel = \"风筝\"\n\n\
+         [[rule]]\nid = \"kite_near\"\nintent = \"repair\"\ncategory = \"kite\"\nnear = 2\n\
+         all = [[\"风筝\"], [\"破洞\"]]\n\n\
+         [[veto]]\nid = \"kite_show\"\nblocks = [\"repair\"]\nany = [\"风筝节\"]\n",
+    )]);
+    let c = Classifier::load(dir.path()).expect("rules with features load");
+    let cat = |t: &str| {
+        let got = c.classify(t);
+        (got.intent, got.category)
+    };
+    // near: the two words must be close.
+    assert_eq!(cat("风筝有破洞"), (Repair, Some("kite".to_string())));
+    assert_ne!(
+        cat("风筝飞得很高 昨天我的衣服有个破洞").1.as_deref(),
+        Some("kite")
+    );
+    // veto: silences the intent it blocks.
+    assert_ne!(cat("风筝节的风筝有破洞").0, Repair);
+    // masks (shipped lexicon): "自来水公司" does not mean water is back.
+    assert_ne!(
+        classifier()
+            .classify("自来水公司的电话是多少")
+            .faq
+            .as_deref(),
+        Some("outage")
+    );
+    // negation (shipped lexicon): "没有冒烟" is not a fire.
+    assert_ne!(
+        classifier().classify("烟感在响,但是没有冒烟").intent,
+        Emergency
+    );
+    assert_eq!(classifier().classify("楼道在冒烟").intent, Emergency);
 }

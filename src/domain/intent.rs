@@ -31,12 +31,13 @@
 //!    The FAQ topic of an inquiry is found the same way from `faq.toml`.
 //!
 //! Tie-breaking example: "电梯又坏了, 修了三次还坏, 物业到底管不管" fires
-//! `repair.toml: lift_broken` (repair, elevator) and
-//! `complaint.toml: repeated_failure` (complaint, no category). Complaint
-//! outranks repair, so the intent is complaint; the complaint rule names no
-//! category, so it borrows `elevator` from the repair rule. Had two complaint
-//! rules fired, the one with the higher `priority` would win, and on equal
-//! priority the one with more `all` groups.
+//! `repair.toml: elevator` (repair, elevator) and, in `complaint.toml`,
+//! `repeated_failure` ("又坏"), `repeated_count` ("三次") and `angry`
+//! ("管不管"), none naming a category. Complaint outranks repair, so the
+//! intent is complaint; the complaint rules have equal priority and
+//! `repeated_count` wins by having more conditions (a keyword and a
+//! pattern). It names no category, so the message borrows `elevator` from
+//! the repair rule.
 
 mod rules;
 
@@ -45,7 +46,7 @@ pub use rules::{FaqEntry, RuleError};
 use crate::domain::location::{self, Location};
 use crate::domain::text::normalize;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::RegexSet;
+use regex::Regex;
 use rules::{Compiled, Cond, Matcher};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -110,7 +111,8 @@ pub struct Classification {
     pub faq: Option<String>,
     pub location: Option<Location>,
     pub utility: Option<Utility>,
-    /// Id of the rule that decided the intent (`None` for `other` by default).
+    /// Id of the rule that decided the intent; for silence, `veto:<id>` when a
+    /// veto fired, else `None`.
     pub rule: Option<String>,
     /// Keywords of the deciding rule found in the message.
     pub keywords: Vec<String>,
@@ -121,7 +123,9 @@ pub struct Classification {
 pub struct Classifier {
     c: Compiled,
     ac: Option<AhoCorasick>,
-    patterns: Option<RegexSet>,
+    /// Compiled once; each is run at most once per message, and only when a
+    /// rule's keyword conditions already hold.
+    patterns: Vec<Regex>,
     /// Rules indexed by the first keyword group they need, so a message only
     /// evaluates rules that can possibly fire.
     group_trigger: Vec<Vec<u32>>,
@@ -136,10 +140,20 @@ struct Hits {
     terms: Vec<u32>,
     /// Every kept occurrence: (term, start byte, end byte).
     occ: Vec<(u32, usize, usize)>,
-    patterns: Option<Vec<bool>>,
+    /// Per pattern: 0 = not run yet, 1 = no match, 2 = match.
+    patterns: Vec<u8>,
 }
 
 impl Hits {
+    const fn new() -> Self {
+        Hits {
+            groups: Vec::new(),
+            terms: Vec::new(),
+            occ: Vec::new(),
+            patterns: Vec::new(),
+        }
+    }
+
     fn group(&self, g: u32) -> bool {
         self.groups[(g / 64) as usize] & (1 << (g % 64)) != 0
     }
@@ -155,7 +169,7 @@ impl Classifier {
             Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&c.terms)
                     .map_err(|e| RuleError::File {
                         file: dir.display().to_string(),
@@ -163,14 +177,15 @@ impl Classifier {
                     })?,
             )
         };
-        let patterns = if c.patterns.is_empty() {
-            None
-        } else {
-            Some(RegexSet::new(&c.patterns).map_err(|e| RuleError::File {
+        let patterns = c
+            .patterns
+            .iter()
+            .map(|p| Regex::new(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RuleError::File {
                 file: dir.display().to_string(),
-                reason: format!("pattern set: {e}"),
-            })?)
-        };
+                reason: format!("pattern: {e}"),
+            })?;
         let mut group_trigger = vec![Vec::new(); c.group_count];
         let mut pattern_first = Vec::new();
         for (i, r) in c.rules.iter().enumerate() {
@@ -221,10 +236,21 @@ impl Classifier {
     }
 
     pub fn classify(&self, text: &str) -> Classification {
+        // Reuse one scratch per thread so a message costs no allocations
+        // beyond its normalised text and the answer itself.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Hits> = const { std::cell::RefCell::new(Hits::new()) };
+        }
         let norm = normalize(text);
-        let hits = self.scan(&norm);
         let location = location::extract(&norm);
-        self.decide(&norm, hits, location)
+        let run = |hits: &mut Hits| {
+            self.scan(&norm, hits);
+            self.decide(&norm, hits, location)
+        };
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut hits) => run(&mut hits),
+            Err(_) => run(&mut Hits::new()),
+        })
     }
 
     /// True when a negator ends at most `window` characters before `start`,
@@ -235,13 +261,16 @@ impl Classifier {
         for _ in 0..=self.c.negation_window {
             let head = &before[..end];
             if let Some(n) = self.c.negators.iter().find(|n| head.ends_with(n.as_str())) {
-                // "不停漏水": the negator is the start of an intensifier.
-                let from = &text[end - n.len()..];
-                return !self
-                    .c
-                    .negation_except
-                    .iter()
-                    .any(|e| from.starts_with(e.as_str()));
+                // "不停漏水", "是不是漏了": the negator is part of a word
+                // that does not negate.
+                let at = end - n.len();
+                return !self.c.negation_except.iter().any(|e| {
+                    e.match_indices(n.as_str()).any(|(k, _)| {
+                        at >= k
+                            && text.is_char_boundary(at - k)
+                            && text[at - k..].starts_with(e.as_str())
+                    })
+                });
             }
             match head.chars().next_back() {
                 Some(c) if c != ' ' => end -= c.len_utf8(),
@@ -251,14 +280,13 @@ impl Classifier {
         false
     }
 
-    fn scan(&self, norm: &str) -> Hits {
-        let mut hits = Hits {
-            groups: vec![0; self.c.group_count.div_ceil(64)],
-            terms: Vec::new(),
-            occ: Vec::new(),
-            patterns: None,
-        };
-        let Some(ac) = &self.ac else { return hits };
+    fn scan(&self, norm: &str, hits: &mut Hits) {
+        hits.groups.clear();
+        hits.groups.resize(self.c.group_count.div_ceil(64), 0);
+        hits.terms.clear();
+        hits.occ.clear();
+        hits.patterns.clear();
+        let Some(ac) = &self.ac else { return };
         for m in ac.find_overlapping_iter(norm) {
             let t = m.pattern().as_u32();
             if self.c.term_negatable[t as usize] && self.negated(norm, m.start()) {
@@ -288,24 +316,19 @@ impl Classifier {
                 hits.groups[(g / 64) as usize] |= 1 << (g % 64);
             }
         }
-        hits
     }
 
     /// `near`: some word of the first group lies within `max` characters of
     /// a word of every other group.
     fn near(&self, norm: &str, hits: &Hits, m: &Matcher, max: usize) -> bool {
-        let groups: Vec<u32> = m
-            .conds
-            .iter()
-            .filter_map(|c| {
-                if let Cond::Group(g) = c {
-                    Some(*g)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let Some((&first, rest)) = groups.split_first() else {
+        let mut groups = m.conds.iter().filter_map(|c| {
+            if let Cond::Group(g) = c {
+                Some(*g)
+            } else {
+                None
+            }
+        });
+        let Some(first) = groups.next() else {
             return true;
         };
         let in_group = |t: u32, g: u32| self.c.term_groups[t as usize].binary_search(&g).is_ok();
@@ -313,7 +336,7 @@ impl Classifier {
             .iter()
             .filter(|&&(t, ..)| in_group(t, first))
             .any(|&(_, s0, e0)| {
-                rest.iter().all(|&g| {
+                groups.clone().all(|g| {
                     hits.occ
                         .iter()
                         .filter(|&&(t, ..)| in_group(t, g))
@@ -335,18 +358,18 @@ impl Classifier {
         match cond {
             Cond::Group(g) => hits.group(g),
             Cond::Pattern(p) => {
-                let set = match &self.patterns {
-                    Some(s) => s,
-                    None => return false,
-                };
-                let matched = hits.patterns.get_or_insert_with(|| {
-                    let mut v = vec![false; set.len()];
-                    for i in set.matches(norm).iter() {
-                        v[i] = true;
-                    }
-                    v
-                });
-                matched[p as usize]
+                let p = p as usize;
+                if hits.patterns.is_empty() {
+                    hits.patterns = vec![0; self.patterns.len()];
+                }
+                if hits.patterns[p] == 0 {
+                    hits.patterns[p] = if self.patterns[p].is_match(norm) {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                hits.patterns[p] == 2
             }
         }
     }
@@ -367,11 +390,13 @@ impl Classifier {
         )
     }
 
-    fn decide(&self, norm: &str, mut hits: Hits, location: Option<Location>) -> Classification {
+    fn decide(&self, norm: &str, hits: &mut Hits, location: Option<Location>) -> Classification {
         let mut blocked = 0u8;
+        let mut first_veto = None;
         for v in &self.c.vetoes {
-            if self.fires(norm, &mut hits, &v.when) {
+            if self.fires(norm, hits, &v.when) {
                 blocked |= v.blocks;
+                first_veto.get_or_insert(v);
             }
         }
         let mut survivors: Vec<u32> = Vec::new();
@@ -393,23 +418,24 @@ impl Classifier {
                 let g = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 for &r in &self.group_trigger[g] {
-                    consider(r, &mut hits, &mut survivors);
+                    consider(r, hits, &mut survivors);
                 }
             }
         }
         for &r in &self.pattern_first {
-            consider(r, &mut hits, &mut survivors);
+            consider(r, hits, &mut survivors);
         }
 
         let winner = survivors.iter().copied().max_by_key(|&r| self.key(r));
         let Some(w) = winner else {
+            // Silence; name the veto if one spoke, so staff can see why.
             return Classification {
                 intent: Intent::Other,
                 category: None,
                 faq: None,
                 location,
                 utility: None,
-                rule: None,
+                rule: first_veto.map(|v| format!("veto:{}", v.id)),
                 keywords: Vec::new(),
             };
         };
@@ -429,7 +455,7 @@ impl Classifier {
                         .max_by_key(|&r| self.key(r))
                         .and_then(|r| self.c.rules[r as usize].category)
                 })
-                .or_else(|| self.best_category(&hits))
+                .or_else(|| self.best_category(hits))
                 .or(rule.fallback_category)
                 .map(|c| self.c.categories[c as usize].id.clone())
         } else {
@@ -437,7 +463,7 @@ impl Classifier {
         };
         let faq = if intent == Intent::Inquiry {
             rule.faq
-                .or_else(|| self.best_faq(&hits))
+                .or_else(|| self.best_faq(hits))
                 .map(|q| self.c.faqs[q as usize].id.clone())
         } else {
             None
@@ -448,14 +474,16 @@ impl Classifier {
             self.c
                 .utilities
                 .iter()
-                .find(|u| self.fires(norm, &mut hits, &u.when))
+                .find(|u| self.fires(norm, hits, &u.when))
                 .map(|u| u.utility)
         };
         let mut keywords = Vec::new();
         for cond in &rule.when.conds {
             if let Cond::Group(g) = cond {
+                // A term belongs to few groups; look there, not in the
+                // group's (possibly thousands of) terms.
                 for &t in &hits.terms {
-                    if self.c.group_terms[*g as usize].binary_search(&t).is_ok() {
+                    if self.c.term_groups[t as usize].binary_search(g).is_ok() {
                         keywords.push(self.c.terms[t as usize].clone());
                     }
                 }

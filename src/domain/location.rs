@@ -122,29 +122,90 @@ pub fn extract(normalized: &str) -> Option<Location> {
     if !has_marker(normalized) {
         return None;
     }
-    let cs: Vec<char> = normalized.chars().collect();
-    for i in 0..cs.len() {
-        if let Some((loc, _)) = parse_dash(&cs, i)
-            .or_else(|| parse_hash(&cs, i))
-            .or_else(|| parse_address(&cs, i))
-            .or_else(|| parse_lone_room(&cs, i))
-        {
-            return Some(loc);
-        }
+    // The scanner wants random access by character; reuse one buffer per
+    // thread instead of allocating for every message.
+    thread_local! {
+        static CHARS: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    None
+    CHARS.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut cs) => {
+            cs.clear();
+            cs.extend(normalized.chars());
+            scan_chars(&cs)
+        }
+        Err(_) => scan_chars(&normalized.chars().collect::<Vec<_>>()),
+    })
 }
 
-/// Cheap pre-check so the common message without any address marker never
-/// allocates.
+fn scan_chars(cs: &[char]) -> Option<Location> {
+    let mut found: Option<Location> = None;
+    let mut i = 0;
+    while i < cs.len() {
+        let c = cs[i];
+        // Every form starts with a digit, a letter or a Chinese numeral.
+        if !(c.is_ascii_alphanumeric() || c == '十' || cn_digit(c).is_some()) {
+            i += 1;
+            continue;
+        }
+        let Some((loc, end)) = parse_dash(cs, i)
+            .or_else(|| parse_hash(cs, i))
+            .or_else(|| parse_address(cs, i))
+            .or_else(|| parse_lone_room(cs, i))
+        else {
+            i += 1;
+            continue;
+        };
+        match found {
+            None => {
+                let complete = loc.building.is_some() && loc.room.is_some();
+                found = Some(loc);
+                if complete {
+                    break;
+                }
+            }
+            // "apartment 1203, 8栋": two halves of one address. Merge only
+            // parts that do not contradict; otherwise the first one stands.
+            Some(first) => {
+                let disjoint = (first.building.is_none() || loc.building.is_none())
+                    && (first.unit.is_none() || loc.unit.is_none())
+                    && (first.room.is_none() || loc.room.is_none());
+                found = Some(if disjoint {
+                    Location {
+                        building: first.building.or(loc.building),
+                        unit: first.unit.or(loc.unit),
+                        room: first.room.or(loc.room),
+                    }
+                } else {
+                    first
+                });
+                break;
+            }
+        }
+        i = end.max(i + 1);
+    }
+    found
+}
+
+/// Cheap pre-check so the common message without any address is rejected
+/// in one pass: every form needs an address marker (栋, 单元, `-`, `#`...),
+/// except a lone room, which needs a run of 3-4 ASCII digits.
 fn has_marker(s: &str) -> bool {
-    s.bytes().any(|b| b == b'-' || b == b'#')
-        || s.chars().any(|c| {
-            matches!(
-                c,
-                '栋' | '幢' | '座' | '号' | '单' | '室' | '在' | '房' | '户' | '业'
-            )
-        })
+    let mut digits = 0;
+    for c in s.chars() {
+        match c {
+            '0'..='9' => {
+                digits += 1;
+                if digits >= 3 {
+                    return true;
+                }
+                continue;
+            }
+            '-' | '#' | '栋' | '幢' | '座' | '单' | '号' => return true,
+            _ => {}
+        }
+        digits = 0;
+    }
+    false
 }
 
 fn is_digit(c: char) -> bool {
@@ -493,10 +554,23 @@ fn parse_hash(cs: &[char], i: usize) -> Option<(Location, usize)> {
     if let Some((r, end)) = parse_trailing_room(cs, j + 1) {
         return Some((Location::new(Some(b), None, Some(r))?, end));
     }
-    if matches!(cs.get(j + 1), Some('楼' | '栋')) {
-        return Some((Location::new(Some(b), None, None)?, j + 2));
+    // "8#2单元301": a unit (and room) may follow as in 8栋2单元301.
+    if let Some((u, after_u)) = parse_number(cs, j + 1)
+        && !u.starts_with(|c: char| c.is_ascii_alphabetic())
+        && let Some(end) = parse_unit_marker(cs, after_u)
+    {
+        let (room, end) = match parse_trailing_room(cs, end) {
+            Some((r, e)) => (Some(r), e),
+            None => (None, end),
+        };
+        return Some((Location::new(Some(b), Some(u), room)?, end));
     }
-    None
+    match cs.get(j + 1) {
+        Some('楼' | '栋') => Some((Location::new(Some(b), None, None)?, j + 2)),
+        // "12#" on its own (end of message or before a separator).
+        None | Some(' ' | '?' | '!') => Some((Location::new(Some(b), None, None)?, j + 1)),
+        _ => None,
+    }
 }
 
 /// A room number on its own, only where the words around it say it is a
@@ -506,14 +580,19 @@ fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
         return None;
     }
     let (room, end) = parse_room(cs, i)?;
+    // `w` ends right before the number, or one space before it.
     let before = |w: &str| {
-        let w: Vec<char> = w.chars().collect();
-        let start = i.checked_sub(w.len());
-        let start = match start {
-            Some(s) => s,
-            None => return false,
+        let ends_at = |end: usize| {
+            let mut k = end;
+            for c in w.chars().rev() {
+                if k == 0 || cs[k - 1] != c {
+                    return false;
+                }
+                k -= 1;
+            }
+            true
         };
-        cs[start..i] == w[..] || (start > 0 && cs[start - 1..i - 1] == w[..] && cs[i - 1] == ' ')
+        ends_at(i) || (i > 0 && cs[i - 1] == ' ' && ends_at(i - 1))
     };
     let after = |w: &str| {
         w.chars()
@@ -529,12 +608,25 @@ fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
         "业主",
         "的住户",
         "住户",
+        "的邻居",
     ]
     .iter()
     .any(|w| after(w));
-    let home_before = ["房号", "门牌", "门牌号", "房间号", "住在", "我家是", "我住"]
-        .iter()
-        .any(|w| before(w));
+    let home_before = [
+        "apartment",
+        "apt",
+        "room",
+        "房间",
+        "房号",
+        "门牌",
+        "门牌号",
+        "房间号",
+        "住在",
+        "我家是",
+        "我住",
+    ]
+    .iter()
+    .any(|w| before(w));
     if home_after || home_before {
         let end = if matches!(cs.get(end), Some('室')) {
             end + 1
@@ -571,6 +663,13 @@ mod tests {
             ("b座1203", loc(Some("B"), None, Some("1203"))),
             ("房号3-1-602", loc(Some("3"), Some("1"), Some("602"))),
             ("12#1102", loc(Some("12"), None, Some("1102"))),
+            ("电梯坏了 12#", loc(Some("12"), None, None)),
+            ("8#2单元301漏水", loc(Some("8"), Some("2"), Some("301"))),
+            (
+                "smoke from apartment 1203, 8栋",
+                loc(Some("8"), None, Some("1203")),
+            ),
+            ("3栋的水漏到5栋了", loc(Some("3"), None, None)),
             ("十二栋二单元", loc(Some("12"), Some("2"), None)),
             (
                 "十三栋二单元九零二 洗手盆",

@@ -14,7 +14,7 @@
 //! - ASCII lower-casing;
 //! - punctuation, symbols and emoji become a single space, except the few
 //!   marks that carry meaning for the rules and the location parser
-//!   (`? ! # - :` and `.` between digits);
+//!   (`? ! # - : .`: questions, urgency, `12#1102`, `3-2-501`, times);
 //! - runs of whitespace collapse to one space; leading/trailing space is trimmed.
 //!
 //! Hot path: ASCII and the common CJK block never touch the Unicode
@@ -32,27 +32,42 @@ const CJK_END: u32 = 0x9FFF;
 /// messages (`開著` → `开着`).
 const T2S_OVERRIDES: &[(char, char)] = &[('著', '着'), ('喫', '吃'), ('啟', '启')];
 
-fn t2s_table() -> &'static [char] {
-    static TABLE: OnceLock<Vec<char>> = OnceLock::new();
+/// Traditional → Simplified table, kept small so it stays in cache next to
+/// the keyword automaton: a bitmap says which characters change (3.4 KB;
+/// Simplified text only ever touches this), and a sorted list gives the
+/// replacement for the few thousand that do.
+struct T2s {
+    changes: Vec<u64>,
+    pairs: Vec<(char, char)>,
+}
+
+fn t2s_table() -> &'static T2s {
+    static TABLE: OnceLock<T2s> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut table = Vec::with_capacity((CJK_END - CJK_START + 1) as usize);
+        let len = (CJK_END - CJK_START + 1) as usize;
+        let mut table = T2s {
+            changes: vec![0; len.div_ceil(64)],
+            pairs: Vec::new(),
+        };
         let mut buf = [0u8; 4];
         for cp in CJK_START..=CJK_END {
             let Some(c) = char::from_u32(cp) else {
-                table.push('\0');
                 continue;
             };
             let converted = fast2s::convert(c.encode_utf8(&mut buf));
             let mut it = converted.chars();
-            let mapped = match (it.next(), it.next()) {
-                (Some(s), None) => s,
-                _ => c,
-            };
-            table.push(mapped);
-        }
-        for &(from, to) in T2S_OVERRIDES {
-            if let Some(slot) = table.get_mut((from as u32 - CJK_START) as usize) {
-                *slot = to;
+            let mapped = T2S_OVERRIDES
+                .iter()
+                .find(|(from, _)| *from == c)
+                .map(|&(_, to)| to)
+                .or(match (it.next(), it.next()) {
+                    (Some(s), None) if s != c => Some(s),
+                    _ => None,
+                });
+            if let Some(to) = mapped {
+                let i = (cp - CJK_START) as usize;
+                table.changes[i / 64] |= 1 << (i % 64);
+                table.pairs.push((c, to));
             }
         }
         table
@@ -63,11 +78,17 @@ fn t2s_table() -> &'static [char] {
 #[inline]
 pub fn to_simplified(c: char) -> char {
     let cp = c as u32;
-    if (CJK_START..=CJK_END).contains(&cp) {
-        t2s_table()[(cp - CJK_START) as usize]
-    } else {
-        c
+    if !(CJK_START..=CJK_END).contains(&cp) {
+        return c;
     }
+    let t = t2s_table();
+    let i = (cp - CJK_START) as usize;
+    if t.changes[i / 64] & (1 << (i % 64)) == 0 {
+        return c;
+    }
+    t.pairs
+        .binary_search_by_key(&c, |&(from, _)| from)
+        .map_or(c, |k| t.pairs[k].1)
 }
 
 /// What a character becomes in normalised text.

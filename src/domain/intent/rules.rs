@@ -230,8 +230,6 @@ pub(crate) struct Compiled {
     pub term_categories: Vec<Vec<u16>>,
     pub term_faqs: Vec<Vec<u16>>,
     pub group_count: usize,
-    /// Term ids of each group (for reporting which keywords fired).
-    pub group_terms: Vec<Vec<u32>>,
     pub patterns: Vec<String>,
     pub negators: Vec<String>,
     pub negation_except: Vec<String>,
@@ -251,13 +249,23 @@ struct Builder {
 }
 
 impl Builder {
-    fn term(&mut self, raw: &str) -> Option<u32> {
+    /// Interns a keyword in its normalised form. Refuses keywords that
+    /// normalise to nothing ("😀") or to a lone ASCII letter or number
+    /// ("+1" becomes "1"), which would match nearly every message.
+    fn term(&mut self, raw: &str) -> Result<u32, String> {
         let norm = normalize(raw);
         if norm.is_empty() {
-            return None;
+            return Err(format!("empty keyword {raw:?}"));
+        }
+        if norm.chars().all(|c| c.is_ascii_digit())
+            || (norm.len() == 1 && norm.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(format!(
+                "keyword {raw:?} normalises to {norm:?}, which matches almost anything"
+            ));
         }
         if let Some(&id) = self.term_ids.get(&norm) {
-            return Some(id);
+            return Ok(id);
         }
         let id = self.c.terms.len() as u32;
         self.c.terms.push(norm.clone());
@@ -267,19 +275,18 @@ impl Builder {
         self.c.term_categories.push(Vec::new());
         self.c.term_faqs.push(Vec::new());
         self.term_ids.insert(norm, id);
-        Some(id)
+        Ok(id)
     }
 
-    fn group(&mut self, terms: Vec<u32>) -> u32 {
+    fn group(&mut self, terms: &[u32]) -> u32 {
         let g = self.c.group_count as u32;
         self.c.group_count += 1;
-        for &t in &terms {
+        for &t in terms {
             let list = &mut self.c.term_groups[t as usize];
             if list.last() != Some(&g) {
                 list.push(g);
             }
         }
-        self.c.group_terms.push(terms);
         g
     }
 
@@ -299,8 +306,7 @@ struct Loaded {
     spec: RuleFile,
 }
 
-/// Reads and parses every `*.toml` in `dir`, in file-name order, except the
-/// bot's wording (`templates.toml`), which lives beside the rules but is not one.
+/// Reads and parses every `*.toml` in `dir`, in file-name order.
 fn read_dir(dir: &Path) -> Result<Vec<Loaded>, RuleError> {
     let io = |path: &Path, source| RuleError::Io {
         path: path.to_path_buf(),
@@ -310,6 +316,7 @@ fn read_dir(dir: &Path) -> Result<Vec<Loaded>, RuleError> {
         .map_err(|e| io(dir, e))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        // The bot's wording lives beside the rules but is not one.
         .filter(|p| p.file_name().is_none_or(|n| n != "templates.toml"))
         .collect();
     paths.sort();
@@ -438,11 +445,11 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     for (file, idx, words) in &category_keywords {
         let id = b.c.categories[*idx as usize].id.clone();
         for w in words {
-            let t = b.term(w).ok_or_else(|| RuleError::Rule {
+            let t = b.term(w).map_err(|reason| RuleError::Rule {
                 file: file.clone(),
                 kind: "category",
                 id: id.clone(),
-                reason: format!("empty keyword {w:?}"),
+                reason,
             })?;
             b.c.term_categories[t as usize].push(*idx);
         }
@@ -455,11 +462,11 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     for q in 0..b.c.faqs.len() {
         let (id, words) = (b.c.faqs[q].id.clone(), b.c.faqs[q].keywords.clone());
         for w in &words {
-            let t = b.term(w).ok_or_else(|| RuleError::Rule {
+            let t = b.term(w).map_err(|reason| RuleError::Rule {
                 file: faq_file.clone(),
                 kind: "faq",
                 id: id.clone(),
-                reason: format!("empty keyword {w:?}"),
+                reason,
             })?;
             b.c.term_faqs[t as usize].push(q as u16);
         }
@@ -482,12 +489,10 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
                         .ok_or_else(|| format!("unknown set {w:?}"))?,
                 };
                 for x in &list {
-                    if let Some(t) = b.term(x) {
-                        ids.push(t);
-                    }
+                    ids.push(b.term(x).map_err(|e| format!("in set {w}: {e}"))?);
                 }
             } else {
-                ids.push(b.term(w).ok_or_else(|| format!("empty keyword {w:?}"))?);
+                ids.push(b.term(w)?);
             }
         }
         ids.sort_unstable();
@@ -524,14 +529,14 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
         let mut m = Matcher::default();
         if !w.any.is_empty() {
             let terms = expand(b, &w.any)?;
-            m.conds.push(Cond::Group(b.group(terms)));
+            m.conds.push(Cond::Group(b.group(&terms)));
         }
         for group in &w.all {
             if group.is_empty() {
                 return Err("empty group in `all`".into());
             }
             let terms = expand(b, group)?;
-            m.conds.push(Cond::Group(b.group(terms)));
+            m.conds.push(Cond::Group(b.group(&terms)));
         }
         for p in &w.patterns {
             m.conds.push(Cond::Pattern(b.pattern(p)?));
@@ -541,7 +546,7 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
         }
         if !w.unless.is_empty() {
             let terms = expand(b, &w.unless)?;
-            m.unless.push(Cond::Group(b.group(terms)));
+            m.unless.push(Cond::Group(b.group(&terms)));
         }
         for p in &w.unless_patterns {
             m.unless.push(Cond::Pattern(b.pattern(p)?));
@@ -551,9 +556,9 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
 
     for f in &files {
         for w in &f.spec.masks {
-            let t = b.term(w).ok_or_else(|| RuleError::File {
+            let t = b.term(w).map_err(|reason| RuleError::File {
                 file: f.file.clone(),
-                reason: format!("masks: empty word {w:?}"),
+                reason: format!("masks: {reason}"),
             })?;
             b.c.term_mask[t as usize] = true;
         }
