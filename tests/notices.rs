@@ -197,8 +197,8 @@ async fn an_outage_is_announced_pinned_and_answers_owners_only_where_it_applies(
             .await
             .contains("已经取消过")
     );
-    // With the outage cancelled the question is a repair again.
-    let q = fake.push_text(&group3(), &neighbour(), "怎么停水了");
+    // With the outage cancelled no water is a repair again.
+    let q = fake.push_text(&group3(), &neighbour(), "家里停水了,一滴水都没有");
     assert!(
         wait_reply(&fake, GROUP_3, q.message_id)
             .await
