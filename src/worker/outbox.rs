@@ -86,10 +86,11 @@ impl OutboxConfig {
         }
     }
 
-    /// Rows in hand at once: about a second of sending at the global limit, so
-    /// none waits long for its slot (and its lease never runs out).
+    /// Rows in hand at once: a quarter second of sending at the global limit.
+    /// Rows in hand have reserved their rate-limit slots, so this bounds how long
+    /// an owner's reply queued behind a broadcast waits (and no lease runs out).
     fn in_flight(&self) -> usize {
-        (self.per_second as usize).clamp(4, 64)
+        (self.per_second as usize / 4).clamp(4, 64)
     }
 }
 
@@ -102,6 +103,10 @@ struct Limiter {
     global: VecDeque<Instant>,
     chats: HashMap<i64, VecDeque<Instant>>,
 }
+
+/// How often an idle worker looks for rows that fell due (retries, deferred
+/// chats, scheduled notices); new rows wake it at once.
+const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// A margin against clock skew between our send and the server's receipt.
 const MARGIN: Duration = Duration::from_millis(25);
@@ -226,20 +231,21 @@ impl<T: Transport> OutboxWorker<T> {
                 w.lease(room as i64, &mut tasks).await
             };
             match leased {
-                Ok(0) => {
-                    let idle = if room == 0 {
-                        Duration::from_secs(1)
-                    } else {
-                        w.idle_for().await
-                    };
+                // A full lease: more may be due already.
+                Ok(n) if room > 0 && n == room => {}
+                Ok(_) => {
+                    // Woken by a commit, by a chat finishing while we were full, or
+                    // by the poll that picks up retries and scheduled rows. A chat
+                    // finishing matters only when we were full: otherwise waking
+                    // for it would lease nothing.
+                    let full = room == 0;
                     tokio::select! {
                         _ = w.wake.notified() => {}
-                        _ = w.freed.notified() => {}
-                        _ = tokio::time::sleep(idle) => {}
+                        _ = w.freed.notified(), if full => {}
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
                         _ = shutdown.cancelled() => break,
                     }
                 }
-                Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "could not lease messages; retrying shortly");
                     tokio::select! {
@@ -274,18 +280,6 @@ impl<T: Transport> Shared<T> {
             }
             Err(e) => tracing::warn!(error = %e, "could not read recent sends"),
         }
-    }
-
-    /// How long to sleep when nothing is due: until the next row falls due, at most 1 s.
-    async fn idle_for(&self) -> Duration {
-        match self.store.next_outbox_due().await {
-            Ok(Some(due)) => (due - self.desk.now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(Duration::from_secs(1)),
-            _ => Duration::from_secs(1),
-        }
-        .max(Duration::from_millis(5))
     }
 
     /// Lease up to `room` due rows and queue each to its chat. Returns how many.
