@@ -23,6 +23,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::desk::Desk;
 
+/// A chat's task ends after this long without updates.
+const CHAT_IDLE: Duration = Duration::from_secs(60);
+/// Ended chats' queues are swept once this many are known.
+const MAX_QUIET_CHATS: usize = 1_000;
+
 type Handler = UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'static>>;
 
 struct Router {
@@ -52,6 +57,10 @@ impl Router {
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Update)>();
         let _ = tx.send(item);
+        if self.chats.len() >= MAX_QUIET_CHATS {
+            self.chats.retain(|_, tx| !tx.is_closed());
+            while self.tasks.try_join_next().is_some() {}
+        }
         self.chats.insert(key, tx);
         let (bot, desk, me, handler) = (
             self.bot.clone(),
@@ -60,7 +69,17 @@ impl Router {
             self.handler.clone(),
         );
         self.tasks.spawn(async move {
-            while let Some((id, update)) = rx.recv().await {
+            loop {
+                let next = tokio::select! {
+                    next = rx.recv() => next,
+                    _ = tokio::time::sleep(CHAT_IDLE) => {
+                        // Quiet for a while: stop taking more (the router starts a
+                        // new task on the next update) and finish what arrived.
+                        rx.close();
+                        rx.recv().await
+                    }
+                };
+                let Some((id, update)) = next else { break };
                 handle(&bot, &desk, &me, &handler, id, update).await;
             }
         });

@@ -159,10 +159,38 @@ impl Limiter {
             at = at.max(oldest + Duration::from_secs(1) + MARGIN);
         }
         self.global.push_back(at);
+        if self.chats.len() > MAX_IDLE_WINDOWS {
+            // Forget chats that have not been sent to for a minute.
+            self.chats.retain(|_, w| {
+                w.back()
+                    .is_some_and(|t| now.saturating_duration_since(*t) < Duration::from_secs(60))
+            });
+        }
         self.chats.entry(chat).or_default().push_back(at);
         at
     }
+
+    /// A slot is stamped when it is reserved, but Telegram counts a message when
+    /// it arrives, which a slow request makes later. Re-stamp it with the time the
+    /// answer came back (no earlier than the arrival), so the windows never
+    /// undercount.
+    fn settle(&mut self, chat: i64, reserved: Instant, done: Instant) {
+        restamp(&mut self.global, reserved, done);
+        if let Some(window) = self.chats.get_mut(&chat) {
+            restamp(window, reserved, done);
+        }
+    }
 }
+
+fn restamp(window: &mut VecDeque<Instant>, reserved: Instant, done: Instant) {
+    if let Some(pos) = window.iter().rposition(|t| *t == reserved) {
+        window[pos] = done.max(reserved);
+        window.make_contiguous().sort();
+    }
+}
+
+/// Per-chat windows kept before idle ones are dropped.
+const MAX_IDLE_WINDOWS: usize = 10_000;
 
 /// Delivers the outbox. Cheap to share between its chat tasks.
 pub struct OutboxWorker<T: Transport> {
@@ -374,6 +402,10 @@ impl<T: Transport> Shared<T> {
             };
             tokio::time::sleep_until(start).await;
             let outcome = self.perform(&row).await;
+            self.limiter
+                .lock()
+                .await
+                .settle(chat, start, Instant::now());
             let now = self.desk.now();
             let result = match outcome {
                 Ok(message_id) => self.store.outbox_sent(row.id, message_id, now).await,
