@@ -399,6 +399,12 @@ async fn retry_after_and_server_error_storms_lose_nothing_and_send_nothing_twice
     )
     .await
     .expect("the command is answered");
+    let answers = fake
+        .messages_to(STAFF_CHAT)
+        .into_iter()
+        .filter(|m| m.reply_to_message_id == Some(command.message_id))
+        .count();
+    assert_eq!(answers, 1, "the command was answered once");
     let counts = fake.delivered_count_by_chat();
     for chat in (1..=groups).map(|i| -200_000 - i).chain([GROUP_3, GROUP_5]) {
         assert_eq!(counts.get(&chat).copied().unwrap_or(0), 1, "group {chat}");
