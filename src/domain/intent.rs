@@ -8,7 +8,7 @@
 //!
 //! # How a message is classified
 //!
-//! 1. The text is [`normalize`]d (NFKC, Traditional→Simplified, lower case,
+//! 1. The text is [`normalize`](crate::domain::text::normalize)d (NFKC, Traditional→Simplified, lower case,
 //!    punctuation/emoji → one space). Rule keywords were normalised the same
 //!    way at load, so `電梯壞了`, `电梯坏了` and `電梯壞咗` meet the same words.
 //! 2. One aho-corasick scan (`MatchKind::Standard`, overlapping) finds every
@@ -44,7 +44,7 @@ mod rules;
 pub use rules::{FaqEntry, RuleError};
 
 use crate::domain::location::{self, Location};
-use crate::domain::text::normalize;
+use crate::domain::text::normalize_into;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use rules::{Compiled, Cond, Matcher};
@@ -142,6 +142,8 @@ struct Hits {
     occ: Vec<(u32, usize, usize)>,
     /// Per pattern: 0 = not run yet, 1 = no match, 2 = match.
     patterns: Vec<u8>,
+    /// The normalised message, kept here so its buffer is reused.
+    norm: String,
 }
 
 impl Hits {
@@ -151,6 +153,7 @@ impl Hits {
             terms: Vec::new(),
             occ: Vec::new(),
             patterns: Vec::new(),
+            norm: String::new(),
         }
     }
 
@@ -236,16 +239,19 @@ impl Classifier {
     }
 
     pub fn classify(&self, text: &str) -> Classification {
-        // Reuse one scratch per thread so a message costs no allocations
-        // beyond its normalised text and the answer itself.
+        // Reuse one scratch per thread (normalised text included) so a
+        // message costs no allocations beyond the answer itself.
         thread_local! {
             static SCRATCH: std::cell::RefCell<Hits> = const { std::cell::RefCell::new(Hits::new()) };
         }
-        let norm = normalize(text);
-        let location = location::extract(&norm);
         let run = |hits: &mut Hits| {
+            let mut norm = std::mem::take(&mut hits.norm);
+            normalize_into(text, &mut norm);
+            let location = location::extract(&norm);
             self.scan(&norm, hits);
-            self.decide(&norm, hits, location)
+            let answer = self.decide(&norm, hits, location);
+            hits.norm = norm;
+            answer
         };
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut hits) => run(&mut hits),
@@ -354,29 +360,59 @@ impl Classifier {
             })
     }
 
-    fn cond(&self, norm: &str, hits: &mut Hits, cond: Cond) -> bool {
-        match cond {
-            Cond::Group(g) => hits.group(g),
-            Cond::Pattern(p) => {
-                let p = p as usize;
-                if hits.patterns.is_empty() {
-                    hits.patterns = vec![0; self.patterns.len()];
-                }
-                if hits.patterns[p] == 0 {
-                    hits.patterns[p] = if self.patterns[p].is_match(norm) {
-                        2
-                    } else {
-                        1
-                    };
-                }
-                hits.patterns[p] == 2
-            }
+    /// Runs pattern `p` at most once per message (the answer is memoised).
+    /// Kept out of line: the keyword checks around it are the hot path.
+    #[inline(never)]
+    fn pattern(&self, norm: &str, hits: &mut Hits, p: u32) -> bool {
+        let p = p as usize;
+        if hits.patterns.is_empty() {
+            // `scan` cleared it; `resize` reuses the buffer.
+            hits.patterns.resize(self.patterns.len(), 0);
         }
+        if hits.patterns[p] == 0 {
+            hits.patterns[p] = if self.patterns[p].is_match(norm) {
+                2
+            } else {
+                1
+            };
+        }
+        hits.patterns[p] == 2
     }
 
+    /// Whether a matcher fires. Conditions are pure, so they are checked
+    /// cheapest first: keyword groups (a bit test), then `unless` groups,
+    /// and only then the regexes, which most messages never reach.
+    #[inline]
     fn fires(&self, norm: &str, hits: &mut Hits, m: &Matcher) -> bool {
-        m.conds.iter().all(|&c| self.cond(norm, hits, c))
-            && !m.unless.iter().any(|&c| self.cond(norm, hits, c))
+        for &c in &m.conds {
+            if let Cond::Group(g) = c
+                && !hits.group(g)
+            {
+                return false;
+            }
+        }
+        for &c in &m.unless {
+            if let Cond::Group(g) = c
+                && hits.group(g)
+            {
+                return false;
+            }
+        }
+        for &c in &m.conds {
+            if let Cond::Pattern(p) = c
+                && !self.pattern(norm, hits, p)
+            {
+                return false;
+            }
+        }
+        for &c in &m.unless {
+            if let Cond::Pattern(p) = c
+                && self.pattern(norm, hits, p)
+            {
+                return false;
+            }
+        }
+        true
     }
 
     /// Sort key of a surviving rule: larger is better.

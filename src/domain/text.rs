@@ -77,18 +77,24 @@ fn t2s_table() -> &'static T2s {
 /// Traditional → Simplified for one character (identity for anything else).
 #[inline]
 pub fn to_simplified(c: char) -> char {
-    let cp = c as u32;
-    if !(CJK_START..=CJK_END).contains(&cp) {
-        return c;
+    t2s_table().simplify(c)
+}
+
+impl T2s {
+    #[inline]
+    fn simplify(&self, c: char) -> char {
+        let cp = c as u32;
+        if !(CJK_START..=CJK_END).contains(&cp) {
+            return c;
+        }
+        let i = (cp - CJK_START) as usize;
+        if self.changes[i / 64] & (1 << (i % 64)) == 0 {
+            return c;
+        }
+        self.pairs
+            .binary_search_by_key(&c, |&(from, _)| from)
+            .map_or(c, |k| self.pairs[k].1)
     }
-    let t = t2s_table();
-    let i = (cp - CJK_START) as usize;
-    if t.changes[i / 64] & (1 << (i % 64)) == 0 {
-        return c;
-    }
-    t.pairs
-        .binary_search_by_key(&c, |&(from, _)| from)
-        .map_or(c, |k| t.pairs[k].1)
 }
 
 /// What a character becomes in normalised text.
@@ -106,8 +112,9 @@ fn fold_ascii(c: char) -> Fold {
     }
 }
 
-#[inline]
-fn fold_char(c: char) -> Fold {
+/// Fold for a character outside the two hot ranges (ASCII, CJK), which
+/// `normalize_into` handles inline.
+fn fold_other(c: char) -> Fold {
     if c.is_ascii() {
         return fold_ascii(c);
     }
@@ -133,6 +140,16 @@ fn fold_char(c: char) -> Fold {
 /// ```
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    normalize_into(s, &mut out);
+    out
+}
+
+/// [`normalize`] into a caller's buffer (cleared first), so the classifier
+/// can reuse one buffer per thread instead of allocating per message.
+pub fn normalize_into(s: &str, out: &mut String) {
+    out.clear();
+    out.reserve(s.len());
+    let t2s = t2s_table();
     // Start as if a space was just written so leading separators are dropped.
     let mut last_space = true;
     let mut push = |fold: Fold, out: &mut String| match fold {
@@ -149,23 +166,34 @@ pub fn normalize(s: &str) -> String {
     };
     for c in s.chars() {
         let cp = c as u32;
-        let simple =
-            c.is_ascii() || (CJK_START..=CJK_END).contains(&cp) || (0xFF01..=0xFF5E).contains(&cp);
-        if simple {
-            push(fold_char(c), &mut out);
+        // The two ranges nearly every character of a message falls in are
+        // folded inline; everything else goes through `fold_other`.
+        if cp < 0x80 {
+            push(fold_ascii(c), out);
+        } else if (CJK_START..=CJK_END).contains(&cp) {
+            push(Fold::Keep(t2s.simplify(c)), out);
+        } else if (0xFF01..=0xFF5E).contains(&cp) {
+            push(fold_other(c), out);
         } else {
             // Rare characters (compatibility ideographs, circled digits,
             // ligatures...) take the full NFKC route; the result may be
-            // several characters, each folded again.
-            for n in std::iter::once(c).nfkc() {
-                push(fold_char(n), &mut out);
+            // several characters, each folded again. Emoji and most
+            // punctuation are their own NFKC form: skip the (costly)
+            // normaliser for them when the fold makes them a space anyway.
+            if unicode_normalization::is_nfkc_quick(std::iter::once(c))
+                == unicode_normalization::IsNormalized::Yes
+            {
+                push(fold_other(c), out);
+            } else {
+                for n in std::iter::once(c).nfkc() {
+                    push(fold_other(n), out);
+                }
             }
         }
     }
     if out.ends_with(' ') {
         out.pop();
     }
-    out
 }
 
 #[cfg(test)]
