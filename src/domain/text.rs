@@ -140,13 +140,20 @@ fn fold_other(c: char) -> Fold {
 /// ```
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    normalize_into(s, &mut out);
+    let _ = normalize_into(s, &mut out);
     out
 }
 
 /// [`normalize`] into a caller's buffer (cleared first), so the classifier
 /// can reuse one buffer per thread instead of allocating per message.
-pub fn normalize_into(s: &str, out: &mut String) {
+///
+/// Returns `false` only when the output surely holds no address marker as
+/// [`location::extract`](crate::domain::location::extract) looks for one
+/// (`-`, `#`, 栋/幢/座/单/号, or a run of three ASCII digits); the
+/// classifier then skips the location pass. Learnt here for free while the
+/// characters go by, instead of in a second pass over the text. `true` means
+/// "maybe" (rare characters always say maybe).
+pub fn normalize_into(s: &str, out: &mut String) -> bool {
     out.clear();
     out.reserve(s.len());
     let t2s = t2s_table();
@@ -164,17 +171,34 @@ pub fn normalize_into(s: &str, out: &mut String) {
             }
         }
     };
+    let mut marker = false;
+    // Length of the current run of ASCII digits in the output.
+    let mut digits = 0u32;
     for c in s.chars() {
         let cp = c as u32;
         // The two ranges nearly every character of a message falls in are
         // folded inline; everything else goes through `fold_other`.
         if cp < 0x80 {
-            push(fold_ascii(c), out);
+            let fold = fold_ascii(c);
+            match fold {
+                Fold::Keep('0'..='9') => {
+                    digits += 1;
+                    marker |= digits >= 3;
+                }
+                Fold::Keep('-' | '#') => marker = true,
+                _ => digits = 0,
+            }
+            push(fold, out);
         } else if (CJK_START..=CJK_END).contains(&cp) {
-            push(Fold::Keep(t2s.simplify(c)), out);
+            let c = t2s.simplify(c);
+            marker |= matches!(c, '栋' | '幢' | '座' | '单' | '号');
+            digits = 0;
+            push(Fold::Keep(c), out);
         } else if (0xFF01..=0xFF5E).contains(&cp) {
+            marker = true;
             push(fold_other(c), out);
         } else {
+            marker = true;
             // Rare characters (compatibility ideographs, circled digits,
             // ligatures...) take the full NFKC route; the result may be
             // several characters, each folded again. Emoji and most
@@ -194,6 +218,7 @@ pub fn normalize_into(s: &str, out: &mut String) {
     if out.ends_with(' ') {
         out.pop();
     }
+    marker
 }
 
 #[cfg(test)]
