@@ -38,6 +38,10 @@ const T2S_OVERRIDES: &[(char, char)] = &[('著', '着'), ('喫', '吃'), ('啟',
 /// replacement for the few thousand that do.
 struct T2s {
     changes: Vec<u64>,
+    /// Number of set bits in `changes` before each word: with it, the rank
+    /// of a set bit is the index of its pair, so a lookup is O(1) instead of
+    /// a binary search (Traditional text hits this on most characters).
+    rank: Vec<u16>,
     pairs: Vec<(char, char)>,
 }
 
@@ -47,6 +51,7 @@ fn t2s_table() -> &'static T2s {
         let len = (CJK_END - CJK_START + 1) as usize;
         let mut table = T2s {
             changes: vec![0; len.div_ceil(64)],
+            rank: Vec::new(),
             pairs: Vec::new(),
         };
         let mut buf = [0u8; 4];
@@ -70,6 +75,12 @@ fn t2s_table() -> &'static T2s {
                 table.pairs.push((c, to));
             }
         }
+        let mut seen = 0u32;
+        for w in &table.changes {
+            table.rank.push(seen as u16);
+            seen += w.count_ones();
+        }
+        debug_assert_eq!(seen as usize, table.pairs.len());
         table
     })
 }
@@ -88,12 +99,14 @@ impl T2s {
             return c;
         }
         let i = (cp - CJK_START) as usize;
-        if self.changes[i / 64] & (1 << (i % 64)) == 0 {
+        let word = self.changes[i / 64];
+        let bit = 1u64 << (i % 64);
+        if word & bit == 0 {
             return c;
         }
-        self.pairs
-            .binary_search_by_key(&c, |&(from, _)| from)
-            .map_or(c, |k| self.pairs[k].1)
+        // Pairs are pushed in code-point order, one per set bit.
+        let k = self.rank[i / 64] as usize + (word & (bit - 1)).count_ones() as usize;
+        self.pairs[k].1
     }
 }
 
@@ -238,5 +251,32 @@ mod tests {
         assert_eq!(normalize("12#1102 3-2-501 9:00"), "12#1102 3-2-501 9:00");
         assert_eq!(normalize(""), "");
         assert_eq!(normalize("🙏🙏"), "");
+    }
+
+    #[test]
+    fn rank_lookup_agrees_with_pair_list() {
+        let t = t2s_table();
+        for cp in CJK_START..=CJK_END {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let expected = t
+                .pairs
+                .binary_search_by_key(&c, |&(from, _)| from)
+                .map_or(c, |k| t.pairs[k].1);
+            assert_eq!(t.simplify(c), expected, "U+{cp:04X}");
+        }
+    }
+
+    #[test]
+    fn address_hint_never_misses_a_marker() {
+        for s in [
+            "3栋", "3棟", "12#1102", "3-2-501", "501", "a座", "2单元", "5号楼", "３栋", "Ⅲ",
+        ] {
+            let mut out = String::new();
+            assert!(normalize_into(s, &mut out), "{s}");
+        }
+        let mut out = String::new();
+        assert!(!normalize_into("电梯坏了 12楼", &mut out));
     }
 }
