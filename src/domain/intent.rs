@@ -8,7 +8,7 @@
 //!
 //! # How a message is classified
 //!
-//! 1. The text is [`normalize`]d (NFKC, Traditional→Simplified, lower case,
+//! 1. The text is [`normalize`](crate::domain::text::normalize)d (NFKC, Traditional→Simplified, lower case,
 //!    punctuation/emoji → one space). Rule keywords were normalised the same
 //!    way at load, so `電梯壞了`, `电梯坏了` and `電梯壞咗` meet the same words.
 //! 2. One aho-corasick scan (`MatchKind::Standard`, overlapping) finds every
@@ -44,7 +44,7 @@ mod rules;
 pub use rules::{FaqEntry, RuleError};
 
 use crate::domain::location::{self, Location};
-use crate::domain::text::normalize;
+use crate::domain::text::normalize_into;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use rules::{Compiled, Cond, Matcher};
@@ -131,6 +131,12 @@ pub struct Classifier {
     group_trigger: Vec<Vec<u32>>,
     /// Rules whose first condition is a regex (evaluated for every message).
     pattern_first: Vec<u32>,
+    /// `c.term_groups` flattened (term `t` owns
+    /// `group_ids[group_start[t]..group_start[t + 1]]`): marking a matched
+    /// term's groups is the scan's inner loop, and one contiguous array
+    /// costs fewer cache misses than a `Vec` per term.
+    group_start: Vec<u32>,
+    group_ids: Vec<u32>,
 }
 
 /// Per-message scratch: which terms and groups matched, and lazily the regex set.
@@ -142,6 +148,10 @@ struct Hits {
     occ: Vec<(u32, usize, usize)>,
     /// Per pattern: 0 = not run yet, 1 = no match, 2 = match.
     patterns: Vec<u8>,
+    /// The normalised message, kept here so its buffer is reused.
+    norm: String,
+    /// Rules that fired (buffer reused across messages).
+    survivors: Vec<u32>,
 }
 
 impl Hits {
@@ -151,6 +161,8 @@ impl Hits {
             terms: Vec::new(),
             occ: Vec::new(),
             patterns: Vec::new(),
+            norm: String::new(),
+            survivors: Vec::new(),
         }
     }
 
@@ -194,12 +206,21 @@ impl Classifier {
                 _ => pattern_first.push(i as u32),
             }
         }
+        let mut group_start = Vec::with_capacity(c.terms.len() + 1);
+        let mut group_ids = Vec::new();
+        for groups in &c.term_groups {
+            group_start.push(group_ids.len() as u32);
+            group_ids.extend_from_slice(groups);
+        }
+        group_start.push(group_ids.len() as u32);
         Ok(Classifier {
             c,
             ac,
             patterns,
             group_trigger,
             pattern_first,
+            group_start,
+            group_ids,
         })
     }
 
@@ -236,16 +257,23 @@ impl Classifier {
     }
 
     pub fn classify(&self, text: &str) -> Classification {
-        // Reuse one scratch per thread so a message costs no allocations
-        // beyond its normalised text and the answer itself.
+        // Reuse one scratch per thread (normalised text included) so a
+        // message costs no allocations beyond the answer itself.
         thread_local! {
             static SCRATCH: std::cell::RefCell<Hits> = const { std::cell::RefCell::new(Hits::new()) };
         }
-        let norm = normalize(text);
-        let location = location::extract(&norm);
         let run = |hits: &mut Hits| {
+            let mut norm = std::mem::take(&mut hits.norm);
+            let maybe_address = normalize_into(text, &mut norm);
+            let location = if maybe_address {
+                location::extract(&norm)
+            } else {
+                None
+            };
             self.scan(&norm, hits);
-            self.decide(&norm, hits, location)
+            let answer = self.decide(&norm, hits, location);
+            hits.norm = norm;
+            answer
         };
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut hits) => run(&mut hits),
@@ -312,7 +340,11 @@ impl Classifier {
                 continue;
             }
             hits.terms.push(t);
-            for &g in &self.c.term_groups[t as usize] {
+            let (from, to) = (
+                self.group_start[t as usize] as usize,
+                self.group_start[t as usize + 1] as usize,
+            );
+            for &g in &self.group_ids[from..to] {
                 hits.groups[(g / 64) as usize] |= 1 << (g % 64);
             }
         }
@@ -354,29 +386,59 @@ impl Classifier {
             })
     }
 
-    fn cond(&self, norm: &str, hits: &mut Hits, cond: Cond) -> bool {
-        match cond {
-            Cond::Group(g) => hits.group(g),
-            Cond::Pattern(p) => {
-                let p = p as usize;
-                if hits.patterns.is_empty() {
-                    hits.patterns = vec![0; self.patterns.len()];
-                }
-                if hits.patterns[p] == 0 {
-                    hits.patterns[p] = if self.patterns[p].is_match(norm) {
-                        2
-                    } else {
-                        1
-                    };
-                }
-                hits.patterns[p] == 2
-            }
+    /// Runs pattern `p` at most once per message (the answer is memoised).
+    /// Kept out of line: the keyword checks around it are the hot path.
+    #[inline(never)]
+    fn pattern(&self, norm: &str, hits: &mut Hits, p: u32) -> bool {
+        let p = p as usize;
+        if hits.patterns.is_empty() {
+            // `scan` cleared it; `resize` reuses the buffer.
+            hits.patterns.resize(self.patterns.len(), 0);
         }
+        if hits.patterns[p] == 0 {
+            hits.patterns[p] = if self.patterns[p].is_match(norm) {
+                2
+            } else {
+                1
+            };
+        }
+        hits.patterns[p] == 2
     }
 
+    /// Whether a matcher fires. Conditions are pure, so they are checked
+    /// cheapest first: keyword groups (a bit test), then `unless` groups,
+    /// and only then the regexes, which most messages never reach.
+    #[inline]
     fn fires(&self, norm: &str, hits: &mut Hits, m: &Matcher) -> bool {
-        m.conds.iter().all(|&c| self.cond(norm, hits, c))
-            && !m.unless.iter().any(|&c| self.cond(norm, hits, c))
+        for &c in &m.conds {
+            if let Cond::Group(g) = c
+                && !hits.group(g)
+            {
+                return false;
+            }
+        }
+        for &c in &m.unless {
+            if let Cond::Group(g) = c
+                && hits.group(g)
+            {
+                return false;
+            }
+        }
+        for &c in &m.conds {
+            if let Cond::Pattern(p) = c
+                && !self.pattern(norm, hits, p)
+            {
+                return false;
+            }
+        }
+        for &c in &m.unless {
+            if let Cond::Pattern(p) = c
+                && self.pattern(norm, hits, p)
+            {
+                return false;
+            }
+        }
+        true
     }
 
     /// Sort key of a surviving rule: larger is better.
@@ -399,7 +461,8 @@ impl Classifier {
                 first_veto.get_or_insert(v);
             }
         }
-        let mut survivors: Vec<u32> = Vec::new();
+        let mut survivors = std::mem::take(&mut hits.survivors);
+        survivors.clear();
         let consider = |r: u32, hits: &mut Hits, survivors: &mut Vec<u32>| {
             let rule = &self.c.rules[r as usize];
             if blocked & (1 << rule.intent.rank()) == 0
@@ -428,6 +491,7 @@ impl Classifier {
 
         let winner = survivors.iter().copied().max_by_key(|&r| self.key(r));
         let Some(w) = winner else {
+            hits.survivors = survivors;
             // Silence; name the veto if one spoke, so staff can see why.
             return Classification {
                 intent: Intent::Other,
@@ -477,6 +541,7 @@ impl Classifier {
                 .find(|u| self.fires(norm, hits, &u.when))
                 .map(|u| u.utility)
         };
+        hits.survivors = survivors;
         let mut keywords = Vec::new();
         for cond in &rule.when.conds {
             if let Cond::Group(g) = cond {

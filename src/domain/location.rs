@@ -189,18 +189,28 @@ fn scan_chars(cs: &[char]) -> Option<Location> {
 /// Cheap pre-check so the common message without any address is rejected
 /// in one pass: every form needs an address marker (栋, 单元, `-`, `#`...),
 /// except a lone room, which needs a run of 3-4 ASCII digits.
+///
+/// Works on bytes, not chars: the markers are ASCII or three-byte UTF-8
+/// sequences whose lead byte is 0xE5/0xE6, so most bytes need one compare
+/// and no decoding. (A multi-byte character ends a digit run, as it should:
+/// none of its bytes is an ASCII digit.)
 fn has_marker(s: &str) -> bool {
+    const MARKERS: [&str; 5] = ["栋", "幢", "座", "单", "号"];
+    let b = s.as_bytes();
     let mut digits = 0;
-    for c in s.chars() {
-        match c {
-            '0'..='9' => {
+    for (i, &x) in b.iter().enumerate() {
+        match x {
+            b'0'..=b'9' => {
                 digits += 1;
                 if digits >= 3 {
                     return true;
                 }
                 continue;
             }
-            '-' | '#' | '栋' | '幢' | '座' | '单' | '号' => return true,
+            b'-' | b'#' => return true,
+            0xE5 | 0xE6 if MARKERS.iter().any(|m| b[i..].starts_with(m.as_bytes())) => {
+                return true;
+            }
             _ => {}
         }
         digits = 0;

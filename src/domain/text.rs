@@ -38,6 +38,10 @@ const T2S_OVERRIDES: &[(char, char)] = &[('著', '着'), ('喫', '吃'), ('啟',
 /// replacement for the few thousand that do.
 struct T2s {
     changes: Vec<u64>,
+    /// Number of set bits in `changes` before each word: with it, the rank
+    /// of a set bit is the index of its pair, so a lookup is O(1) instead of
+    /// a binary search (Traditional text hits this on most characters).
+    rank: Vec<u16>,
     pairs: Vec<(char, char)>,
 }
 
@@ -47,6 +51,7 @@ fn t2s_table() -> &'static T2s {
         let len = (CJK_END - CJK_START + 1) as usize;
         let mut table = T2s {
             changes: vec![0; len.div_ceil(64)],
+            rank: Vec::new(),
             pairs: Vec::new(),
         };
         let mut buf = [0u8; 4];
@@ -70,6 +75,12 @@ fn t2s_table() -> &'static T2s {
                 table.pairs.push((c, to));
             }
         }
+        let mut seen = 0u32;
+        for w in &table.changes {
+            table.rank.push(seen as u16);
+            seen += w.count_ones();
+        }
+        debug_assert_eq!(seen as usize, table.pairs.len());
         table
     })
 }
@@ -77,18 +88,26 @@ fn t2s_table() -> &'static T2s {
 /// Traditional → Simplified for one character (identity for anything else).
 #[inline]
 pub fn to_simplified(c: char) -> char {
-    let cp = c as u32;
-    if !(CJK_START..=CJK_END).contains(&cp) {
-        return c;
+    t2s_table().simplify(c)
+}
+
+impl T2s {
+    #[inline]
+    fn simplify(&self, c: char) -> char {
+        let cp = c as u32;
+        if !(CJK_START..=CJK_END).contains(&cp) {
+            return c;
+        }
+        let i = (cp - CJK_START) as usize;
+        let word = self.changes[i / 64];
+        let bit = 1u64 << (i % 64);
+        if word & bit == 0 {
+            return c;
+        }
+        // Pairs are pushed in code-point order, one per set bit.
+        let k = self.rank[i / 64] as usize + (word & (bit - 1)).count_ones() as usize;
+        self.pairs[k].1
     }
-    let t = t2s_table();
-    let i = (cp - CJK_START) as usize;
-    if t.changes[i / 64] & (1 << (i % 64)) == 0 {
-        return c;
-    }
-    t.pairs
-        .binary_search_by_key(&c, |&(from, _)| from)
-        .map_or(c, |k| t.pairs[k].1)
 }
 
 /// What a character becomes in normalised text.
@@ -106,8 +125,9 @@ fn fold_ascii(c: char) -> Fold {
     }
 }
 
-#[inline]
-fn fold_char(c: char) -> Fold {
+/// Fold for a character outside the two hot ranges (ASCII, CJK), which
+/// `normalize_into` handles inline.
+fn fold_other(c: char) -> Fold {
     if c.is_ascii() {
         return fold_ascii(c);
     }
@@ -133,6 +153,23 @@ fn fold_char(c: char) -> Fold {
 /// ```
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let _ = normalize_into(s, &mut out);
+    out
+}
+
+/// [`normalize`] into a caller's buffer (cleared first), so the classifier
+/// can reuse one buffer per thread instead of allocating per message.
+///
+/// Returns `false` only when the output surely holds no address marker as
+/// [`location::extract`](crate::domain::location::extract) looks for one
+/// (`-`, `#`, 栋/幢/座/单/号, or a run of three ASCII digits); the
+/// classifier then skips the location pass. Learnt here for free while the
+/// characters go by, instead of in a second pass over the text. `true` means
+/// "maybe" (rare characters always say maybe).
+pub fn normalize_into(s: &str, out: &mut String) -> bool {
+    out.clear();
+    out.reserve(s.len());
+    let t2s = t2s_table();
     // Start as if a space was just written so leading separators are dropped.
     let mut last_space = true;
     let mut push = |fold: Fold, out: &mut String| match fold {
@@ -147,25 +184,54 @@ pub fn normalize(s: &str) -> String {
             }
         }
     };
+    let mut marker = false;
+    // Length of the current run of ASCII digits in the output.
+    let mut digits = 0u32;
     for c in s.chars() {
         let cp = c as u32;
-        let simple =
-            c.is_ascii() || (CJK_START..=CJK_END).contains(&cp) || (0xFF01..=0xFF5E).contains(&cp);
-        if simple {
-            push(fold_char(c), &mut out);
+        // The two ranges nearly every character of a message falls in are
+        // folded inline; everything else goes through `fold_other`.
+        if cp < 0x80 {
+            let fold = fold_ascii(c);
+            match fold {
+                Fold::Keep('0'..='9') => {
+                    digits += 1;
+                    marker |= digits >= 3;
+                }
+                Fold::Keep('-' | '#') => marker = true,
+                _ => digits = 0,
+            }
+            push(fold, out);
+        } else if (CJK_START..=CJK_END).contains(&cp) {
+            let c = t2s.simplify(c);
+            marker |= matches!(c, '栋' | '幢' | '座' | '单' | '号');
+            digits = 0;
+            push(Fold::Keep(c), out);
+        } else if (0xFF01..=0xFF5E).contains(&cp) {
+            marker = true;
+            push(fold_other(c), out);
         } else {
+            marker = true;
             // Rare characters (compatibility ideographs, circled digits,
             // ligatures...) take the full NFKC route; the result may be
-            // several characters, each folded again.
-            for n in std::iter::once(c).nfkc() {
-                push(fold_char(n), &mut out);
+            // several characters, each folded again. Emoji and most
+            // punctuation are their own NFKC form: skip the (costly)
+            // normaliser for them when the fold makes them a space anyway.
+            if unicode_normalization::is_nfkc_quick(std::iter::once(c))
+                == unicode_normalization::IsNormalized::Yes
+            {
+                push(fold_other(c), out);
+            } else {
+                for n in std::iter::once(c).nfkc() {
+                    push(fold_other(n), out);
+                }
             }
         }
     }
     if out.ends_with(' ') {
         out.pop();
     }
-    out
+    marker
 }
 
 #[cfg(test)]
@@ -185,5 +251,32 @@ mod tests {
         assert_eq!(normalize("12#1102 3-2-501 9:00"), "12#1102 3-2-501 9:00");
         assert_eq!(normalize(""), "");
         assert_eq!(normalize("🙏🙏"), "");
+    }
+
+    #[test]
+    fn rank_lookup_agrees_with_pair_list() {
+        let t = t2s_table();
+        for cp in CJK_START..=CJK_END {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let expected = t
+                .pairs
+                .binary_search_by_key(&c, |&(from, _)| from)
+                .map_or(c, |k| t.pairs[k].1);
+            assert_eq!(t.simplify(c), expected, "U+{cp:04X}");
+        }
+    }
+
+    #[test]
+    fn address_hint_never_misses_a_marker() {
+        for s in [
+            "3栋", "3棟", "12#1102", "3-2-501", "501", "a座", "2单元", "5号楼", "３栋", "Ⅲ",
+        ] {
+            let mut out = String::new();
+            assert!(normalize_into(s, &mut out), "{s}");
+        }
+        let mut out = String::new();
+        assert!(!normalize_into("电梯坏了 12楼", &mut out));
     }
 }
