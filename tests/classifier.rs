@@ -236,6 +236,10 @@ fn regression() {
     check(
         "regression",
         &[
+            // A room followed by "的门" is the room (it was dropped).
+            case("有人在撬1203的门!!两个男的,12栋,快叫保安", Emergency)
+                .cat("security")
+                .loc("12|-|1203"),
             // "单元门口" is a place, not the door: the broken thing is the step.
             case("单元门口的台阶塌了一块,报修两次都没人理 12栋", Complaint)
                 .cat("structure")

@@ -619,6 +619,8 @@ fn parse_lone_room(cs: &[char], i: usize) -> Option<(Location, usize)> {
         "的住户",
         "住户",
         "的邻居",
+        "的门",
+        "家",
     ]
     .iter()
     .any(|w| after(w));
