@@ -261,6 +261,16 @@ async fn claim_finish_and_rate_close_the_loop_and_everyone_sees_each_step() {
     ] {
         assert!(history.contains(step), "history lacks {step:?}: {history}");
     }
+
+    // Reopened, it goes back to the first claimant.
+    let m = fake.push_text(&staff_chat(), &admin(), "/reopen 1");
+    let r = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
+    assert!(
+        r.text.contains("已重新打开") && r.text.contains("处理中"),
+        "{}",
+        r.text
+    );
+    wait_staff_post(&fake, 1, "处理中(李师傅)").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,6 +372,35 @@ async fn staff_commands_from_anyone_else_are_politely_refused_and_change_nothing
             .await
             .text
             .contains("只有管理员")
+    );
+    // An admin can add a helper, who can then work tickets, and remove them again.
+    let m = fake.push_text(&staff_chat(), &admin(), "/staff_add 1002");
+    assert!(
+        wait_reply(&fake, STAFF_CHAT, m.message_id)
+            .await
+            .text
+            .contains("现在是工作人员")
+    );
+    let m = fake.push_text(&staff_chat(), &neighbour(), "/claim 1");
+    assert!(
+        wait_reply(&fake, STAFF_CHAT, m.message_id)
+            .await
+            .text
+            .contains("由您负责")
+    );
+    let m = fake.push_text(&staff_chat(), &admin(), "/staff_remove 1002");
+    assert!(
+        wait_reply(&fake, STAFF_CHAT, m.message_id)
+            .await
+            .text
+            .contains("已移除")
+    );
+    let m = fake.push_text(&staff_chat(), &neighbour(), "/tickets");
+    assert!(
+        wait_reply(&fake, STAFF_CHAT, m.message_id)
+            .await
+            .text
+            .contains("仅限物业工作人员")
     );
 }
 

@@ -6,10 +6,9 @@ use chrono::Duration;
 use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
-use crate::domain::intent::{Classification, Intent};
-use crate::domain::notice::Utility;
+use crate::domain::intent::{Classification, Intent, Utility};
 use crate::domain::outgoing::{Button, Outgoing};
-use crate::domain::ticket::{EventKind, Priority, Rating, Status, Ticket, TicketId};
+use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
 use crate::storage::{NewTicket, TicketFilter};
 
 /// How long after `/start t<N>` an owner's private messages belong to ticket N.
@@ -76,7 +75,7 @@ impl Desk {
         msg: &Incoming,
         c: &Classification,
     ) -> Result<Option<String>> {
-        let Some(utility) = c.utility.map(Utility::from) else {
+        let Some(utility) = c.utility else {
             return Ok(None);
         };
         let Some(building) = self.building_for(msg, c).await? else {
@@ -159,26 +158,7 @@ impl Desk {
             // This message already opened a ticket: a re-delivered update.
             return Ok(());
         };
-        let ticket = Ticket {
-            id,
-            source_chat: new.source_chat,
-            source_message: new.source_message,
-            reporter: new.reporter,
-            text: new.text,
-            intent: new.intent,
-            category: new.category,
-            location: new.location,
-            priority,
-            status: Status::Open,
-            assignee: None,
-            rating: None,
-            follow_up: false,
-            respond_by: new.respond_by,
-            resolve_by: new.resolve_by,
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        };
+        let ticket = new.opened(id);
         tx.add_event(id, Some(&msg.from), &EventKind::Opened, now)
             .await?;
         let lane = self.lane_for(priority == Priority::Urgent);

@@ -102,12 +102,8 @@ pub fn building_key(name: &str) -> String {
     s.trim().to_uppercase()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Utility {
-    Water,
-    Power,
-    Gas,
-}
+/// The supplies an outage cuts: the same type the classifier reports.
+pub use super::intent::Utility;
 
 impl Utility {
     pub fn parse(s: &str) -> Result<Self, NoticeError> {
@@ -133,16 +129,6 @@ impl Utility {
             Utility::Water => "水",
             Utility::Power => "电",
             Utility::Gas => "气",
-        }
-    }
-}
-
-impl From<crate::domain::intent::Utility> for Utility {
-    fn from(u: crate::domain::intent::Utility) -> Self {
-        match u {
-            crate::domain::intent::Utility::Water => Utility::Water,
-            crate::domain::intent::Utility::Power => Utility::Power,
-            crate::domain::intent::Utility::Gas => Utility::Gas,
         }
     }
 }

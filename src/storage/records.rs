@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::notice::{Targets, Utility};
-use crate::domain::ticket::{Actor, Priority, TicketId};
+use crate::domain::ticket::{Actor, Priority, Status, Ticket, TicketId};
 use crate::domain::{Intent, Location};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,32 @@ pub struct NewTicket {
     pub respond_by: DateTime<Utc>,
     pub resolve_by: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+}
+
+impl NewTicket {
+    /// The ticket as stored under `id`: open, nobody on it yet.
+    pub fn opened(self, id: TicketId) -> Ticket {
+        Ticket {
+            id,
+            source_chat: self.source_chat,
+            source_message: self.source_message,
+            reporter: self.reporter,
+            text: self.text,
+            intent: self.intent,
+            category: self.category,
+            location: self.location,
+            priority: self.priority,
+            status: Status::Open,
+            assignee: None,
+            rating: None,
+            follow_up: false,
+            respond_by: self.respond_by,
+            resolve_by: self.resolve_by,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            version: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -229,13 +229,12 @@ pub async fn route_button(
     desk.staff_button(from, data).await
 }
 
-async fn on_my_chat_member(bot: Bot, desk: Desk, update: ChatMemberUpdated) -> HandlerResult {
+async fn on_my_chat_member(desk: Desk, update: ChatMemberUpdated) -> HandlerResult {
     if !update.new_chat_member.is_present()
         && let Err(e) = desk.on_removed_from_chat(update.chat.id.0).await
     {
         tracing::error!(error = %e, "could not unbind a group");
     }
-    let _ = bot;
     Ok(())
 }
 

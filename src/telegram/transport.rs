@@ -41,6 +41,13 @@ fn markup(keyboard: &Keyboard) -> InlineKeyboardMarkup {
     }))
 }
 
+/// Telegram's message ids are 32-bit; ours are stored as 64-bit.
+fn message_id(message: i64) -> Result<MessageId, SendError> {
+    i32::try_from(message)
+        .map(MessageId)
+        .map_err(|_| SendError::Permanent(format!("message id {message} is out of range")))
+}
+
 fn clip(text: &str) -> String {
     crate::desk::excerpt(text, MAX_TEXT_CHARS - 1)
 }
@@ -118,27 +125,21 @@ impl Transport for TelegramTransport {
         text: &str,
         keyboard: Option<&Keyboard>,
     ) -> Result<(), SendError> {
-        let id = MessageId(
-            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
-        );
+        let id = message_id(message)?;
         let mut req = self.bot.edit_message_text(ChatId(chat), id, clip(text));
-        req = req.reply_markup(markup(
-            keyboard.map(Vec::as_slice).unwrap_or(&[]).to_vec().as_ref(),
-        ));
+        // No keyboard given means none: an edit without markup removes it.
+        let none = Keyboard::new();
+        req = req.reply_markup(markup(keyboard.unwrap_or(&none)));
         settled(req.await.map(|_| ()))
     }
 
     async fn delete(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        let id = MessageId(
-            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
-        );
+        let id = message_id(message)?;
         settled(self.bot.delete_message(ChatId(chat), id).await.map(|_| ()))
     }
 
     async fn pin(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        let id = MessageId(
-            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
-        );
+        let id = message_id(message)?;
         settled(
             self.bot
                 .pin_chat_message(ChatId(chat), id)
@@ -149,9 +150,7 @@ impl Transport for TelegramTransport {
     }
 
     async fn unpin(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        let id = MessageId(
-            i32::try_from(message).map_err(|_| SendError::Permanent("bad message id".into()))?,
-        );
+        let id = message_id(message)?;
         settled(
             self.bot
                 .unpin_chat_message(ChatId(chat))
