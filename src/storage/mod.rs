@@ -18,7 +18,8 @@ pub use records::*;
 
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use std::str::FromStr;
 
 use crate::domain::fees::FeeRow;
@@ -84,8 +85,58 @@ pub struct Store {
 }
 
 /// A write transaction: a change and the messages that report it commit together.
+///
+/// Begun and ended with plain `BEGIN`/`COMMIT`/`ROLLBACK` on a connection we hold,
+/// not with sqlx's nested-transaction bookkeeping: when a statement or the commit
+/// fails (a full disk, a constraint, a lost server), SQLite may or may not have
+/// rolled back on its own, and a connection whose state we can no longer be sure of
+/// must never serve the next transaction, or everything after it would live in a
+/// transaction that never commits while owners are told it was recorded. So a
+/// failure rolls back and, unless that rollback is known to have worked, the
+/// connection is closed and the pool opens a fresh one.
 pub struct Tx {
-    tx: Transaction<'static, sqlx::Any>,
+    tx: TxConn,
+}
+
+/// The connection of an open transaction; derefs to it so statements run on it.
+struct TxConn(Option<PoolConnection<sqlx::Any>>);
+
+impl std::ops::Deref for TxConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        self.0
+            .as_deref()
+            .expect("a transaction's connection is held until it ends")
+    }
+}
+
+impl std::ops::DerefMut for TxConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.0
+            .as_deref_mut()
+            .expect("a transaction's connection is held until it ends")
+    }
+}
+
+impl Drop for TxConn {
+    /// Dropped without a commit: an early return or an error. Roll back before the
+    /// connection can serve anyone else; the task holds the connection until then.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.0.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = conn.execute("ROLLBACK").await {
+                        tracing::warn!(error = %e, "rollback failed; replacing the database connection");
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
 }
 
 impl Store {
@@ -141,12 +192,37 @@ impl Store {
         self.backend
     }
 
+    /// The pool itself, for tests that provoke faults (`PRAGMA max_page_count`)
+    /// and for diagnostics; the desk never uses it.
+    #[doc(hidden)]
+    pub fn raw_pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Start a write transaction. On SQLite it holds the only connection until it
     /// commits or drops: read what the change needs *before* `begin`, never call
     /// another `Store` method while a `Tx` is open.
     pub async fn begin(&self) -> Result<Tx> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .ctx("waiting for a database connection")?;
+        // IMMEDIATE takes SQLite's write lock at once, so another process (a CLI
+        // import beside the daemon) waits at BEGIN instead of failing mid-change.
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        if let Err(e) = conn.execute(begin).await {
+            conn.close_on_drop();
+            return Err(StorageError::Db {
+                context: "starting a transaction",
+                source: e,
+            });
+        }
         Ok(Tx {
-            tx: self.pool.begin().await.ctx("starting a transaction")?,
+            tx: TxConn(Some(conn)),
         })
     }
 
@@ -816,8 +892,21 @@ impl Store {
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await.ctx("committing")
+    pub async fn commit(mut self) -> Result<()> {
+        let mut conn = self.tx.0.take().expect("a transaction is committed once");
+        match conn.execute("COMMIT").await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Whether SQLite kept the transaction open or rolled it back itself,
+                // this connection goes: the next change starts on a clean one.
+                let _ = conn.execute("ROLLBACK").await;
+                conn.close_on_drop();
+                Err(StorageError::Db {
+                    context: "committing",
+                    source: e,
+                })
+            }
+        }
     }
 
     /// Insert a new ticket. `None` if this message already opened one (a
