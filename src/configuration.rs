@@ -176,6 +176,59 @@ impl Default for Fees {
     }
 }
 
+/// What happens when handling an update fails (a database timeout, a bug).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Inbox {
+    /// Attempts at handling one update before it becomes a dead letter.
+    pub max_attempts: i64,
+    /// The wait after the first failure; it doubles after each (capped at a minute).
+    pub retry_base_ms: u64,
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            retry_base_ms: 1000,
+        }
+    }
+}
+
+impl Inbox {
+    /// The wait before attempt `attempt + 1`.
+    pub fn backoff(&self, attempt: i64) -> std::time::Duration {
+        let factor = 1u64 << attempt.clamp(1, 16).saturating_sub(1);
+        std::time::Duration::from_millis(self.retry_base_ms.saturating_mul(factor).min(60_000))
+    }
+}
+
+/// Limits that keep one owner or one group from burying everyone else's reports.
+/// Emergencies are never held back by them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Flood {
+    /// The same owner reporting the same kind of problem in the same chat within
+    /// this many minutes adds to their open ticket instead of opening another.
+    pub repeat_minutes: i64,
+    /// Tickets one owner may open in an hour; later reports are added to their
+    /// latest ticket.
+    pub owner_tickets_per_hour: i64,
+    /// Ordinary tickets from one group posted to staff one by one in ten minutes;
+    /// past that they are still opened and listed, and staff get one summary.
+    pub chat_posts_per_10_minutes: i64,
+}
+
+impl Default for Flood {
+    fn default() -> Self {
+        Self {
+            repeat_minutes: 30,
+            owner_tickets_per_hour: 6,
+            chat_posts_per_10_minutes: 20,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildingConfig {
@@ -192,6 +245,8 @@ pub struct Settings {
     pub service: Service,
     pub notices: Notices,
     pub fees: Fees,
+    pub inbox: Inbox,
+    pub flood: Flood,
     pub building: Vec<BuildingConfig>,
 }
 
@@ -245,6 +300,32 @@ impl Settings {
                         key,
                         reason: format!("'{cron}' 不是有效的 cron 表达式: {e}"),
                     })?;
+            }
+        }
+        if !(1..=50).contains(&self.inbox.max_attempts) {
+            return Err(ConfigError::Invalid {
+                key: "inbox.max_attempts",
+                reason: format!("应在 1 到 50 之间,现为 {}", self.inbox.max_attempts),
+            });
+        }
+        for (key, value, max) in [
+            ("flood.repeat_minutes", self.flood.repeat_minutes, 24 * 60),
+            (
+                "flood.owner_tickets_per_hour",
+                self.flood.owner_tickets_per_hour,
+                10_000,
+            ),
+            (
+                "flood.chat_posts_per_10_minutes",
+                self.flood.chat_posts_per_10_minutes,
+                10_000,
+            ),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("应在 1 到 {max} 之间,现为 {value}"),
+                });
             }
         }
         let mut names = std::collections::HashSet::new();

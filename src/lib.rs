@@ -12,6 +12,7 @@ pub mod configuration;
 pub mod console;
 pub mod desk;
 pub mod domain;
+pub mod inbox_cli;
 pub mod startup;
 pub mod storage;
 pub mod telegram;

@@ -44,6 +44,17 @@ enum Command {
         #[command(subcommand)]
         command: FeesCommand,
     },
+    /// Messages that failed every attempt (dead letters); `retry ID` hands one back
+    Inbox {
+        #[command(subcommand)]
+        command: Option<InboxCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum InboxCommand {
+    /// Put dead letter ID back in the inbox; the daemon handles it on its next start
+    Retry { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +132,16 @@ async fn main() -> Result<()> {
             if !failed.is_empty() {
                 bail!("below the bars: {}", failed.join("; "));
             }
+            Ok(())
+        }
+        Command::Inbox { command } => {
+            let store = guanjia::storage::Store::connect(&settings.database.url).await?;
+            let text = match command {
+                None => guanjia::inbox_cli::list(&store, settings.timezone()?).await?,
+                Some(InboxCommand::Retry { id }) => guanjia::inbox_cli::retry(&store, id).await?,
+            };
+            store.close().await;
+            println!("{text}");
             Ok(())
         }
         Command::Fees {

@@ -46,19 +46,7 @@ pub async fn build_desk(
     Ok(desk)
 }
 
-/// A database URL without its password, for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+pub use crate::storage::redact;
 
 pub fn outbox_config(settings: &Settings) -> OutboxConfig {
     OutboxConfig::new(

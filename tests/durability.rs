@@ -2,7 +2,7 @@
 //! commit rolls back and leaves the connection usable, and nothing told to an owner
 //! exists only in a transaction that will never commit.
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use guanjia::domain::ticket::{Actor, Priority};
 use guanjia::domain::{Intent, Location};
 use guanjia::storage::{NewTicket, Store};
@@ -20,8 +20,8 @@ fn ticket(message: i64, text: String) -> NewTicket {
         location: Location::new(Some("3".into()), None, Some("501".into())),
         location_source: Some("message"),
         priority: Priority::Normal,
-        respond_by: t0 + Duration::minutes(15),
-        resolve_by: t0 + Duration::hours(24),
+        respond_by: t0 + chrono::Duration::minutes(15),
+        resolve_by: t0 + chrono::Duration::hours(24),
         created_at: t0,
     }
 }
@@ -106,7 +106,145 @@ async fn after_the_disk_fills_up_later_tickets_are_really_stored_and_numbers_nev
 }
 
 mod support;
+use std::time::Duration;
+use support::daemon::*;
+use support::fake_bot_api::FakeBotApi;
 use support::inprocess::{G3, at, world};
+
+/// A fault in the daemon's own database, injected from outside while it runs: every
+/// new ticket fails to insert until the trigger is dropped.
+async fn break_tickets(home: &Home, on: bool) {
+    let db = home.dir.path().join("guanjia.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let sql = if on {
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON tickets BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+    } else {
+        "DROP TRIGGER injected_fault"
+    };
+    sqlx::query(sql).execute(&mut conn).await.unwrap();
+}
+
+const RETRIES: &str = "\n[inbox]\nmax_attempts = 4\nretry_base_ms = 300\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_that_fails_to_store_is_tried_again_and_answered_once_the_database_recovers() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, "\n[inbox]\nmax_attempts = 50\nretry_base_ms = 200\n");
+    let _d = home.start(&fake).await;
+    break_tickets(&home, true).await;
+    let m = fake.push_text(&group3(), &owner(), "3栋2单元501 厨房漏水了");
+    // Failing: no answer, and no generic apology either.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        fake.texts_to(GROUP_3).is_empty(),
+        "nothing is said while the report cannot be stored: {:?}",
+        fake.texts_to(GROUP_3)
+    );
+    break_tickets(&home, false).await;
+    let ack = fake
+        .wait_for_text(GROUP_3, "工单号 #1", SOON)
+        .await
+        .expect("the report is answered once it can be stored");
+    assert_eq!(ack.reply_to_message_id, Some(m.message_id));
+    fake.wait_for_text(STAFF_CHAT, "工单 #1 ", SOON)
+        .await
+        .expect("staff get the ticket");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        fake.texts_to(GROUP_3).len(),
+        1,
+        "answered exactly once: {:?}",
+        fake.texts_to(GROUP_3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_that_keeps_failing_becomes_a_dead_letter_staff_hear_of_once() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, RETRIES);
+    let mut daemon = home.start(&fake).await;
+    break_tickets(&home, true).await;
+    fake.push_text(&group3(), &owner(), "3栋2单元501 厨房漏水了,麻烦尽快来看看");
+    let notice = fake
+        .wait_for_text(STAFF_CHAT, "未处理成功", Duration::from_secs(20))
+        .await
+        .expect("staff are told");
+    assert!(notice.text.contains("injected fault"), "{}", notice.text);
+    let apology = fake
+        .wait_for_text(GROUP_3, "人工跟进", SOON)
+        .await
+        .expect("the owner gets an apology, not silence");
+    assert!(!apology.text.contains("501"), "{}", apology.text);
+
+    // `guanjia inbox` lists it, beside the running daemon.
+    let out = home.cli(&["inbox"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        listing.contains("厨房漏水") && listing.contains("injected fault"),
+        "{listing}"
+    );
+
+    // A restart neither replays it nor tells staff again.
+    daemon.stop();
+    break_tickets(&home, false).await;
+    let mut daemon = home.start(&fake).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        fake.texts_to(STAFF_CHAT)
+            .iter()
+            .filter(|t| t.contains("未处理成功"))
+            .count(),
+        1
+    );
+    assert!(
+        fake.wait_for_text(GROUP_3, "工单号", Duration::from_millis(500))
+            .await
+            .is_err()
+    );
+
+    // Fixed, and handed back: the next start handles it.
+    daemon.stop();
+    let id = listing
+        .lines()
+        .find_map(|l| l.strip_prefix('#')?.split(' ').next()?.parse::<i64>().ok())
+        .expect("an id in the listing");
+    let out = home.cli(&["inbox", "retry", &id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _daemon = home.start(&fake).await;
+    fake.wait_for_text(GROUP_3, "工单号 #1", SOON)
+        .await
+        .expect("the retried report opens its ticket");
+    let out = home.cli(&["inbox"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("没有处理失败的消息"));
+    drop(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_while_a_report_waits_for_its_next_attempt_loses_nothing() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, "\n[inbox]\nmax_attempts = 50\nretry_base_ms = 200\n");
+    let mut daemon = home.start(&fake).await;
+    break_tickets(&home, true).await;
+    fake.push_text(&group3(), &owner(), "5栋电梯困人了 快来人");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    daemon.kill();
+    break_tickets(&home, false).await;
+    let _daemon = home.start(&fake).await;
+    fake.wait_for_text(STAFF_CHAT, "紧急", SOON)
+        .await
+        .expect("the emergency reaches staff after the restart");
+}
 
 #[tokio::test]
 async fn a_full_disk_in_the_middle_of_reports_loses_none_that_owners_were_told_about() {

@@ -7,11 +7,13 @@
 //! the message that opened them and every reply is tagged by what it answers.
 
 mod broadcast;
+mod inbox;
 mod owner;
 mod render;
 mod staff;
 
 pub use broadcast::FeeRun;
+pub use inbox::FailedUpdate;
 pub use render::excerpt;
 pub use staff::TicketListKind;
 
@@ -186,6 +188,16 @@ impl Desk {
 
     fn staff_chat(&self) -> Option<i64> {
         self.inner.settings.desk.staff_chat
+    }
+
+    /// Where staff are told things: the staff group, or, until one is set, each
+    /// admin in private (a private chat's id is the user's id), so nothing staff
+    /// must hear of is dropped for want of a group.
+    pub(crate) fn staff_targets(&self) -> Vec<i64> {
+        match self.staff_chat() {
+            Some(chat) => vec![chat],
+            None => self.inner.settings.desk.admins.clone(),
+        }
     }
 
     /// Bind the `[[building]]` groups of the config (they win over earlier /bind).

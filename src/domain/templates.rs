@@ -54,6 +54,11 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
         &["ticket", "category", "location", "status"],
     ),
     ("ask_location", &[]),
+    (
+        "dead_letter_staff",
+        &["update", "attempts", "chat", "sender", "text", "error"],
+    ),
+    ("dead_letter_owner", &[]),
     ("owner_claimed", &["ticket", "assignee"]),
     ("owner_done", &["ticket", "summary"]),
     ("rate_thanks", &["ticket", "stars"]),

@@ -10,9 +10,11 @@
 //! leased with a conditional `UPDATE` (two workers never send the same row), and
 //! scheduled jobs insert a `(job, slot)` key (a reminder fires once).
 
+mod inbox;
 mod outbox;
 mod records;
 
+pub use inbox::DeadLetter;
 pub use outbox::{OutboxRow, OutboxStats};
 pub use records::*;
 
@@ -51,6 +53,24 @@ impl From<TicketError> for StorageError {
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// A database URL fit for a log or an error: the password, wherever a typo put
+/// it, is replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    // Credentials end at the last '@' before the path.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_string(),
+    }
+}
 
 /// Adds what was being done to a sqlx error.
 trait Context<T> {
@@ -153,7 +173,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             (Backend::Postgres, url.to_string())
         } else {
-            return Err(StorageError::BadUrl(url.to_string()));
+            return Err(StorageError::BadUrl(redact(url)));
         };
         let options = AnyPoolOptions::new();
         let pool = match backend {
@@ -259,10 +279,11 @@ impl Store {
         Ok(fresh)
     }
 
-    /// Updates stored but not handled: a crash interrupted them.
-    pub async fn inbox_pending(&self) -> Result<Vec<(i64, String)>> {
+    /// Updates stored but not handled (a crash or failing handlers interrupted
+    /// them), with the attempts already made: (update id, payload, attempts).
+    pub async fn inbox_pending(&self) -> Result<Vec<(i64, String, i64)>> {
         let rows = sqlx::query(
-            "SELECT update_id, payload FROM inbox WHERE done_at IS NULL ORDER BY update_id",
+            "SELECT update_id, payload, attempts FROM inbox WHERE done_at IS NULL ORDER BY update_id",
         )
         .fetch_all(&self.pool)
         .await
@@ -272,6 +293,7 @@ impl Store {
                 Ok((
                     r.try_get(0).ctx("reading the inbox")?,
                     r.try_get(1).ctx("reading the inbox")?,
+                    r.try_get(2).ctx("reading the inbox")?,
                 ))
             })
             .collect()

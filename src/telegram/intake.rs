@@ -4,13 +4,22 @@
 //! soon as the batch is queued to handlers, so a crash mid-handling loses those
 //! updates. Here each batch is stored in the `inbox` table *before* the next poll
 //! acknowledges it, handled through the same dptree [`schema`](super::schema), and
-//! marked done afterwards. On start, stored but unhandled updates are replayed;
-//! handlers are idempotent, so a replay of something half-done is harmless. A
-//! re-delivered update id is recognised and skipped.
+//! marked done only when a handler succeeded. On start, stored but unhandled
+//! updates are replayed; handlers are idempotent, so a replay of something
+//! half-done is harmless. A re-delivered update id is recognised and skipped.
+//!
+//! A handler that fails (a database timeout, a bug, a panic) does not mark its
+//! update done: the update is tried again with backoff, in place, so the chat's
+//! later messages still come after it. Each attempt is counted in the database;
+//! after `[inbox] max_attempts` the update becomes a dead letter, staff are told
+//! once and the sender gets an apology. If even that cannot be stored, the update
+//! stays pending and is tried again, at the longest backoff, until it can.
 //!
 //! Updates of one chat are handled in order by one task; chats run side by side.
 
+use futures::FutureExt;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::RequestError;
@@ -21,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::desk::Desk;
+use crate::desk::{Desk, FailedUpdate};
 
 /// A chat's task ends after this long without updates.
 const CHAT_IDLE: Duration = Duration::from_secs(60);
@@ -36,18 +45,31 @@ struct Router {
     me: Me,
     handler: Arc<Handler>,
     /// One queue per chat: its updates are handled in arrival order.
-    chats: HashMap<i64, mpsc::UnboundedSender<(i64, Update)>>,
+    chats: HashMap<i64, mpsc::UnboundedSender<Job>>,
     tasks: JoinSet<()>,
+    /// Ends the waits between attempts at shutdown (the update stays pending).
+    shutdown: CancellationToken,
+}
+
+/// An update to handle, with the attempts already made at it.
+struct Job {
+    id: i64,
+    update: Update,
+    attempts: i64,
 }
 
 impl Router {
-    fn route(&mut self, id: i64, update: Update) {
+    fn route(&mut self, id: i64, update: Update, attempts: i64) {
         let key = update
             .chat()
             .map(|c| c.id.0)
             .or_else(|| update.from().map(|u| u.id.0 as i64))
             .unwrap_or(0);
-        let item = (id, update);
+        let item = Job {
+            id,
+            update,
+            attempts,
+        };
         let item = match self.chats.get(&key) {
             Some(tx) => match tx.send(item) {
                 Ok(()) => return,
@@ -55,18 +77,19 @@ impl Router {
             },
             None => item,
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Update)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         let _ = tx.send(item);
         if self.chats.len() >= MAX_QUIET_CHATS {
             self.chats.retain(|_, tx| !tx.is_closed());
             while self.tasks.try_join_next().is_some() {}
         }
         self.chats.insert(key, tx);
-        let (bot, desk, me, handler) = (
+        let (bot, desk, me, handler, shutdown) = (
             self.bot.clone(),
             self.desk.clone(),
             self.me.clone(),
             self.handler.clone(),
+            self.shutdown.clone(),
         );
         self.tasks.spawn(async move {
             loop {
@@ -79,26 +102,96 @@ impl Router {
                         rx.recv().await
                     }
                 };
-                let Some((id, update)) = next else { break };
-                handle(&bot, &desk, &me, &handler, id, update).await;
+                let Some(job) = next else { break };
+                handle(&bot, &desk, &me, &handler, job, &shutdown).await;
             }
         });
     }
 }
 
-async fn handle(bot: &Bot, desk: &Desk, me: &Me, handler: &Handler, id: i64, update: Update) {
-    let deps = dptree::deps![update, bot.clone(), desk.clone(), me.clone()];
-    match handler.dispatch(deps).await {
-        std::ops::ControlFlow::Break(Err(e)) => {
-            tracing::error!(update = id, error = %e, "handler failed")
+/// Handle one update until a handler succeeds, it becomes a dead letter, or we
+/// shut down (then it stays pending and replays on the next start).
+async fn handle(
+    bot: &Bot,
+    desk: &Desk,
+    me: &Me,
+    handler: &Handler,
+    job: Job,
+    shutdown: &CancellationToken,
+) {
+    let Job {
+        id,
+        update,
+        mut attempts,
+    } = job;
+    let policy = desk.settings().inbox.clone();
+    loop {
+        let deps = dptree::deps![update.clone(), bot.clone(), desk.clone(), me.clone()];
+        let error = match AssertUnwindSafe(handler.dispatch(deps))
+            .catch_unwind()
+            .await
+        {
+            Ok(std::ops::ControlFlow::Break(Ok(()))) => None,
+            Ok(std::ops::ControlFlow::Continue(_)) => {
+                tracing::debug!(update = id, "no route for update");
+                None
+            }
+            Ok(std::ops::ControlFlow::Break(Err(e))) => Some(e.to_string()),
+            Err(panic) => Some(format!("handler panicked: {}", panic_text(&panic))),
+        };
+        let Some(error) = error else {
+            if let Err(e) = desk.store().inbox_done(id, desk.now()).await {
+                // It will be replayed on the next start; handlers are idempotent.
+                tracing::error!(update = id, error = %e, "could not mark an update handled");
+            }
+            return;
+        };
+        attempts = match desk.store().inbox_failed(id, &error).await {
+            Ok(counted) => counted.max(attempts + 1),
+            Err(_) => attempts + 1,
+        };
+        if attempts >= policy.max_attempts {
+            match desk
+                .dead_letter(&failed_update(id, &update, attempts, error))
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::error!(update = id, error = %e, "could not record a dead letter; keeping the update")
+                }
+            }
+        } else {
+            tracing::warn!(update = id, attempt = attempts, error = %error, "handling failed; will try again");
         }
-        std::ops::ControlFlow::Continue(_) => tracing::debug!(update = id, "no route for update"),
-        _ => {}
+        tokio::select! {
+            _ = tokio::time::sleep(policy.backoff(attempts)) => {}
+            _ = shutdown.cancelled() => return,
+        }
     }
-    if let Err(e) = desk.store().inbox_done(id, desk.now()).await {
-        // It will be replayed on the next start; handlers are idempotent.
-        tracing::error!(update = id, error = %e, "could not mark an update handled");
+}
+
+fn failed_update(id: i64, update: &Update, attempts: i64, error: String) -> FailedUpdate {
+    let text = match &update.kind {
+        UpdateKind::Message(m) => m.text().or(m.caption()).map(str::to_string),
+        UpdateKind::CallbackQuery(q) => q.data.clone(),
+        _ => None,
+    };
+    FailedUpdate {
+        update_id: id,
+        chat_id: update.chat().map(|c| c.id.0),
+        sender: update.from().map(|u| u.full_name()),
+        text,
+        attempts,
+        error,
     }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Poll until `shutdown`; then let the chats finish what they have.
@@ -116,6 +209,7 @@ pub async fn run(
         handler: Arc::new(super::schema()),
         chats: HashMap::new(),
         tasks: JoinSet::new(),
+        shutdown: shutdown.clone(),
     };
     match desk.store().inbox_pending().await {
         Ok(pending) => {
@@ -125,11 +219,22 @@ pub async fn run(
                     "replaying updates a restart interrupted"
                 );
             }
-            for (id, payload) in pending {
+            for (id, payload, attempts) in pending {
                 match serde_json::from_str::<Update>(&payload) {
-                    Ok(update) => router.route(id, update),
+                    Ok(update) => router.route(id, update, attempts),
                     Err(e) => {
-                        tracing::error!(update = id, error = %e, "stored update no longer parses; skipped")
+                        // Kept for staff rather than dropped: a dead letter at once.
+                        let failed = FailedUpdate {
+                            update_id: id,
+                            chat_id: None,
+                            sender: None,
+                            text: Some(crate::desk::excerpt(&payload, 300)),
+                            attempts,
+                            error: format!("stored update no longer parses: {e}"),
+                        };
+                        if let Err(e) = desk.dead_letter(&failed).await {
+                            tracing::error!(update = id, error = %e, "could not record a dead letter");
+                        }
                     }
                 }
             }
@@ -211,7 +316,7 @@ pub async fn run(
         };
         for id in fresh {
             if let Some(update) = parsed.remove(&id) {
-                router.route(id, update);
+                router.route(id, update, 0);
             }
         }
     }

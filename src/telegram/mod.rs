@@ -93,27 +93,23 @@ async fn sender_is_staff(desk: Desk, msg: Incoming) -> bool {
     }
 }
 
-/// A desk failure: logged with its cause, and the person gets an apology rather
-/// than silence (sent directly: the outbox may be what failed).
-async fn internal(bot: &Bot, chat: i64, e: DeskError) -> HandlerResult {
-    tracing::error!(error = %e, chat, "handler failed");
-    let _ = bot
-        .send_message(
-            ChatId(chat),
-            "抱歉,系统暂时出了点问题,我们正在处理。紧急情况请直接拨打物业值班电话。",
-        )
-        .await;
-    Ok(())
+/// A desk failure goes back to the intake as an error: the update stays in the
+/// inbox and is tried again with backoff (nothing accepted is dropped with a
+/// generic apology); after the last attempt staff are told and the sender gets an
+/// apology (see `intake`).
+fn internal(chat: i64, e: DeskError) -> HandlerResult {
+    tracing::warn!(error = %e, chat, "handling failed");
+    Err(Box::new(e))
 }
 
-async fn on_text(bot: Bot, desk: Desk, msg: Incoming) -> HandlerResult {
-    if let Err(e) = desk.on_message(&msg).await {
-        return internal(&bot, msg.chat_id, e).await;
+async fn on_text(desk: Desk, msg: Incoming) -> HandlerResult {
+    match desk.on_message(&msg).await {
+        Ok(()) => Ok(()),
+        Err(e) => internal(msg.chat_id, e),
     }
-    Ok(())
 }
 
-async fn on_owner_command(bot: Bot, desk: Desk, msg: Incoming, cmd: OwnerCommand) -> HandlerResult {
+async fn on_owner_command(desk: Desk, msg: Incoming, cmd: OwnerCommand) -> HandlerResult {
     let result = match cmd {
         OwnerCommand::Start(payload) => desk.start(&msg, &payload).await,
         OwnerCommand::Help => {
@@ -129,15 +125,15 @@ async fn on_owner_command(bot: Bot, desk: Desk, msg: Incoming, cmd: OwnerCommand
     };
     match result {
         Ok(()) => Ok(()),
-        Err(e) => internal(&bot, msg.chat_id, e).await,
+        Err(e) => internal(msg.chat_id, e),
     }
 }
 
-async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
-    if let Err(e) = run_staff_command(&desk, &msg, cmd).await {
-        return internal(&bot, msg.chat_id, e).await;
+async fn on_staff_command(desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
+    match run_staff_command(&desk, &msg, cmd).await {
+        Ok(()) => Ok(()),
+        Err(e) => internal(msg.chat_id, e),
     }
-    Ok(())
 }
 
 /// Staff commands, for any edge that has parsed one (the console uses it too).
@@ -172,11 +168,11 @@ pub async fn run_staff_command(
     }
 }
 
-async fn on_refused(bot: Bot, desk: Desk, msg: Incoming) -> HandlerResult {
-    if let Err(e) = desk.refuse(&msg).await {
-        return internal(&bot, msg.chat_id, e).await;
+async fn on_refused(desk: Desk, msg: Incoming) -> HandlerResult {
+    match desk.refuse(&msg).await {
+        Ok(()) => Ok(()),
+        Err(e) => internal(msg.chat_id, e),
     }
-    Ok(())
 }
 
 async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
@@ -185,20 +181,27 @@ async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
         q.from.full_name(),
     );
     let data = q.data.clone().unwrap_or_default();
+    // A press that failed changed nothing (its transaction rolled back): the
+    // presser is asked to press again rather than the press being replayed later,
+    // when Telegram would no longer take an answer to it.
     let answer = match route_button(&desk, &from, &data).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "button failed");
             CallbackAnswer {
-                text: "抱歉,系统暂时出了点问题,请稍后再试。".into(),
+                text: "抱歉,系统繁忙,刚才的操作没有生效,请稍后再按一次。".into(),
                 alert: true,
             }
         }
     };
-    bot.answer_callback_query(q.id.clone())
+    if let Err(e) = bot
+        .answer_callback_query(q.id.clone())
         .text(answer.text)
         .show_alert(answer.alert)
-        .await?;
+        .await
+    {
+        tracing::warn!(error = %e, "could not answer a button press");
+    }
     Ok(())
 }
 
@@ -233,14 +236,14 @@ async fn on_my_chat_member(desk: Desk, update: ChatMemberUpdated) -> HandlerResu
     if !update.new_chat_member.is_present()
         && let Err(e) = desk.on_removed_from_chat(update.chat.id.0).await
     {
-        tracing::error!(error = %e, "could not unbind a group");
+        return internal(update.chat.id.0, e);
     }
     Ok(())
 }
 
 async fn on_migrated(desk: Desk, ids: (i64, i64)) -> HandlerResult {
-    if let Err(e) = desk.on_chat_migrated(ids.0, ids.1).await {
-        tracing::error!(error = %e, "could not follow a group migration");
+    match desk.on_chat_migrated(ids.0, ids.1).await {
+        Ok(()) => Ok(()),
+        Err(e) => internal(ids.0, e),
     }
-    Ok(())
 }
