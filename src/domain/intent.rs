@@ -17,8 +17,24 @@
 //!    (`没有冒烟`, `不漏了`).
 //! 3. A rule fires when each of its conditions holds (`any`: one of the words;
 //!    each `all` group: one of its words; `patterns`: a regex) and none of its
-//!    `unless` words appears. A `[[veto]]` that fires silences whole intents
-//!    (news about another estate, adverts, "已经修好了").
+//!    `unless` words appears. A `[[veto]]` that fires (news about another
+//!    estate, adverts, "已经修好了") silences the intents it `blocks`, but
+//!    only as far as it explains the message:
+//!    - The message is cut into [clauses](crate::domain::text::clauses) at
+//!      sentence marks. By default a veto takes away from the blocked intents
+//!      the evidence (keyword matches, regex text) in the clauses its own
+//!      words are in; their rules still see every other clause.
+//!    - `scope = "message"`: the veto explains the whole message ("厨房漏水,
+//!      已经修好了"), so the blocked intents are silenced everywhere, except
+//!      that an emergency in another clause is still heard.
+//!    - `denies_emergency = true` (with `scope = "message"`): the words say
+//!      the danger itself is not real or not here (a drill, the news, another
+//!      estate), so emergencies in every clause are silenced too.
+//!    - Vetoes do not see phone numbers: a callback number under "电梯困人了"
+//!      is not an advert (the loader also refuses phone-shaped veto words).
+//!
+//!    Each intent's rules then run on their own view of the message. Most
+//!    messages fire no veto and take a fast path with one view.
 //! 4. Among the surviving rules the winner is the one with the highest
 //!    **intent precedence** (emergency > complaint > repair > inquiry >
 //!    suggestion > other), then the highest `priority`, then the most

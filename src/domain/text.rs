@@ -303,9 +303,12 @@ pub fn phone_spans(norm: &str) -> Vec<(usize, usize)> {
     let Some(re) = re else {
         return Vec::new();
     };
-    let digit_at = |i: usize| norm.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
+    let digit_at = |i: Option<usize>| {
+        i.and_then(|i| norm.as_bytes().get(i))
+            .is_some_and(u8::is_ascii_digit)
+    };
     re.find_iter(norm)
-        .filter(|m| !(m.start() > 0 && digit_at(m.start() - 1)) && !digit_at(m.end()))
+        .filter(|m| !digit_at(m.start().checked_sub(1)) && !digit_at(Some(m.end())))
         .map(|m| (m.start(), m.end()))
         .collect()
 }
