@@ -260,7 +260,109 @@ fn regression() {
             case("烟感一直滴滴响,没有冒烟", Repair).cat("fire"),
             // "不停漏水": 不停 is not a negation.
             case("水管不停漏水", Repair).cat("plumbing"),
+            // Issue 9: the adverts veto read "电话139" as an advert and
+            // silenced the whole message.
+            case("电梯困人了 快来人 电话13912345678", Emergency).cat("elevator"),
+            case("3号楼起火了,烟很大,我的电话13800138000,快来", Emergency)
+                .cat("fire")
+                .loc("3|-|-"),
+            case("3栋501厨房漏水 电话13800001111 请尽快", Repair)
+                .cat("plumbing")
+                .loc("3|-|501"),
+            // Issue 9: "团购" in the first sentence vetoed the lift in the second.
+            case("哈哈今天团购的水果真好吃。3栋电梯困人了快来人", Emergency)
+                .cat("elevator")
+                .loc("3|-|-"),
         ],
+    );
+}
+
+/// Issue 9: no veto may silence emergency evidence. A veto explains the
+/// clause its words are in; a phone number is never evidence against a
+/// report. The inverse cases check that adverts, false alarms and news stay
+/// silent all the same.
+#[test]
+fn no_veto_silences_an_emergency_and_a_phone_number_is_not_an_advert() {
+    check(
+        "emergencies with a phone number",
+        &[
+            case(
+                "3栋2单元电梯卡在半空,里面有老人,联系电话:139-1234-5678",
+                Emergency,
+            )
+            .cat("elevator")
+            .loc("3|2|-"),
+            case("厨房煤气味好重,手机 186 0000 1234 快派人", Emergency).cat("gas"),
+            case("1栋楼下有人晕倒了 我的号码+86 15012345678", Emergency).cat("medical"),
+            case("地下车库水管爆了,水漫进来了,座机021-62345678", Emergency).cat("plumbing"),
+            case("楼道插座冒火花了!电话１３９１２３４５６７８", Emergency).cat("electrical"),
+            case(
+                "有人在撬5栋102的门,快叫保安,我是业主 电话13700001111",
+                Emergency,
+            )
+            .cat("security")
+            .loc("5|-|102"),
+        ],
+    );
+    check(
+        "emergencies after chatter, adverts or lost-and-found",
+        &[
+            case(
+                "团购的车厘子到了,自提点在东门。2栋有人晕倒了,快叫救护车",
+                Emergency,
+            )
+            .cat("medical")
+            .loc("2|-|-"),
+            case(
+                "出租两室一厅,拎包入住,有意私聊。5栋楼道冒黑烟了!",
+                Emergency,
+            )
+            .cat("fire")
+            .loc("5|-|-"),
+            case("专业疏通马桶,上门服务。我家楼道着火了!!", Emergency).cat("fire"),
+            case(
+                "捡到一串钥匙,谁丢的来东门拿。另外8栋地库水管爆了,水很大",
+                Emergency,
+            )
+            .cat("plumbing")
+            .loc("8|-|-"),
+            case("笑死我了哈哈。刚才闻到很重的煤气味,在4栋一楼", Emergency).cat("gas"),
+        ],
+    );
+    check(
+        "repairs with a phone number",
+        &[
+            case("2栋电梯坏了,按了没反应,电话13912345678", Repair)
+                .cat("elevator")
+                .loc("2|-|-"),
+            case("12栋1102马桶堵了,师傅来之前打我手机15800002222", Repair)
+                .cat("plumbing")
+                .loc("12|-|1102"),
+            case("楼道灯不亮了 6栋3单元 联系电话 021-55556666", Repair)
+                .cat("lighting")
+                .loc("6|3|-"),
+        ],
+    );
+    check(
+        "still silent",
+        &[
+            case("专业疏通下水道 上门服务 电话13912345678", Other),
+            case("家电清洗,空调油烟机都能洗,打八折,电话13600001111", Other),
+            case("二手婴儿车出售,九成新,电话13800138000", Other),
+            case("捡到一个钱包,失主电话13912345678联系我", Other),
+            case("虚惊一场,原来是烧纸", Other),
+            case("楼道里有烟,虚惊一场,原来是楼下有人烧纸", Other),
+            case("看新闻说隔壁小区着火了,大家注意安全", Other),
+            case("隔壁小区电梯困人了,好吓人", Other),
+        ],
+    );
+    // Staff can still see which veto kept the desk quiet.
+    assert_eq!(
+        classifier()
+            .classify("专业疏通下水道 上门服务 电话13912345678")
+            .rule
+            .as_deref(),
+        Some("veto:adverts")
     );
 }
 
@@ -474,6 +576,88 @@ fn misspelt_field_and_missing_faq_file_are_refused() {
         .expect_err("faq.toml is required")
         .to_string();
     assert_mentions(&err, &["faq.toml", "missing"]);
+}
+
+#[test]
+fn a_bad_veto_scope_names_file_veto_and_reason() {
+    let veto = |extra: &str| {
+        format!("[[veto]]\nid = \"gossip\"\nblocks = [\"*\"]\nany = [\"八卦\"]\n{extra}")
+    };
+    let err = load_error(&[("zz_extra.toml", &veto("scope = \"sentence\"\n"))]);
+    assert_mentions(
+        &err,
+        &[
+            "zz_extra.toml",
+            "veto \"gossip\"",
+            "unknown scope \"sentence\"",
+        ],
+    );
+    let err = load_error(&[("zz_extra.toml", &veto("denies_emergency = true\n"))]);
+    assert_mentions(
+        &err,
+        &[
+            "zz_extra.toml",
+            "veto \"gossip\"",
+            "denies_emergency",
+            "scope = \"message\"",
+        ],
+    );
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "[[veto]]\nid = \"quiet\"\nblocks = [\"repair\"]\nscope = \"message\"\n\
+         denies_emergency = true\nany = [\"八卦\"]\n",
+    )]);
+    assert_mentions(&err, &["zz_extra.toml", "veto \"quiet\"", "\"emergency\""]);
+    let err = load_error(&[("zz_extra.toml", &veto("scop = \"message\"\n"))]);
+    assert_mentions(&err, &["zz_extra.toml", "scop"]);
+}
+
+#[test]
+fn a_phone_number_cannot_be_a_veto_keyword() {
+    let err = load_error(&[(
+        "zz_extra.toml",
+        "[[veto]]\nid = \"ads\"\nblocks = [\"*\"]\nany = [\"上门\", \"电话139\"]\n",
+    )]);
+    assert_mentions(
+        &err,
+        &[
+            "zz_extra.toml",
+            "veto \"ads\"",
+            "\"电话139\"",
+            "phone number",
+        ],
+    );
+}
+
+/// What each scope silences, on a veto staff might add: by default only
+/// its clause; `scope = "message"` the whole message except an emergency
+/// in another clause; `denies_emergency` that emergency too.
+#[test]
+fn a_veto_silences_its_clause_unless_it_explains_the_whole_message() {
+    let with = |extra: &str| {
+        let dir = rules_with(&[(
+            "zz_scope.toml",
+            &format!("[[veto]]\nid = \"karaoke\"\nblocks = [\"*\"]\nany = [\"k歌\"]\n{extra}"),
+        )]);
+        Classifier::load(dir.path()).expect("rules with a scoped veto load")
+    };
+    let intent = |c: &Classifier, t: &str| c.classify(t).intent;
+    let repair = "周末去k歌了,3栋电梯坏了";
+    let fire = "周末去k歌了,3栋楼道着火了";
+
+    let clause = with("");
+    assert_eq!(intent(&clause, "k歌的时候电梯坏了"), Other);
+    assert_eq!(intent(&clause, repair), Repair);
+    assert_eq!(intent(&clause, fire), Emergency);
+
+    let message = with("scope = \"message\"\n");
+    assert_eq!(intent(&message, repair), Other);
+    assert_eq!(intent(&message, fire), Emergency);
+    assert_eq!(intent(&message, "k歌的时候着火了"), Other);
+
+    let denies = with("scope = \"message\"\ndenies_emergency = true\n");
+    assert_eq!(intent(&denies, fire), Other);
+    assert_eq!(denies.classify(fire).rule.as_deref(), Some("veto:karaoke"));
 }
 
 #[test]

@@ -17,8 +17,24 @@
 //!    (`没有冒烟`, `不漏了`).
 //! 3. A rule fires when each of its conditions holds (`any`: one of the words;
 //!    each `all` group: one of its words; `patterns`: a regex) and none of its
-//!    `unless` words appears. A `[[veto]]` that fires silences whole intents
-//!    (news about another estate, adverts, "已经修好了").
+//!    `unless` words appears. A `[[veto]]` that fires (news about another
+//!    estate, adverts, "已经修好了") silences the intents it `blocks`, but
+//!    only as far as it explains the message:
+//!    - The message is cut into [clauses](crate::domain::text::clauses) at
+//!      sentence marks. By default a veto takes away from the blocked intents
+//!      the evidence (keyword matches, regex text) in the clauses its own
+//!      words are in; their rules still see every other clause.
+//!    - `scope = "message"`: the veto explains the whole message ("厨房漏水,
+//!      已经修好了"), so the blocked intents are silenced everywhere, except
+//!      that an emergency in another clause is still heard.
+//!    - `denies_emergency = true` (with `scope = "message"`): the words say
+//!      the danger itself is not real or not here (a drill, the news, another
+//!      estate), so emergencies in every clause are silenced too.
+//!    - Vetoes do not see phone numbers: a callback number under "电梯困人了"
+//!      is not an advert (the loader also refuses phone-shaped veto words).
+//!
+//!    Each intent's rules then run on their own view of the message. Most
+//!    messages fire no veto and take a fast path with one view.
 //! 4. Among the surviving rules the winner is the one with the highest
 //!    **intent precedence** (emergency > complaint > repair > inquiry >
 //!    suggestion > other), then the highest `priority`, then the most
@@ -44,10 +60,10 @@ mod rules;
 pub use rules::{FaqEntry, RuleError};
 
 use crate::domain::location::{self, Location};
-use crate::domain::text::normalize_into;
+use crate::domain::text::{self, normalize_into};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
-use rules::{Compiled, Cond, Matcher};
+use rules::{Compiled, Cond, Matcher, Scope, Veto};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -152,6 +168,10 @@ struct Hits {
     norm: String,
     /// Rules that fired (buffer reused across messages).
     survivors: Vec<u32>,
+    /// For a view with parts of the message taken out (a vetoed clause, a
+    /// phone number): the message with those parts blanked, byte offsets
+    /// kept, for the regexes to run on. `None`: the message itself.
+    masked: Option<String>,
 }
 
 impl Hits {
@@ -163,6 +183,7 @@ impl Hits {
             patterns: Vec::new(),
             norm: String::new(),
             survivors: Vec::new(),
+            masked: None,
         }
     }
 
@@ -334,6 +355,11 @@ impl Classifier {
                 self.c.term_mask[t as usize] || !masks.iter().any(|&(ms, me)| ms <= s && e <= me)
             });
         }
+        self.mark(hits);
+    }
+
+    /// Fills `terms` and `groups` from the kept occurrences.
+    fn mark(&self, hits: &mut Hits) {
         for i in 0..hits.occ.len() {
             let t = hits.occ[i].0;
             if hits.terms.contains(&t) {
@@ -348,6 +374,37 @@ impl Classifier {
                 hits.groups[(g / 64) as usize] |= 1 << (g % 64);
             }
         }
+    }
+
+    /// The evidence of `base` without what lies in `out` (byte ranges of
+    /// `norm`): keyword occurrences overlapping them are dropped, and the
+    /// regexes see the message with them blanked.
+    fn view(&self, norm: &str, base: &Hits, out: &[(usize, usize)]) -> Hits {
+        let overlaps = |s: usize, e: usize| out.iter().any(|&(a, b)| s < b && a < e);
+        let mut hits = Hits::new();
+        hits.groups.resize(self.c.group_count.div_ceil(64), 0);
+        hits.occ = base
+            .occ
+            .iter()
+            .copied()
+            .filter(|&(_, s, e)| !overlaps(s, e))
+            .collect();
+        self.mark(&mut hits);
+        hits.masked = base.masked.clone();
+        if !out.is_empty() {
+            let text = base.masked.as_deref().unwrap_or(norm);
+            let mut masked = String::with_capacity(text.len());
+            for (i, c) in text.char_indices() {
+                if overlaps(i, i + c.len_utf8()) {
+                    // Same byte length, so offsets in `norm` stay valid.
+                    masked.extend(std::iter::repeat_n(' ', c.len_utf8()));
+                } else {
+                    masked.push(c);
+                }
+            }
+            hits.masked = Some(masked);
+        }
+        hits
     }
 
     /// `near`: some word of the first group lies within `max` characters of
@@ -396,7 +453,8 @@ impl Classifier {
             hits.patterns.resize(self.patterns.len(), 0);
         }
         if hits.patterns[p] == 0 {
-            hits.patterns[p] = if self.patterns[p].is_match(norm) {
+            let text = hits.masked.as_deref().unwrap_or(norm);
+            hits.patterns[p] = if self.patterns[p].is_match(text) {
                 2
             } else {
                 1
@@ -441,6 +499,37 @@ impl Classifier {
         true
     }
 
+    /// Byte ranges of the clauses of `norm` that hold evidence for the
+    /// conditions `conds` (keyword occurrences of their groups, matches of
+    /// their regexes).
+    fn evidence_clauses(&self, norm: &str, hits: &Hits, conds: &[Cond]) -> Vec<(usize, usize)> {
+        let mut at = Vec::new();
+        for c in conds {
+            match *c {
+                Cond::Group(g) => at.extend(
+                    hits.occ
+                        .iter()
+                        .filter(|&&(t, ..)| {
+                            self.c.term_groups[t as usize].binary_search(&g).is_ok()
+                        })
+                        .map(|&(_, s, e)| (s, e)),
+                ),
+                Cond::Pattern(p) => {
+                    let text = hits.masked.as_deref().unwrap_or(norm);
+                    at.extend(
+                        self.patterns[p as usize]
+                            .find_iter(text)
+                            .map(|m| (m.start(), m.end())),
+                    );
+                }
+            }
+        }
+        text::clauses(norm)
+            .into_iter()
+            .filter(|&(cs, ce)| at.iter().any(|&(s, e)| s < ce && cs < e))
+            .collect()
+    }
+
     /// Sort key of a surviving rule: larger is better.
     fn key(&self, r: u32) -> (i8, i32, usize, i64) {
         let rule = &self.c.rules[r as usize];
@@ -452,20 +541,12 @@ impl Classifier {
         )
     }
 
-    fn decide(&self, norm: &str, hits: &mut Hits, location: Option<Location>) -> Classification {
-        let mut blocked = 0u8;
-        let mut first_veto = None;
-        for v in &self.c.vetoes {
-            if self.fires(norm, hits, &v.when) {
-                blocked |= v.blocks;
-                first_veto.get_or_insert(v);
-            }
-        }
-        let mut survivors = std::mem::take(&mut hits.survivors);
-        survivors.clear();
-        let consider = |r: u32, hits: &mut Hits, survivors: &mut Vec<u32>| {
+    /// Adds to `survivors` every rule of an intent in `intents` (bit
+    /// `Intent::rank()`) that fires on `hits`.
+    fn collect(&self, norm: &str, hits: &mut Hits, intents: u8, survivors: &mut Vec<u32>) {
+        let mut consider = |r: u32, hits: &mut Hits| {
             let rule = &self.c.rules[r as usize];
-            if blocked & (1 << rule.intent.rank()) == 0
+            if intents & (1 << rule.intent.rank()) != 0
                 && self.fires(norm, hits, &rule.when)
                 && rule
                     .near
@@ -481,17 +562,143 @@ impl Classifier {
                 let g = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 for &r in &self.group_trigger[g] {
-                    consider(r, hits, &mut survivors);
+                    consider(r, hits);
                 }
             }
         }
         for &r in &self.pattern_first {
-            consider(r, hits, &mut survivors);
+            consider(r, hits);
         }
+    }
 
+    fn decide(&self, norm: &str, hits: &mut Hits, location: Option<Location>) -> Classification {
+        let mut survivors = std::mem::take(&mut hits.survivors);
+        survivors.clear();
+        // Most messages fire no veto: one view, the whole message.
+        if !self
+            .c
+            .vetoes
+            .iter()
+            .any(|v| self.fires(norm, hits, &v.when))
+        {
+            self.collect(norm, hits, ALL_INTENTS, &mut survivors);
+            let answer = self.answer(norm, hits, &survivors, location, None);
+            hits.survivors = survivors;
+            return answer;
+        }
+        let answer = self.decide_vetoed(norm, hits, &mut survivors, location);
+        hits.survivors = survivors;
+        answer
+    }
+
+    /// The vetoes that fire, each with the clauses that hold its evidence.
+    /// A phone number is never evidence against a report, so the vetoes
+    /// look at the message with its phone numbers taken out.
+    fn fired_vetoes(&self, norm: &str, hits: &mut Hits) -> Vec<(&Veto, Vec<(usize, usize)>)> {
+        let phones = text::phone_spans(norm);
+        let mut without_phones;
+        let vh = if phones.is_empty() {
+            hits
+        } else {
+            without_phones = self.view(norm, hits, &phones);
+            &mut without_phones
+        };
+        let mut fired = Vec::new();
+        for v in &self.c.vetoes {
+            if !self.fires(norm, vh, &v.when) {
+                continue;
+            }
+            let at = self.evidence_clauses(norm, vh, &v.when.conds);
+            fired.push((v, at));
+        }
+        fired
+    }
+
+    /// A message where some veto fired: each intent's rules see the
+    /// message without the clauses a veto took from that intent (see the
+    /// module docs, step 3).
+    fn decide_vetoed(
+        &self,
+        norm: &str,
+        hits: &mut Hits,
+        survivors: &mut Vec<u32>,
+        location: Option<Location>,
+    ) -> Classification {
+        let fired = self.fired_vetoes(norm, hits);
+        // Per intent rank: silenced everywhere, or the clauses taken out.
+        let mut everywhere = 0u8;
+        let mut taken: [Vec<(usize, usize)>; 6] = Default::default();
+        for (v, own) in &fired {
+            for intent in INTENTS {
+                let bit = 1 << intent.rank();
+                if v.blocks & bit == 0 {
+                    continue;
+                }
+                let whole = v.scope == Scope::Message
+                    && (intent != Intent::Emergency || v.denies_emergency);
+                if whole {
+                    everywhere |= bit;
+                } else {
+                    taken[intent.rank() as usize].extend_from_slice(own);
+                }
+            }
+        }
+        // Intents that lose the same clauses share one view.
+        let mut views: Vec<(Vec<(usize, usize)>, u8)> = Vec::new();
+        for intent in INTENTS {
+            let bit = 1 << intent.rank();
+            if everywhere & bit != 0 {
+                continue;
+            }
+            let mut out = std::mem::take(&mut taken[intent.rank() as usize]);
+            out.sort_unstable();
+            out.dedup();
+            match views.iter_mut().find(|(o, _)| *o == out) {
+                Some((_, intents)) => *intents |= bit,
+                None => views.push((out, bit)),
+            }
+        }
+        let mut seen: Vec<Hits> = Vec::with_capacity(views.len());
+        let mut from_view: Vec<usize> = Vec::new();
+        for (i, (out, intents)) in views.iter().enumerate() {
+            // Each view has scratch of its own: `hits` keeps the whole
+            // message's evidence for the next views.
+            let mut view = self.view(norm, hits, out);
+            let before = survivors.len();
+            self.collect(norm, &mut view, *intents, survivors);
+            from_view.resize(from_view.len() + survivors.len() - before, i);
+            seen.push(view);
+        }
+        let winner = survivors
+            .iter()
+            .zip(&from_view)
+            .max_by_key(|&(&r, _)| self.key(r))
+            .map(|(_, &v)| v);
+        match winner {
+            Some(v) => self.answer(norm, &mut seen[v], survivors, location, None),
+            None => self.answer(
+                norm,
+                hits,
+                survivors,
+                location,
+                fired.first().map(|(v, _)| v.id.as_str()),
+            ),
+        }
+    }
+
+    /// Builds the answer from the rules that fired (`survivors`) and the
+    /// evidence the winner saw (`hits`). `veto` names the veto that spoke
+    /// when nothing fired.
+    fn answer(
+        &self,
+        norm: &str,
+        hits: &mut Hits,
+        survivors: &[u32],
+        location: Option<Location>,
+        veto: Option<&str>,
+    ) -> Classification {
         let winner = survivors.iter().copied().max_by_key(|&r| self.key(r));
         let Some(w) = winner else {
-            hits.survivors = survivors;
             // Silence; name the veto if one spoke, so staff can see why.
             return Classification {
                 intent: Intent::Other,
@@ -499,7 +706,7 @@ impl Classifier {
                 faq: None,
                 location,
                 utility: None,
-                rule: first_veto.map(|v| format!("veto:{}", v.id)),
+                rule: veto.map(|id| format!("veto:{id}")),
                 keywords: Vec::new(),
             };
         };
@@ -541,7 +748,6 @@ impl Classifier {
                 .find(|u| self.fires(norm, hits, &u.when))
                 .map(|u| u.utility)
         };
-        hits.survivors = survivors;
         let mut keywords = Vec::new();
         for cond in &rule.when.conds {
             if let Cond::Group(g) = cond {
@@ -581,6 +787,19 @@ impl Classifier {
         })
     }
 }
+
+/// Every intent, in precedence order.
+const INTENTS: [Intent; 6] = [
+    Intent::Emergency,
+    Intent::Complaint,
+    Intent::Repair,
+    Intent::Inquiry,
+    Intent::Suggestion,
+    Intent::Other,
+];
+
+/// `Intent::rank()` bits of every intent.
+const ALL_INTENTS: u8 = 0x3f;
 
 /// Picks the id (category or FAQ topic) whose keywords the matched terms hit
 /// best: by `priority`, then number of keywords, then their total length,

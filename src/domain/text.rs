@@ -234,6 +234,85 @@ pub fn normalize_into(s: &str, out: &mut String) -> bool {
     marker
 }
 
+/// Byte ranges of the clauses of a normalised message, in order.
+///
+/// A clause is a run of text between sentence marks. Normalisation has
+/// already turned `。,;、…` and their ASCII forms, newlines and runs of
+/// spaces into one space, and kept `!` and `?`; so the marks here are the
+/// space, `!`, `?`, and a `.` that is not inside a number (`9.30`). The
+/// marks themselves belong to no clause.
+///
+/// ```
+/// use guanjia::domain::text::{clauses, normalize};
+/// let norm = normalize("哈哈今天团购的水果真好吃。3栋电梯困人了!快来人");
+/// let parts: Vec<&str> = clauses(&norm).into_iter().map(|(s, e)| &norm[s..e]).collect();
+/// assert_eq!(parts, ["哈哈今天团购的水果真好吃", "3栋电梯困人了", "快来人"]);
+/// ```
+pub fn clauses(norm: &str) -> Vec<(usize, usize)> {
+    let bytes = norm.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let mark = match b {
+            b' ' | b'!' | b'?' => true,
+            b'.' => {
+                let digit = |j: Option<&u8>| j.is_some_and(u8::is_ascii_digit);
+                !(i > 0 && digit(bytes.get(i - 1)) && digit(bytes.get(i + 1)))
+            }
+            _ => false,
+        };
+        if mark {
+            if start < i {
+                out.push((start, i));
+            }
+            start = i + 1;
+        }
+    }
+    if start < bytes.len() {
+        out.push((start, bytes.len()));
+    }
+    out
+}
+
+/// Byte ranges of the phone numbers in a normalised message, each with the
+/// label in front of it (`电话`, `手机`, `tel`…) when there is one.
+///
+/// Recognised: mainland mobiles (`13912345678`, `139-1234-5678`,
+/// `139 1234 5678`, `+86 139…`, `138xxxx5678`), landlines with an area code
+/// (`021-62345678`, `(0755)88886666`), `400` service numbers, and a bare
+/// 7–8 digit local number right after a label (`电话 62345678`). A number
+/// glued to more digits is not a phone number (a ticket number, an amount).
+///
+/// The classifier uses this so that a phone number is never evidence
+/// against a report: an owner who adds a callback number to "电梯困人了" is
+/// not advertising.
+pub fn phone_spans(norm: &str) -> Vec<(usize, usize)> {
+    static PHONE: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    if norm.bytes().filter(u8::is_ascii_digit).count() < 7 {
+        return Vec::new();
+    }
+    let re = PHONE.get_or_init(|| {
+        let label = "(?:联系电话|联系方式|电话号码|手机号码|手机号|电话|手机|座机|热线|tel|phone|call|mobile)";
+        let number = "(?:(?:86[ -]?)?1[3-9][0-9](?:[ -]?[0-9x]){8}|0[0-9]{2,3}[ -]?[0-9]{7,8}|400[ -]?[0-9]{3}[ -]?[0-9]{4})";
+        let pattern =
+            format!("(?:{label}[: ]{{0,2}})?{number}|{label}[: ]{{0,2}}[0-9]{{7,8}}");
+        // A fixed pattern, exercised by the unit test below; should it
+        // ever fail to build, phone numbers are simply not recognised.
+        regex::Regex::new(&pattern).ok()
+    });
+    let Some(re) = re else {
+        return Vec::new();
+    };
+    let digit_at = |i: Option<usize>| {
+        i.and_then(|i| norm.as_bytes().get(i))
+            .is_some_and(u8::is_ascii_digit)
+    };
+    re.find_iter(norm)
+        .filter(|m| !digit_at(m.start().checked_sub(1)) && !digit_at(Some(m.end())))
+        .map(|m| (m.start(), m.end()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +357,57 @@ mod tests {
         }
         let mut out = String::new();
         assert!(!normalize_into("电梯坏了 12楼", &mut out));
+    }
+
+    #[test]
+    fn clauses_split_at_sentence_marks_but_not_inside_numbers() {
+        let parts = |s: &str| {
+            let norm = normalize(s);
+            clauses(&norm)
+                .into_iter()
+                .map(|(a, b)| norm[a..b].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            parts("电梯困人了 快来人\n电话13912345678"),
+            ["电梯困人了", "快来人", "电话13912345678"]
+        );
+        assert_eq!(parts("水费3.5元一吨?太贵了!!"), ["水费3.5元一吨", "太贵了"]);
+        assert_eq!(
+            parts("好的。谢谢;再见,拜拜"),
+            ["好的", "谢谢", "再见", "拜拜"]
+        );
+        assert_eq!(parts("等等...来了"), ["等等", "来了"]);
+        assert!(parts("").is_empty());
+        assert!(parts("!!").is_empty());
+    }
+
+    #[test]
+    fn phone_numbers_in_their_usual_forms_are_found_with_their_label() {
+        let found = |s: &str| {
+            let norm = normalize(s);
+            phone_spans(&norm)
+                .into_iter()
+                .map(|(a, b)| norm[a..b].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("电梯困人了 电话13912345678"), ["电话13912345678"]);
+        assert_eq!(
+            found("联系电话:139-1234-5678 谢谢"),
+            ["联系电话:139-1234-5678"]
+        );
+        assert_eq!(found("手机 139 1234 5678"), ["手机 139 1234 5678"]);
+        assert_eq!(found("+86 13912345678"), ["86 13912345678"]);
+        assert_eq!(found("１３９１２３４５６７８"), ["13912345678"]);
+        assert_eq!(found("打021-62345678找王师傅"), ["021-62345678"]);
+        assert_eq!(found("(0755)88886666"), ["0755 88886666"]);
+        assert_eq!(found("热线400-820-8820"), ["热线400-820-8820"]);
+        assert_eq!(found("电话 62345678"), ["电话 62345678"]);
+        assert_eq!(found("138xxxx5678"), ["138xxxx5678"]);
+        // Not phone numbers: too long, a date, a room, a bare local number.
+        assert!(found("订单号139123456789012").is_empty());
+        assert!(found("2024-01-15 3-2-501").is_empty());
+        assert!(found("62345678").is_empty());
+        assert!(found("电梯坏了").is_empty());
     }
 }

@@ -130,6 +130,11 @@ struct RuleSpec {
 struct VetoSpec {
     id: String,
     blocks: Vec<String>,
+    /// "clause" (default) or "message"; checked in `load` so the error can
+    /// name the veto.
+    scope: Option<String>,
+    #[serde(default)]
+    denies_emergency: bool,
     #[serde(flatten)]
     when: Conditions,
 }
@@ -203,11 +208,27 @@ pub(crate) struct Rule {
     pub when: Matcher,
 }
 
+/// How much of a message a veto's words explain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Only the clauses its words are in ("哈哈", an advert line).
+    Clause,
+    /// The whole message ("已经修好了" explains the leak reported before
+    /// it), except an emergency in another clause unless
+    /// `denies_emergency` is set.
+    Message,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Veto {
     pub id: String,
     /// Bit `Intent::rank()` set for every intent this veto silences.
     pub blocks: u8,
+    pub scope: Scope,
+    /// The veto's words say the danger itself is not real or not here
+    /// (a drill, the news, another estate), so it silences emergency
+    /// evidence in every clause. Only with `Scope::Message`.
+    pub denies_emergency: bool,
     pub when: Matcher,
 }
 
@@ -353,6 +374,33 @@ const INTENTS: [Intent; 6] = [
 
 fn parse_intent(s: &str) -> Option<Intent> {
     INTENTS.iter().copied().find(|i| i.as_str() == s)
+}
+
+/// A keyword that is (part of) a phone number: a label followed by a digit
+/// ("电话139"), or a run of three or more digits that starts like a mobile,
+/// a landline area code or a service number ("138xxxx", "021", "400").
+fn looks_like_phone(word: &str) -> bool {
+    let labelled = ["电话", "手机", "tel", "phone", "call"].iter().any(|l| {
+        word.match_indices(l).any(|(i, _)| {
+            word[i + l.len()..]
+                .trim_start_matches([':', ' '])
+                .starts_with(|c: char| c.is_ascii_digit())
+        })
+    });
+    let b = word.as_bytes();
+    let digits = b
+        .iter()
+        .enumerate()
+        .filter(|&(i, c)| c.is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_digit()))
+        .any(|(i, _)| {
+            let run = &b[i..];
+            let len = run.iter().take_while(|c| c.is_ascii_digit()).count();
+            len >= 3
+                && (matches!(run, [b'1', b'3'..=b'9', ..])
+                    || run[0] == b'0'
+                    || run.starts_with(b"400"))
+        });
+    labelled || digits
 }
 
 pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
@@ -660,10 +708,48 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
             if blocks == 0 {
                 return Err(err("`blocks` lists no intent".into()));
             }
+            let scope = match v.scope.as_deref() {
+                None | Some("clause") => Scope::Clause,
+                Some("message") => Scope::Message,
+                Some(other) => {
+                    return Err(err(format!(
+                        "unknown scope {other:?} (expected \"clause\" or \"message\")"
+                    )));
+                }
+            };
+            if v.denies_emergency {
+                if scope != Scope::Message {
+                    return Err(err(
+                        "`denies_emergency` needs `scope = \"message\"`: a veto that only \
+                         explains its own clause cannot deny an emergency in another"
+                            .into(),
+                    ));
+                }
+                if blocks & (1 << Intent::Emergency.rank()) == 0 {
+                    return Err(err(
+                        "`denies_emergency` needs \"emergency\" (or \"*\") in `blocks`".into(),
+                    ));
+                }
+            }
             let when = matcher(&mut b, &v.when).map_err(err)?;
+            for c in &when.conds {
+                if let Cond::Group(g) = *c
+                    && let Some(word) = b.c.terms.iter().enumerate().find_map(|(t, w)| {
+                        (b.c.term_groups[t].binary_search(&g).is_ok() && looks_like_phone(w))
+                            .then_some(w)
+                    })
+                {
+                    return Err(err(format!(
+                        "keyword {word:?} is part of a phone number; a phone number is \
+                         never evidence against a report, so vetoes cannot use one"
+                    )));
+                }
+            }
             b.c.vetoes.push(Veto {
                 id: v.id.clone(),
                 blocks,
+                scope,
+                denies_emergency: v.denies_emergency,
                 when,
             });
         }
@@ -690,4 +776,35 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
         });
     }
     Ok(b.c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_phone;
+
+    #[test]
+    fn phone_shaped_veto_keywords_are_recognised() {
+        for w in [
+            "电话138",
+            "电话:139",
+            "手机 150",
+            "tel13",
+            "138xxxx",
+            "021",
+            "400",
+        ] {
+            assert!(looks_like_phone(w), "{w}");
+        }
+        for w in [
+            "电话",
+            "打电话没人接",
+            "月租3000",
+            "3栋",
+            "100元",
+            "2024",
+            "上门服务",
+        ] {
+            assert!(!looks_like_phone(w), "{w}");
+        }
+    }
 }
