@@ -245,6 +245,33 @@ impl Desk {
             .await
     }
 
+    /// The staff group or a private chat: where details may be shown.
+    pub fn is_staff_place(&self, msg: &Incoming) -> bool {
+        msg.is_private() || Some(msg.chat_id) == self.staff_chat()
+    }
+
+    /// A staff command typed where owners read: it is not run, the sender is told
+    /// where to ask, and the command (which may carry a note, a room or a phone
+    /// number) is taken down when the bot may delete messages there.
+    pub async fn not_here(&self, msg: &Incoming) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, self.t().render("staff_command_elsewhere", &[]))
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        tx.enqueue(
+            &Outgoing::delete_message(msg.chat_id, msg.message_id)
+                .tag(format!("del:{}:{}", msg.chat_id, msg.message_id)),
+            now,
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
     /// A deep link that opens a private chat with the bot about ticket `n`.
     fn deep_link(&self, payload: &str) -> String {
         format!("https://t.me/{}?start={payload}", self.inner.bot_username)

@@ -21,6 +21,11 @@ impl Desk {
         if msg.text.trim().is_empty() || Some(msg.chat_id) == self.staff_chat() {
             return Ok(());
         }
+        if msg.is_private() {
+            self.store()
+                .remember_private_chat(msg.from.id, self.now())
+                .await?;
+        }
         if msg.is_private()
             && let Some(ticket) = self.private_context(msg.from.id).await?
         {
@@ -335,6 +340,16 @@ impl Desk {
     /// `/start [t<N>]` in private: open the private channel for ticket N (only its
     /// reporter may), or say hello.
     pub async fn start(&self, msg: &Incoming, payload: &str) -> Result<()> {
+        if !msg.is_private() {
+            // Asking for a phone number or a room where the neighbours read is
+            // exactly what the private channel is for avoiding.
+            return self
+                .reply(msg, self.t().render("start_in_group", &[]))
+                .await;
+        }
+        self.store()
+            .remember_private_chat(msg.from.id, self.now())
+            .await?;
         let ticket = match payload
             .trim()
             .strip_prefix('t')
@@ -407,8 +422,31 @@ impl Desk {
         self.reply(msg, text.trim_end()).await
     }
 
-    /// `/room 3-2-501`: ask staff to confirm the owner's room.
+    /// `/room 3-2-501`: ask staff to confirm the owner's room. Only in private:
+    /// in a group it would tell the neighbours where the owner lives, so there the
+    /// room is neither echoed nor registered, and the message is taken down when
+    /// the bot may.
     pub async fn request_room(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        if !msg.is_private() {
+            let now = self.now();
+            let mut tx = self.store().begin().await?;
+            tx.enqueue(
+                &Outgoing::send(msg.chat_id, self.t().render("room_private_only", &[]))
+                    .reply_to(msg.message_id)
+                    .tag(msg.reply_tag()),
+                now,
+            )
+            .await?;
+            if !arg.trim().is_empty() {
+                tx.enqueue(
+                    &Outgoing::delete_message(msg.chat_id, msg.message_id)
+                        .tag(format!("del:{}:{}", msg.chat_id, msg.message_id)),
+                    now,
+                )
+                .await?;
+            }
+            return self.commit(tx).await;
+        }
         let location = match arg.trim().parse::<Location>() {
             Ok(l) if l.building.is_some() && l.room.is_some() => l,
             _ => {
@@ -421,9 +459,9 @@ impl Desk {
             }
         };
         let now = self.now();
-        self.store().request_room(&msg.from, &location, now).await?;
         let shown = location.to_string();
         let mut tx = self.store().begin().await?;
+        let request = tx.request_room(&msg.from, &location, now).await?;
         tx.enqueue(
             &Outgoing::send(
                 msg.chat_id,
@@ -434,21 +472,21 @@ impl Desk {
             now,
         )
         .await?;
-        if let Some(staff_chat) = self.staff_chat() {
-            let user = msg.from.id;
+        let user = msg.from.id;
+        for target in self.staff_targets() {
             tx.enqueue(
                 &Outgoing::send(
-                    staff_chat,
+                    target,
                     format!(
-                        "🏠 业主 {}(id {user})申请登记房号 {shown},请核实。",
+                        "🏠 业主 {}(id {user})申请登记房号 {shown}(申请 {request}),请核实。",
                         msg.from.name
                     ),
                 )
                 .keyboard(vec![vec![
-                    Button::callback("✅ 确认", format!("room:ok:{user}")),
-                    Button::callback("❌ 驳回", format!("room:no:{user}")),
+                    Button::callback("✅ 确认", format!("rr:ok:{request}")),
+                    Button::callback("❌ 驳回", format!("rr:no:{request}")),
                 ]])
-                .tag(format!("room:{}:{}", msg.chat_id, msg.message_id)),
+                .tag(format!("room:{}:{}:{target}", msg.chat_id, msg.message_id)),
                 now,
             )
             .await?;

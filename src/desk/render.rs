@@ -49,9 +49,11 @@ impl Desk {
         show_time(t, self.tz())
     }
 
-    fn status_line(&self, t: &Ticket) -> String {
+    /// The state, with the person responsible where names may be shown (staff
+    /// posts and private chats; never a group).
+    fn status_line(&self, t: &Ticket, with_name: bool) -> String {
         match (&t.status, &t.assignee) {
-            (Status::Claimed, Some(a)) => format!("{}({})", t.status.label(), a.name),
+            (Status::Claimed, Some(a)) if with_name => format!("{}({})", t.status.label(), a.name),
             _ => t.status.label().to_string(),
         }
     }
@@ -78,12 +80,19 @@ impl Desk {
                 ("respond_minutes", &svc.respond_minutes.to_string()),
                 ("resolve_hours", &svc.resolve_hours.to_string()),
                 ("answer_hours", &svc.complaint_answer_hours.to_string()),
-                ("status", &self.status_line(t)),
+                ("status", &self.status_line(t, private)),
             ],
         );
         if t.location.is_none() && t.status.is_active() {
+            // In a group the owner is asked to use the private button, never to
+            // reply with their room where the neighbours read it.
+            let ask = if private {
+                "ask_location_private"
+            } else {
+                "ask_location"
+            };
             text.push('\n');
-            text.push_str(&self.t().render("ask_location", &[]));
+            text.push_str(&self.t().render(ask, &[]));
         }
         text
     }
@@ -131,7 +140,7 @@ impl Desk {
             Status::Claimed => s.push_str(&format!("时限:{} 前完成\n", self.show(t.resolve_by))),
             _ => {}
         }
-        s.push_str(&format!("状态:{}", self.status_line(t)));
+        s.push_str(&format!("状态:{}", self.status_line(t, true)));
         if let Some(r) = t.rating {
             s.push_str(&format!(" · 业主评价 {} 星", r.stars()));
         }

@@ -9,7 +9,7 @@ use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Ticket, TicketError, TicketId};
-use crate::storage::TicketFilter;
+use crate::storage::{RoomDecision, TicketFilter};
 
 /// `/tickets [open|mine|overdue]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,8 @@ impl Desk {
             };
             let now = self.now();
             let chat_name = self.store().building_of(after.source_chat).await?;
+            let reporter_private =
+                after.source_chat > 0 || self.store().has_private_chat(after.reporter.id).await?;
             // No store reads past this point until commit: SQLite has one connection.
             let mut tx = self.store().begin().await?;
             if !tx.save_ticket(&after, now).await? {
@@ -66,8 +68,14 @@ impl Desk {
             for event in &events {
                 tx.add_event(id, Some(actor), event, now).await?;
             }
-            self.queue_ticket_news(&mut tx, &after, &events, chat_name.as_deref())
-                .await?;
+            self.queue_ticket_news(
+                &mut tx,
+                &after,
+                &events,
+                chat_name.as_deref(),
+                reporter_private,
+            )
+            .await?;
             self.commit(tx).await?;
             return Ok(Ok(after));
         }
@@ -77,13 +85,17 @@ impl Desk {
     }
 
     /// What a change tells people: the staff post and the owner's acknowledgement
-    /// show the new state; the owner hears of a claim and of finished work.
+    /// show the new state; the owner hears of a claim and of finished work. What
+    /// goes to a group names no one and carries no summary (it may hold a room or a
+    /// phone number); the summary reaches the reporter in private, if they have a
+    /// private chat with the bot (`reporter_private`).
     async fn queue_ticket_news(
         &self,
         tx: &mut crate::storage::Tx,
         t: &Ticket,
         events: &[EventKind],
         chat_name: Option<&str>,
+        reporter_private: bool,
     ) -> Result<()> {
         let now = self.now();
         let private = t.source_chat > 0;
@@ -108,26 +120,31 @@ impl Desk {
         for event in events {
             match event {
                 EventKind::Claimed | EventKind::Transferred { .. } => {
-                    let assignee = t
-                        .assignee
-                        .as_ref()
-                        .map(|a| a.name.as_str())
-                        .unwrap_or("工作人员");
-                    let text = self.t().render(
-                        "owner_claimed",
-                        &[("ticket", &t.id.to_string()), ("assignee", assignee)],
-                    );
+                    let text = if private {
+                        let assignee = t
+                            .assignee
+                            .as_ref()
+                            .map(|a| a.name.as_str())
+                            .unwrap_or("工作人员");
+                        self.t().render(
+                            "owner_claimed",
+                            &[("ticket", &t.id.to_string()), ("assignee", assignee)],
+                        )
+                    } else {
+                        self.t()
+                            .render("owner_claimed_group", &[("ticket", &t.id.to_string())])
+                    };
                     tx.enqueue(&to_owner(text).tag(format!("t{n}:claimed:v{v}")), now)
                         .await?;
                 }
                 EventKind::Done { summary } => {
-                    let summary = summary
-                        .as_ref()
-                        .map(|s| format!("({s})"))
-                        .unwrap_or_default();
+                    let in_place = match summary {
+                        Some(s) if private => format!("({s})"),
+                        _ => String::new(),
+                    };
                     let text = self.t().render(
                         "owner_done",
-                        &[("ticket", &t.id.to_string()), ("summary", &summary)],
+                        &[("ticket", &t.id.to_string()), ("summary", &in_place)],
                     );
                     tx.enqueue(
                         &to_owner(text)
@@ -136,6 +153,22 @@ impl Desk {
                         now,
                     )
                     .await?;
+                    if let Some(summary) = summary.as_ref().filter(|_| !private && reporter_private)
+                    {
+                        // A private chat's id is the user's id.
+                        tx.enqueue(
+                            &Outgoing::send(
+                                t.reporter.id,
+                                self.t().render(
+                                    "owner_done_summary",
+                                    &[("ticket", &t.id.to_string()), ("summary", summary)],
+                                ),
+                            )
+                            .tag(format!("t{n}:summary:v{v}")),
+                            now,
+                        )
+                        .await?;
+                    }
                 }
                 EventKind::Rated { stars } => {
                     let stars = stars.to_string();
@@ -479,27 +512,44 @@ impl Desk {
                     Err(e) => CallbackAnswer::alert(e.to_string()),
                 })
             }
-            "room" => {
-                let (verdict, user) = rest.split_once(':').unwrap_or(("", ""));
-                let Ok(user) = user.parse::<i64>() else {
+            // Room buttons name the request they were shown with.
+            "rr" => {
+                let (verdict, request) = rest.split_once(':').unwrap_or(("", ""));
+                let Ok(request) = request.parse::<i64>() else {
                     return Ok(CallbackAnswer::alert("按钮已失效"));
                 };
-                self.decide_room(from, user, verdict == "ok").await
+                self.decide_room(from, request, verdict == "ok").await
             }
+            // Buttons from before requests had numbers named only the owner:
+            // they cannot say which room they were shown with.
+            "room" => Ok(CallbackAnswer::alert(
+                "这个按钮来自旧版本,无法确定对应哪次申请,未做更改。请业主重新发送 /room。",
+            )),
             _ => Ok(CallbackAnswer::alert("按钮已失效")),
         }
     }
 
-    async fn decide_room(&self, from: &Actor, user: i64, confirm: bool) -> Result<CallbackAnswer> {
+    async fn decide_room(
+        &self,
+        from: &Actor,
+        request: i64,
+        confirm: bool,
+    ) -> Result<CallbackAnswer> {
         let now = self.now();
-        let Some(owner) = self
-            .store()
-            .decide_room(user, confirm, from.id, now)
-            .await?
-        else {
-            return Ok(CallbackAnswer::toast("这条申请已经处理过了"));
+        let mut tx = self.store().begin().await?;
+        let decided = match tx.decide_room(request, confirm, from.id, now).await? {
+            RoomDecision::Decided(r) => r,
+            RoomDecision::Superseded(_) => {
+                return Ok(CallbackAnswer::alert(
+                    "业主之后又提交了新的房号申请,这条旧申请已作废,未做更改。请处理最新的申请。",
+                ));
+            }
+            RoomDecision::AlreadyDecided(_) => {
+                return Ok(CallbackAnswer::toast("这条申请已经处理过了"));
+            }
+            RoomDecision::NotFound => return Ok(CallbackAnswer::alert("按钮已失效")),
         };
-        let shown = owner
+        let shown = decided
             .location
             .as_ref()
             .map(ToString::to_string)
@@ -509,25 +559,27 @@ impl Desk {
         } else {
             "room_rejected"
         };
-        let mut tx = self.store().begin().await?;
         // A private chat's id is the user's id.
         tx.enqueue(
-            &Outgoing::send(user, self.t().render(key, &[("location", &shown)]))
-                .tag(format!("roomdecision:{user}:{}", now.timestamp_millis())),
+            &Outgoing::send(
+                decided.user_id,
+                self.t().render(key, &[("location", &shown)]),
+            )
+            .tag(format!("roomdecision:{request}")),
             now,
         )
         .await?;
-        if let Some(staff_chat) = self.staff_chat() {
-            let verdict = if confirm { "已确认" } else { "已驳回" };
+        let verdict = if confirm { "已确认" } else { "已驳回" };
+        for target in self.staff_targets() {
             tx.enqueue(
                 &Outgoing::send(
-                    staff_chat,
+                    target,
                     format!(
-                        "🏠 {} 的房号 {shown} {verdict}(经办:{})",
-                        owner.name, from.name
+                        "🏠 {} 的房号 {shown}(申请 {request}){verdict}(经办:{})",
+                        decided.name, from.name
                     ),
                 )
-                .tag(format!("roomdecided:{user}:{}", now.timestamp_millis())),
+                .tag(format!("roomdecided:{request}:{target}")),
                 now,
             )
             .await?;

@@ -160,6 +160,16 @@ impl Outgoing {
         }
     }
 
+    /// Delete a known message (one that should not have been posted where it was).
+    pub fn delete_message(chat_id: i64, message_id: i64) -> Self {
+        Self {
+            op: Op::Delete,
+            text: None,
+            target_message: Some(message_id),
+            ..Self::send(chat_id, "")
+        }
+    }
+
     pub fn reply_to(mut self, message_id: i64) -> Self {
         self.reply_to = Some(message_id);
         self

@@ -434,6 +434,30 @@ impl Store {
         Ok(())
     }
 
+    /// `user` wrote to the bot in private, so the bot may write to them there.
+    pub async fn remember_private_chat(&self, user: i64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO private_chats (user_id, since) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .ctx("remembering a private chat")?;
+        Ok(())
+    }
+
+    pub async fn has_private_chat(&self, user: i64) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT 1 FROM private_chats WHERE user_id = $1")
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await
+                .ctx("checking a private chat")?
+                .is_some(),
+        )
+    }
+
     /// Someone by user id or `@username`, as last seen.
     pub async fn person(&self, who: &str) -> Result<Option<Actor>> {
         let who = who.trim();
@@ -511,57 +535,6 @@ impl Store {
                 ))
             })
             .collect()
-    }
-
-    /// An owner asks to register a room; it stays untrusted until staff confirm it.
-    pub async fn request_room(
-        &self,
-        user: &Actor,
-        location: &Location,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO owners (user_id, name, building, unit, room, status, requested_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6)
-             ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, building = excluded.building,
-                 unit = excluded.unit, room = excluded.room, status = 'pending',
-                 requested_at = excluded.requested_at, decided_by = NULL, decided_at = NULL",
-        )
-        .bind(user.id)
-        .bind(&user.name)
-        .bind(location.building.as_deref())
-        .bind(location.unit.as_deref())
-        .bind(location.room.as_deref())
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await
-        .ctx("registering a room")?;
-        Ok(())
-    }
-
-    /// Staff approve or reject a pending room. Returns the owner as decided, or
-    /// `None` if there was no pending request (already decided: safe to press twice).
-    pub async fn decide_room(
-        &self,
-        user_id: i64,
-        confirm: bool,
-        by: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Owner>> {
-        let done = sqlx::query(
-            "UPDATE owners SET status = $2, decided_by = $3, decided_at = $4 WHERE user_id = $1 AND status = 'pending'",
-        )
-        .bind(user_id)
-        .bind(if confirm { "confirmed" } else { "rejected" })
-        .bind(by)
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await
-        .ctx("deciding a room")?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        self.owner(user_id).await
     }
 
     pub async fn owner(&self, user_id: i64) -> Result<Option<Owner>> {
@@ -929,6 +902,115 @@ impl Tx {
                 })
             }
         }
+    }
+
+    /// An owner asks to register a room. It stays untrusted until staff confirm
+    /// this very request; the owner's earlier pending requests are superseded, so
+    /// their buttons can no longer confirm anything. Returns the request's number.
+    pub async fn request_room(
+        &mut self,
+        user: &Actor,
+        location: &Location,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        sqlx::query(
+            "UPDATE room_requests SET status = 'superseded', decided_at = $2 WHERE user_id = $1 AND status = 'pending'",
+        )
+        .bind(user.id)
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await
+        .ctx("superseding earlier room requests")?;
+        sqlx::query(
+            "INSERT INTO room_requests (user_id, name, building, unit, room, status, requested_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+        )
+        .bind(user.id)
+        .bind(&user.name)
+        .bind(location.building.as_deref())
+        .bind(location.unit.as_deref())
+        .bind(location.room.as_deref())
+        .bind(ms(now))
+        .fetch_one(&mut *self.tx)
+        .await
+        .ctx("registering a room")?
+        .try_get::<i64, _>(0)
+        .ctx("reading a room request id")
+    }
+
+    /// Staff approve or reject room request `id`, the one their button was shown
+    /// with. Only a pending request changes; a confirmed one becomes the owner's
+    /// trusted room. Pressing twice, or on a superseded request, changes nothing.
+    pub async fn decide_room(
+        &mut self,
+        id: i64,
+        confirm: bool,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> Result<RoomDecision> {
+        let status = if confirm { "confirmed" } else { "rejected" };
+        let changed = sqlx::query(
+            "UPDATE room_requests SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(by)
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await
+        .ctx("deciding a room")?
+        .rows_affected()
+            == 1;
+        let Some(row) = sqlx::query(
+            "SELECT id, user_id, name, building, unit, room, status FROM room_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .ctx("reading a room request")?
+        else {
+            return Ok(RoomDecision::NotFound);
+        };
+        let c = "reading a room request";
+        let request = RoomRequest {
+            id: row.try_get(0).ctx(c)?,
+            user_id: row.try_get(1).ctx(c)?,
+            name: row.try_get(2).ctx(c)?,
+            location: Location::new(
+                row.try_get(3).ctx(c)?,
+                row.try_get(4).ctx(c)?,
+                row.try_get(5).ctx(c)?,
+            ),
+            status: row.try_get(6).ctx(c)?,
+        };
+        if !changed {
+            return Ok(if request.status == "superseded" {
+                RoomDecision::Superseded(request)
+            } else {
+                RoomDecision::AlreadyDecided(request)
+            });
+        }
+        if confirm {
+            let loc = request.location.as_ref();
+            sqlx::query(
+                "INSERT INTO owners (user_id, name, building, unit, room, status, requested_at, decided_by, decided_at)
+                 VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $7, $6)
+                 ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, building = excluded.building,
+                     unit = excluded.unit, room = excluded.room, status = 'confirmed',
+                     decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+            )
+            .bind(request.user_id)
+            .bind(&request.name)
+            .bind(loc.and_then(|l| l.building.as_deref()))
+            .bind(loc.and_then(|l| l.unit.as_deref()))
+            .bind(loc.and_then(|l| l.room.as_deref()))
+            .bind(ms(now))
+            .bind(by)
+            .execute(&mut *self.tx)
+            .await
+            .ctx("confirming a room")?;
+        }
+        Ok(RoomDecision::Decided(request))
     }
 
     /// Insert a new ticket. `None` if this message already opened one (a

@@ -32,6 +32,29 @@ impl Owner {
     }
 }
 
+/// One `/room` registration, as staff decide it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRequest {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub location: Option<Location>,
+    /// 'pending' | 'confirmed' | 'rejected' | 'superseded'
+    pub status: String,
+}
+
+/// What pressing ✅ or ❌ under a room request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomDecision {
+    /// This request was pending and is now decided.
+    Decided(RoomRequest),
+    /// The owner asked again since; this request changes nothing.
+    Superseded(RoomRequest),
+    /// Someone already decided it (a second press).
+    AlreadyDecided(RoomRequest),
+    NotFound,
+}
+
 /// A ticket before it has a number.
 #[derive(Debug, Clone)]
 pub struct NewTicket {

@@ -145,6 +145,13 @@ pub async fn run_staff_command(
     desk.store()
         .seen(&msg.from, msg.username.as_deref(), desk.now())
         .await?;
+    // Staff commands show and carry private details (rooms, names, notes): they
+    // run only in the staff group or in private, whoever types them where. Only
+    // binding a building group has to happen inside it.
+    let belongs_in_the_group = matches!(cmd, StaffCommand::Bind(_) | StaffCommand::Unbind);
+    if !belongs_in_the_group && !desk.is_staff_place(msg) {
+        return desk.not_here(msg).await;
+    }
     match cmd {
         StaffCommand::Claim(a) => desk.claim(msg, &a).await,
         StaffCommand::Done(a) => desk.finish(msg, &a).await,
