@@ -4,9 +4,18 @@
 
 mod support;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::daemon::*;
 use support::fake_bot_api::{Failure, FakeBotApi};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use guanjia::desk::Desk;
+use guanjia::domain::clock::SystemClock;
+use guanjia::domain::outgoing::{Keyboard, Lane, Outgoing};
+use guanjia::worker::{OutboxConfig, OutboxWorker, SendError, Transport};
 
 /// `n` extra building groups, `楼1` … `楼n`.
 fn many_buildings(n: i64) -> String {
@@ -111,4 +120,217 @@ async fn a_restart_inside_a_retry_after_window_still_waits_for_it() {
     until_each_group_has(&fake, &group_chats(groups), "停车场清洗", 3).await;
     let breaches = fake.retry_after_breaches();
     assert!(breaches.is_empty(), "{}", breaches.join("\n"));
+}
+
+// ---- in process: lanes ----------------------------------------------------------
+
+const STAFF: i64 = -900;
+const G3: i64 = -301;
+
+/// A transport that logs each send as it goes on the wire and then waits for the
+/// test to let it through; it can tell a chat to wait once.
+struct Gate {
+    /// (chat, text) in the order sends went on the wire.
+    wire: Mutex<Vec<(i64, String)>>,
+    open: Semaphore,
+    /// Chats whose next send is answered "retry after" this long.
+    told_to_wait: Mutex<HashMap<i64, Duration>>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            wire: Mutex::default(),
+            open: Semaphore::new(0),
+            told_to_wait: Mutex::default(),
+        }
+    }
+}
+
+impl Gate {
+    fn to(&self, chat: i64) -> Vec<String> {
+        self.wire
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(c, _)| *c == chat)
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+}
+
+impl Transport for Gate {
+    async fn send(
+        &self,
+        chat: i64,
+        text: &str,
+        _reply_to: Option<i64>,
+        _k: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
+        let id = {
+            let mut wire = self.wire.lock().unwrap();
+            wire.push((chat, text.to_string()));
+            wire.len() as i64
+        };
+        if let Some(wait) = self.told_to_wait.lock().unwrap().remove(&chat) {
+            return Err(SendError::RetryAfter(wait));
+        }
+        self.open.acquire().await.unwrap().forget();
+        Ok(id)
+    }
+    async fn edit(&self, _: i64, _: i64, _: &str, _: Option<&Keyboard>) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn delete(&self, _: i64, _: i64) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn pin(&self, _: i64, _: i64) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn unpin(&self, _: i64, _: i64) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+struct Lanes {
+    desk: Desk,
+    gate: Arc<Gate>,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Lanes {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.gate.open.add_permits(1_000_000);
+    }
+}
+
+async fn lanes(cfg: OutboxConfig) -> Lanes {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = guanjia::configuration::Settings::default();
+    settings.database.url = format!("sqlite://{}", dir.path().join("t.db").display());
+    settings.desk.rules_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+    settings.desk.staff_chat = Some(STAFF);
+    let desk = guanjia::startup::build_desk(settings, Arc::new(SystemClock), "bot".into())
+        .await
+        .unwrap();
+    let gate = Arc::new(Gate::default());
+    let stop = CancellationToken::new();
+    tokio::spawn(OutboxWorker::new(desk.clone(), gate.clone(), cfg).run(stop.clone()));
+    Lanes {
+        desk,
+        gate,
+        stop,
+        _dir: dir,
+    }
+}
+
+impl Lanes {
+    async fn queue(&self, rows: impl IntoIterator<Item = Outgoing>) {
+        let now = chrono::Utc::now();
+        let mut tx = self.desk.store().begin().await.unwrap();
+        for row in rows {
+            tx.enqueue(&row, now).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        self.desk.outbox_wake().notify_one();
+    }
+
+    async fn until(&self, what: &str, f: impl Fn(&Self) -> bool) {
+        for _ in 0..1000 {
+            if f(self) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    async fn state(&self, tag: &str) -> Option<String> {
+        self.desk
+            .store()
+            .outbox_target(tag)
+            .await
+            .unwrap()
+            .map(|(state, _)| state)
+    }
+
+    async fn until_state(&self, tag: &str, state: &str) {
+        for _ in 0..1000 {
+            if self.state(tag).await.as_deref() == Some(state) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{tag} never became {state}");
+    }
+}
+
+fn ordinary(chat: i64, n: usize) -> impl Iterator<Item = Outgoing> {
+    (1..=n).map(move |i| Outgoing::send(chat, format!("普通 {i}")).tag(format!("o:{chat}:{i}")))
+}
+
+fn emergency(chat: i64) -> Outgoing {
+    Outgoing::send(chat, "紧急:电梯困人")
+        .lane(Lane::Emergency)
+        .tag(format!("e:{chat}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emergency_goes_ahead_of_the_ordinary_posts_its_chat_has_in_hand() {
+    // 64 rows in hand at once, no per-chat limit in the way.
+    let w = lanes(OutboxConfig::new(256, 10_000)).await;
+    w.queue(ordinary(G3, 10)).await;
+    w.queue(ordinary(STAFF, 1000)).await;
+    // Both chats have a send on the wire and more rows leased behind it.
+    w.until("the first sends", |w| {
+        w.gate.to(STAFF).len() == 1 && w.gate.to(G3).len() == 1
+    })
+    .await;
+
+    w.queue([emergency(STAFF), emergency(G3)]).await;
+    // Two sends finish; the room they free is taken by the emergencies, while the
+    // next ordinary rows of both chats go on the wire.
+    w.gate.open.add_permits(2);
+    w.until_state("e:-900", "sending").await;
+    w.until_state("e:-301", "sending").await;
+    w.until("the second sends", |w| {
+        w.gate.to(STAFF).len() == 2 && w.gate.to(G3).len() == 2
+    })
+    .await;
+
+    w.gate.open.add_permits(1_000_000);
+    w.until("the emergencies", |w| {
+        w.gate.to(STAFF).len() > 2 && w.gate.to(G3).len() > 2
+    })
+    .await;
+    assert_eq!(
+        w.gate.to(STAFF)[2],
+        "紧急:电梯困人",
+        "the staff group's next message is the emergency"
+    );
+    assert_eq!(
+        w.gate.to(G3)[2],
+        "紧急:电梯困人",
+        "3栋's next message is the emergency"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emergency_queued_while_its_chat_is_told_to_wait_is_the_first_message_after() {
+    let w = lanes(OutboxConfig::new(256, 10_000)).await;
+    w.gate.open.add_permits(1_000_000);
+    w.gate
+        .told_to_wait
+        .lock()
+        .unwrap()
+        .insert(STAFF, Duration::from_secs(2));
+    w.queue(ordinary(STAFF, 200)).await;
+    w.until("the 429", |w| w.gate.to(STAFF).len() == 1).await;
+    w.queue([emergency(STAFF)]).await;
+    w.until("the rest", |w| w.gate.to(STAFF).len() > 2).await;
+    let staff = w.gate.to(STAFF);
+    assert_eq!(staff[0], "普通 1", "the send that was told to wait");
+    assert_eq!(staff[1], "紧急:电梯困人", "{staff:?}");
 }
