@@ -334,3 +334,54 @@ async fn an_emergency_queued_while_its_chat_is_told_to_wait_is_the_first_message
     assert_eq!(staff[0], "普通 1", "the send that was told to wait");
     assert_eq!(staff[1], "紧急:电梯困人", "{staff:?}");
 }
+
+// ---- in process: retention ------------------------------------------------------
+
+/// Outbox rows made before `before` (the clock's own reminders come later).
+async fn outbox_rows(desk: &Desk, before: chrono::DateTime<chrono::Utc>) -> i64 {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&desk.settings().database.url)
+        .await
+        .unwrap();
+    let n = sqlx::query("SELECT COUNT(*) FROM outbox WHERE created_at < $1")
+        .bind(before.timestamp_millis())
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn past_the_retention_old_messages_are_pruned_and_a_ticket_is_still_edited_in_place() {
+    use support::inprocess as ip;
+    let start = ip::at(2026, 11, 1, 10, 0);
+    let first_day = start + chrono::Duration::days(1);
+    let w = ip::world(start, |s| {
+        s.database.retention_days = 30
+    })
+    .await;
+    let report = w.msg(ip::G3, 2001, "3栋2单元501 厨房漏水了");
+    w.desk.on_message(&report).await.unwrap();
+    w.drain().await;
+    assert_eq!(w.sent.sent_to(ip::STAFF, "工单 #1"), 1);
+    assert!(outbox_rows(&w.desk, first_day).await >= 2);
+
+    w.clock.advance(chrono::Duration::days(29));
+    w.tick().await;
+    assert!(outbox_rows(&w.desk, first_day).await >= 2, "kept within the retention");
+    w.clock.advance(chrono::Duration::days(2));
+    w.tick().await;
+    assert_eq!(outbox_rows(&w.desk, first_day).await, 0, "pruned after it");
+
+    // The ticket moves a month on: its acknowledgement and staff post change in place.
+    let staff = w.msg(ip::STAFF, ip::ADMIN, "/claim 1");
+    w.desk.claim(&staff, "1").await.unwrap();
+    w.drain().await;
+    assert_eq!(w.sent.ops("edit", ip::G3), 1, "the owner's acknowledgement");
+    assert_eq!(w.sent.ops("edit", ip::STAFF), 1, "the staff post");
+    w.stop.cancel();
+}
