@@ -77,7 +77,12 @@ async fn no_message_reaches_a_chat_inside_its_retry_after_window() {
     let told_to_wait = fake
         .failed_calls()
         .iter()
-        .filter(|c| matches!(c.outcome, support::fake_bot_api::Outcome::Failed { status: 429, .. }))
+        .filter(|c| {
+            matches!(
+                c.outcome,
+                support::fake_bot_api::Outcome::Failed { status: 429, .. }
+            )
+        })
         .count();
     assert!(told_to_wait > 5, "the storm happened ({told_to_wait} 429s)");
     let breaches = fake.retry_after_breaches();
@@ -360,10 +365,7 @@ async fn past_the_retention_old_messages_are_pruned_and_a_ticket_is_still_edited
     use support::inprocess as ip;
     let start = ip::at(2026, 11, 1, 10, 0);
     let first_day = start + chrono::Duration::days(1);
-    let w = ip::world(start, |s| {
-        s.database.retention_days = 30
-    })
-    .await;
+    let w = ip::world(start, |s| s.database.retention_days = 30).await;
     let report = w.msg(ip::G3, 2001, "3栋2单元501 厨房漏水了");
     w.desk.on_message(&report).await.unwrap();
     w.drain().await;
@@ -372,7 +374,10 @@ async fn past_the_retention_old_messages_are_pruned_and_a_ticket_is_still_edited
 
     w.clock.advance(chrono::Duration::days(29));
     w.tick().await;
-    assert!(outbox_rows(&w.desk, first_day).await >= 2, "kept within the retention");
+    assert!(
+        outbox_rows(&w.desk, first_day).await >= 2,
+        "kept within the retention"
+    );
     w.clock.advance(chrono::Duration::days(2));
     w.tick().await;
     assert_eq!(outbox_rows(&w.desk, first_day).await, 0, "pruned after it");

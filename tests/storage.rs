@@ -500,21 +500,27 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
     tx.commit().await.unwrap();
     deliver(
         &store,
-        Outgoing::send(-2001, "周六清洗水箱").tag(format!("b{b}:-2001")).broadcast(b),
+        Outgoing::send(-2001, "周六清洗水箱")
+            .tag(format!("b{b}:-2001"))
+            .broadcast(b),
         t0(),
         11,
     )
     .await;
     deliver(
         &store,
-        Outgoing::send(-2002, "周六清洗水箱").tag(format!("b{b}:-2002")).broadcast(b),
+        Outgoing::send(-2002, "周六清洗水箱")
+            .tag(format!("b{b}:-2002"))
+            .broadcast(b),
         t0(),
         12,
     )
     .await;
     let mut tx = store.begin().await.unwrap();
     tx.enqueue(
-        &Outgoing::send(-2003, "周六清洗水箱").tag(format!("b{b}:-2003")).broadcast(b),
+        &Outgoing::send(-2003, "周六清洗水箱")
+            .tag(format!("b{b}:-2003"))
+            .broadcast(b),
         t0(),
     )
     .await
@@ -528,7 +534,13 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
         .outbox_failed(failed[0].id, "bot was kicked", t0())
         .await
         .unwrap();
-    deliver(&store, Outgoing::send(-1003, "已收到").tag("t1:ack"), t0(), 77).await;
+    deliver(
+        &store,
+        Outgoing::send(-1003, "已收到").tag("t1:ack"),
+        t0(),
+        77,
+    )
+    .await;
     deliver(&store, Outgoing::send(1001, "没有标签的回复"), t0(), 78).await;
     // Still to go (scheduled far ahead), and a recent delivery: both stay.
     let mut tx = store.begin().await.unwrap();
@@ -589,7 +601,10 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
     reached.sort();
     assert_eq!(
         reached,
-        vec![(-2002, format!("b{b}:-2002")), (-2001, format!("b{b}:-2001"))],
+        vec![
+            (-2002, format!("b{b}:-2002")),
+            (-2001, format!("b{b}:-2001"))
+        ],
         "/recall still finds the copies it delivered"
     );
 }
@@ -609,7 +624,10 @@ async fn a_ticket_ack_is_edited_after_its_row_passed_the_retention(store: Store)
     .await;
     let later = t0() + Duration::days(45);
     assert_eq!(
-        store.outbox_prune(later - Duration::days(30)).await.unwrap(),
+        store
+            .outbox_prune(later - Duration::days(30))
+            .await
+            .unwrap(),
         1
     );
     // Weeks later the ticket is finished and its acknowledgement edited.
@@ -673,7 +691,9 @@ async fn a_held_chat_is_not_leased_until_its_hold_ends(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        rows.iter().map(|r| r.text.clone().unwrap()).collect::<Vec<_>>(),
+        rows.iter()
+            .map(|r| r.text.clone().unwrap())
+            .collect::<Vec<_>>(),
         ["甲", "丙"]
     );
     assert_eq!(store.chat_holds_prune(until).await.unwrap(), 1);

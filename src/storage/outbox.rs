@@ -241,18 +241,19 @@ impl Store {
     /// The state and delivered message id of the row tagged `tag`; a delivered row
     /// the retention pruned is still found (as `sent`).
     pub async fn outbox_target(&self, tag: &str) -> Result<Option<(String, Option<i64>)>> {
-        let live: Option<(String, Option<i64>)> = sqlx::query("SELECT state, sent_message_id FROM outbox WHERE tag = $1")
-            .bind(tag)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("finding a sent message")?
-            .map(|r| -> Result<_> {
-                Ok((
-                    r.try_get(0).ctx("reading the outbox")?,
-                    r.try_get(1).ctx("reading the outbox")?,
-                ))
-            })
-            .transpose()?;
+        let live: Option<(String, Option<i64>)> =
+            sqlx::query("SELECT state, sent_message_id FROM outbox WHERE tag = $1")
+                .bind(tag)
+                .fetch_optional(&self.pool)
+                .await
+                .ctx("finding a sent message")?
+                .map(|r| -> Result<_> {
+                    Ok((
+                        r.try_get(0).ctx("reading the outbox")?,
+                        r.try_get(1).ctx("reading the outbox")?,
+                    ))
+                })
+                .transpose()?;
         if live.is_some() {
             return Ok(live);
         }
@@ -261,7 +262,12 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .ctx("finding a sent message")?
-            .map(|r| Ok(("sent".to_string(), Some(r.try_get(0).ctx("reading sent messages")?))))
+            .map(|r| {
+                Ok((
+                    "sent".to_string(),
+                    Some(r.try_get(0).ctx("reading sent messages")?),
+                ))
+            })
             .transpose()
     }
 
@@ -445,12 +451,13 @@ impl Store {
         .await
         .ctx("counting deliveries")?;
         let mut stats = OutboxStats::default();
-        if let Some(t) =
-            sqlx::query("SELECT sent, failed, cancelled FROM broadcast_tallies WHERE broadcast_id = $1")
-                .bind(broadcast_id)
-                .fetch_optional(&self.pool)
-                .await
-                .ctx("counting deliveries")?
+        if let Some(t) = sqlx::query(
+            "SELECT sent, failed, cancelled FROM broadcast_tallies WHERE broadcast_id = $1",
+        )
+        .bind(broadcast_id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("counting deliveries")?
         {
             stats.sent = t.try_get(0).ctx("reading broadcast counts")?;
             stats.failed = t.try_get(1).ctx("reading broadcast counts")?;

@@ -1446,7 +1446,9 @@ impl FakeBotApi {
                 ));
             }
             if let Outcome::Failed { status: 429, .. } = c.outcome {
-                let secs = c.response["parameters"]["retry_after"].as_u64().unwrap_or(0);
+                let secs = c.response["parameters"]["retry_after"]
+                    .as_u64()
+                    .unwrap_or(0);
                 windows.push((chat, c.at, c.at + Duration::from_secs(secs), c.seq));
             }
         }
