@@ -1,7 +1,7 @@
 -- Telegram's retry_after, kept: a chat told to wait (HTTP 429) gets nothing until
 -- hold_until, whatever was already queued or leased for it, and a restart inside
--- the window waits too. One row per chat; an expired row means nothing and is
--- deleted by the retention prune.
+-- the window waits too. One row per chat; an expired row means nothing and the
+-- clock tick deletes it.
 CREATE TABLE chat_holds (
     chat_id     BIGINT PRIMARY KEY,
     hold_until  BIGINT NOT NULL
