@@ -15,8 +15,8 @@
 //!   an outage notice is unpinned when the outage ends, `/recall` deletes a
 //!   broadcast's copies. Only tagged sends are kept (an untagged one cannot be
 //!   named), as a tag, a chat, a message id and a broadcast id: no text. This
-//!   table is not pruned (an edit may name any of them, at any time); it is about
-//!   a tenth of the rows' size.
+//!   table is not pruned (an edit may name any of them, at any time); its rows
+//!   hold a few numbers and a short tag, where the outbox rows held texts and buttons.
 //! * a broadcast's delivery counts, in `broadcast_tallies`, so `/broadcasts` still
 //!   says how it went ([`Store::broadcast_stats`] adds them to the live rows). The
 //!   list of chats that failed is not kept: it is reported when the broadcast settles.
