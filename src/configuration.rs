@@ -65,12 +65,16 @@ impl Telegram {
 pub struct Database {
     /// `sqlite://guanjia.db` (default) or `postgres://user@host/db`. Env: DATABASE_URL.
     pub url: String,
+    /// Handled updates and finished messages older than this many days are deleted
+    /// (what later edits and /broadcasts need is kept); 0 keeps everything.
+    pub retention_days: u32,
 }
 
 impl Default for Database {
     fn default() -> Self {
         Self {
             url: "sqlite://guanjia.db".into(),
+            retention_days: 30,
         }
     }
 }

@@ -409,6 +409,12 @@ async fn retry_after_and_server_error_storms_lose_nothing_and_send_nothing_twice
     for chat in (1..=groups).map(|i| -200_000 - i).chain([GROUP_3, GROUP_5]) {
         assert_eq!(counts.get(&chat).copied().unwrap_or(0), 1, "group {chat}");
     }
+    let breaches = fake.retry_after_breaches();
+    assert!(
+        breaches.is_empty(),
+        "a chat was sent to inside its retry_after window:\n{}",
+        breaches.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -459,3 +459,248 @@ async fn a_migrated_group_keeps_its_building_and_tickets(store: Store) {
 async fn a_migrated_group_keeps_its_building_and_tickets_on_both_databases() {
     on_both!(a_migrated_group_keeps_its_building_and_tickets);
 }
+
+/// Queue `m` at `at`, lease it and record it delivered as `message` at `at`.
+async fn deliver(store: &Store, m: Outgoing, at: DateTime<Utc>, message: i64) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue(&m, at).await.unwrap();
+    tx.commit().await.unwrap();
+    let rows = store
+        .claim_outbox(at, Duration::seconds(30), 1)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    store
+        .outbox_sent(rows[0].id, Some(message), at)
+        .await
+        .unwrap();
+    rows[0].id
+}
+
+async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(store: Store) {
+    let day = Duration::days(1);
+    let mut tx = store.begin().await.unwrap();
+    let b = tx
+        .insert_broadcast(
+            &NewBroadcast {
+                kind: "notice",
+                sender_id: Some(1),
+                text: "周六清洗水箱",
+                targets: &Targets::All,
+                dedupe_key: "cmd:1:7",
+                outage_id: None,
+                report_chat: None,
+                pin: false,
+            },
+            t0(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    deliver(
+        &store,
+        Outgoing::send(-2001, "周六清洗水箱")
+            .tag(format!("b{b}:-2001"))
+            .broadcast(b),
+        t0(),
+        11,
+    )
+    .await;
+    deliver(
+        &store,
+        Outgoing::send(-2002, "周六清洗水箱")
+            .tag(format!("b{b}:-2002"))
+            .broadcast(b),
+        t0(),
+        12,
+    )
+    .await;
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue(
+        &Outgoing::send(-2003, "周六清洗水箱")
+            .tag(format!("b{b}:-2003"))
+            .broadcast(b),
+        t0(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let failed = store
+        .claim_outbox(t0(), Duration::seconds(30), 1)
+        .await
+        .unwrap();
+    store
+        .outbox_failed(failed[0].id, "bot was kicked", t0())
+        .await
+        .unwrap();
+    deliver(
+        &store,
+        Outgoing::send(-1003, "已收到").tag("t1:ack"),
+        t0(),
+        77,
+    )
+    .await;
+    deliver(&store, Outgoing::send(1001, "没有标签的回复"), t0(), 78).await;
+    // Still to go (scheduled far ahead), and a recent delivery: both stay.
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue(
+        &Outgoing::send(-1003, "下个月的通知")
+            .tag("later")
+            .not_before(t0() + day * 60),
+        t0(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    deliver(
+        &store,
+        Outgoing::send(-1003, "昨天的回复").tag("recent"),
+        t0() + day * 40,
+        90,
+    )
+    .await;
+    // Handled and unhandled updates.
+    store
+        .inbox_accept(&[(1, "{}".into()), (2, "{}".into())], t0())
+        .await
+        .unwrap();
+    store.inbox_done(1, t0()).await.unwrap();
+
+    // Thirty days of retention, forty-one days on.
+    let before = t0() + day * 11;
+    assert_eq!(store.outbox_prune(before).await.unwrap(), 5);
+    assert_eq!(store.outbox_prune(before).await.unwrap(), 0);
+    assert_eq!(store.inbox_prune(before).await.unwrap(), 1);
+    assert_eq!(
+        store.inbox_pending().await.unwrap(),
+        vec![(2, "{}".to_string())],
+        "an update not yet handled is never pruned"
+    );
+    assert_eq!(store.outbox_backlog().await.unwrap(), 1, "queued rows stay");
+    assert_eq!(
+        store.outbox_target("recent").await.unwrap(),
+        Some(("sent".into(), Some(90)))
+    );
+
+    // What later work reads survives the rows.
+    assert_eq!(
+        store.outbox_target("t1:ack").await.unwrap(),
+        Some(("sent".into(), Some(77)))
+    );
+    let stats = store.broadcast_stats(b).await.unwrap();
+    assert_eq!(
+        (stats.sent, stats.failed, stats.pending, stats.cancelled),
+        (2, 1, 0, 0),
+        "/broadcasts still says how it went"
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.mark_recalled(b, 1, t0() + day * 41).await.unwrap());
+    let mut reached = tx.recall_broadcast(b, t0() + day * 41).await.unwrap();
+    tx.commit().await.unwrap();
+    reached.sort();
+    assert_eq!(
+        reached,
+        vec![
+            (-2002, format!("b{b}:-2002")),
+            (-2001, format!("b{b}:-2001"))
+        ],
+        "/recall still finds the copies it delivered"
+    );
+}
+
+#[tokio::test]
+async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays_on_both_databases() {
+    on_both!(finished_rows_past_the_retention_go_and_what_later_work_reads_stays);
+}
+
+async fn a_ticket_ack_is_edited_after_its_row_passed_the_retention(store: Store) {
+    deliver(
+        &store,
+        Outgoing::send(-1003, "已收到,工单号 #1").tag("t1:ack"),
+        t0(),
+        55,
+    )
+    .await;
+    let later = t0() + Duration::days(45);
+    assert_eq!(
+        store
+            .outbox_prune(later - Duration::days(30))
+            .await
+            .unwrap(),
+        1
+    );
+    // Weeks later the ticket is finished and its acknowledgement edited.
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue(&Outgoing::edit(-1003, "t1:ack", "工单 #1 已完成"), later)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let edit = store
+        .claim_outbox(later, Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(edit.len(), 1);
+    assert_eq!(edit[0].ref_tag.as_deref(), Some("t1:ack"));
+    assert_eq!(
+        store.outbox_target("t1:ack").await.unwrap(),
+        Some(("sent".into(), Some(55))),
+        "the edit finds the message it changes"
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_ack_is_edited_after_its_row_passed_the_retention_on_both_databases() {
+    on_both!(a_ticket_ack_is_edited_after_its_row_passed_the_retention);
+}
+
+async fn a_held_chat_is_not_leased_until_its_hold_ends(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    for (chat, text) in [(-1, "甲"), (-2, "乙"), (-1, "丙")] {
+        tx.enqueue(&Outgoing::send(chat, text), t0()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let until = t0() + Duration::seconds(5);
+    store.hold_chat(-1, until).await.unwrap();
+    store
+        .hold_chat(-1, t0() + Duration::seconds(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.chat_holds(t0()).await.unwrap(),
+        vec![(-1, until)],
+        "a shorter hold does not cut a longer one"
+    );
+    let rows = store
+        .claim_outbox(t0(), Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].chat_id, -2);
+    store.outbox_sent(rows[0].id, Some(1), t0()).await.unwrap();
+    assert_eq!(store.next_outbox_due().await.unwrap(), Some(until));
+    assert!(
+        store
+            .claim_outbox(until - Duration::milliseconds(1), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let rows = store
+        .claim_outbox(until, Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.text.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["甲", "丙"]
+    );
+    assert_eq!(store.chat_holds_prune(until).await.unwrap(), 1);
+    assert!(store.chat_holds(t0()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_held_chat_is_not_leased_until_its_hold_ends_on_both_databases() {
+    on_both!(a_held_chat_is_not_leased_until_its_hold_ends);
+}

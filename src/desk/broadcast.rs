@@ -662,7 +662,7 @@ impl Desk {
     /// even if the daemon was down, crashed, or runs on several instances.
     pub async fn tick(&self) -> Result<()> {
         let now = self.now();
-        self.store().inbox_prune(now - Duration::days(3)).await?;
+        self.prune(now).await;
         let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
         for o in self.store().due_outage_reminders(now, lead).await? {
             self.outage_step(&o, OutageStep::Reminded).await?;
@@ -685,6 +685,35 @@ impl Desk {
             }
         }
         Ok(())
+    }
+
+    /// Retention: forget handled updates and finished outbox rows older than
+    /// `[database] retention_days`, and chat holds that ended. A failure is logged:
+    /// it must not stop the reminders of this tick.
+    async fn prune(&self, now: DateTime<Utc>) {
+        let days = self.settings().database.retention_days;
+        if let Some(before) = (days > 0)
+            .then(|| now.checked_sub_signed(Duration::days(i64::from(days))))
+            .flatten()
+        {
+            if let Err(e) = self.store().inbox_prune(before).await {
+                tracing::warn!(error = %e, "could not prune the inbox");
+            }
+            // A few batches a tick: a large backlog goes over several ticks.
+            for _ in 0..20 {
+                match self.store().outbox_prune(before).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not prune the outbox");
+                        break;
+                    }
+                }
+            }
+        }
+        if let Err(e) = self.store().chat_holds_prune(now).await {
+            tracing::warn!(error = %e, "could not forget ended chat holds");
+        }
     }
 
     /// Queue an outage's reminder or "已恢复" (with its unpins) and mark it done.

@@ -1,4 +1,29 @@
-//! The outbox table: queued messages, their leases and their outcomes.
+//! The outbox table: queued messages, their leases and their outcomes; the holds
+//! Telegram put on chats; and the retention of finished rows.
+//!
+//! **Holds.** A 429 `retry_after` on a chat is written to `chat_holds`, and a row
+//! of a held chat is never leased until the hold ends. The worker keeps the same
+//! hold in memory for rows it already had in hand; the table makes it outlive a
+//! restart and reach the other instances on PostgreSQL.
+//!
+//! **Retention.** Finished rows (sent, failed, cancelled) older than the retention
+//! are deleted by [`Store::outbox_prune`], but two things later work reads from them
+//! are kept, compactly, first:
+//! * a delivered send's message id, by tag, in `sent_messages`: an edit, pin,
+//!   unpin or delete names its target by tag ([`Store::outbox_target`]), and a
+//!   ticket's acknowledgement and staff post are edited whenever the ticket moves,
+//!   an outage notice is unpinned when the outage ends, `/recall` deletes a
+//!   broadcast's copies. Only tagged sends are kept (an untagged one cannot be
+//!   named), as a tag, a chat, a message id and a broadcast id: no text. This
+//!   table is not pruned (an edit may name any of them, at any time); its rows
+//!   hold a few numbers and a short tag, where the outbox rows held texts and buttons.
+//! * a broadcast's delivery counts, in `broadcast_tallies`, so `/broadcasts` still
+//!   says how it went ([`Store::broadcast_stats`] adds them to the live rows). The
+//!   list of chats that failed is not kept: it is reported when the broadcast settles.
+//!
+//! A tag also keeps a message from being queued twice. Pruned tags no longer do;
+//! they are all tied to an update, a ticket version or a broadcast that cannot come
+//! back after the retention (Telegram redelivers an update for 24 hours at most).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -35,6 +60,9 @@ pub struct OutboxStats {
     /// Chats whose message failed for good.
     pub failed_chats: Vec<i64>,
 }
+
+/// Finished rows deleted per [`Store::outbox_prune`] call.
+const PRUNE_BATCH: u64 = 5000;
 
 const ROW_COLUMNS: &str = "id, chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id, attempts, target_message_id";
 
@@ -140,7 +168,15 @@ impl Tx {
         .fetch_all(&mut *self.tx)
         .await
         .ctx("finding delivered copies")?;
+        let archived = sqlx::query(
+            "SELECT chat_id, tag FROM sent_messages WHERE broadcast_id = $1 ORDER BY chat_id",
+        )
+        .bind(broadcast_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .ctx("finding delivered copies")?;
         rows.iter()
+            .chain(&archived)
             .map(|r| {
                 Ok((
                     r.try_get(0).ctx("reading the outbox")?,
@@ -153,8 +189,9 @@ impl Tx {
 
 impl Store {
     /// Lease up to `limit` due rows, most urgent first. A row whose lease ran out
-    /// (its sender died) is due again. The outer `state` test makes the lease safe
-    /// when several workers race: a row another worker just took no longer matches.
+    /// (its sender died) is due again; a row of a held chat is not. The outer
+    /// `state` test makes the lease safe when several workers race: a row another
+    /// worker just took no longer matches.
     pub async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
@@ -163,9 +200,12 @@ impl Store {
     ) -> Result<Vec<OutboxRow>> {
         let sql = format!(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM outbox
-                          WHERE (state = 'pending' OR (state = 'sending' AND lease_until < $2)) AND due_at <= $2
-                          ORDER BY priority, id LIMIT $3)
+             WHERE id IN (SELECT o.id FROM outbox o
+                          WHERE (o.state = 'pending' OR (o.state = 'sending' AND o.lease_until < $2))
+                            AND o.due_at <= $2
+                            AND NOT EXISTS (SELECT 1 FROM chat_holds h
+                                            WHERE h.chat_id = o.chat_id AND h.hold_until > $2)
+                          ORDER BY o.priority, o.id LIMIT $3)
                AND (state = 'pending' OR (state = 'sending' AND lease_until < $2))
              RETURNING {ROW_COLUMNS}"
         );
@@ -181,11 +221,15 @@ impl Store {
         Ok(rows)
     }
 
-    /// When the next queued row falls due, so the worker can sleep until then.
+    /// When the next queued row falls due (or its chat's hold ends), so the worker
+    /// can sleep until then.
     pub async fn next_outbox_due(&self) -> Result<Option<DateTime<Utc>>> {
         let row = sqlx::query(
-            "SELECT MIN(COALESCE(CASE WHEN state = 'sending' THEN lease_until END, due_at)) FROM outbox
-             WHERE state IN ('pending', 'sending')",
+            "SELECT MIN(CASE WHEN o.state = 'sending' AND o.lease_until IS NOT NULL THEN o.lease_until
+                             WHEN h.hold_until > o.due_at THEN h.hold_until
+                             ELSE o.due_at END)
+             FROM outbox o LEFT JOIN chat_holds h ON h.chat_id = o.chat_id
+             WHERE o.state IN ('pending', 'sending')",
         )
         .fetch_one(&self.pool)
         .await
@@ -196,17 +240,34 @@ impl Store {
             .map(from_ms))
     }
 
-    /// The state and delivered message id of the row tagged `tag`.
+    /// The state and delivered message id of the row tagged `tag`; a delivered row
+    /// the retention pruned is still found (as `sent`).
     pub async fn outbox_target(&self, tag: &str) -> Result<Option<(String, Option<i64>)>> {
-        sqlx::query("SELECT state, sent_message_id FROM outbox WHERE tag = $1")
+        let live: Option<(String, Option<i64>)> =
+            sqlx::query("SELECT state, sent_message_id FROM outbox WHERE tag = $1")
+                .bind(tag)
+                .fetch_optional(&self.pool)
+                .await
+                .ctx("finding a sent message")?
+                .map(|r| -> Result<_> {
+                    Ok((
+                        r.try_get(0).ctx("reading the outbox")?,
+                        r.try_get(1).ctx("reading the outbox")?,
+                    ))
+                })
+                .transpose()?;
+        if live.is_some() {
+            return Ok(live);
+        }
+        sqlx::query("SELECT message_id FROM sent_messages WHERE tag = $1")
             .bind(tag)
             .fetch_optional(&self.pool)
             .await
             .ctx("finding a sent message")?
             .map(|r| {
                 Ok((
-                    r.try_get(0).ctx("reading the outbox")?,
-                    r.try_get(1).ctx("reading the outbox")?,
+                    "sent".to_string(),
+                    Some(r.try_get(0).ctx("reading sent messages")?),
                 ))
             })
             .transpose()
@@ -277,15 +338,110 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Telegram asked us to wait for this chat: nothing queued for it goes before `until`.
-    pub async fn outbox_defer_chat(&self, chat_id: i64, until: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE outbox SET due_at = $2 WHERE chat_id = $1 AND state = 'pending' AND due_at < $2")
-            .bind(chat_id)
-            .bind(ms(until))
+    /// Telegram asked us to wait for this chat: no row of it is leased before
+    /// `until` (a longer hold already there stands).
+    pub async fn hold_chat(&self, chat_id: i64, until: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO chat_holds (chat_id, hold_until) VALUES ($1, $2)
+             ON CONFLICT (chat_id) DO UPDATE SET hold_until =
+                 CASE WHEN excluded.hold_until > chat_holds.hold_until
+                      THEN excluded.hold_until ELSE chat_holds.hold_until END",
+        )
+        .bind(chat_id)
+        .bind(ms(until))
+        .execute(&self.pool)
+        .await
+        .ctx("holding a chat")?;
+        Ok(())
+    }
+
+    /// Chats held past `now`, and until when.
+    pub async fn chat_holds(&self, now: DateTime<Utc>) -> Result<Vec<(i64, DateTime<Utc>)>> {
+        let rows = sqlx::query("SELECT chat_id, hold_until FROM chat_holds WHERE hold_until > $1")
+            .bind(ms(now))
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading chat holds")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).ctx("reading chat holds")?,
+                    from_ms(r.try_get(1).ctx("reading chat holds")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Forget holds that ended.
+    pub async fn chat_holds_prune(&self, now: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM chat_holds WHERE hold_until <= $1")
+            .bind(ms(now))
             .execute(&self.pool)
             .await
-            .ctx("deferring a chat's messages")?;
-        Ok(())
+            .ctx("forgetting ended holds")?;
+        Ok(done.rows_affected())
+    }
+
+    /// Delete a batch (5,000) of finished rows (sent, failed, cancelled) done
+    /// before `before`, oldest first, keeping what later work reads from them (see
+    /// the module docs). Returns how many went; call again until it returns 0.
+    /// One batch is one short transaction, so a first prune of a
+    /// large table never holds SQLite's only connection for long.
+    pub async fn outbox_prune(&self, before: DateTime<Utc>) -> Result<u64> {
+        const FINISHED: &str = "state IN ('sent', 'failed', 'cancelled') AND done_at IS NOT NULL";
+        // The batch's cutoff: no later than the PRUNE_BATCH-th oldest finished row.
+        let nth = sqlx::query(&format!(
+            "SELECT done_at FROM outbox WHERE {FINISHED} AND done_at < $1
+             ORDER BY done_at LIMIT 1 OFFSET $2"
+        ))
+        .bind(ms(before))
+        .bind(PRUNE_BATCH as i64 - 1)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("finding old outbox rows")?
+        .map(|r| r.try_get::<i64, _>(0))
+        .transpose()
+        .ctx("reading the outbox")?;
+        let cutoff = nth.map_or(ms(before), |at| (at + 1).min(ms(before)));
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO sent_messages (tag, chat_id, message_id, broadcast_id, sent_at)
+             SELECT tag, chat_id, sent_message_id, broadcast_id, done_at FROM outbox
+             WHERE {FINISHED} AND done_at < $1 AND state = 'sent' AND op = 'send'
+               AND tag IS NOT NULL AND sent_message_id IS NOT NULL
+             ON CONFLICT (tag) DO NOTHING"
+        ))
+        .bind(cutoff)
+        .execute(&mut *tx.tx)
+        .await
+        .ctx("keeping sent message ids")?;
+        sqlx::query(&format!(
+            "INSERT INTO broadcast_tallies (broadcast_id, sent, failed, cancelled)
+             SELECT broadcast_id,
+                    SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END)
+             FROM outbox
+             WHERE {FINISHED} AND done_at < $1 AND broadcast_id IS NOT NULL AND op = 'send'
+             GROUP BY broadcast_id
+             ON CONFLICT (broadcast_id) DO UPDATE SET
+                 sent = broadcast_tallies.sent + excluded.sent,
+                 failed = broadcast_tallies.failed + excluded.failed,
+                 cancelled = broadcast_tallies.cancelled + excluded.cancelled"
+        ))
+        .bind(cutoff)
+        .execute(&mut *tx.tx)
+        .await
+        .ctx("keeping broadcast counts")?;
+        let done = sqlx::query(&format!(
+            "DELETE FROM outbox WHERE {FINISHED} AND done_at < $1"
+        ))
+        .bind(cutoff)
+        .execute(&mut *tx.tx)
+        .await
+        .ctx("pruning the outbox")?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn broadcast_stats(&self, broadcast_id: i64) -> Result<OutboxStats> {
@@ -297,6 +453,18 @@ impl Store {
         .await
         .ctx("counting deliveries")?;
         let mut stats = OutboxStats::default();
+        if let Some(t) = sqlx::query(
+            "SELECT sent, failed, cancelled FROM broadcast_tallies WHERE broadcast_id = $1",
+        )
+        .bind(broadcast_id)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("counting deliveries")?
+        {
+            stats.sent = t.try_get(0).ctx("reading broadcast counts")?;
+            stats.failed = t.try_get(1).ctx("reading broadcast counts")?;
+            stats.cancelled = t.try_get(2).ctx("reading broadcast counts")?;
+        }
         for r in &rows {
             let state: String = r.try_get(0).ctx("reading the outbox")?;
             match state.as_str() {

@@ -7,8 +7,18 @@
 //! the wait for a rate-limit slot short, so an emergency queued mid-broadcast is
 //! leased within moments and sent within about a second.
 //!
-//! Retry-after answers defer the chat; server errors and timeouts back off
-//! exponentially; permanent refusals (bot removed, chat gone) fail the row.
+//! A chat's queue is kept in lane order: an emergency leased while ordinary rows
+//! of the same chat are in hand goes ahead of them, so it is the next message the
+//! chat receives (only a request already on the wire goes before it).
+//!
+//! A retry-after answer holds the chat: Telegram lengthens the ban for every
+//! request inside the window, so nothing goes to that chat until it ends, whatever
+//! was queued or leased when the answer came. The hold is part of the limiter,
+//! consulted before every send like the chat's minute window, and set under the
+//! same lock as soon as the answer is in; it is also written to the database
+//! (`chat_holds`), where leasing skips held chats and a restart (or, on PostgreSQL,
+//! another instance) finds it. Server errors and timeouts back off exponentially;
+//! permanent refusals (bot removed, chat gone) fail the row.
 //!
 //! Delivery is exactly once except for one window no chat API lets us close: if
 //! the process dies after the platform accepted a message and before the row is
@@ -94,14 +104,17 @@ impl OutboxConfig {
     }
 }
 
-/// Sliding windows of recent sends: the global one and one per chat. A send is
-/// allowed when the window has room; the slot is reserved before the request
-/// goes out, so concurrent senders cannot overshoot.
+/// Sliding windows of recent sends: the global one and one per chat, and the
+/// chats Telegram told to wait. A send is allowed when the windows have room and
+/// the chat is not held; the slot is reserved before the request goes out, so
+/// concurrent senders cannot overshoot.
 struct Limiter {
     per_second: usize,
     per_chat: usize,
     global: VecDeque<Instant>,
     chats: HashMap<i64, VecDeque<Instant>>,
+    /// Chats held by a retry-after answer, until when (margin included).
+    holds: HashMap<i64, Instant>,
 }
 
 /// How often an idle worker looks for rows that fell due (retries, deferred
@@ -118,11 +131,21 @@ impl Limiter {
             per_chat: cfg.per_chat_per_minute as usize,
             global: VecDeque::new(),
             chats: HashMap::new(),
+            holds: HashMap::new(),
         }
     }
 
-    /// When this chat may next receive a message, if not now.
+    /// When this chat may next receive a message, if not now: its hold, or a
+    /// free slot in its minute.
     fn chat_free_at(&mut self, chat: i64, now: Instant) -> Option<Instant> {
+        let held = match self.holds.get(&chat) {
+            Some(until) if *until > now => Some(*until),
+            Some(_) => {
+                self.holds.remove(&chat);
+                None
+            }
+            None => None,
+        };
         let window = self.chats.entry(chat).or_default();
         while window
             .front()
@@ -130,7 +153,15 @@ impl Limiter {
         {
             window.pop_front();
         }
-        (window.len() >= self.per_chat).then(|| window[0] + Duration::from_secs(60) + MARGIN)
+        let full =
+            (window.len() >= self.per_chat).then(|| window[0] + Duration::from_secs(60) + MARGIN);
+        held.max(full)
+    }
+
+    /// Nothing goes to `chat` before `until` (a longer hold stands).
+    fn hold(&mut self, chat: i64, until: Instant) {
+        let held = self.holds.entry(chat).or_insert(until);
+        *held = (*held).max(until);
     }
 
     /// Seed the windows with sends made before a restart (wall-clock ages).
@@ -308,6 +339,23 @@ impl<T: Transport> Shared<T> {
             }
             Err(e) => tracing::warn!(error = %e, "could not read recent sends"),
         }
+        self.load_holds().await;
+    }
+
+    /// Copy the database's chat holds into the limiter: those a previous process
+    /// (or another instance) was given still stand.
+    async fn load_holds(&self) {
+        let now = self.desk.now();
+        match self.store.chat_holds(now).await {
+            Ok(holds) => {
+                let mut limiter = self.limiter.lock().await;
+                let instant = Instant::now();
+                for (chat, until) in holds {
+                    limiter.hold(chat, instant + (until - now).to_std().unwrap_or_default());
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read chat holds"),
+        }
     }
 
     /// Lease up to `room` due rows and queue each to its chat. Returns how many.
@@ -316,6 +364,10 @@ impl<T: Transport> Shared<T> {
         room: i64,
         tasks: &mut JoinSet<()>,
     ) -> Result<usize, crate::storage::StorageError> {
+        if self.store.backend() == crate::storage::Backend::Postgres {
+            // Another instance may have been told to wait for a chat we hold rows of.
+            self.load_holds().await;
+        }
         let rows = self
             .store
             .claim_outbox(self.desk.now(), self.cfg.lease, room)
@@ -328,7 +380,12 @@ impl<T: Transport> Shared<T> {
                 let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
                 match queues.get_mut(&chat) {
                     Some(queue) => {
-                        queue.push_back(row);
+                        // Behind its own lane, ahead of less urgent ones.
+                        let at = queue
+                            .iter()
+                            .position(|r| r.lane > row.lane)
+                            .unwrap_or(queue.len());
+                        queue.insert(at, row);
                         false
                     }
                     None => {
@@ -402,24 +459,28 @@ impl<T: Transport> Shared<T> {
             };
             tokio::time::sleep_until(start).await;
             let outcome = self.perform(&row).await;
-            self.limiter
-                .lock()
-                .await
-                .settle(chat, start, Instant::now());
+            {
+                let mut limiter = self.limiter.lock().await;
+                let done = Instant::now();
+                limiter.settle(chat, start, done);
+                if let Err(SendError::RetryAfter(wait)) = &outcome {
+                    // Held before anything else can look at this chat.
+                    limiter.hold(chat, done + *wait + MARGIN);
+                }
+            }
             let now = self.desk.now();
             let result = match outcome {
                 Ok(message_id) => self.store.outbox_sent(row.id, message_id, now).await,
                 Err(SendError::RetryAfter(wait)) => {
                     tracing::warn!(chat, seconds = wait.as_secs(), "told to wait");
-                    let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                    let until = now + chrono::Duration::from_std(wait + MARGIN).unwrap_or_default();
+                    self.record(self.store.hold_chat(chat, until).await, row.id);
                     self.record(
                         self.store.outbox_retry(row.id, until, "retry after").await,
                         row.id,
                     );
                     self.settle(1);
-                    self.give_back(chat, None, until).await;
-                    self.record(self.store.outbox_defer_chat(chat, until).await, row.id);
-                    return;
+                    return self.give_back(chat, None, until).await;
                 }
                 Err(SendError::Migrated(new_chat)) => {
                     tracing::info!(chat, new_chat, "group moved to a supergroup; following it");

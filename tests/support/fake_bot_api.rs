@@ -1417,6 +1417,44 @@ impl FakeBotApi {
         self.inner.lock().rate_violations
     }
 
+    /// Requests that named a chat inside a `retry_after` window this fake gave
+    /// for that chat (Telegram lengthens the ban for each). A `429` answered to a
+    /// request naming `chat_id` opens a window of `retry_after` seconds from its
+    /// arrival; any later request naming the same chat that arrives before the
+    /// window ends is a breach. Each is described with the chat, the window and
+    /// how early the request came.
+    pub fn retry_after_breaches(&self) -> Vec<String> {
+        let mut calls = self.calls();
+        calls.sort_by_key(|c| c.at);
+        let mut windows: Vec<(i64, Instant, Instant, u64)> = Vec::new();
+        let mut breaches = Vec::new();
+        for c in &calls {
+            let Some(chat) = int_param(&c.params, "chat_id") else {
+                continue;
+            };
+            if let Some((_, start, end, seq)) = windows
+                .iter()
+                .rev()
+                .find(|(w, start, end, _)| *w == chat && c.at > *start && c.at < *end)
+            {
+                breaches.push(format!(
+                    "call #{} ({}) to chat {chat} came {:?} after the 429 of call #{seq}, {:?} before its window ended",
+                    c.seq,
+                    c.method,
+                    c.at.duration_since(*start),
+                    end.duration_since(c.at)
+                ));
+            }
+            if let Outcome::Failed { status: 429, .. } = c.outcome {
+                let secs = c.response["parameters"]["retry_after"]
+                    .as_u64()
+                    .unwrap_or(0);
+                windows.push((chat, c.at, c.at + Duration::from_secs(secs), c.seq));
+            }
+        }
+        breaches
+    }
+
     /// How many times an update was handed out by `getUpdates` (more than 1
     /// means the bot polled without confirming it, or it was redelivered).
     pub fn delivery_count(&self, update_id: i64) -> usize {
