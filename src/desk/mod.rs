@@ -9,6 +9,7 @@
 mod broadcast;
 mod owner;
 mod render;
+mod setup;
 mod staff;
 
 pub use broadcast::FeeRun;
@@ -18,7 +19,7 @@ pub use staff::TicketListKind;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 use crate::configuration::Settings;
@@ -109,6 +110,10 @@ struct Inner {
     outbox_wake: Arc<Notify>,
     /// Staff and admins from the config; staff added at run time live in the store.
     config_staff: HashSet<i64>,
+    /// The staff group: the config's `staff_chat` at first, replaced at build by
+    /// the one remembered in the store and at run time by `/set_staff_group`.
+    /// Read on every message, written almost never; never held across an await.
+    staff_chat: RwLock<Option<i64>>,
 }
 
 impl Desk {
@@ -128,6 +133,7 @@ impl Desk {
             .chain(&settings.desk.admins)
             .copied()
             .collect();
+        let staff_chat = RwLock::new(settings.desk.staff_chat);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -139,6 +145,7 @@ impl Desk {
                 bot_username,
                 outbox_wake: Arc::new(Notify::new()),
                 config_staff,
+                staff_chat,
             }),
         }
     }
@@ -185,7 +192,11 @@ impl Desk {
     }
 
     fn staff_chat(&self) -> Option<i64> {
-        self.inner.settings.desk.staff_chat
+        *self
+            .inner
+            .staff_chat
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Bind the `[[building]]` groups of the config (they win over earlier /bind).

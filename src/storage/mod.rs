@@ -12,6 +12,7 @@
 
 mod outbox;
 mod records;
+mod state;
 
 pub use outbox::{OutboxRow, OutboxStats};
 pub use records::*;

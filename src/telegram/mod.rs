@@ -11,7 +11,7 @@ pub mod transport;
 
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::ChatMemberUpdated;
+use teloxide::types::{BotCommand, BotCommandScope, ChatMemberUpdated, Recipient};
 use teloxide::utils::command::BotCommands;
 
 pub use commands::{OwnerCommand, StaffCommand};
@@ -28,7 +28,7 @@ type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// - staff commands → the staff side if the sender is staff, else a polite refusal
 /// - any other text → classify and act (or stay silent)
 /// - pressed buttons → claim / finish / rate / confirm a room
-/// - the bot removed from a group → unbind it
+/// - the bot removed from a group → unbind it; added to an unknown one → tell staff
 pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'static>> {
     let messages = Update::filter_message()
         .branch(
@@ -126,6 +126,7 @@ async fn on_owner_command(bot: Bot, desk: Desk, msg: Incoming, cmd: OwnerCommand
         }
         OwnerCommand::MyTickets => desk.my_tickets(&msg).await,
         OwnerCommand::Room(arg) => desk.request_room(&msg, &arg).await,
+        OwnerCommand::Id => desk.show_ids(&msg).await,
     };
     match result {
         Ok(()) => Ok(()),
@@ -134,8 +135,12 @@ async fn on_owner_command(bot: Bot, desk: Desk, msg: Incoming, cmd: OwnerCommand
 }
 
 async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
+    let sets_staff_group = cmd == StaffCommand::SetStaffGroup;
     if let Err(e) = run_staff_command(&desk, &msg, cmd).await {
         return internal(&bot, msg.chat_id, e).await;
+    }
+    if sets_staff_group && desk.staff_group() == Some(msg.chat_id) {
+        set_menu(&bot, staff_menu(), scope_chat(msg.chat_id)).await;
     }
     Ok(())
 }
@@ -169,6 +174,7 @@ pub async fn run_staff_command(
         StaffCommand::RemindFees(a) => desk.remind_fees(msg, &a).await,
         StaffCommand::Recall(a) => desk.recall(msg, &a).await,
         StaffCommand::Broadcasts => desk.broadcast_log(msg).await,
+        StaffCommand::SetStaffGroup => desk.set_staff_group(msg).await,
     }
 }
 
@@ -230,12 +236,65 @@ pub async fn route_button(
 }
 
 async fn on_my_chat_member(desk: Desk, update: ChatMemberUpdated) -> HandlerResult {
-    if !update.new_chat_member.is_present()
-        && let Err(e) = desk.on_removed_from_chat(update.chat.id.0).await
+    let chat = &update.chat;
+    if !update.new_chat_member.is_present() {
+        if let Err(e) = desk.on_removed_from_chat(chat.id.0).await {
+            tracing::error!(error = %e, "could not unbind a group");
+        }
+    } else if !update.old_chat_member.is_present()
+        && !chat.is_private()
+        && !chat.is_channel()
+        && let Err(e) = desk
+            .on_added_to_chat(chat.id.0, chat.title().unwrap_or(""), update.date)
+            .await
     {
-        tracing::error!(error = %e, "could not unbind a group");
+        tracing::error!(error = %e, "could not announce a new group");
     }
     Ok(())
+}
+
+/// The "/" menus. Owners' commands are the default everywhere and in private;
+/// the staff group and each staff member's private chat get the staff commands
+/// too. Telegram shows the most specific scope's list, so owners never see staff
+/// commands. A failure is logged, never fatal: the commands work without a menu.
+pub async fn set_command_menus(bot: &Bot, staff_chat: Option<i64>, staff: &[i64]) {
+    set_menu(bot, owner_menu(), BotCommandScope::Default).await;
+    set_menu(bot, owner_menu(), BotCommandScope::AllPrivateChats).await;
+    for chat in staff_chat.into_iter().chain(staff.iter().copied()) {
+        set_menu(bot, staff_menu(), scope_chat(chat)).await;
+    }
+}
+
+fn owner_menu() -> Vec<BotCommand> {
+    menu(OwnerCommand::bot_commands())
+}
+
+/// Staff see their own commands and the owners' ones.
+fn staff_menu() -> Vec<BotCommand> {
+    let mut all = owner_menu();
+    all.extend(menu(StaffCommand::bot_commands()));
+    all
+}
+
+/// Telegram wants the bare command name in a menu, without the `/`.
+fn menu(commands: Vec<BotCommand>) -> Vec<BotCommand> {
+    commands
+        .into_iter()
+        .map(|c| BotCommand::new(c.command.trim_start_matches('/'), c.description))
+        .collect()
+}
+
+fn scope_chat(chat: i64) -> BotCommandScope {
+    BotCommandScope::Chat {
+        chat_id: Recipient::Id(ChatId(chat)),
+    }
+}
+
+async fn set_menu(bot: &Bot, commands: Vec<BotCommand>, scope: BotCommandScope) {
+    if let Err(e) = bot.set_my_commands(commands).scope(scope.clone()).await {
+        // A staff member who never opened a private chat with the bot has none.
+        tracing::warn!(error = %e, ?scope, "could not set a command menu");
+    }
 }
 
 async fn on_migrated(desk: Desk, ids: (i64, i64)) -> HandlerResult {
