@@ -459,3 +459,26 @@ async fn a_migrated_group_keeps_its_building_and_tickets(store: Store) {
 async fn a_migrated_group_keeps_its_building_and_tickets_on_both_databases() {
     on_both!(a_migrated_group_keeps_its_building_and_tickets);
 }
+
+async fn the_desk_remembers_a_setting_and_a_new_value_replaces_it(store: Store) {
+    assert_eq!(store.desk_state("staff_chat").await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    tx.set_desk_state("staff_chat", "-100900", Some(9001), t0())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.set_desk_state("staff_chat", "-100901", None, t0())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.desk_state("staff_chat").await.unwrap().as_deref(),
+        Some("-100901")
+    );
+}
+
+#[tokio::test]
+async fn the_desk_remembers_a_setting_and_a_new_value_replaces_it_on_both_databases() {
+    on_both!(the_desk_remembers_a_setting_and_a_new_value_replaces_it);
+}
