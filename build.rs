@@ -16,11 +16,20 @@ fn main() {
     files.sort();
     let mut out = String::from("&[\n");
     for path in files {
-        let name = path.file_name().and_then(|n| n.to_str()).expect("UTF-8 file names");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 file names");
         println!("cargo:rerun-if-changed={}", path.display());
-        writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     out.push(']');
-    let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_intents.rs");
+    let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("builtin_intents.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
 }

@@ -327,7 +327,10 @@ impl Settings {
                 });
             }
         }
-        for (key, ids) in [("desk.admins", &self.desk.admins), ("desk.staff", &self.desk.staff)] {
+        for (key, ids) in [
+            ("desk.admins", &self.desk.admins),
+            ("desk.staff", &self.desk.staff),
+        ] {
             if let Some(id) = ids.iter().find(|id| **id <= 0) {
                 return Err(ConfigError::Invalid {
                     key,
@@ -354,8 +357,20 @@ impl Settings {
         const HOURS: i64 = MAX_DAYS * 24;
         let (d, s, n) = (&self.desk, &self.service, &self.notices);
         [
-            ("desk.follow_up_minutes", d.follow_up_minutes, 0, MINUTES, "分钟"),
-            ("service.respond_minutes", s.respond_minutes, 1, MINUTES, "分钟"),
+            (
+                "desk.follow_up_minutes",
+                d.follow_up_minutes,
+                0,
+                MINUTES,
+                "分钟",
+            ),
+            (
+                "service.respond_minutes",
+                s.respond_minutes,
+                1,
+                MINUTES,
+                "分钟",
+            ),
             (
                 "service.emergency_respond_minutes",
                 s.emergency_respond_minutes,
@@ -371,7 +386,13 @@ impl Settings {
                 HOURS,
                 "小时",
             ),
-            ("service.follow_up_hours", s.follow_up_hours, 1, HOURS, "小时"),
+            (
+                "service.follow_up_hours",
+                s.follow_up_hours,
+                1,
+                HOURS,
+                "小时",
+            ),
             (
                 "notices.outage_reminder_minutes",
                 n.outage_reminder_minutes,
@@ -491,7 +512,8 @@ mod tests {
 
     #[test]
     fn a_staff_chat_that_is_a_building_and_duplicate_building_names_are_refused() {
-        let buildings = "[[building]]\nname = \"3栋\"\nchat = -3\n[[building]]\nname = \"5栋\"\nchat = -5\n";
+        let buildings =
+            "[[building]]\nname = \"3栋\"\nchat = -3\n[[building]]\nname = \"5栋\"\nchat = -5\n";
         assert_eq!(
             invalid_key(&format!("[desk]\nstaff_chat = -5\n{buildings}")),
             "desk.staff_chat"
@@ -504,7 +526,8 @@ mod tests {
         );
         assert_eq!(invalid_key("[desk]\nstaff_chat = 42\n"), "desk.staff_chat");
         assert_eq!(invalid_key("[desk]\nadmins = [-100123]\n"), "desk.admins");
-        let s = Settings::parse("g.toml", &format!("[desk]\nstaff_chat = -9\n{buildings}")).unwrap();
+        let s =
+            Settings::parse("g.toml", &format!("[desk]\nstaff_chat = -9\n{buildings}")).unwrap();
         s.validate().unwrap();
     }
 
@@ -557,7 +580,10 @@ mod tests {
         if std::env::var("DATABASE_URL").is_err() {
             assert_eq!(
                 s.database.url,
-                format!("sqlite://{}?mode=rwc", dir.path().join("data/g.db").display())
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("data/g.db").display()
+                )
             );
         }
         for unchanged in [

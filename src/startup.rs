@@ -32,8 +32,8 @@ pub fn rules_origin(settings: &Settings) -> String {
 /// error naming it, never a silent fallback to other rules.
 pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
     let Some(dir) = &settings.desk.rules_dir else {
-        let classifier = Classifier::from_files(&builtin::rule_files())
-            .context("loading the built-in rules")?;
+        let classifier =
+            Classifier::from_files(&builtin::rule_files()).context("loading the built-in rules")?;
         return Ok((classifier, Templates::builtin()?));
     };
     if !dir.is_dir() {
@@ -46,8 +46,8 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
         }
         .into());
     }
-    let classifier = Classifier::load(dir)
-        .with_context(|| format!("loading rules from {}", dir.display()))?;
+    let classifier =
+        Classifier::load(dir).with_context(|| format!("loading rules from {}", dir.display()))?;
     let templates = Templates::load(&dir.join("templates.toml"))?;
     Ok((classifier, templates))
 }

@@ -158,7 +158,11 @@ fn the_console_runs_a_whole_ticket_with_no_token() {
 #[test]
 fn with_no_files_at_all_classify_check_and_the_console_use_the_built_in_rules() {
     let empty = tempfile::tempdir().unwrap();
-    let out = guanjia_in(empty.path(), &["classify"], "电梯困人了,快来人\n".as_bytes());
+    let out = guanjia_in(
+        empty.path(),
+        &["classify"],
+        "电梯困人了,快来人\n".as_bytes(),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -218,7 +222,8 @@ fn relative_paths_in_the_config_are_read_beside_it_whatever_the_directory() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a missing rules_dir is an error");
     assert!(
-        err.contains("desk.rules_dir") && err.contains(&home.path().join("missing-rules").display().to_string()),
+        err.contains("desk.rules_dir")
+            && err.contains(&home.path().join("missing-rules").display().to_string()),
         "{err}"
     );
 }
@@ -264,7 +269,10 @@ fn init_writes_an_editable_copy_and_a_config_and_never_overwrites() {
     let again = guanjia_in(parent.path(), &["init", "desk"], b"");
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(!again.status.success(), "init refuses to overwrite");
-    assert!(err.contains("guanjia.toml") && err.contains("faq.toml"), "{err}");
+    assert!(
+        err.contains("guanjia.toml") && err.contains("faq.toml"),
+        "{err}"
+    );
     assert_eq!(
         std::fs::read_to_string(dir.join("intents/faq.toml")).unwrap(),
         "# edited\n",

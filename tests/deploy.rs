@@ -115,7 +115,10 @@ async fn owners_menus_hold_no_staff_command_and_staff_menus_hold_claim() {
         );
     }
     assert!(fake.commands_for_chat(owner().id).is_empty());
-    assert!(fake.commands_for_chat(GROUP_3).is_empty(), "building groups get the default");
+    assert!(
+        fake.commands_for_chat(GROUP_3).is_empty(),
+        "building groups get the default"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -127,7 +130,11 @@ async fn id_answers_with_the_chat_id_and_the_senders_user_id() {
     let m = fake.push_text(&group3(), &owner(), "/id");
     let reply = wait_reply(&fake, GROUP_3, m.message_id).await;
     assert!(reply.text.contains(&GROUP_3.to_string()), "{}", reply.text);
-    assert!(reply.text.contains(&owner().id.to_string()), "{}", reply.text);
+    assert!(
+        reply.text.contains(&owner().id.to_string()),
+        "{}",
+        reply.text
+    );
 
     let private = FakeChat::private(&neighbour());
     let m = fake.push_text(&private, &neighbour(), "/id");

@@ -85,9 +85,7 @@ impl Desk {
     /// owners' reports go unseen. Tagged per start, so staff hear it at every
     /// start until it is fixed.
     pub async fn warn_privacy_mode(&self, bot_username: &str) -> Result<()> {
-        let text = self
-            .t()
-            .render("privacy_mode_on", &[("bot", bot_username)]);
+        let text = self.t().render("privacy_mode_on", &[("bot", bot_username)]);
         let tag = format!("privacy:{}", self.now().timestamp_millis());
         self.announce_to_staff(&tag, text).await
     }
