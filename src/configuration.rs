@@ -352,11 +352,18 @@ impl Settings {
     /// Every duration setting with its bounds: (key, value, min, max, unit).
     /// Nothing the desk promises owners takes longer than 30 days, and a bound
     /// keeps the time arithmetic far from overflow.
-    fn durations(&self) -> [(&'static str, i64, i64, i64, &'static str); 7] {
+    fn durations(&self) -> [(&'static str, i64, i64, i64, &'static str); 8] {
         const MINUTES: i64 = MAX_DAYS * 24 * 60;
         const HOURS: i64 = MAX_DAYS * 24;
         let (d, s, n) = (&self.desk, &self.service, &self.notices);
         [
+            (
+                "telegram.poll_timeout_secs",
+                i64::from(self.telegram.poll_timeout_secs.unwrap_or(10)),
+                1,
+                300,
+                "秒",
+            ),
             (
                 "desk.follow_up_minutes",
                 d.follow_up_minutes,
@@ -560,6 +567,10 @@ mod tests {
         assert_eq!(
             invalid_key("[desk]\nfollow_up_minutes = -5\n"),
             "desk.follow_up_minutes"
+        );
+        assert_eq!(
+            invalid_key("[telegram]\npoll_timeout_secs = 0\n"),
+            "telegram.poll_timeout_secs"
         );
         let s = Settings::parse("g.toml", "[service]\nrespond_minutes = 43200\n").unwrap();
         s.validate().unwrap();
