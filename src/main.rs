@@ -104,6 +104,7 @@ async fn main() -> Result<()> {
     }
     let settings = settings(cli.config.as_deref())?;
     match cli.command {
+        // Handled above: it needs no config.
         Command::Init { .. } => Ok(()),
         Command::Run => startup::run(settings).await,
         Command::Check => {

@@ -129,7 +129,7 @@ pub async fn run(settings: Settings) -> Result<()> {
         );
     }
     if !me.can_read_all_group_messages {
-        warn_privacy_mode(&desk, &username).await;
+        report_privacy_mode(&desk, &username).await;
     }
     let mut staff: Vec<i64> = desk
         .settings()
@@ -177,7 +177,7 @@ pub async fn run(settings: Settings) -> Result<()> {
 
 /// Privacy mode on: the bot sees only commands and replies in groups, so owners'
 /// reports would go unseen. Said in the log and to staff at every start until fixed.
-async fn warn_privacy_mode(desk: &Desk, username: &str) {
+async fn report_privacy_mode(desk: &Desk, username: &str) {
     tracing::warn!(
         bot = %username,
         "privacy mode is on: in groups the bot sees only commands and replies, not owners' reports. \
