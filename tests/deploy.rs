@@ -119,6 +119,22 @@ async fn owners_menus_hold_no_staff_command_and_staff_menus_hold_claim() {
         fake.commands_for_chat(GROUP_3).is_empty(),
         "building groups get the default"
     );
+
+    // Staff added and removed at run time get and lose their menu.
+    let id = neighbour().id;
+    let m = fake.push_text(&staff_chat(), &admin(), &format!("/staff_add {id}"));
+    wait_reply(&fake, STAFF_CHAT, m.message_id).await;
+    fake.wait_for(
+        |_| commands(&fake.commands_for_chat(id)).contains(&"claim"),
+        SOON,
+    )
+    .await
+    .expect("a new staff member gets the staff menu");
+    let m = fake.push_text(&staff_chat(), &admin(), &format!("/staff_remove {id}"));
+    wait_reply(&fake, STAFF_CHAT, m.message_id).await;
+    fake.wait_for(|_| fake.commands_for_chat(id).is_empty(), SOON)
+        .await
+        .expect("a removed staff member is back to the owners' menu");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -135,14 +135,32 @@ async fn on_owner_command(bot: Bot, desk: Desk, msg: Incoming, cmd: OwnerCommand
 }
 
 async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
-    let sets_staff_group = cmd == StaffCommand::SetStaffGroup;
+    let menu_change = cmd.clone();
     if let Err(e) = run_staff_command(&desk, &msg, cmd).await {
         return internal(&bot, msg.chat_id, e).await;
     }
-    if sets_staff_group && desk.staff_group() == Some(msg.chat_id) {
-        set_menu(&bot, staff_menu(), scope_chat(msg.chat_id)).await;
-    }
+    follow_menus(&bot, &desk, &msg, menu_change).await;
     Ok(())
+}
+
+/// Keep the "/" menus in step with who is staff and where the staff group is.
+async fn follow_menus(bot: &Bot, desk: &Desk, msg: &Incoming, cmd: StaffCommand) {
+    match cmd {
+        StaffCommand::SetStaffGroup if desk.staff_group() == Some(msg.chat_id) => {
+            set_menu(bot, staff_menu(), scope_chat(msg.chat_id)).await;
+        }
+        StaffCommand::StaffAdd(arg) | StaffCommand::StaffRemove(arg) => {
+            let Ok(user) = arg.trim().parse::<i64>() else {
+                return;
+            };
+            if desk.is_staff(user).await.unwrap_or(false) {
+                set_menu(bot, staff_menu(), scope_chat(user)).await;
+            } else if let Err(e) = bot.delete_my_commands().scope(scope_chat(user)).await {
+                tracing::warn!(error = %e, user, "could not remove a staff menu");
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Staff commands, for any edge that has parsed one (the console uses it too).
