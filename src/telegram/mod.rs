@@ -3,7 +3,8 @@
 //!
 //! Handlers are thin: turn the update into the desk's terms, call the desk. They
 //! never send replies themselves (the outbox does), except answering a pressed
-//! button, which Telegram wants within seconds and which carries no state.
+//! button, which Telegram wants within seconds and which carries no state, and
+//! setting "/" menus, which are Telegram-only and safe to set again.
 
 pub mod commands;
 pub mod intake;
