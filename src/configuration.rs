@@ -1,6 +1,10 @@
 //! Typed settings: a TOML file (see `guanjia.example.toml`) with environment
 //! overrides for what differs per machine: `TELOXIDE_TOKEN`, `TELOXIDE_API_URL`,
 //! `DATABASE_URL`. The token is never printed.
+//!
+//! Relative paths in the file (`[desk] rules_dir`, a `sqlite://` database) are
+//! resolved against the file's folder, so `guanjia -c /srv/guanjia/guanjia.toml`
+//! works from any directory. Values from the environment are taken as given.
 
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -86,14 +90,16 @@ pub struct Desk {
     pub company: Option<String>,
     /// IANA name; times owners and staff type and see are in this zone.
     pub timezone: String,
-    /// The staff group's chat id: new tickets are posted there.
+    /// The staff group's chat id: new tickets are posted there. The default only:
+    /// an admin's `/set_staff_group` overrides it and is remembered in the database.
     pub staff_chat: Option<i64>,
     /// May do everything, including /staff_add and finishing anyone's ticket.
     pub admins: Vec<i64>,
     /// May claim, finish and broadcast.
     pub staff: Vec<i64>,
-    /// Rule, FAQ and template files.
-    pub rules_dir: PathBuf,
+    /// Rule, FAQ and template files. Unset: `intents/` beside the config file if
+    /// there is one, else the files built into the binary. Set but missing: an error.
+    pub rules_dir: Option<PathBuf>,
     /// An owner's follow-up within this many minutes completes their ticket.
     pub follow_up_minutes: i64,
 }
@@ -106,7 +112,7 @@ impl Default for Desk {
             staff_chat: None,
             admins: Vec::new(),
             staff: Vec::new(),
-            rules_dir: PathBuf::from("intents"),
+            rules_dir: None,
             follow_up_minutes: 10,
         }
     }
@@ -264,9 +270,16 @@ impl Settings {
                     file: file.clone(),
                     source,
                 })?;
-                Self::parse(&file, &text)?
+                let mut settings = Self::parse(&file, &text)?;
+                let base = p.parent().filter(|b| !b.as_os_str().is_empty());
+                settings.resolve_paths(&absolute(base.unwrap_or(Path::new("."))));
+                settings
             }
-            None => Self::default(),
+            None => {
+                let mut settings = Self::default();
+                settings.resolve_paths(&absolute(Path::new(".")));
+                settings
+            }
         };
         settings.apply_env(|k| std::env::var(k).ok());
         settings.validate()?;
@@ -278,6 +291,22 @@ impl Settings {
             file: file.to_string(),
             source,
         })
+    }
+
+    /// Make the file's relative paths relative to `base` (the file's folder), and
+    /// pick up an `intents/` folder there when no rule directory is configured.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        match &self.desk.rules_dir {
+            Some(dir) if dir.is_relative() => self.desk.rules_dir = Some(base.join(dir)),
+            Some(_) => {}
+            None => {
+                let beside = base.join("intents");
+                if beside.join("faq.toml").is_file() {
+                    self.desk.rules_dir = Some(beside);
+                }
+            }
+        }
+        self.database.url = resolve_sqlite_url(&self.database.url, base);
     }
 
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
@@ -332,7 +361,8 @@ impl Settings {
                 });
             }
         }
-        let mut names = std::collections::HashSet::new();
+        let mut chats = std::collections::HashSet::new();
+        let mut names = std::collections::HashMap::new();
         for b in &self.building {
             if b.name.trim().is_empty() {
                 return Err(ConfigError::Invalid {
@@ -340,14 +370,129 @@ impl Settings {
                     reason: format!("chat {} 的楼栋名为空", b.chat),
                 });
             }
-            if !names.insert(b.chat) {
+            if !chats.insert(b.chat) {
                 return Err(ConfigError::Invalid {
                     key: "building.chat",
                     reason: format!("chat {} 出现了两次", b.chat),
                 });
             }
+            if let Some(other) = names.insert(b.name.trim(), b.chat) {
+                return Err(ConfigError::Invalid {
+                    key: "building.name",
+                    reason: format!(
+                        "楼栋名 '{}' 出现了两次(chat {other} 和 chat {}):同名的楼栋无法区分,请改名或删掉一个",
+                        b.name.trim(),
+                        b.chat
+                    ),
+                });
+            }
+            if b.chat >= 0 {
+                return Err(ConfigError::Invalid {
+                    key: "building.chat",
+                    reason: format!(
+                        "{} 的 chat {} 不是群的 id(群的 id 是负数;在群里发 /id 查看)",
+                        b.name, b.chat
+                    ),
+                });
+            }
+        }
+        if let Some(staff) = self.desk.staff_chat {
+            if chats.contains(&staff) {
+                return Err(ConfigError::Invalid {
+                    key: "desk.staff_chat",
+                    reason: format!(
+                        "{staff} 同时是一个楼栋业主群:员工群看到的工单详情会被业主看到。请把员工群设为另一个群"
+                    ),
+                });
+            }
+            if staff >= 0 {
+                return Err(ConfigError::Invalid {
+                    key: "desk.staff_chat",
+                    reason: format!("{staff} 不是群的 id(群的 id 是负数;在员工群里发 /id 查看)"),
+                });
+            }
+        }
+        for (key, ids) in [
+            ("desk.admins", &self.desk.admins),
+            ("desk.staff", &self.desk.staff),
+        ] {
+            if let Some(id) = ids.iter().find(|id| **id <= 0) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{id} 不是用户的 id(用户 id 是正数;私聊机器人发 /id 查看)"),
+                });
+            }
+        }
+        for (key, value, min, max, unit) in self.durations() {
+            if value < min || value > max {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{value} 超出范围:应在 {min} 到 {max} {unit}之间"),
+                });
+            }
         }
         Ok(())
+    }
+
+    /// Every duration setting with its bounds: (key, value, min, max, unit).
+    /// Nothing the desk promises owners takes longer than 30 days, and a bound
+    /// keeps the time arithmetic far from overflow.
+    fn durations(&self) -> [(&'static str, i64, i64, i64, &'static str); 8] {
+        const MINUTES: i64 = MAX_DAYS * 24 * 60;
+        const HOURS: i64 = MAX_DAYS * 24;
+        let (d, s, n) = (&self.desk, &self.service, &self.notices);
+        [
+            (
+                "telegram.poll_timeout_secs",
+                i64::from(self.telegram.poll_timeout_secs.unwrap_or(10)),
+                1,
+                300,
+                "秒",
+            ),
+            (
+                "desk.follow_up_minutes",
+                d.follow_up_minutes,
+                0,
+                MINUTES,
+                "分钟",
+            ),
+            (
+                "service.respond_minutes",
+                s.respond_minutes,
+                1,
+                MINUTES,
+                "分钟",
+            ),
+            (
+                "service.emergency_respond_minutes",
+                s.emergency_respond_minutes,
+                1,
+                MINUTES,
+                "分钟",
+            ),
+            ("service.resolve_hours", s.resolve_hours, 1, HOURS, "小时"),
+            (
+                "service.complaint_answer_hours",
+                s.complaint_answer_hours,
+                1,
+                HOURS,
+                "小时",
+            ),
+            (
+                "service.follow_up_hours",
+                s.follow_up_hours,
+                1,
+                HOURS,
+                "小时",
+            ),
+            (
+                "notices.outage_reminder_minutes",
+                n.outage_reminder_minutes,
+                0,
+                MINUTES,
+                "分钟",
+            ),
+        ]
     }
 
     pub fn timezone(&self) -> Result<Tz, ConfigError> {
@@ -366,6 +511,37 @@ impl Settings {
     pub fn is_admin(&self, user: i64) -> bool {
         self.desk.admins.contains(&user)
     }
+}
+
+/// The longest duration any setting may have.
+const MAX_DAYS: i64 = 30;
+
+/// `base` made absolute against the current directory, so a resolved path names
+/// the same file whatever directory later code runs in.
+fn absolute(base: &Path) -> PathBuf {
+    std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf())
+}
+
+/// A `sqlite:` URL whose file path is relative, made relative to `base`.
+/// Other URLs (PostgreSQL, in-memory, absolute paths) are returned unchanged.
+fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return url.to_string();
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
+        return url.to_string();
+    }
+    let mut out = format!("sqlite://{}", base.join(path).display());
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -414,5 +590,117 @@ mod tests {
                 .to_string()
                 .contains("fees.group_schedule")
         );
+    }
+
+    fn invalid_key(toml: &str) -> String {
+        match Settings::parse("g.toml", toml).unwrap().validate() {
+            Err(ConfigError::Invalid { key, reason }) => {
+                assert!(!reason.is_empty());
+                key.to_string()
+            }
+            other => panic!("{toml}: expected an invalid key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_staff_chat_that_is_a_building_and_duplicate_building_names_are_refused() {
+        let buildings =
+            "[[building]]\nname = \"3栋\"\nchat = -3\n[[building]]\nname = \"5栋\"\nchat = -5\n";
+        assert_eq!(
+            invalid_key(&format!("[desk]\nstaff_chat = -5\n{buildings}")),
+            "desk.staff_chat"
+        );
+        assert_eq!(
+            invalid_key(
+                "[[building]]\nname = \"3栋\"\nchat = -3\n[[building]]\nname = \" 3栋\"\nchat = -4\n"
+            ),
+            "building.name"
+        );
+        assert_eq!(invalid_key("[desk]\nstaff_chat = 42\n"), "desk.staff_chat");
+        assert_eq!(invalid_key("[desk]\nadmins = [-100123]\n"), "desk.admins");
+        let s =
+            Settings::parse("g.toml", &format!("[desk]\nstaff_chat = -9\n{buildings}")).unwrap();
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn every_duration_has_bounds() {
+        assert_eq!(
+            invalid_key("[service]\nrespond_minutes = 9223372036854775807\n"),
+            "service.respond_minutes"
+        );
+        assert_eq!(
+            invalid_key("[service]\nresolve_hours = 0\n"),
+            "service.resolve_hours"
+        );
+        assert_eq!(
+            invalid_key("[service]\nemergency_respond_minutes = -1\n"),
+            "service.emergency_respond_minutes"
+        );
+        assert_eq!(
+            invalid_key("[service]\nfollow_up_hours = 721\n"),
+            "service.follow_up_hours"
+        );
+        assert_eq!(
+            invalid_key("[service]\ncomplaint_answer_hours = 100000\n"),
+            "service.complaint_answer_hours"
+        );
+        assert_eq!(
+            invalid_key("[notices]\noutage_reminder_minutes = 50000\n"),
+            "notices.outage_reminder_minutes"
+        );
+        assert_eq!(
+            invalid_key("[desk]\nfollow_up_minutes = -5\n"),
+            "desk.follow_up_minutes"
+        );
+        assert_eq!(
+            invalid_key("[telegram]\npoll_timeout_secs = 0\n"),
+            "telegram.poll_timeout_secs"
+        );
+        let s = Settings::parse("g.toml", "[service]\nrespond_minutes = 43200\n").unwrap();
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_against_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rules")).unwrap();
+        let config = dir.path().join("guanjia.toml");
+        std::fs::write(
+            &config,
+            "[database]\nurl = \"sqlite://data/g.db?mode=rwc\"\n[desk]\nrules_dir = \"rules\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&config)).unwrap();
+        assert_eq!(s.desk.rules_dir, Some(dir.path().join("rules")));
+        if std::env::var("DATABASE_URL").is_err() {
+            assert_eq!(
+                s.database.url,
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("data/g.db").display()
+                )
+            );
+        }
+        for unchanged in [
+            "sqlite::memory:",
+            "sqlite:///var/lib/g.db",
+            "postgres://u@h/db",
+        ] {
+            assert_eq!(resolve_sqlite_url(unchanged, dir.path()), unchanged);
+        }
+    }
+
+    #[test]
+    fn an_intents_folder_beside_the_config_is_used_when_none_is_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::default();
+        s.resolve_paths(dir.path());
+        assert_eq!(s.desk.rules_dir, None, "no folder: the built-in rules");
+        std::fs::create_dir(dir.path().join("intents")).unwrap();
+        std::fs::write(dir.path().join("intents/faq.toml"), "").unwrap();
+        let mut s = Settings::default();
+        s.resolve_paths(dir.path());
+        assert_eq!(s.desk.rules_dir, Some(dir.path().join("intents")));
     }
 }

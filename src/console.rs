@@ -298,6 +298,7 @@ async fn dispatch(desk: &Desk, msg: &Incoming) -> Result<(), crate::desk::DeskEr
             }
             OwnerCommand::MyTickets => desk.my_tickets(msg).await,
             OwnerCommand::Room(a) => desk.request_room(msg, &a).await,
+            OwnerCommand::Id => desk.show_ids(msg).await,
         };
     }
     if let Ok(cmd) = StaffCommand::parse(&msg.text, "guanjia_bot") {

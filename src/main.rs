@@ -28,9 +28,15 @@ enum Command {
     Console,
     /// Check the config, rules, FAQ and templates without starting anything
     Check,
+    /// Write a starter guanjia.toml and an editable copy of the rules into DIR
+    Init {
+        /// Where to write (default: the current directory)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Classify messages: one per line on stdin, one JSON object per line on stdout
     Classify {
-        /// Rule directory (default: [desk] rules_dir, i.e. intents/)
+        /// Rule directory (default: [desk] rules_dir, else the built-in rules)
         #[arg(long)]
         rules: Option<PathBuf>,
     },
@@ -80,8 +86,12 @@ fn settings(path: Option<&Path>) -> Result<Settings> {
 }
 
 fn classifier(rules: Option<PathBuf>, settings: &Settings) -> Result<Classifier> {
-    let dir = rules.unwrap_or_else(|| settings.desk.rules_dir.clone());
-    Classifier::load(&dir).with_context(|| format!("loading rules from {}", dir.display()))
+    match rules {
+        Some(dir) => {
+            Classifier::load(&dir).with_context(|| format!("loading rules from {}", dir.display()))
+        }
+        None => Ok(startup::load_rules(settings)?.0),
+    }
 }
 
 #[tokio::main]
@@ -92,19 +102,31 @@ async fn main() -> Result<()> {
     } else {
         "warn"
     });
+    if let Command::Init { dir } = &cli.command {
+        for path in startup::init(dir)? {
+            println!("已写入 {}", path.display());
+        }
+        println!(
+            "下一步:编辑 {} 填入管理员 id,设置环境变量 TELOXIDE_TOKEN,然后运行 guanjia -c {} run。",
+            dir.join("guanjia.toml").display(),
+            dir.join("guanjia.toml").display()
+        );
+        return Ok(());
+    }
     let settings = settings(cli.config.as_deref())?;
     match cli.command {
+        // Handled above: it needs no config.
+        Command::Init { .. } => Ok(()),
         Command::Run => startup::run(settings).await,
         Command::Check => {
-            let c = classifier(None, &settings)?;
-            let templates = settings.desk.rules_dir.join("templates.toml");
-            guanjia::domain::templates::Templates::load(&templates)?;
+            let (c, _templates) = startup::load_rules(&settings)?;
             println!(
-                "配置、规则、FAQ 和话术都没有问题:{} 个类别,{} 个关键词,{} 条 FAQ,{} 个楼栋群。",
+                "配置、规则、FAQ 和话术都没有问题:{} 个类别,{} 个关键词,{} 条 FAQ,{} 个楼栋群。规则来自 {}。",
                 c.categories().count(),
                 c.keyword_count(),
                 c.faq_entries().count(),
-                settings.building.len()
+                settings.building.len(),
+                startup::rules_origin(&settings)
             );
             Ok(())
         }

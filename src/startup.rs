@@ -2,15 +2,16 @@
 //! shutdown signal. The only place besides `main` that uses `anyhow`.
 
 use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::prelude::*;
 use tokio_util::sync::CancellationToken;
 
-use crate::configuration::Settings;
+use crate::configuration::{ConfigError, Settings};
 use crate::desk::Desk;
 use crate::domain::templates::Templates;
-use crate::domain::{Classifier, Clock, SystemClock};
+use crate::domain::{Classifier, Clock, SystemClock, builtin};
 use crate::storage::Store;
 use crate::telegram::{self, TelegramTransport};
 use crate::worker::{self, OutboxConfig, OutboxWorker};
@@ -18,16 +19,46 @@ use crate::worker::{self, OutboxConfig, OutboxWorker};
 /// How often the clock loop looks for due reminders.
 const CLOCK_EVERY: Duration = Duration::from_secs(15);
 
+/// Where the rules, FAQ and templates came from, for people checking a setup.
+pub fn rules_origin(settings: &Settings) -> String {
+    match &settings.desk.rules_dir {
+        Some(dir) => dir.display().to_string(),
+        None => "内置规则(未配置 rules_dir,也没有 intents/ 目录)".into(),
+    }
+}
+
+/// The classifier and templates: from `[desk] rules_dir` when set, else the
+/// files built into the binary. A configured directory that is missing is an
+/// error naming it, never a silent fallback to other rules.
+pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
+    let Some(dir) = &settings.desk.rules_dir else {
+        let classifier =
+            Classifier::from_files(&builtin::rule_files()).context("loading the built-in rules")?;
+        return Ok((classifier, Templates::builtin()?));
+    };
+    if !dir.is_dir() {
+        return Err(ConfigError::Invalid {
+            key: "desk.rules_dir",
+            reason: format!(
+                "目录 {} 不存在(相对路径以配置文件所在目录为准)。删掉这一行即可使用内置规则,或运行 guanjia init 生成一份可编辑的规则",
+                dir.display()
+            ),
+        }
+        .into());
+    }
+    let classifier =
+        Classifier::load(dir).with_context(|| format!("loading rules from {}", dir.display()))?;
+    let templates = Templates::load(&dir.join("templates.toml"))?;
+    Ok((classifier, templates))
+}
+
 /// Load rules, templates and the database; bind the configured buildings.
 pub async fn build_desk(
     settings: Settings,
     clock: Arc<dyn Clock>,
     bot_username: String,
 ) -> Result<Desk> {
-    let rules = settings.desk.rules_dir.clone();
-    let classifier = Classifier::load(&rules)
-        .with_context(|| format!("loading rules from {}", rules.display()))?;
-    let mut templates = Templates::load(&rules.join("templates.toml"))?;
+    let (classifier, mut templates) = load_rules(&settings)?;
     if let Some(company) = &settings.desk.company {
         templates.set_var("company", company);
     }
@@ -43,6 +74,7 @@ pub async fn build_desk(
         bot_username,
     );
     desk.bind_configured_buildings().await?;
+    desk.load_remembered_state().await?;
     Ok(desk)
 }
 
@@ -75,22 +107,33 @@ pub async fn run(settings: Settings) -> Result<()> {
         .context("asking Telegram who we are (getMe)")?;
     let username = me.username.clone().unwrap_or_else(|| "guanjia_bot".into());
     tracing::info!(bot = %username, "connected to the Bot API");
-    if settings.desk.staff_chat.is_none() {
-        tracing::warn!("[desk] staff_chat is not set: tickets will not be posted to staff");
-    }
     let poll_timeout =
         Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs.unwrap_or(10)));
     let outbox_cfg = outbox_config(&settings);
-    let desk = build_desk(settings, Arc::new(SystemClock), username).await?;
-    // The owners' command menu; staff see theirs with /help.
-    if let Err(e) = bot
-        .set_my_commands(
-            <telegram::OwnerCommand as teloxide::utils::command::BotCommands>::bot_commands(),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "could not set the command menu");
+    let desk = build_desk(settings, Arc::new(SystemClock), username.clone()).await?;
+    if desk.staff_group().is_none() {
+        tracing::warn!(
+            "no staff group yet: an admin sends /set_staff_group in it (or set [desk] staff_chat)"
+        );
     }
+    if !me.can_read_all_group_messages {
+        report_privacy_mode(&desk, &username).await;
+    }
+    let mut staff: Vec<i64> = desk
+        .settings()
+        .desk
+        .admins
+        .iter()
+        .chain(&desk.settings().desk.staff)
+        .copied()
+        .collect();
+    match desk.store().staff().await {
+        Ok(added) => staff.extend(added.into_iter().map(|(id, _)| id)),
+        Err(e) => tracing::warn!(error = %e, "could not list staff for their command menus"),
+    }
+    staff.sort_unstable();
+    staff.dedup();
+    telegram::set_command_menus(&bot, desk.staff_group(), &staff).await;
 
     let shutdown = CancellationToken::new();
     let sender = OutboxWorker::new(
@@ -118,6 +161,80 @@ pub async fn run(settings: Settings) -> Result<()> {
     desk.store().close().await;
     tracing::info!(backlog, "stopped; queued messages resume on the next start");
     Ok(())
+}
+
+/// Privacy mode on: the bot sees only commands and replies in groups, so owners'
+/// reports would go unseen. Said in the log and to staff at every start until fixed.
+async fn report_privacy_mode(desk: &Desk, username: &str) {
+    tracing::warn!(
+        bot = %username,
+        "privacy mode is on: in groups the bot sees only commands and replies, not owners' reports. \
+         Fix: @BotFather → /setprivacy → @{username} → Disable, then remove and re-add the bot to each group (or make it admin there)"
+    );
+    if let Err(e) = desk.warn_privacy_mode(username).await {
+        tracing::error!(error = %e, "could not tell staff about privacy mode");
+    }
+}
+
+/// A starter config for `guanjia init`: enough to start with a token and one
+/// admin id; everything else can be done from the chat.
+const STARTER_CONFIG: &str = r#"# 管家 (Guanjia) 配置。完整说明见 README 的「从零开始配置一个真正的机器人」。
+# 相对路径(数据库文件、rules_dir)以本文件所在目录为准。
+# 环境变量优先:TELOXIDE_TOKEN、TELOXIDE_API_URL、DATABASE_URL。
+
+[telegram]
+# token = "123456:ABC..."              # 从 @BotFather 获得;更推荐用环境变量 TELOXIDE_TOKEN
+
+[database]
+url = "sqlite://guanjia.db"            # 或 postgres://user@host/guanjia
+
+[desk]
+company = "幸福里物业"                  # 业主看到的公司名
+timezone = "Asia/Shanghai"
+admins = []                            # 管理员的 Telegram user id:私聊机器人发 /id 查看,例如 [123456789]
+staff = []                             # 其他工作人员的 user id(也可以由管理员用 /staff_add 添加)
+# staff_chat = -1001234567890          # 不必填:管理员在员工群里发 /set_staff_group 即可
+rules_dir = "intents"                  # 规则、FAQ 和话术,可以直接编辑
+
+[service]                              # 服务标准(承诺给业主的时间)
+respond_minutes = 15
+emergency_respond_minutes = 5
+resolve_hours = 24
+complaint_answer_hours = 24
+follow_up_hours = 24
+
+# 业主群不必写在这里:把机器人拉进群后,在群里发 /bind 3栋 即可。
+# [[building]]
+# name = "3栋"
+# chat = -1001000000003
+"#;
+
+/// `guanjia init [DIR]`: write a starter `guanjia.toml` and an editable copy of
+/// the built-in rules into `dir`. Refuses, writing nothing, if any file exists.
+pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rules = dir.join("intents");
+    let mut files: Vec<(PathBuf, &str)> = vec![(dir.join("guanjia.toml"), STARTER_CONFIG)];
+    files.extend(
+        builtin::FILES
+            .iter()
+            .map(|(name, text)| (rules.join(name), *text)),
+    );
+    let existing: Vec<String> = files
+        .iter()
+        .filter(|(path, _)| path.exists())
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        anyhow::bail!(
+            "这些文件已经存在,为免覆盖您的修改,什么都没有写:\n  {}\n请换一个目录,或先移走它们。",
+            existing.join("\n  ")
+        );
+    }
+    std::fs::create_dir_all(&rules).with_context(|| format!("creating {}", rules.display()))?;
+    for (path, text) in &files {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(files.into_iter().map(|(path, _)| path).collect())
 }
 
 /// `guanjia fees import FILE.csv`: check every row, then store all of them or none.

@@ -2,11 +2,17 @@
 //! edit to the rules, and start without a token.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn guanjia(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    guanjia_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin)
+}
+
+/// `guanjia` started in `dir`, as someone would outside the checkout.
+fn guanjia_in(dir: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_guanjia"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .args(args)
         .env_remove("TELOXIDE_TOKEN")
         .env_remove("DATABASE_URL")
@@ -141,10 +147,135 @@ fn the_console_runs_a_whole_ticket_with_no_token() {
     for step in [
         "工单号 #1",
         "🙋 认领 #1",
-        "由 客服小李 负责",
+        "已有工作人员负责",
         "请为本次服务打分",
         "感谢您对工单 #1 的评价",
     ] {
         assert!(shown.contains(step), "the console shows {step:?}:\n{shown}");
     }
+}
+
+#[test]
+fn with_no_files_at_all_classify_check_and_the_console_use_the_built_in_rules() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = guanjia_in(
+        empty.path(),
+        &["classify"],
+        "电梯困人了,快来人\n".as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"emergency\""),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = guanjia_in(empty.path(), &["check"], b"");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && shown.contains("内置"), "{shown}");
+    let out = guanjia_in(
+        empty.path(),
+        &["console"],
+        "3栋2单元501 厨房漏水了\n:quit\n".as_bytes(),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("工单号 #1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn relative_paths_in_the_config_are_read_beside_it_whatever_the_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let rules = home.path().join("my-rules");
+    std::fs::create_dir(&rules).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/intents")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, rules.join(path.file_name().unwrap())).unwrap();
+    }
+    let config = home.path().join("guanjia.toml");
+    std::fs::write(&config, "[desk]\nrules_dir = \"my-rules\"\n").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = guanjia_in(
+        elsewhere.path(),
+        &["--config", config.to_str().unwrap(), "check"],
+        b"",
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains(&rules.display().to_string()), "{shown}");
+
+    std::fs::write(&config, "[desk]\nrules_dir = \"missing-rules\"\n").unwrap();
+    let out = guanjia_in(
+        elsewhere.path(),
+        &["--config", config.to_str().unwrap(), "classify"],
+        "漏水\n".as_bytes(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a missing rules_dir is an error");
+    assert!(
+        err.contains("desk.rules_dir")
+            && err.contains(&home.path().join("missing-rules").display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_writes_an_editable_copy_and_a_config_and_never_overwrites() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("desk");
+    let out = guanjia_in(parent.path(), &["init", "desk"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    for file in ["guanjia.toml", "intents/faq.toml", "intents/templates.toml"] {
+        assert!(dir.join(file).is_file(), "{file} written");
+        assert!(said.contains(file), "says it wrote {file}: {said}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("intents/repair.toml")).unwrap(),
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/intents/repair.toml"))
+            .unwrap()
+    );
+
+    // The copy is what runs: an edit to it is seen from anywhere.
+    let config = dir.join("guanjia.toml");
+    let out = guanjia_in(
+        parent.path(),
+        &["--config", config.to_str().unwrap(), "check"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&dir.join("intents").display().to_string())
+    );
+
+    std::fs::write(dir.join("intents/faq.toml"), "# edited\n").unwrap();
+    let again = guanjia_in(parent.path(), &["init", "desk"], b"");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "init refuses to overwrite");
+    assert!(
+        err.contains("guanjia.toml") && err.contains("faq.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("intents/faq.toml")).unwrap(),
+        "# edited\n",
+        "nothing was overwritten"
+    );
 }

@@ -231,7 +231,8 @@ async fn fee_reminders_never_show_a_room_or_an_amount_in_a_group() {
         .wait_for_text(STAFF_CHAT, "申请登记房号", SOON)
         .await
         .unwrap();
-    fake.push_callback(&li(), STAFF_CHAT, req.message_id, "room:ok:1001");
+    let ok = req.callback_data()[0].clone();
+    fake.push_callback(&li(), STAFF_CHAT, req.message_id, &ok);
     fake.wait_for_text(me.id, "已确认登记", SOON).await.unwrap();
 
     let queued = staff_says(&fake, "/remind_fees").await;

@@ -219,7 +219,8 @@ async fn lanes(cfg: OutboxConfig) -> Lanes {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = guanjia::configuration::Settings::default();
     settings.database.url = format!("sqlite://{}", dir.path().join("t.db").display());
-    settings.desk.rules_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+    settings.desk.rules_dir =
+        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents"));
     settings.desk.staff_chat = Some(STAFF);
     let desk = guanjia::startup::build_desk(settings, Arc::new(SystemClock), "bot".into())
         .await

@@ -9,7 +9,7 @@ use guanjia::domain::notice::{OutagePlan, Targets};
 use guanjia::domain::outgoing::{Button, Outgoing};
 use guanjia::domain::ticket::{Actor, EventKind, Priority, Status};
 use guanjia::domain::{Intent, Location};
-use guanjia::storage::{NewBroadcast, NewTicket, OutageStep, Store, TicketFilter};
+use guanjia::storage::{NewBroadcast, NewTicket, OutageStep, RoomDecision, Store, TicketFilter};
 use sqlx::Connection;
 
 fn t0() -> DateTime<Utc> {
@@ -386,33 +386,32 @@ async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
     let parsed = guanjia::domain::fees::parse_csv(csv.as_bytes()).unwrap();
     assert_eq!(store.import_fees(&parsed.rows, t0()).await.unwrap(), 2);
     let loc: Location = "3栋2单元501".parse().unwrap();
-    store
+    let mut tx = store.begin().await.unwrap();
+    let wang = tx
         .request_room(&Actor::new(20001, "王"), &loc, t0())
         .await
         .unwrap();
-    store
-        .request_room(&Actor::new(20002, "李"), &"3-2-502".parse().unwrap(), t0())
+    tx.request_room(&Actor::new(20002, "李"), &"3-2-502".parse().unwrap(), t0())
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     assert!(
         store.fees_for_confirmed_owners().await.unwrap().is_empty(),
         "nothing before staff confirm"
     );
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.decide_room(wang, true, 1, t0()).await.unwrap(),
+        RoomDecision::Decided(_)
+    ));
     assert!(
-        store
-            .decide_room(20001, true, 1, t0())
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .decide_room(20001, true, 1, t0())
-            .await
-            .unwrap()
-            .is_none(),
+        matches!(
+            tx.decide_room(wang, true, 1, t0()).await.unwrap(),
+            RoomDecision::AlreadyDecided(_)
+        ),
         "a decision is taken once"
     );
+    tx.commit().await.unwrap();
     let fees = store.fees_for_confirmed_owners().await.unwrap();
     assert_eq!(fees.len(), 1);
     assert_eq!(fees[0].0, 20001);
@@ -422,6 +421,51 @@ async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
 #[tokio::test]
 async fn fee_amounts_reach_only_confirmed_rooms_on_both_databases() {
     on_both!(fee_amounts_reach_only_confirmed_rooms);
+}
+
+/// `/room 3-2-501`, then `/room 3-2-502`: the ✅ under the 501 post confirms
+/// nothing, so no reminder ever carries the neighbour's arrears.
+async fn a_button_confirms_only_the_request_it_was_shown_with(store: Store) {
+    let owner = Actor::new(20001, "王");
+    let mut tx = store.begin().await.unwrap();
+    let first = tx
+        .request_room(&owner, &"3-2-501".parse().unwrap(), t0())
+        .await
+        .unwrap();
+    let second = tx
+        .request_room(&owner, &"3-2-502".parse().unwrap(), t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        tx.decide_room(first, true, 1, t0()).await.unwrap(),
+        RoomDecision::Superseded(_)
+    ));
+    tx.commit().await.unwrap();
+    assert!(
+        store
+            .owner(20001)
+            .await
+            .unwrap()
+            .and_then(|o| o.confirmed_location().cloned())
+            .is_none(),
+        "the superseded button confirmed nothing"
+    );
+    let mut tx = store.begin().await.unwrap();
+    let RoomDecision::Decided(r) = tx.decide_room(second, true, 1, t0()).await.unwrap() else {
+        panic!("the current request is decided");
+    };
+    tx.commit().await.unwrap();
+    assert_eq!(r.location.unwrap().room.as_deref(), Some("502"));
+    let confirmed = store.owner(20001).await.unwrap().unwrap();
+    assert_eq!(
+        confirmed.confirmed_location().unwrap().room.as_deref(),
+        Some("502")
+    );
+}
+
+#[tokio::test]
+async fn a_button_confirms_only_the_request_it_was_shown_with_on_both_databases() {
+    on_both!(a_button_confirms_only_the_request_it_was_shown_with);
 }
 
 async fn a_migrated_group_keeps_its_building_and_tickets(store: Store) {
@@ -574,7 +618,7 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
     assert_eq!(store.inbox_prune(before).await.unwrap(), 1);
     assert_eq!(
         store.inbox_pending().await.unwrap(),
-        vec![(2, "{}".to_string())],
+        vec![(2, "{}".to_string(), 0)],
         "an update not yet handled is never pruned"
     );
     assert_eq!(store.outbox_backlog().await.unwrap(), 1, "queued rows stay");
@@ -703,4 +747,27 @@ async fn a_held_chat_is_not_leased_until_its_hold_ends(store: Store) {
 #[tokio::test]
 async fn a_held_chat_is_not_leased_until_its_hold_ends_on_both_databases() {
     on_both!(a_held_chat_is_not_leased_until_its_hold_ends);
+}
+
+async fn the_desk_remembers_a_setting_and_a_new_value_replaces_it(store: Store) {
+    assert_eq!(store.desk_state("staff_chat").await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    tx.set_desk_state("staff_chat", "-100900", Some(9001), t0())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.set_desk_state("staff_chat", "-100901", None, t0())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.desk_state("staff_chat").await.unwrap().as_deref(),
+        Some("-100901")
+    );
+}
+
+#[tokio::test]
+async fn the_desk_remembers_a_setting_and_a_new_value_replaces_it_on_both_databases() {
+    on_both!(the_desk_remembers_a_setting_and_a_new_value_replaces_it);
 }

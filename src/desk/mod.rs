@@ -10,6 +10,7 @@ mod broadcast;
 mod inbox;
 mod owner;
 mod render;
+mod setup;
 mod staff;
 
 pub use broadcast::FeeRun;
@@ -20,7 +21,7 @@ pub use staff::TicketListKind;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 use crate::configuration::Settings;
@@ -111,6 +112,10 @@ struct Inner {
     outbox_wake: Arc<Notify>,
     /// Staff and admins from the config; staff added at run time live in the store.
     config_staff: HashSet<i64>,
+    /// The staff group: the config's `staff_chat` at first, replaced at build by
+    /// the one remembered in the store and at run time by `/set_staff_group`.
+    /// Read on every message, written almost never; never held across an await.
+    staff_chat: RwLock<Option<i64>>,
 }
 
 impl Desk {
@@ -130,6 +135,7 @@ impl Desk {
             .chain(&settings.desk.admins)
             .copied()
             .collect();
+        let staff_chat = RwLock::new(settings.desk.staff_chat);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -141,6 +147,7 @@ impl Desk {
                 bot_username,
                 outbox_wake: Arc::new(Notify::new()),
                 config_staff,
+                staff_chat,
             }),
         }
     }
@@ -187,7 +194,11 @@ impl Desk {
     }
 
     fn staff_chat(&self) -> Option<i64> {
-        self.inner.settings.desk.staff_chat
+        *self
+            .inner
+            .staff_chat
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Where staff are told things: the staff group, or, until one is set, each

@@ -195,7 +195,16 @@ impl Hits {
 impl Classifier {
     /// Loads and validates every `*.toml` in `dir` (which must hold `faq.toml`).
     pub fn load(dir: &Path) -> Result<Classifier, RuleError> {
-        let c = rules::load(dir)?;
+        Self::compile(rules::load(dir)?, &dir.display().to_string())
+    }
+
+    /// As [`load`](Self::load), from `(file name, contents)` pairs in memory, e.g.
+    /// [`builtin::rule_files`](crate::domain::builtin::rule_files).
+    pub fn from_files(files: &[(&str, &str)]) -> Result<Classifier, RuleError> {
+        Self::compile(rules::load_files(files)?, "built-in rules")
+    }
+
+    fn compile(c: Compiled, origin: &str) -> Result<Classifier, RuleError> {
         let ac = if c.terms.is_empty() {
             None
         } else {
@@ -205,7 +214,7 @@ impl Classifier {
                     .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&c.terms)
                     .map_err(|e| RuleError::File {
-                        file: dir.display().to_string(),
+                        file: origin.to_string(),
                         reason: format!("keyword matcher: {e}"),
                     })?,
             )
@@ -216,7 +225,7 @@ impl Classifier {
             .map(|p| Regex::new(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| RuleError::File {
-                file: dir.display().to_string(),
+                file: origin.to_string(),
                 reason: format!("pattern: {e}"),
             })?;
         let mut group_trigger = vec![Vec::new(); c.group_count];

@@ -2,6 +2,7 @@
 //! what a notice targets. Nothing here knows about Telegram or SQL, so the rules can
 //! be tested on their own and another chat platform or database is a new edge.
 
+pub mod builtin;
 pub mod clock;
 pub mod fees;
 pub mod intent;

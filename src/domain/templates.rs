@@ -91,6 +91,10 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("outage_cancel", &["utility", "buildings", "start", "end"]),
     ("fee_group", &["period"]),
     ("fee_private", &["location", "period", "amount", "due_date"]),
+    ("privacy_mode_on", &["bot"]),
+    ("id_answer", &["chat", "user"]),
+    ("group_added", &["title", "chat"]),
+    ("staff_group_set", &["chat"]),
 ];
 
 #[derive(Debug, Clone)]
@@ -115,6 +119,14 @@ impl Templates {
             source,
         })?;
         Self::parse(&file, &text)
+    }
+
+    /// The templates built into the binary (`intents/templates.toml` at build time).
+    pub fn builtin() -> Result<Self, TemplateError> {
+        Self::parse(
+            "built-in templates.toml",
+            crate::domain::builtin::templates(),
+        )
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
@@ -269,6 +281,15 @@ mod tests {
             err.contains("tiket") && err.contains("intents/templates.toml"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_built_in_templates_are_the_shipped_ones() {
+        let built = Templates::builtin().expect("the built-in templates load");
+        let t = shipped();
+        for (key, _) in MESSAGES {
+            assert_eq!(built.render(key, &[]), t.render(key, &[]), "{key}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 mod inbox;
 mod outbox;
 mod records;
+mod state;
 
 pub use inbox::DeadLetter;
 pub use outbox::{OutboxRow, OutboxStats};

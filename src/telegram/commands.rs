@@ -16,6 +16,8 @@ pub enum OwnerCommand {
     MyTickets,
     /// 登记房号,如 /room 3-2-501(物业核实后生效)
     Room(String),
+    /// 查看本聊天的 id 和您的 user id(配置机器人时用)
+    Id,
 }
 
 /// 物业工作人员命令:
@@ -60,4 +62,6 @@ pub enum StaffCommand {
     Recall(String),
     /// 广播记录:谁、何时、发到哪、送达/失败
     Broadcasts,
+    /// 把本群设为员工群(管理员,在员工群里发送)
+    SetStaffGroup,
 }

@@ -3,7 +3,8 @@
 //!
 //! Handlers are thin: turn the update into the desk's terms, call the desk. They
 //! never send replies themselves (the outbox does), except answering a pressed
-//! button, which Telegram wants within seconds and which carries no state.
+//! button, which Telegram wants within seconds and which carries no state, and
+//! setting "/" menus, which are Telegram-only and safe to set again.
 
 pub mod commands;
 pub mod intake;
@@ -11,7 +12,7 @@ pub mod transport;
 
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::ChatMemberUpdated;
+use teloxide::types::{BotCommand, BotCommandScope, ChatMemberUpdated, Recipient};
 use teloxide::utils::command::BotCommands;
 
 pub use commands::{OwnerCommand, StaffCommand};
@@ -28,7 +29,7 @@ type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// - staff commands → the staff side if the sender is staff, else a polite refusal
 /// - any other text → classify and act (or stay silent)
 /// - pressed buttons → claim / finish / rate / confirm a room
-/// - the bot removed from a group → unbind it
+/// - the bot removed from a group → unbind it; added to an unknown one → tell staff
 pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'static>> {
     let messages = Update::filter_message()
         .branch(
@@ -122,6 +123,7 @@ async fn on_owner_command(desk: Desk, msg: Incoming, cmd: OwnerCommand) -> Handl
         }
         OwnerCommand::MyTickets => desk.my_tickets(&msg).await,
         OwnerCommand::Room(arg) => desk.request_room(&msg, &arg).await,
+        OwnerCommand::Id => desk.show_ids(&msg).await,
     };
     match result {
         Ok(()) => Ok(()),
@@ -129,10 +131,32 @@ async fn on_owner_command(desk: Desk, msg: Incoming, cmd: OwnerCommand) -> Handl
     }
 }
 
-async fn on_staff_command(desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
-    match run_staff_command(&desk, &msg, cmd).await {
-        Ok(()) => Ok(()),
-        Err(e) => internal(msg.chat_id, e),
+async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
+    let menu_change = cmd.clone();
+    if let Err(e) = run_staff_command(&desk, &msg, cmd).await {
+        return internal(msg.chat_id, e);
+    }
+    follow_menus(&bot, &desk, &msg, menu_change).await;
+    Ok(())
+}
+
+/// Keep the "/" menus in step with who is staff and where the staff group is.
+async fn follow_menus(bot: &Bot, desk: &Desk, msg: &Incoming, cmd: StaffCommand) {
+    match cmd {
+        StaffCommand::SetStaffGroup if desk.staff_group() == Some(msg.chat_id) => {
+            set_menu(bot, staff_menu(), scope_chat(msg.chat_id)).await;
+        }
+        StaffCommand::StaffAdd(arg) | StaffCommand::StaffRemove(arg) => {
+            let Ok(user) = arg.trim().parse::<i64>() else {
+                return;
+            };
+            if desk.is_staff(user).await.unwrap_or(false) {
+                set_menu(bot, staff_menu(), scope_chat(user)).await;
+            } else if let Err(e) = bot.delete_my_commands().scope(scope_chat(user)).await {
+                tracing::warn!(error = %e, user, "could not remove a staff menu");
+            }
+        }
+        _ => {}
     }
 }
 
@@ -147,8 +171,11 @@ pub async fn run_staff_command(
         .await?;
     // Staff commands show and carry private details (rooms, names, notes): they
     // run only in the staff group or in private, whoever types them where. Only
-    // binding a building group has to happen inside it.
-    let belongs_in_the_group = matches!(cmd, StaffCommand::Bind(_) | StaffCommand::Unbind);
+    // binding a group (a building's, or the staff group itself) happens inside it.
+    let belongs_in_the_group = matches!(
+        cmd,
+        StaffCommand::Bind(_) | StaffCommand::Unbind | StaffCommand::SetStaffGroup
+    );
     if !belongs_in_the_group && !desk.is_staff_place(msg) {
         return desk.not_here(msg).await;
     }
@@ -172,6 +199,7 @@ pub async fn run_staff_command(
         StaffCommand::RemindFees(a) => desk.remind_fees(msg, &a).await,
         StaffCommand::Recall(a) => desk.recall(msg, &a).await,
         StaffCommand::Broadcasts => desk.broadcast_log(msg).await,
+        StaffCommand::SetStaffGroup => desk.set_staff_group(msg).await,
     }
 }
 
@@ -240,12 +268,65 @@ pub async fn route_button(
 }
 
 async fn on_my_chat_member(desk: Desk, update: ChatMemberUpdated) -> HandlerResult {
-    if !update.new_chat_member.is_present()
-        && let Err(e) = desk.on_removed_from_chat(update.chat.id.0).await
+    let chat = &update.chat;
+    if !update.new_chat_member.is_present() {
+        if let Err(e) = desk.on_removed_from_chat(chat.id.0).await {
+            return internal(chat.id.0, e);
+        }
+    } else if !update.old_chat_member.is_present()
+        && !chat.is_private()
+        && !chat.is_channel()
+        && let Err(e) = desk
+            .on_added_to_chat(chat.id.0, chat.title().unwrap_or(""), update.date)
+            .await
     {
         return internal(update.chat.id.0, e);
     }
     Ok(())
+}
+
+/// The "/" menus. Owners' commands are the default everywhere and in private;
+/// the staff group and each staff member's private chat get the staff commands
+/// too. Telegram shows the most specific scope's list, so owners never see staff
+/// commands. A failure is logged, never fatal: the commands work without a menu.
+pub async fn set_command_menus(bot: &Bot, staff_chat: Option<i64>, staff: &[i64]) {
+    set_menu(bot, owner_menu(), BotCommandScope::Default).await;
+    set_menu(bot, owner_menu(), BotCommandScope::AllPrivateChats).await;
+    for chat in staff_chat.into_iter().chain(staff.iter().copied()) {
+        set_menu(bot, staff_menu(), scope_chat(chat)).await;
+    }
+}
+
+fn owner_menu() -> Vec<BotCommand> {
+    menu(OwnerCommand::bot_commands())
+}
+
+/// Staff see their own commands and the owners' ones.
+fn staff_menu() -> Vec<BotCommand> {
+    let mut all = owner_menu();
+    all.extend(menu(StaffCommand::bot_commands()));
+    all
+}
+
+/// Telegram wants the bare command name in a menu, without the `/`.
+fn menu(commands: Vec<BotCommand>) -> Vec<BotCommand> {
+    commands
+        .into_iter()
+        .map(|c| BotCommand::new(c.command.trim_start_matches('/'), c.description))
+        .collect()
+}
+
+fn scope_chat(chat: i64) -> BotCommandScope {
+    BotCommandScope::Chat {
+        chat_id: Recipient::Id(ChatId(chat)),
+    }
+}
+
+async fn set_menu(bot: &Bot, commands: Vec<BotCommand>, scope: BotCommandScope) {
+    if let Err(e) = bot.set_my_commands(commands).scope(scope.clone()).await {
+        // A staff member who never opened a private chat with the bot has none.
+        tracing::warn!(error = %e, ?scope, "could not set a command menu");
+    }
 }
 
 async fn on_migrated(desk: Desk, ids: (i64, i64)) -> HandlerResult {

@@ -156,6 +156,9 @@ pub struct Options {
     pub strict_chats: bool,
     /// Upper bound on a `getUpdates` wait, whatever `timeout` the bot asks for.
     pub max_poll_timeout: Duration,
+    /// `getMe`'s `can_read_all_group_messages`: false for a bot whose privacy
+    /// mode is still on (BotFather's default), true once it is disabled.
+    pub can_read_all_group_messages: bool,
 }
 
 impl Default for Options {
@@ -169,6 +172,8 @@ impl Default for Options {
             conflict_on_concurrent_polls: true,
             strict_chats: false,
             max_poll_timeout: Duration::from_secs(50),
+            // Deployed as the README says: privacy mode disabled.
+            can_read_all_group_messages: true,
         }
     }
 }
@@ -1504,27 +1509,45 @@ impl FakeBotApi {
 
     /// Commands set with `setMyCommands` for the default scope and language.
     pub fn my_commands(&self) -> Vec<(String, String)> {
+        self.commands_in(&json!({"type": "default"}))
+    }
+
+    /// Commands set with `setMyCommands` for `scope` (a `BotCommandScope` as
+    /// JSON, e.g. `{"type": "all_private_chats"}`) and no language. Empty when
+    /// none were set for exactly that scope.
+    pub fn commands_in(&self, scope: &Value) -> Vec<(String, String)> {
         let st = self.inner.lock();
-        let key = commands_key(&Value::Null);
+        let key = commands_key(&json!({ "scope": scope }));
         st.commands
             .get(&key)
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|c| {
-                        (
-                            c.get("command")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string(),
-                            c.get("description")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string(),
-                        )
-                    })
-                    .collect()
+            .map(|a| a.iter().map(command_pair).collect())
+            .unwrap_or_default()
+    }
+
+    /// Commands set for `BotCommandScope::Chat` of `chat_id` (a group, or a
+    /// user's private chat), whether the id was sent as a number or a string.
+    pub fn commands_for_chat(&self, chat_id: i64) -> Vec<(String, String)> {
+        let st = self.inner.lock();
+        st.commands
+            .iter()
+            .find(|(key, _)| {
+                let Some((scope, lang)) = key.rsplit_once('|') else {
+                    return false;
+                };
+                let Ok(scope) = serde_json::from_str::<Value>(scope) else {
+                    return false;
+                };
+                lang.is_empty()
+                    && scope.get("type").and_then(Value::as_str) == Some("chat")
+                    && match scope.get("chat_id") {
+                        Some(Value::Number(n)) => n.as_i64() == Some(chat_id),
+                        Some(Value::String(s)) => s.parse::<i64>().ok() == Some(chat_id),
+                        _ => false,
+                    }
             })
+            .and_then(|(_, v)| v.as_array())
+            .map(|a| a.iter().map(command_pair).collect())
             .unwrap_or_default()
     }
 
@@ -1944,6 +1967,16 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// `(command, description)` of one `BotCommand`, the command without its `/`
+/// (Telegram stores it so whether or not the bot sent one).
+fn command_pair(c: &Value) -> (String, String) {
+    let field = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    (
+        field("command").trim_start_matches('/').to_string(),
+        field("description"),
+    )
 }
 
 fn commands_key(params: &Value) -> String {
@@ -2454,7 +2487,7 @@ fn dispatch(
             "first_name": BOT_FIRST_NAME,
             "username": inner.options.bot_username,
             "can_join_groups": true,
-            "can_read_all_group_messages": false,
+            "can_read_all_group_messages": inner.options.can_read_all_group_messages,
             "supports_inline_queries": false,
             "can_connect_to_business": false,
             "has_main_web_app": false,

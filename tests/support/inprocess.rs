@@ -106,7 +106,8 @@ pub async fn world(start: DateTime<Utc>, tweak: impl FnOnce(&mut Settings)) -> W
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.database.url = format!("sqlite://{}", dir.path().join("t.db").display());
-    settings.desk.rules_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+    settings.desk.rules_dir =
+        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents"));
     settings.desk.staff_chat = Some(STAFF);
     settings.desk.admins = vec![ADMIN];
     settings.building = vec![

@@ -354,13 +354,17 @@ fn read_dir(dir: &Path) -> Result<Vec<Loaded>, RuleError> {
     for path in paths {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        let spec: RuleFile = toml::from_str(&text).map_err(|e| RuleError::Syntax {
-            file: file.clone(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
-        out.push(Loaded { file, spec });
+        out.push(parse_file(file, &text)?);
     }
     Ok(out)
+}
+
+fn parse_file(file: String, text: &str) -> Result<Loaded, RuleError> {
+    let spec: RuleFile = toml::from_str(text).map_err(|e| RuleError::Syntax {
+        file: file.clone(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    Ok(Loaded { file, spec })
 }
 
 const INTENTS: [Intent; 6] = [
@@ -404,7 +408,21 @@ fn looks_like_phone(word: &str) -> bool {
 }
 
 pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
-    let files = read_dir(dir)?;
+    compile(read_dir(dir)?, &dir.display().to_string())
+}
+
+/// As [`load`], from `(file name, contents)` pairs already in memory (the rules
+/// built into the binary), in the order given.
+pub(crate) fn load_files(files: &[(&str, &str)]) -> Result<Compiled, RuleError> {
+    let files = files
+        .iter()
+        .map(|(name, text)| parse_file(name.to_string(), text))
+        .collect::<Result<Vec<_>, _>>()?;
+    compile(files, "built-in rules")
+}
+
+/// `origin` names the whole set in errors about no file in particular.
+fn compile(files: Vec<Loaded>, origin: &str) -> Result<Compiled, RuleError> {
     let mut b = Builder::default();
 
     // Pass 1: vocabularies everything else refers to.
@@ -484,7 +502,7 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     }
     if b.c.categories.is_empty() {
         return Err(RuleError::File {
-            file: dir.display().to_string(),
+            file: origin.to_string(),
             reason: "no [[category]] defined in any rule file".into(),
         });
     }
@@ -771,7 +789,7 @@ pub(crate) fn load(dir: &Path) -> Result<Compiled, RuleError> {
     }
     if b.c.rules.is_empty() {
         return Err(RuleError::File {
-            file: dir.display().to_string(),
+            file: origin.to_string(),
             reason: "no [[rule]] defined in any rule file".into(),
         });
     }

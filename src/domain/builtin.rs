@@ -1,0 +1,49 @@
+//! The rule, FAQ and template files of `intents/` as they were when this binary
+//! was built. They are used when no rule directory is configured and none sits
+//! beside the config file, so `guanjia` works with no files at all, and
+//! `guanjia init` writes them out as an editable copy.
+
+/// `(file name, contents)` for every `intents/*.toml`, in file-name order.
+pub const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_intents.rs"));
+
+/// The bot's wording; it lives beside the rules but is not one.
+pub const TEMPLATES: &str = "templates.toml";
+
+/// The rule and FAQ files, for [`Classifier::from_files`](super::Classifier::from_files).
+pub fn rule_files() -> Vec<(&'static str, &'static str)> {
+    FILES
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != TEMPLATES)
+        .collect()
+}
+
+/// The built-in `templates.toml`.
+pub fn templates() -> &'static str {
+    FILES
+        .iter()
+        .find(|(name, _)| *name == TEMPLATES)
+        .map(|(_, text)| *text)
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_shipped_file_is_built_in_with_its_contents() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let built: Vec<&str> = super::FILES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(built, on_disk);
+        for (name, text) in super::FILES {
+            assert_eq!(*text, std::fs::read_to_string(dir.join(name)).unwrap());
+        }
+        assert!(super::rule_files().iter().any(|(n, _)| *n == "faq.toml"));
+        assert!(super::templates().contains("[messages]"));
+    }
+}
