@@ -214,8 +214,7 @@ pub async fn mark_fee_paid(
     } else {
         canonical_unit(unit)
     };
-    let r = canonical_room(room)
-        .with_context(|| format!("房号 '{room}' 无效,例如 501、A01"))?;
+    let r = canonical_room(room).with_context(|| format!("房号 '{room}' 无效,例如 501、A01"))?;
     let shown = crate::domain::Location::new(Some(b.clone()), u.clone(), Some(r.clone()))
         .map(|l| l.to_string())
         .unwrap_or_default();
@@ -223,11 +222,18 @@ pub async fn mark_fee_paid(
         .await
         .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
     let found = store
-        .mark_fee_paid((&b, u.as_deref(), &r), period.trim(), paid, SystemClock.now())
+        .mark_fee_paid(
+            (&b, u.as_deref(), &r),
+            period.trim(),
+            paid,
+            SystemClock.now(),
+        )
         .await;
     store.close().await;
     if !found? {
-        anyhow::bail!("账期 {period} 没有 {shown} 的缴费记录;请核对楼栋、单元、房号和账期(没有单元时写 -)");
+        anyhow::bail!(
+            "账期 {period} 没有 {shown} 的缴费记录;请核对楼栋、单元、房号和账期(没有单元时写 -)"
+        );
     }
     Ok(if paid {
         format!("已标记 {shown} 账期 {period} 为已缴,不再提醒。")

@@ -384,7 +384,10 @@ async fn scheduled_work_fires_once_on_both_databases() {
 async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
     let csv = "building,unit,room,amount,period,due_date\n3,2,501,1280.50,2026Q4,2026-12-31\n3,2,502,999,2026Q4,2026-12-31\n";
     let parsed = guanjia::domain::fees::parse_csv(csv.as_bytes()).unwrap();
-    assert_eq!(store.import_fees(&parsed.rows, t0()).await.unwrap().stored, 2);
+    assert_eq!(
+        store.import_fees(&parsed.rows, t0()).await.unwrap().stored,
+        2
+    );
     let loc: Location = "3栋2单元501".parse().unwrap();
     store
         .request_room(&Actor::new(20001, "王"), &loc, t0())
@@ -512,7 +515,10 @@ async fn paid_rows_get_no_reminder(store: Store) {
                      5,1,1203,300,Q4,2026-12-31,未缴\n";
     let r = import(&store, with_paid, t0()).await;
     assert_eq!(r.paid, 1);
-    assert_eq!(reminded(&store, "Q4").await, vec![(30001, 10000), (30003, 30000)]);
+    assert_eq!(
+        reminded(&store, "Q4").await,
+        vec![(30001, 10000), (30003, 30000)]
+    );
 
     // `guanjia fees paid 5栋 1 1203 Q4`, in whatever spelling.
     assert!(
@@ -541,7 +547,10 @@ async fn paid_rows_get_no_reminder(store: Store) {
 
     // A paid column is the file's word; and a mark can be undone.
     import(&store, with_paid, t0()).await;
-    assert_eq!(reminded(&store, "Q4").await, vec![(30001, 10000), (30003, 30000)]);
+    assert_eq!(
+        reminded(&store, "Q4").await,
+        vec![(30001, 10000), (30003, 30000)]
+    );
     store
         .mark_fee_paid(("3", Some("2"), "502"), "Q4", false, t0())
         .await

@@ -550,7 +550,9 @@ impl Desk {
     ) -> Result<Option<usize>> {
         let now = self.now();
         let current = self.current_fee_period().await?;
-        let period = current.clone().unwrap_or_else(|| self.settings().fees.period.clone());
+        let period = current
+            .clone()
+            .unwrap_or_else(|| self.settings().fees.period.clone());
         let (groups, _) = self.resolve(targets).await?;
         let fees = match (run, &current) {
             (FeeRun::Private, Some(p)) => self.store().fees_for_confirmed_owners(p).await?,

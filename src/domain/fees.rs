@@ -171,12 +171,29 @@ impl Field {
     fn headers(self) -> &'static [&'static str] {
         match self {
             Field::Building => &[
-                "building", "楼栋", "楼号", "栋号", "楼栋号", "楼栋名称", "楼宇", "楼座", "栋", "幢",
-                "幢号", "座",
+                "building",
+                "楼栋",
+                "楼号",
+                "栋号",
+                "楼栋号",
+                "楼栋名称",
+                "楼宇",
+                "楼座",
+                "栋",
+                "幢",
+                "幢号",
+                "座",
             ],
             Field::Unit => &["unit", "单元", "单元号"],
             Field::Room => &[
-                "room", "房号", "房间号", "房间", "室号", "门牌号", "户号", "房屋号",
+                "room",
+                "房号",
+                "房间号",
+                "房间",
+                "室号",
+                "门牌号",
+                "户号",
+                "房屋号",
             ],
             Field::Amount => &[
                 "amount",
@@ -338,10 +355,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Parsed, LedgerError> {
             Ok(r) => r,
             Err(e) => {
                 parsed.bad.push(BadRow {
-                    line: e
-                        .position()
-                        .map(|p| p.line())
-                        .unwrap_or(fallback_line),
+                    line: e.position().map(|p| p.line()).unwrap_or(fallback_line),
                     reason: format!("无法读取这一行:{e}"),
                 });
                 continue;
@@ -575,7 +589,10 @@ mod tests {
             let csv = format!("{header}\n3,2,501,10,2026-11,2026-12-31\n");
             let p = parse_csv(csv.as_bytes()).unwrap();
             assert_eq!(p.rows.len(), 1, "{header}: {:?}", p.bad);
-            assert_eq!(p.rows[0].paid, None, "no paid column: the ledger says nothing");
+            assert_eq!(
+                p.rows[0].paid, None,
+                "no paid column: the ledger says nothing"
+            );
         }
     }
 
@@ -584,7 +601,12 @@ mod tests {
         let csv = "楼栋,单元,房号,账期,截止日期\n3,2,501,2026-11,2026-12-31\n";
         let err = parse_csv(csv.as_bytes()).unwrap_err();
         assert!(
-            matches!(&err, LedgerError::MissingColumn { field: "金额", .. }),
+            matches!(
+                &err,
+                LedgerError::MissingColumn {
+                    field: "金额", ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("应缴金额"), "{err}");
@@ -594,7 +616,10 @@ mod tests {
     fn two_columns_for_one_field_are_refused_rather_than_guessed() {
         let csv = "楼栋,房号,应缴金额,欠费金额,账期,截止日期\n3,501,1,2,Q4,2026-12-31\n";
         let err = parse_csv(csv.as_bytes()).unwrap_err().to_string();
-        assert!(err.contains("应缴金额") && err.contains("欠费金额"), "{err}");
+        assert!(
+            err.contains("应缴金额") && err.contains("欠费金额"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -847,7 +847,13 @@ mod tests {
 
     #[test]
     fn parsed_locations_are_already_canonical() {
-        for arg in ["十二栋二单元九零二", "b座1203", "03-02-0501", "3号楼2单元501室", "a2栋a01"] {
+        for arg in [
+            "十二栋二单元九零二",
+            "b座1203",
+            "03-02-0501",
+            "3号楼2单元501室",
+            "a2栋a01",
+        ] {
             let Ok(l) = arg.parse::<Location>() else {
                 continue;
             };

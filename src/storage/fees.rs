@@ -49,13 +49,12 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut report = FeeImport::default();
         for period in periods {
-            let old = sqlx::query(
-                "SELECT building, unit, room, paid_at FROM fees WHERE period = $1",
-            )
-            .bind(period)
-            .fetch_all(&mut *tx.tx)
-            .await
-            .ctx("reading a period's fees before replacing them")?;
+            let old =
+                sqlx::query("SELECT building, unit, room, paid_at FROM fees WHERE period = $1")
+                    .bind(period)
+                    .fetch_all(&mut *tx.tx)
+                    .await
+                    .ctx("reading a period's fees before replacing them")?;
             let mut paid_before: HashMap<Key, Option<i64>> = HashMap::new();
             for r in &old {
                 let unit: Option<String> = r.try_get(1).ctx("reading fees")?;
