@@ -619,11 +619,8 @@ impl Desk {
     /// something other than the default, else the period of the latest ledger
     /// import. `None` when neither: private reminders then have nothing to say.
     pub async fn current_fee_period(&self) -> Result<Option<String>> {
-        let configured = &self.settings().fees.period;
-        if current_period(configured, None).is_some() {
-            return Ok(Some(configured.trim().to_string()));
-        }
-        Ok(self.store().latest_fee_period().await?)
+        let latest = self.store().latest_fee_period().await?;
+        Ok(current_period(&self.settings().fees.period, latest))
     }
 
     /// Called by the outbox worker when a broadcast's copies are all settled: tell

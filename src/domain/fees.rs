@@ -504,11 +504,6 @@ pub fn current_period(configured: &str, latest_imported: Option<String>) -> Opti
     }
 }
 
-/// A truthy or falsy `paid` cell, for the CLI as for the ledger.
-pub fn paid_value(s: &str) -> Option<bool> {
-    parse_paid(s).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,6 +702,18 @@ mod tests {
         let p = parse_csv(csv.as_bytes()).unwrap();
         assert_eq!(p.bad[0].line, 2);
         assert!(p.bad[0].reason.contains("大概"));
+    }
+
+    #[test]
+    fn the_current_period_is_the_configured_one_else_the_latest_imported() {
+        let latest = || Some("2026年11月".to_string());
+        assert_eq!(
+            current_period("2026Q4", latest()).as_deref(),
+            Some("2026Q4")
+        );
+        assert_eq!(current_period(LATEST_PERIOD, latest()), latest());
+        assert_eq!(current_period("", latest()), latest());
+        assert_eq!(current_period(LATEST_PERIOD, None), None);
     }
 
     #[test]
