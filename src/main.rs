@@ -75,8 +75,24 @@ enum IntentsCommand {
 
 #[derive(Subcommand)]
 enum FeesCommand {
-    /// Load a ledger CSV (building,unit,room,amount,period,due_date); all rows or none
+    /// Load a ledger CSV (columns by header: 楼栋,单元,房号,金额,账期,截止日期[,已缴]
+    /// or building,unit,room,amount,period,due_date[,paid]; UTF-8 or GBK); all rows
+    /// or none; each period in the file replaces that period's rows
     Import { file: PathBuf },
+    /// Mark one room's fee of a period paid, so no reminder goes for it
+    Paid {
+        /// e.g. 3栋, B座
+        building: String,
+        /// e.g. 2; `-` when the building has no units
+        unit: String,
+        /// e.g. 501, A01
+        room: String,
+        /// As in the ledger, e.g. 2026年第四季度
+        period: String,
+        /// Undo: mark it unpaid again
+        #[arg(long)]
+        unpaid: bool,
+    },
 }
 
 fn settings(path: Option<&Path>) -> Result<Settings> {
@@ -170,6 +186,22 @@ async fn main() -> Result<()> {
             command: FeesCommand::Import { file },
         } => {
             let report = startup::import_fees(&settings, &file).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Fees {
+            command:
+                FeesCommand::Paid {
+                    building,
+                    unit,
+                    room,
+                    period,
+                    unpaid,
+                },
+        } => {
+            let report =
+                startup::mark_fee_paid(&settings, &building, &unit, &room, &period, !unpaid)
+                    .await?;
             println!("{report}");
             Ok(())
         }

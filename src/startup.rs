@@ -238,12 +238,20 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// `guanjia fees import FILE.csv`: check every row, then store all of them or none.
+/// Each period in the file replaces that period's rows.
 pub async fn import_fees(settings: &Settings, file: &std::path::Path) -> Result<String> {
-    let reader =
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let parsed = crate::domain::fees::parse_csv(reader)
-        .with_context(|| format!("reading {}", file.display()))?;
+    use crate::domain::fees;
+    let bytes = std::fs::read(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut parsed =
+        fees::parse_csv(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let store = Store::connect(&settings.database.url)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
+    let mut known: Vec<String> = settings.building.iter().map(|b| b.name.clone()).collect();
+    known.extend(store.buildings().await?.into_iter().map(|g| g.name));
+    parsed.refuse_unknown_buildings(&known);
     if !parsed.bad.is_empty() {
+        store.close().await;
         let lines: Vec<String> = parsed
             .bad
             .iter()
@@ -257,14 +265,86 @@ pub async fn import_fees(settings: &Settings, file: &std::path::Path) -> Result<
         );
     }
     if parsed.rows.is_empty() {
+        store.close().await;
         anyhow::bail!("{} 没有数据行", file.display());
     }
+    let periods = parsed.periods();
+    let report = store.import_fees(&parsed.rows, SystemClock.now()).await?;
+    let latest = store.latest_fee_period().await?;
+    store.close().await;
+    let mut out = format!(
+        "已导入 {} 行缴费记录({}),账期 {}",
+        report.stored,
+        file.display(),
+        periods.join("、")
+    );
+    if report.paid > 0 {
+        out.push_str(&format!(",其中 {} 行已缴", report.paid));
+    }
+    out.push('。');
+    if report.removed > 0 {
+        out.push_str(&format!(
+            "\n同账期中本文件没有的 {} 行旧记录已删除。",
+            report.removed
+        ));
+    }
+    match fees::current_period(&settings.fees.period, latest) {
+        Some(p) if periods.contains(&p) => {
+            out.push_str(&format!("\n私聊提醒只发账期 {p} 中未缴的记录。"))
+        }
+        Some(p) => out.push_str(&format!(
+            "\n注意:私聊提醒只发账期 {p}(配置 [fees] period)中未缴的记录,本文件的账期不会提醒。"
+        )),
+        None => {}
+    }
+    Ok(out)
+}
+
+/// `guanjia fees paid BUILDING UNIT ROOM PERIOD [--unpaid]`: mark one room's row
+/// so no reminder goes for it (or undo that). `UNIT` is `-` for buildings
+/// without units.
+pub async fn mark_fee_paid(
+    settings: &Settings,
+    building: &str,
+    unit: &str,
+    room: &str,
+    period: &str,
+    paid: bool,
+) -> Result<String> {
+    use crate::domain::location::{canonical_building, canonical_room, canonical_unit};
+    let b = canonical_building(building)
+        .with_context(|| format!("楼栋 '{building}' 无效,例如 3栋、B座"))?;
+    let u = if unit.trim() == "-" {
+        None
+    } else {
+        canonical_unit(unit)
+    };
+    let r = canonical_room(room).with_context(|| format!("房号 '{room}' 无效,例如 501、A01"))?;
+    let shown = crate::domain::Location::new(Some(b.clone()), u.clone(), Some(r.clone()))
+        .map(|l| l.to_string())
+        .unwrap_or_default();
     let store = Store::connect(&settings.database.url)
         .await
         .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
-    let n = store.import_fees(&parsed.rows, SystemClock.now()).await?;
+    let found = store
+        .mark_fee_paid(
+            (&b, u.as_deref(), &r),
+            period.trim(),
+            paid,
+            SystemClock.now(),
+        )
+        .await;
     store.close().await;
-    Ok(format!("已导入 {n} 行缴费记录({})。", file.display()))
+    if !found? {
+        anyhow::bail!(
+            "账期 {period} 没有 {shown} 的缴费记录;请核对楼栋、单元、房号和账期(没有单元时写 -)"
+        );
+    }
+    Ok(if paid {
+        format!("已标记 {shown} 账期 {period} 为已缴,不再提醒。")
+    } else {
+        format!("已标记 {shown} 账期 {period} 为未缴。")
+    })
 }
 
 async fn wait_for_signal() {

@@ -384,7 +384,10 @@ async fn scheduled_work_fires_once_on_both_databases() {
 async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
     let csv = "building,unit,room,amount,period,due_date\n3,2,501,1280.50,2026Q4,2026-12-31\n3,2,502,999,2026Q4,2026-12-31\n";
     let parsed = guanjia::domain::fees::parse_csv(csv.as_bytes()).unwrap();
-    assert_eq!(store.import_fees(&parsed.rows, t0()).await.unwrap(), 2);
+    assert_eq!(
+        store.import_fees(&parsed.rows, t0()).await.unwrap().stored,
+        2
+    );
     let loc: Location = "3栋2单元501".parse().unwrap();
     let mut tx = store.begin().await.unwrap();
     let wang = tx
@@ -396,7 +399,11 @@ async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
         .unwrap();
     tx.commit().await.unwrap();
     assert!(
-        store.fees_for_confirmed_owners().await.unwrap().is_empty(),
+        store
+            .fees_for_confirmed_owners("2026Q4")
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing before staff confirm"
     );
     let mut tx = store.begin().await.unwrap();
@@ -412,7 +419,7 @@ async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
         "a decision is taken once"
     );
     tx.commit().await.unwrap();
-    let fees = store.fees_for_confirmed_owners().await.unwrap();
+    let fees = store.fees_for_confirmed_owners("2026Q4").await.unwrap();
     assert_eq!(fees.len(), 1);
     assert_eq!(fees[0].0, 20001);
     assert_eq!(fees[0].1.amount_cents, 128050);
@@ -423,49 +430,141 @@ async fn fee_amounts_reach_only_confirmed_rooms_on_both_databases() {
     on_both!(fee_amounts_reach_only_confirmed_rooms);
 }
 
-/// `/room 3-2-501`, then `/room 3-2-502`: the ✅ under the 501 post confirms
-/// nothing, so no reminder ever carries the neighbour's arrears.
-async fn a_button_confirms_only_the_request_it_was_shown_with(store: Store) {
-    let owner = Actor::new(20001, "王");
-    let mut tx = store.begin().await.unwrap();
-    let first = tx
-        .request_room(&owner, &"3-2-501".parse().unwrap(), t0())
-        .await
-        .unwrap();
-    let second = tx
-        .request_room(&owner, &"3-2-502".parse().unwrap(), t0())
-        .await
-        .unwrap();
-    assert!(matches!(
-        tx.decide_room(first, true, 1, t0()).await.unwrap(),
-        RoomDecision::Superseded(_)
-    ));
-    tx.commit().await.unwrap();
-    assert!(
-        store
-            .owner(20001)
+/// Owners 1..=n of rooms `3-2-501`, `3-2-502`..., confirmed by staff.
+async fn confirmed_owners(store: &Store, rooms: &[&str]) {
+    for (i, room) in rooms.iter().enumerate() {
+        let user = 30001 + i as i64;
+        let mut tx = store.begin().await.unwrap();
+        let request = tx
+            .request_room(&Actor::new(user, "业主"), &room.parse().unwrap(), t0())
             .await
-            .unwrap()
-            .and_then(|o| o.confirmed_location().cloned())
-            .is_none(),
-        "the superseded button confirmed nothing"
-    );
-    let mut tx = store.begin().await.unwrap();
-    let RoomDecision::Decided(r) = tx.decide_room(second, true, 1, t0()).await.unwrap() else {
-        panic!("the current request is decided");
-    };
-    tx.commit().await.unwrap();
-    assert_eq!(r.location.unwrap().room.as_deref(), Some("502"));
-    let confirmed = store.owner(20001).await.unwrap().unwrap();
+            .unwrap();
+        tx.decide_room(request, true, 1, t0()).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn import(store: &Store, csv: &str, at: DateTime<Utc>) -> guanjia::storage::FeeImport {
+    let parsed = guanjia::domain::fees::parse_csv(csv.as_bytes()).unwrap();
+    assert!(parsed.bad.is_empty(), "{:?}", parsed.bad);
+    store.import_fees(&parsed.rows, at).await.unwrap()
+}
+
+/// (user, amount in cents) reminded for `period`.
+async fn reminded(store: &Store, period: &str) -> Vec<(i64, i64)> {
+    let mut got: Vec<(i64, i64)> = store
+        .fees_for_confirmed_owners(period)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(user, f)| (user, f.amount_cents))
+        .collect();
+    got.sort();
+    got
+}
+
+async fn importing_a_period_replaces_only_that_period(store: Store) {
+    confirmed_owners(&store, &["3-2-501", "3-2-502", "B座A01"]).await;
+    let head = "楼栋,单元,房号,金额,账期,截止日期\n";
+    import(
+        &store,
+        &format!("{head}3,2,501,100,Q3,2026-09-30\n3,2,502,200,Q3,2026-09-30\n"),
+        t0(),
+    )
+    .await;
+    let first = import(
+        &store,
+        &format!("{head}3,2,501,300,Q4,2026-12-31\n3,2,502,400,Q4,2026-12-31\n"),
+        t0() + Duration::minutes(1),
+    )
+    .await;
+    assert_eq!((first.stored, first.removed), (2, 0));
     assert_eq!(
-        confirmed.confirmed_location().unwrap().room.as_deref(),
-        Some("502")
+        store.latest_fee_period().await.unwrap().as_deref(),
+        Some("Q4")
+    );
+    // Finance re-exports Q4: 502 is gone, 501 changed, b座a01 is new.
+    let again = import(
+        &store,
+        &format!("{head}3,2,501,350,Q4,2026-12-31\nb座,,a01,500,Q4,2026-12-31\n"),
+        t0() + Duration::minutes(2),
+    )
+    .await;
+    assert_eq!((again.stored, again.removed), (2, 1));
+    assert_eq!(
+        reminded(&store, "Q4").await,
+        vec![(30001, 35000), (30003, 50000)],
+        "502 is no longer in Q4, 501 has the new amount, the lettered room matches"
+    );
+    assert_eq!(
+        reminded(&store, "Q3").await,
+        vec![(30001, 10000), (30002, 20000)],
+        "another period is untouched"
     );
 }
 
 #[tokio::test]
-async fn a_button_confirms_only_the_request_it_was_shown_with_on_both_databases() {
-    on_both!(a_button_confirms_only_the_request_it_was_shown_with);
+async fn importing_a_period_replaces_only_that_period_on_both_databases() {
+    on_both!(importing_a_period_replaces_only_that_period);
+}
+
+async fn paid_rows_get_no_reminder(store: Store) {
+    confirmed_owners(&store, &["3-2-501", "3-2-502", "5-1-1203"]).await;
+    let with_paid = "楼栋,单元,房号,金额,账期,截止日期,已缴\n\
+                     3,2,501,100,Q4,2026-12-31,否\n\
+                     3,2,502,200,Q4,2026-12-31,是\n\
+                     5,1,1203,300,Q4,2026-12-31,未缴\n";
+    let r = import(&store, with_paid, t0()).await;
+    assert_eq!(r.paid, 1);
+    assert_eq!(
+        reminded(&store, "Q4").await,
+        vec![(30001, 10000), (30003, 30000)]
+    );
+
+    // `guanjia fees paid 5栋 1 1203 Q4`, in whatever spelling.
+    assert!(
+        store
+            .mark_fee_paid(("5", Some("1"), "1203"), "Q4", true, t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_fee_paid(("5", Some("1"), "1204"), "Q4", true, t0())
+            .await
+            .unwrap(),
+        "no such row"
+    );
+    assert_eq!(reminded(&store, "Q4").await, vec![(30001, 10000)]);
+
+    // A re-export without a paid column keeps the marks made since.
+    let without = "楼栋,单元,房号,金额,账期,截止日期\n\
+                   3,2,501,100,Q4,2026-12-31\n\
+                   3,2,502,200,Q4,2026-12-31\n\
+                   5,1,1203,300,Q4,2026-12-31\n";
+    let r = import(&store, without, t0()).await;
+    assert_eq!(r.paid, 2);
+    assert_eq!(reminded(&store, "Q4").await, vec![(30001, 10000)]);
+
+    // A paid column is the file's word; and a mark can be undone.
+    import(&store, with_paid, t0()).await;
+    assert_eq!(
+        reminded(&store, "Q4").await,
+        vec![(30001, 10000), (30003, 30000)]
+    );
+    store
+        .mark_fee_paid(("3", Some("2"), "502"), "Q4", false, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        reminded(&store, "Q4").await,
+        vec![(30001, 10000), (30002, 20000), (30003, 30000)]
+    );
+}
+
+#[tokio::test]
+async fn paid_rows_get_no_reminder_on_both_databases() {
+    on_both!(paid_rows_get_no_reminder);
 }
 
 async fn a_migrated_group_keeps_its_building_and_tickets(store: Store) {
@@ -770,4 +869,49 @@ async fn the_desk_remembers_a_setting_and_a_new_value_replaces_it(store: Store) 
 #[tokio::test]
 async fn the_desk_remembers_a_setting_and_a_new_value_replaces_it_on_both_databases() {
     on_both!(the_desk_remembers_a_setting_and_a_new_value_replaces_it);
+}
+
+/// `/room 3-2-501`, then `/room 3-2-502`: the ✅ under the 501 post confirms
+/// nothing, so no reminder ever carries the neighbour's arrears.
+async fn a_button_confirms_only_the_request_it_was_shown_with(store: Store) {
+    let owner = Actor::new(20001, "王");
+    let mut tx = store.begin().await.unwrap();
+    let first = tx
+        .request_room(&owner, &"3-2-501".parse().unwrap(), t0())
+        .await
+        .unwrap();
+    let second = tx
+        .request_room(&owner, &"3-2-502".parse().unwrap(), t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        tx.decide_room(first, true, 1, t0()).await.unwrap(),
+        RoomDecision::Superseded(_)
+    ));
+    tx.commit().await.unwrap();
+    assert!(
+        store
+            .owner(20001)
+            .await
+            .unwrap()
+            .and_then(|o| o.confirmed_location().cloned())
+            .is_none(),
+        "the superseded button confirmed nothing"
+    );
+    let mut tx = store.begin().await.unwrap();
+    let RoomDecision::Decided(r) = tx.decide_room(second, true, 1, t0()).await.unwrap() else {
+        panic!("the current request is decided");
+    };
+    tx.commit().await.unwrap();
+    assert_eq!(r.location.unwrap().room.as_deref(), Some("502"));
+    let confirmed = store.owner(20001).await.unwrap().unwrap();
+    assert_eq!(
+        confirmed.confirmed_location().unwrap().room.as_deref(),
+        Some("502")
+    );
+}
+
+#[tokio::test]
+async fn a_button_confirms_only_the_request_it_was_shown_with_on_both_databases() {
+    on_both!(a_button_confirms_only_the_request_it_was_shown_with);
 }

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{ChatKind, Desk, Incoming, Result};
-use crate::domain::fees::format_cents;
+use crate::domain::fees::{current_period, format_cents};
 use crate::domain::notice::{NoticeError, OutagePlan, Targets};
 use crate::domain::outgoing::{Lane, Op, Outgoing};
 use crate::storage::{BuildingGroup, NewBroadcast, Outage, OutageStep, Tx};
@@ -549,11 +549,14 @@ impl Desk {
         by: Option<(i64, i64)>,
     ) -> Result<Option<usize>> {
         let now = self.now();
-        let period = self.settings().fees.period.clone();
+        let current = self.current_fee_period().await?;
+        let period = current
+            .clone()
+            .unwrap_or_else(|| self.settings().fees.period.clone());
         let (groups, _) = self.resolve(targets).await?;
-        let fees = match run {
-            FeeRun::Private => self.store().fees_for_confirmed_owners().await?,
-            FeeRun::Groups => Vec::new(),
+        let fees = match (run, &current) {
+            (FeeRun::Private, Some(p)) => self.store().fees_for_confirmed_owners(p).await?,
+            _ => Vec::new(),
         };
         let mut tx = self.store().begin().await?;
         match run {
@@ -584,13 +587,7 @@ impl Desk {
                     if !targets.includes(&fee.building) {
                         continue;
                     }
-                    let location = crate::domain::Location::new(
-                        Some(fee.building.clone()),
-                        fee.unit.clone(),
-                        Some(fee.room.clone()),
-                    )
-                    .map(|l| l.to_string())
-                    .unwrap_or_default();
+                    let location = fee.location();
                     let text = self.t().render(
                         "fee_private",
                         &[
@@ -616,6 +613,14 @@ impl Desk {
                 Ok(Some(count))
             }
         }
+    }
+
+    /// The period fee reminders are about: `[fees] period` when staff set it to
+    /// something other than the default, else the period of the latest ledger
+    /// import. `None` when neither: private reminders then have nothing to say.
+    pub async fn current_fee_period(&self) -> Result<Option<String>> {
+        let latest = self.store().latest_fee_period().await?;
+        Ok(current_period(&self.settings().fees.period, latest))
     }
 
     /// Called by the outbox worker when a broadcast's copies are all settled: tell

@@ -89,9 +89,11 @@ impl FromStr for Location {
         if cs.is_empty() {
             return Err(err());
         }
-        let parsed = parse_address(&cs, 0)
-            .or_else(|| parse_dash(&cs, 0))
-            .or_else(|| parse_hash(&cs, 0))
+        // Each form must cover the whole input; the first that does wins.
+        let whole = |p: Option<(Location, usize)>| p.filter(|(_, end)| *end == cs.len());
+        let parsed = whole(parse_address(&cs, 0))
+            .or_else(|| whole(parse_dash(&cs, 0)))
+            .or_else(|| whole(parse_hash(&cs, 0)))
             .or_else(|| {
                 // A bare room number ("501", "501室") is fine when it is all
                 // the owner typed.
@@ -101,12 +103,111 @@ impl FromStr for Location {
                 } else {
                     end
                 };
-                Some((Location::new(None, None, Some(room))?, end))
-            });
-        match parsed {
-            Some((loc, end)) if end == cs.len() => Ok(loc),
-            _ => Err(err()),
+                whole(Some((Location::new(None, None, Some(room))?, end)))
+            })
+            .or_else(|| whole(parse_lettered_room(&cs)));
+        parsed.map(|(loc, _)| loc).ok_or_else(err)
+    }
+}
+
+/// Room names with a letter (`3-2-A01`, `B座a01`, `3栋2单元501A`): only when the
+/// whole input is one address (`/room`, a ledger), never in free text, where
+/// a letter next to digits is more often a plate, a model or a unit of measure.
+fn parse_lettered_room(cs: &[char]) -> Option<(Location, usize)> {
+    let (building, mut i) = parse_number(cs, 0)?;
+    i = match cs.get(i)? {
+        '-' | '#' => i + 1,
+        _ => parse_building_marker(cs, i)?,
+    };
+    i = skip_space(cs, i);
+    let mut unit = None;
+    if let Some((u, after)) = parse_number(cs, i)
+        && !u.starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        let end = parse_unit_marker(cs, after)
+            .or_else(|| (cs.get(after) == Some(&'-')).then_some(after + 1));
+        if let Some(end) = end {
+            unit = Some(u);
+            i = skip_space(cs, end);
         }
+    }
+    let start = i;
+    while cs.get(i).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        i += 1;
+    }
+    let room: String = cs[start..i].iter().collect();
+    if !room.chars().any(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let room = canonical_room(&room)?;
+    if matches!(cs.get(i), Some('室' | '房')) {
+        i += 1;
+    }
+    Some((Location::new(Some(building), unit, Some(room))?, i))
+}
+
+/// The one spelling of a building that everything compares: the ledger, `/room`,
+/// owners' messages, `[[building]]` names and `/bind` names. Markers go
+/// (栋/幢/座/号楼/楼/号/#), numbers become ASCII without leading zeros (Chinese
+/// numerals too), letters become upper case. A name that is not a number keeps
+/// its words without the marker. `None` when nothing is left.
+///
+/// ```
+/// use guanjia::domain::location::canonical_building;
+/// for name in ["B座", "b座", "Ｂ座", "b"] {
+///     assert_eq!(canonical_building(name).as_deref(), Some("B"));
+/// }
+/// for name in ["3栋", "3号楼", "03幢", "三栋", "3"] {
+///     assert_eq!(canonical_building(name).as_deref(), Some("3"));
+/// }
+/// assert_eq!(canonical_building("紫荆苑").as_deref(), Some("紫荆苑"));
+/// assert_eq!(canonical_building("栋"), None);
+/// ```
+pub fn canonical_building(name: &str) -> Option<String> {
+    const MARKERS: [&str; 10] = [
+        "号楼", "号栋", "号幢", "号座", "栋", "幢", "座", "楼", "号", "#",
+    ];
+    canonical_number(name, &MARKERS)
+}
+
+/// The one spelling of a unit: `2单元`, `02`, `二单元` → `2`. `None` when empty.
+pub fn canonical_unit(unit: &str) -> Option<String> {
+    canonical_number(unit, &["单元"])
+}
+
+/// The one spelling of a room: ASCII letters and digits, upper case, without a
+/// trailing 室/房/号 (`a01室` → `A01`, `５０１` → `501`). `None` when that leaves
+/// nothing, no digit, or other characters.
+pub fn canonical_room(room: &str) -> Option<String> {
+    let norm = crate::domain::text::normalize(room);
+    let mut s = norm.trim();
+    while let Some(rest) = ["室", "房", "号"].iter().find_map(|m| s.strip_suffix(m)) {
+        s = rest.trim_end();
+    }
+    let ok = (1..=8).contains(&s.len())
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+        && s.chars().any(|c| c.is_ascii_digit());
+    ok.then(|| s.to_ascii_uppercase())
+}
+
+fn canonical_number(name: &str, markers: &[&str]) -> Option<String> {
+    let norm = crate::domain::text::normalize(name);
+    let mut s = norm.trim();
+    while let Some(rest) = markers.iter().find_map(|m| s.strip_suffix(m)) {
+        s = rest.trim_end();
+    }
+    if s.is_empty() {
+        return None;
+    }
+    let cs: Vec<char> = s.chars().collect();
+    match parse_number(&cs, 0) {
+        Some((n, end)) if end == cs.len() => Some(n),
+        // Longer than the scanner's 3 digits (`0012`): still one number.
+        _ if s.chars().all(|c| c.is_ascii_digit()) => {
+            let trimmed = s.trim_start_matches('0');
+            Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
+        }
+        _ => Some(s.to_uppercase()),
     }
 }
 
@@ -720,6 +821,74 @@ mod tests {
         ] {
             assert_eq!(extract(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn room_accepts_lettered_rooms_and_any_letter_case() {
+        for (arg, want) in [
+            ("3-2-A01", loc(Some("3"), Some("2"), Some("A01"))),
+            ("3-2-a01", loc(Some("3"), Some("2"), Some("A01"))),
+            ("3栋2单元a01室", loc(Some("3"), Some("2"), Some("A01"))),
+            ("B座a01", loc(Some("B"), None, Some("A01"))),
+            ("b座1203", loc(Some("B"), None, Some("1203"))),
+            ("B座1203", loc(Some("B"), None, Some("1203"))),
+            ("3-2-501A", loc(Some("3"), Some("2"), Some("501A"))),
+        ] {
+            assert_eq!(arg.parse::<Location>().ok(), want, "/room {arg}");
+        }
+        for arg in ["3-2-A01 漏水", "3-2-AB", "3-2-A01-5", "3栋2单元"] {
+            let parsed = arg.parse::<Location>();
+            assert!(
+                parsed.as_ref().map_or(true, |l| l.room.is_none()),
+                "{arg}: {parsed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parsed_locations_are_already_canonical() {
+        for arg in [
+            "十二栋二单元九零二",
+            "b座1203",
+            "03-02-0501",
+            "3号楼2单元501室",
+            "a2栋a01",
+        ] {
+            let Ok(l) = arg.parse::<Location>() else {
+                continue;
+            };
+            let b = l.building.clone().unwrap();
+            assert_eq!(canonical_building(&b), Some(b.clone()), "{arg}");
+            if let Some(u) = &l.unit {
+                assert_eq!(canonical_unit(u).as_ref(), Some(u), "{arg}");
+            }
+            if let Some(r) = &l.room {
+                assert_eq!(canonical_room(r).as_ref(), Some(r), "{arg}");
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_spellings() {
+        for (name, want) in [
+            ("B座", Some("B")),
+            ("b", Some("B")),
+            ("3号楼", Some("3")),
+            ("12#", Some("12")),
+            ("十二栋", Some("12")),
+            ("0012", Some("12")),
+            ("A2栋", Some("A2")),
+            ("东区", Some("东区")),
+            ("", None),
+        ] {
+            assert_eq!(canonical_building(name).as_deref(), want, "{name}");
+        }
+        assert_eq!(canonical_unit("02单元").as_deref(), Some("2"));
+        assert_eq!(canonical_unit(" ").as_deref(), None);
+        assert_eq!(canonical_room("a01室").as_deref(), Some("A01"));
+        assert_eq!(canonical_room("５０１").as_deref(), Some("501"));
+        assert_eq!(canonical_room("五零一"), None);
+        assert_eq!(canonical_room("3-501"), None);
     }
 
     #[test]

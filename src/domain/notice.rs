@@ -94,12 +94,9 @@ impl fmt::Display for Targets {
 }
 
 /// A building's name reduced to what identifies it: `3号楼` → `3`, `b座` → `B`.
+/// The one rule is [`canonical_building`](super::location::canonical_building).
 pub fn building_key(name: &str) -> String {
-    let mut s = name.trim();
-    for suffix in ["号楼", "栋", "幢", "座", "楼", "号"] {
-        s = s.strip_suffix(suffix).unwrap_or(s);
-    }
-    s.trim().to_uppercase()
+    super::location::canonical_building(name).unwrap_or_default()
 }
 
 /// The supplies an outage cuts: the same type the classifier reports.

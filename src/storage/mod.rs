@@ -10,11 +10,13 @@
 //! leased with a conditional `UPDATE` (two workers never send the same row), and
 //! scheduled jobs insert a `(job, slot)` key (a reminder fires once).
 
+mod fees;
 mod inbox;
 mod outbox;
 mod records;
 mod state;
 
+pub use fees::FeeImport;
 pub use inbox::DeadLetter;
 pub use outbox::{OutboxRow, OutboxStats};
 pub use records::*;
@@ -25,7 +27,6 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use std::str::FromStr;
 
-use crate::domain::fees::FeeRow;
 use crate::domain::notice::{OutagePlan, Targets, Utility};
 use crate::domain::ticket::{
     Actor, EventKind, Priority, Rating, Status, Ticket, TicketError, TicketId,
@@ -797,65 +798,7 @@ impl Store {
         rows.iter().map(outage_from_row).collect()
     }
 
-    // ---- fees and schedules ------------------------------------------------------------
-
-    /// Store a whole ledger in one transaction: all rows or none.
-    pub async fn import_fees(&self, rows: &[FeeRow], now: DateTime<Utc>) -> Result<usize> {
-        let mut tx = self.begin().await?;
-        for row in rows {
-            sqlx::query(
-                "INSERT INTO fees (building, unit, room, amount_cents, period, due_date, imported_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (building, unit, room, period) DO UPDATE SET amount_cents = excluded.amount_cents,
-                     due_date = excluded.due_date, imported_at = excluded.imported_at",
-            )
-            .bind(&row.building)
-            .bind(row.unit.as_deref().unwrap_or(""))
-            .bind(&row.room)
-            .bind(row.amount_cents)
-            .bind(&row.period)
-            .bind(row.due_date.format("%Y-%m-%d").to_string())
-            .bind(ms(now))
-            .execute(&mut *tx.tx)
-            .await
-            .ctx("importing a fee row")?;
-        }
-        tx.commit().await?;
-        Ok(rows.len())
-    }
-
-    /// Fees due for owners whose room staff confirmed, matched on building, unit
-    /// and room. Only these owners get an amount, and only in private.
-    pub async fn fees_for_confirmed_owners(&self) -> Result<Vec<(i64, FeeRow)>> {
-        let rows = sqlx::query(
-            "SELECT o.user_id, f.building, f.unit, f.room, f.amount_cents, f.period, f.due_date
-             FROM fees f JOIN owners o
-               ON o.status = 'confirmed' AND o.building = f.building AND o.room = f.room
-                  AND COALESCE(o.unit, '') = f.unit
-             ORDER BY f.building, f.room",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .ctx("matching fees to owners")?;
-        rows.iter()
-            .map(|r| {
-                let unit: String = r.try_get(2).ctx("reading fees")?;
-                let due: String = r.try_get(6).ctx("reading fees")?;
-                Ok((
-                    r.try_get(0).ctx("reading fees")?,
-                    FeeRow {
-                        building: r.try_get(1).ctx("reading fees")?,
-                        unit: (!unit.is_empty()).then_some(unit),
-                        room: r.try_get(3).ctx("reading fees")?,
-                        amount_cents: r.try_get(4).ctx("reading fees")?,
-                        period: r.try_get(5).ctx("reading fees")?,
-                        due_date: chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d")
-                            .map_err(|_| StorageError::Corrupt(format!("fee due date '{due}'")))?,
-                    },
-                ))
-            })
-            .collect()
-    }
+    // ---- schedules (the fee ledger is in fees.rs) ---------------------------------------
 
     /// Record that scheduled `job` ran for `slot`. False if it already had.
     pub async fn claim_job_slot(
