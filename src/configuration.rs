@@ -376,7 +376,10 @@ impl Settings {
                     reason: format!("chat {} 出现了两次", b.chat),
                 });
             }
-            if let Some(other) = names.insert(b.name.trim(), b.chat) {
+            // "3栋" and "3号楼" are one building: compare in the one spelling.
+            let key = crate::domain::location::canonical_building(&b.name)
+                .unwrap_or_else(|| b.name.trim().to_string());
+            if let Some(other) = names.insert(key, b.chat) {
                 return Err(ConfigError::Invalid {
                     key: "building.name",
                     reason: format!(
@@ -615,6 +618,21 @@ mod tests {
                 "[[building]]\nname = \"3栋\"\nchat = -3\n[[building]]\nname = \" 3栋\"\nchat = -4\n"
             ),
             "building.name"
+        );
+        assert_eq!(
+            invalid_key(
+                "[[building]]\nname = \"3栋\"\nchat = -3\n[[building]]\nname = \"3号楼\"\nchat = -4\n"
+            ),
+            "building.name",
+            "two spellings of one building"
+        );
+        assert_eq!(
+            invalid_key("[inbox]\nmax_attempts = 0\n"),
+            "inbox.max_attempts"
+        );
+        assert_eq!(
+            invalid_key("[flood]\nrepeat_minutes = 0\n"),
+            "flood.repeat_minutes"
         );
         assert_eq!(invalid_key("[desk]\nstaff_chat = 42\n"), "desk.staff_chat");
         assert_eq!(invalid_key("[desk]\nadmins = [-100123]\n"), "desk.admins");

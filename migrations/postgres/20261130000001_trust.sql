@@ -38,6 +38,14 @@ CREATE INDEX room_requests_user ON room_requests (user_id, status);
 -- rating buttons carry the round they were sent for.
 ALTER TABLE tickets ADD COLUMN round BIGINT NOT NULL DEFAULT 0;
 
+-- An event caused by one owner message carries that message's key, so handling
+-- the message twice (a replay after a crash) records it once.
+ALTER TABLE ticket_events ADD COLUMN source_key TEXT;
+CREATE UNIQUE INDEX ticket_events_source ON ticket_events (source_key);
+
+-- Flood limits count a group's recent tickets.
+CREATE INDEX tickets_source_time ON tickets (source_chat_id, created_at);
+
 -- People who have a private chat with the bot (they wrote to it there): only they
 -- can be sent private details such as a finished job's summary.
 CREATE TABLE private_chats (

@@ -60,6 +60,16 @@ impl Desk {
                 .reply(msg, "⚠️ 用法:/bind 3栋(楼栋名不超过 32 个字)")
                 .await;
         }
+        if Some(msg.chat_id) == self.staff_chat() {
+            // The staff group shows rooms, names and phone numbers: it must never
+            // become a building group that broadcasts reach.
+            return self
+                .reply(
+                    msg,
+                    "⚠️ 这是员工群,不能绑定为业主群。请在对应的业主群里发送 /bind 楼栋名。",
+                )
+                .await;
+        }
         self.store()
             .bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now())
             .await?;

@@ -211,6 +211,22 @@ impl Desk {
         }
     }
 
+    /// One message for staff, once per `tag`: to the staff group, or a copy for
+    /// each admin in private (tagged `<tag>:<admin>`) while there is no group.
+    pub(crate) fn to_staff(&self, tag: &str, text: &str) -> Vec<Outgoing> {
+        self.staff_targets()
+            .into_iter()
+            .map(|target| {
+                let tag = if Some(target) == self.staff_chat() {
+                    tag.to_string()
+                } else {
+                    format!("{tag}:{target}")
+                };
+                Outgoing::send(target, text).tag(tag)
+            })
+            .collect()
+    }
+
     /// Bind the `[[building]]` groups of the config (they win over earlier /bind).
     pub async fn bind_configured_buildings(&self) -> Result<()> {
         let now = self.now();
@@ -291,15 +307,16 @@ impl Desk {
     /// The bot was removed from a group: forget the binding.
     pub async fn on_removed_from_chat(&self, chat_id: i64) -> Result<Option<String>> {
         let name = self.inner.store.unbind_building(chat_id).await?;
-        if let (Some(name), Some(staff_chat)) = (&name, self.staff_chat()) {
-            self.post(
-                Outgoing::send(
-                    staff_chat,
-                    format!("ℹ️ 机器人已被移出 {name} 的业主群(chat {chat_id}),已解除绑定。"),
-                )
-                .tag(format!("removed:{chat_id}:{}", self.now().timestamp())),
-            )
-            .await?;
+        if let Some(name) = &name {
+            let now = self.now();
+            let mut tx = self.inner.store.begin().await?;
+            for out in self.to_staff(
+                &format!("removed:{chat_id}:{}", now.timestamp()),
+                &format!("ℹ️ 机器人已被移出 {name} 的业主群(chat {chat_id}),已解除绑定。"),
+            ) {
+                tx.enqueue(&out, now).await?;
+            }
+            self.commit(tx).await?;
         }
         Ok(name)
     }

@@ -26,13 +26,28 @@ impl Desk {
                 .remember_private_chat(msg.from.id, self.now())
                 .await?;
         }
+        let c = self.classifier().classify(&msg.text);
+        tracing::debug!(chat = msg.chat_id, intent = c.intent.as_str(), category = ?c.category, "classified");
+        // In the private channel of a ticket, details attach to it; a new
+        // problem (above all a new emergency) opens its own ticket.
         if msg.is_private()
             && let Some(ticket) = self.private_context(msg.from.id).await?
+            && !reports_something_new(&c, &ticket)
         {
             return self.private_details(msg, ticket).await;
         }
-        let c = self.classifier().classify(&msg.text);
-        tracing::debug!(chat = msg.chat_id, intent = c.intent.as_str(), category = ?c.category, "classified");
+        // Groups that are neither a bound building nor the staff group (someone
+        // added the bot elsewhere) are not served: no tickets, no answers.
+        if c.intent != Intent::Other
+            && !msg.is_private()
+            && self.store().building_of(msg.chat_id).await?.is_none()
+        {
+            tracing::debug!(
+                chat = msg.chat_id,
+                "message in a group the desk does not serve"
+            );
+            return Ok(());
+        }
         match c.intent {
             Intent::Emergency | Intent::Repair | Intent::Complaint => {
                 if c.intent != Intent::Emergency
@@ -121,6 +136,49 @@ impl Desk {
 
     async fn open_ticket(&self, msg: &Incoming, c: &Classification) -> Result<()> {
         let now = self.now();
+        let flood = &self.settings().flood;
+        let urgent = c.intent == Intent::Emergency;
+        // The same report again, within the window: it is the same ticket.
+        if let Some(t) = self
+            .store()
+            .active_ticket_like(
+                msg.from.id,
+                msg.chat_id,
+                c.intent,
+                c.category.as_deref(),
+                now - Duration::minutes(flood.repeat_minutes),
+            )
+            .await?
+        {
+            if (t.source_chat, t.source_message) == (msg.chat_id, msg.message_id) {
+                // This very message opened it: a re-delivered update.
+                return Ok(());
+            }
+            let window = now - Duration::minutes(flood.repeat_minutes);
+            return self.join_ticket(msg, &t, "ack_repeat", window).await;
+        }
+        // One owner cannot bury the desk: past the hourly limit, ordinary reports
+        // are kept on their latest ticket. Emergencies always open their own.
+        if !urgent
+            && self
+                .store()
+                .tickets_opened_by(msg.from.id, now - Duration::hours(1))
+                .await?
+                >= flood.owner_tickets_per_hour
+            && let Some(t) = self.store().latest_active_ticket_of(msg.from.id).await?
+        {
+            return self
+                .join_ticket(msg, &t, "ack_over_limit", now - Duration::hours(1))
+                .await;
+        }
+        // One group cannot bury the staff group: past the limit, ordinary tickets
+        // are opened and listed but not posted one by one (staff get one summary).
+        let post_to_staff = urgent
+            || self
+                .store()
+                .ordinary_tickets_from(msg.chat_id, now - Duration::minutes(10))
+                .await?
+                < flood.chat_posts_per_10_minutes;
         let group_building = self.store().building_of(msg.chat_id).await?;
         let owner = self.store().owner(msg.from.id).await?;
         let (location, source) = if let Some(l) = c.location.clone() {
@@ -176,18 +234,43 @@ impl Desk {
             now,
         )
         .await?;
-        if let Some(staff_chat) = self.staff_chat() {
-            tx.enqueue(
-                &Outgoing::send(
-                    staff_chat,
-                    self.staff_text(&ticket, group_building.as_deref()),
+        if post_to_staff {
+            // Without a staff group yet, admins get the post in private.
+            for target in self.staff_targets() {
+                let tag = if Some(target) == self.staff_chat() {
+                    staff_tag(&ticket)
+                } else {
+                    format!("{}:{target}", staff_tag(&ticket))
+                };
+                tx.enqueue(
+                    &Outgoing::send(target, self.staff_text(&ticket, group_building.as_deref()))
+                        .keyboard(self.staff_keyboard(&ticket))
+                        .tag(tag)
+                        .lane(lane),
+                    now,
                 )
-                .keyboard(self.staff_keyboard(&ticket))
-                .tag(staff_tag(&ticket))
-                .lane(lane),
-                now,
-            )
-            .await?;
+                .await?;
+            }
+        } else {
+            let window = now.timestamp() / 600;
+            let place = group_building.as_deref().unwrap_or("私聊");
+            for target in self.staff_targets() {
+                tx.enqueue(
+                    &Outgoing::send(
+                        target,
+                        self.t().render(
+                            "flood_summary",
+                            &[
+                                ("place", place),
+                                ("limit", &flood.chat_posts_per_10_minutes.to_string()),
+                            ],
+                        ),
+                    )
+                    .tag(format!("flood:{}:{window}:{target}", msg.chat_id)),
+                    now,
+                )
+                .await?;
+            }
         }
         self.commit(tx).await?;
         tracing::info!(
@@ -196,6 +279,47 @@ impl Desk {
             "ticket opened"
         );
         Ok(())
+    }
+
+    /// A report kept on an existing ticket (a repeat, or past the owner's limit):
+    /// recorded in its history, not posted again. Only the first such report
+    /// since `since` is answered, so a flood of copies cannot flood the group.
+    async fn join_ticket(
+        &self,
+        msg: &Incoming,
+        t: &Ticket,
+        template: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let now = self.now();
+        let answer = self.store().repeats_by(t.id, msg.from.id, since).await? == 0;
+        let mut tx = self.store().begin().await?;
+        let event = EventKind::Repeated {
+            text: msg.text.clone(),
+        };
+        if !tx
+            .add_event_from(t.id, &msg.from, &event, &msg.reply_tag(), now)
+            .await?
+        {
+            // Already recorded: a re-delivered update.
+            return Ok(());
+        }
+        if answer {
+            tx.enqueue(
+                &Outgoing::send(
+                    msg.chat_id,
+                    self.t().render(
+                        template,
+                        &[("ticket", &t.id.to_string()), ("status", t.status.label())],
+                    ),
+                )
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await
     }
 
     /// "是3栋501" shortly after a report with no place completes that report.
@@ -252,20 +376,15 @@ impl Desk {
             now,
         )
         .await?;
-        if let Some(staff_chat) = self.staff_chat() {
-            tx.enqueue(
-                &Outgoing::send(
-                    staff_chat,
-                    format!(
-                        "💡 业主建议({place} · {}):{}",
-                        msg.from.name,
-                        super::render::excerpt(&msg.text, 500)
-                    ),
-                )
-                .tag(format!("sug:{}:{}", msg.chat_id, msg.message_id)),
-                now,
-            )
-            .await?;
+        for out in self.to_staff(
+            &format!("sug:{}:{}", msg.chat_id, msg.message_id),
+            &format!(
+                "💡 业主建议({place} · {}):{}",
+                msg.from.name,
+                super::render::excerpt(&msg.text, 500)
+            ),
+        ) {
+            tx.enqueue(&out, now).await?;
         }
         self.commit(tx).await
     }
@@ -314,25 +433,20 @@ impl Desk {
             now,
         )
         .await?;
-        if let Some(staff_chat) = self.staff_chat() {
-            let to = ticket
-                .assignee
-                .as_ref()
-                .map(|a| format!("(负责人 {})", a.name))
-                .unwrap_or_default();
-            tx.enqueue(
-                &Outgoing::send(
-                    staff_chat,
-                    format!(
-                        "🔒 工单 {} 业主私聊补充{to}:{}",
-                        ticket.id,
-                        super::render::excerpt(&msg.text, 1000)
-                    ),
-                )
-                .tag(format!("details:{}:{}", msg.chat_id, msg.message_id)),
-                now,
-            )
-            .await?;
+        let to = ticket
+            .assignee
+            .as_ref()
+            .map(|a| format!("(负责人 {})", a.name))
+            .unwrap_or_default();
+        for out in self.to_staff(
+            &format!("details:{}:{}", msg.chat_id, msg.message_id),
+            &format!(
+                "🔒 工单 {} 业主私聊补充{to}:{}",
+                ticket.id,
+                super::render::excerpt(&msg.text, 1000)
+            ),
+        ) {
+            tx.enqueue(&out, now).await?;
         }
         self.commit(tx).await
     }
@@ -498,6 +612,7 @@ impl Desk {
     pub async fn rate(
         &self,
         ticket: TicketId,
+        round: Option<i64>,
         stars: i64,
         from: &crate::domain::Actor,
     ) -> Result<CallbackAnswer> {
@@ -506,7 +621,7 @@ impl Desk {
             Err(e) => return Ok(CallbackAnswer::alert(e.to_string())),
         };
         match self
-            .change_ticket(ticket, from, |t| t.rate(from.id, rating))
+            .change_ticket(ticket, from, |t| t.rate(from.id, rating, round))
             .await?
         {
             Ok(_) => Ok(CallbackAnswer::toast(format!(
@@ -515,6 +630,17 @@ impl Desk {
             ))),
             Err(e) => Ok(CallbackAnswer::alert(e.to_string())),
         }
+    }
+}
+
+/// In a ticket's private channel: does this message report a new problem rather
+/// than add to the ticket? A new emergency always does; a repair or complaint
+/// does when it is about something else.
+fn reports_something_new(c: &Classification, ticket: &Ticket) -> bool {
+    match c.intent {
+        Intent::Emergency => ticket.intent != Intent::Emergency || c.category != ticket.category,
+        Intent::Repair | Intent::Complaint => c.category != ticket.category,
+        _ => false,
     }
 }
 

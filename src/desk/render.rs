@@ -165,11 +165,12 @@ impl Desk {
         }
     }
 
+    /// Stars for this round of work: `rate:<ticket>:<round>:<stars>`.
     pub(crate) fn rating_keyboard(t: &Ticket) -> Keyboard {
-        let n = t.id.get();
+        let (n, round) = (t.id.get(), t.round);
         vec![
             (1..=5)
-                .map(|s| Button::callback(format!("{s}⭐"), format!("rate:{n}:{s}")))
+                .map(|s| Button::callback(format!("{s}⭐"), format!("rate:{n}:{round}:{s}")))
                 .collect(),
         ]
     }

@@ -63,20 +63,8 @@ impl Desk {
         let text = text.into();
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        match self.staff_chat() {
-            Some(chat) => {
-                tx.enqueue(&Outgoing::send(chat, text).tag(tag), now)
-                    .await?;
-            }
-            None => {
-                for admin in &self.settings().desk.admins {
-                    tx.enqueue(
-                        &Outgoing::send(*admin, text.clone()).tag(format!("{tag}:{admin}")),
-                        now,
-                    )
-                    .await?;
-                }
-            }
+        for out in self.to_staff(tag, &text) {
+            tx.enqueue(&out, now).await?;
         }
         self.commit(tx).await
     }

@@ -190,9 +190,7 @@ impl Desk {
                         now,
                     )
                     .await?;
-                    if key == "rate_sorry"
-                        && let Some(staff_chat) = self.staff_chat()
-                    {
+                    if key == "rate_sorry" {
                         let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
                         let supervisors: Vec<String> = self
                             .settings()
@@ -201,20 +199,18 @@ impl Desk {
                             .iter()
                             .map(|a| format!("id {a}"))
                             .collect();
-                        tx.enqueue(
-                                &Outgoing::send(
-                                    staff_chat,
-                                    format!(
-                                        "⚠️ 工单 {} 业主只给了 {stars} 星,已重新打开。请主管在 {hours} 小时内回访业主。负责人:{who};主管:{}",
-                                        t.id,
-                                        if supervisors.is_empty() { "未配置".into() } else { supervisors.join("、") }
-                                    ),
-                                )
-                                .tag(format!("t{n}:followup:v{v}"))
-                                .lane(Lane::Interactive),
-                                now,
-                            )
-                            .await?;
+                        let text = format!(
+                            "⚠️ 工单 {} 业主只给了 {stars} 星,已重新打开。请主管在 {hours} 小时内回访业主。负责人:{who};主管:{}",
+                            t.id,
+                            if supervisors.is_empty() {
+                                "未配置".into()
+                            } else {
+                                supervisors.join("、")
+                            }
+                        );
+                        for out in self.to_staff(&format!("t{n}:followup:v{v}"), &text) {
+                            tx.enqueue(&out.lane(Lane::Interactive), now).await?;
+                        }
                     }
                 }
                 _ => {}
@@ -404,16 +400,34 @@ impl Desk {
         let chat_name = self.store().building_of(t.source_chat).await?;
         let mut text = self.staff_text(&t, chat_name.as_deref());
         text.push_str("\n\n记录:");
-        for e in self.store().events(id).await? {
+        let events = self.store().events(id).await?;
+        // A flood of identical repeats is one line with a count, so the history
+        // stays readable and within one message.
+        let mut i = 0;
+        while i < events.len() {
+            let e = &events[i];
+            let same = events[i..]
+                .iter()
+                .take_while(|o| {
+                    o.kind == e.kind && o.actor_id == e.actor_id && o.detail == e.detail
+                })
+                .count();
+            let times = if e.kind == "repeated" && same > 1 {
+                format!("(共 {same} 次)")
+            } else {
+                String::new()
+            };
             text.push_str(&format!(
-                "\n{} {} {}{}",
+                "\n{} {} {}{}{times}",
                 self.show(e.at),
                 e.actor_name.as_deref().unwrap_or("系统"),
                 event_label(&e.kind),
                 e.detail
-                    .map(|d| format!(":{}", super::render::excerpt(&d, 200)))
+                    .as_deref()
+                    .map(|d| format!(":{}", super::render::excerpt(d, 200)))
                     .unwrap_or_default()
             ));
+            i += if e.kind == "repeated" { same } else { 1 };
         }
         self.reply(msg, text).await
     }
@@ -604,6 +618,7 @@ fn event_label(kind: &str) -> &str {
         "note" => "备注",
         "location" => "补充位置",
         "owner_details" => "业主私聊补充",
+        "repeated" => "业主再次反映",
         other => other,
     }
 }

@@ -54,6 +54,9 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
         &["ticket", "category", "location", "status"],
     ),
     ("ask_location", &[]),
+    ("ack_repeat", &["ticket", "status"]),
+    ("ack_over_limit", &["ticket", "status"]),
+    ("flood_summary", &["place", "limit"]),
     ("ask_location_private", &[]),
     (
         "dead_letter_staff",

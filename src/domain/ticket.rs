@@ -204,6 +204,9 @@ pub struct Ticket {
     pub resolve_by: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How many times the work was finished: each finish starts a round the
+    /// owner rates once, and rating buttons carry the round they were sent for.
+    pub round: i64,
     /// Bumped on every stored change; see `storage`.
     pub version: i64,
 }
@@ -213,13 +216,30 @@ pub struct Ticket {
 pub enum EventKind {
     Opened,
     Claimed,
-    Transferred { from: Actor, to: Actor },
-    Done { summary: Option<String> },
-    Reopened { reason: String },
-    Rated { stars: u8 },
-    Note { text: String },
-    LocationSet { location: String },
+    Transferred {
+        from: Actor,
+        to: Actor,
+    },
+    Done {
+        summary: Option<String>,
+    },
+    Reopened {
+        reason: String,
+    },
+    Rated {
+        stars: u8,
+    },
+    Note {
+        text: String,
+    },
+    LocationSet {
+        location: String,
+    },
     OwnerDetails,
+    /// The owner reported it again (or past their flood limit): kept, not re-posted.
+    Repeated {
+        text: String,
+    },
 }
 
 impl EventKind {
@@ -234,6 +254,7 @@ impl EventKind {
             EventKind::Note { .. } => "note",
             EventKind::LocationSet { .. } => "location",
             EventKind::OwnerDetails => "owner_details",
+            EventKind::Repeated { .. } => "repeated",
         }
     }
 
@@ -246,6 +267,7 @@ impl EventKind {
             EventKind::Rated { stars } => Some(format!("{stars} 星")),
             EventKind::Note { text } => Some(text.clone()),
             EventKind::LocationSet { location } => Some(location.clone()),
+            EventKind::Repeated { text } => Some(text.clone()),
             _ => None,
         }
     }
@@ -275,6 +297,8 @@ pub enum TicketError {
     NotReporter(TicketId),
     #[error("工单 {0} 已经评价过了,谢谢")]
     AlreadyRated(TicketId),
+    #[error("这是工单 {0} 上一次处理的评价按钮,请使用最新消息下方的按钮评价")]
+    StaleRating(TicketId),
     #[error("工单 {0} 不能转交给当前负责人本人")]
     SameAssignee(TicketId),
     #[error("stored ticket is corrupt: {0}")]
@@ -350,6 +374,9 @@ impl Ticket {
         match (&self.status, &self.assignee) {
             (Status::Claimed, Some(a)) if a.id == who.id || is_admin => {
                 self.status = Status::Done;
+                // A new round of work: the owner rates this one afresh.
+                self.round += 1;
+                self.rating = None;
                 Ok(EventKind::Done { summary })
             }
             (Status::Claimed, Some(a)) => Err(TicketError::NotAssignee {
@@ -379,13 +406,19 @@ impl Ticket {
 
     /// The reporter rates finished work. An unhappy rating reopens it for a
     /// supervisor's follow-up; any other closes it.
+    /// `round` is the round the pressed button was sent for (`None`: a button
+    /// from before rounds, taken as the current one).
     pub fn rate(
         &mut self,
         reporter_id: i64,
         rating: Rating,
+        round: Option<i64>,
     ) -> Result<Vec<EventKind>, TicketError> {
         if reporter_id != self.reporter.id {
             return Err(TicketError::NotReporter(self.id));
+        }
+        if round.is_some_and(|r| r != self.round) {
+            return Err(TicketError::StaleRating(self.id));
         }
         if self.rating.is_some() || self.status == Status::Closed {
             return Err(TicketError::AlreadyRated(self.id));
@@ -456,6 +489,7 @@ mod tests {
             resolve_by: t0 + chrono::Duration::hours(24),
             created_at: t0,
             updated_at: t0,
+            round: 0,
             version: 0,
         }
     }
@@ -531,14 +565,17 @@ mod tests {
         t.claim(&li()).unwrap();
         t.finish(&li(), false, None).unwrap();
         let mut unhappy = t.clone();
-        assert_eq!(t.rate(1, Rating::new(5).unwrap()).unwrap().len(), 1);
+        assert_eq!(
+            t.rate(1, Rating::new(5).unwrap(), Some(1)).unwrap().len(),
+            1
+        );
         assert_eq!(t.status, Status::Closed);
         assert_eq!(
-            t.rate(1, Rating::new(4).unwrap()),
+            t.rate(1, Rating::new(4).unwrap(), Some(1)),
             Err(TicketError::AlreadyRated(t.id))
         );
 
-        let events = unhappy.rate(1, Rating::new(2).unwrap()).unwrap();
+        let events = unhappy.rate(1, Rating::new(2).unwrap(), Some(1)).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(unhappy.status, Status::Claimed);
         assert_eq!(
@@ -550,12 +587,32 @@ mod tests {
     }
 
     #[test]
+    fn each_round_of_work_is_rated_and_an_old_rounds_button_changes_nothing() {
+        let mut t = ticket();
+        t.claim(&li()).unwrap();
+        t.finish(&li(), false, None).unwrap();
+        assert_eq!(t.round, 1);
+        t.rate(1, Rating::new(1).unwrap(), Some(1)).unwrap();
+        assert_eq!(t.status, Status::Claimed, "an unhappy rating reopens it");
+        t.finish(&li(), false, Some("换了新阀门".into())).unwrap();
+        assert_eq!((t.round, t.rating), (2, None));
+        assert_eq!(
+            t.rate(1, Rating::new(5).unwrap(), Some(1)),
+            Err(TicketError::StaleRating(t.id)),
+            "the first round's buttons are spent"
+        );
+        t.rate(1, Rating::new(5).unwrap(), Some(2)).unwrap();
+        assert_eq!(t.status, Status::Closed, "the second round closes it");
+        assert_eq!(t.rating.map(|r| r.stars()), Some(5));
+    }
+
+    #[test]
     fn only_the_reporter_can_rate_and_only_from_one_to_five() {
         let mut t = ticket();
         t.claim(&li()).unwrap();
         t.finish(&li(), false, None).unwrap();
         assert_eq!(
-            t.rate(99, Rating::new(5).unwrap()),
+            t.rate(99, Rating::new(5).unwrap(), Some(1)),
             Err(TicketError::NotReporter(t.id))
         );
         assert_eq!(Rating::new(0), Err(TicketError::BadRating(0)));

@@ -628,6 +628,91 @@ impl Store {
             .transpose()
     }
 
+    /// The reporter's newest active ticket in this chat of this intent and
+    /// category since `since`: a repeat of the same report joins it.
+    pub async fn active_ticket_like(
+        &self,
+        reporter: i64,
+        chat_id: i64,
+        intent: Intent,
+        category: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets
+             WHERE reporter_id = $1 AND source_chat_id = $2 AND intent = $3 AND COALESCE(category, '') = $4
+               AND created_at >= $5 AND status IN ('open', 'claimed')
+             ORDER BY id DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(reporter)
+            .bind(chat_id)
+            .bind(intent.as_str())
+            .bind(category.unwrap_or(""))
+            .bind(ms(since))
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("finding a ticket a report repeats")?
+            .map(|r| ticket_from_row(&r))
+            .transpose()
+    }
+
+    /// Times `actor` reported again into ticket `id` since `since`.
+    pub async fn repeats_by(&self, id: TicketId, actor: i64, since: DateTime<Utc>) -> Result<i64> {
+        sqlx::query(
+            "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = $1 AND actor_id = $2 AND kind = 'repeated' AND at >= $3",
+        )
+        .bind(id.get())
+        .bind(actor)
+        .bind(ms(since))
+        .fetch_one(&self.pool)
+        .await
+        .ctx("counting repeated reports")?
+        .try_get::<i64, _>(0)
+        .ctx("counting repeated reports")
+    }
+
+    /// The reporter's newest active ticket anywhere, if any.
+    pub async fn latest_active_ticket_of(&self, reporter: i64) -> Result<Option<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE reporter_id = $1 AND status IN ('open', 'claimed')
+             ORDER BY id DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(reporter)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("finding an owner's latest ticket")?
+            .map(|r| ticket_from_row(&r))
+            .transpose()
+    }
+
+    /// Tickets opened since `since` by `reporter`.
+    pub async fn tickets_opened_by(&self, reporter: i64, since: DateTime<Utc>) -> Result<i64> {
+        sqlx::query("SELECT COUNT(*) FROM tickets WHERE reporter_id = $1 AND created_at >= $2")
+            .bind(reporter)
+            .bind(ms(since))
+            .fetch_one(&self.pool)
+            .await
+            .ctx("counting an owner's tickets")?
+            .try_get::<i64, _>(0)
+            .ctx("counting an owner's tickets")
+    }
+
+    /// Ordinary (not urgent) tickets opened from `chat_id` since `since`.
+    pub async fn ordinary_tickets_from(&self, chat_id: i64, since: DateTime<Utc>) -> Result<i64> {
+        sqlx::query(
+            "SELECT COUNT(*) FROM tickets WHERE source_chat_id = $1 AND created_at >= $2 AND priority = 'normal'",
+        )
+        .bind(chat_id)
+        .bind(ms(since))
+        .fetch_one(&self.pool)
+        .await
+        .ctx("counting a chat's tickets")?
+        .try_get::<i64, _>(0)
+        .ctx("counting a chat's tickets")
+    }
+
     pub async fn tickets(
         &self,
         filter: TicketFilter,
@@ -1004,7 +1089,7 @@ impl Tx {
         let loc = t.location.as_ref();
         let done = sqlx::query(
             "UPDATE tickets SET status = $1, assignee_id = $2, assignee_name = $3, rating = $4, follow_up = $5,
-                 building = $6, unit = $7, room = $8, updated_at = $9, version = version + 1
+                 building = $6, unit = $7, room = $8, updated_at = $9, version = version + 1, round = $12
              WHERE id = $10 AND version = $11",
         )
         .bind(t.status.as_str())
@@ -1018,6 +1103,7 @@ impl Tx {
         .bind(ms(now))
         .bind(t.id.get())
         .bind(t.version)
+        .bind(t.round)
         .execute(&mut *self.tx)
         .await
         .ctx("updating a ticket")?;
@@ -1044,6 +1130,33 @@ impl Tx {
         .await
         .ctx("recording a ticket event")?;
         Ok(())
+    }
+
+    /// Record an event caused by one message, once: false if that message's
+    /// event is already recorded (the message is being handled again).
+    pub async fn add_event_from(
+        &mut self,
+        id: TicketId,
+        actor: &Actor,
+        event: &EventKind,
+        source_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO ticket_events (ticket_id, at, actor_id, actor_name, kind, detail, source_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_key) DO NOTHING",
+        )
+        .bind(id.get())
+        .bind(ms(now))
+        .bind(actor.id)
+        .bind(actor.name.as_str())
+        .bind(event.kind())
+        .bind(event.detail())
+        .bind(source_key)
+        .execute(&mut *self.tx)
+        .await
+        .ctx("recording a ticket event")?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Create a broadcast. `None` if the same command already created one.
@@ -1151,7 +1264,7 @@ impl Tx {
 
 const TICKET_COLUMNS: &str = "id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent, category,
     building, unit, room, priority, status, assignee_id, assignee_name, rating, follow_up, respond_by, resolve_by,
-    created_at, updated_at, version";
+    created_at, updated_at, version, round";
 
 fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
     let get_i = |i: usize| r.try_get::<i64, _>(i).ctx("reading a ticket");
@@ -1182,6 +1295,7 @@ fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
         created_at: from_ms(get_i(19)?),
         updated_at: from_ms(get_i(20)?),
         version: get_i(21)?,
+        round: get_i(22)?,
     })
 }
 

@@ -94,6 +94,7 @@ impl NewTicket {
             resolve_by: self.resolve_by,
             created_at: self.created_at,
             updated_at: self.created_at,
+            round: 0,
             version: 0,
         }
     }

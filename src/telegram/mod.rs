@@ -247,11 +247,19 @@ pub async fn route_button(
     data: &str,
 ) -> Result<CallbackAnswer, DeskError> {
     if let Some(rest) = data.strip_prefix("rate:") {
-        let mut parts = rest.split(':');
-        let ticket = parts.next().and_then(|n| n.parse().ok());
-        let stars = parts.next().and_then(|s| s.parse::<i64>().ok());
-        return match (ticket, stars) {
-            (Some(t), Some(s)) => desk.rate(t, s, from).await,
+        // rate:<ticket>:<round>:<stars>; buttons sent before rounds had no round.
+        let parts: Vec<&str> = rest.split(':').collect();
+        let (ticket, round, stars) = match parts.as_slice() {
+            [t, r, s] => (
+                t.parse().ok(),
+                r.parse::<i64>().ok().map(Some),
+                s.parse::<i64>().ok(),
+            ),
+            [t, s] => (t.parse().ok(), Some(None), s.parse::<i64>().ok()),
+            _ => (None, None, None),
+        };
+        return match (ticket, round, stars) {
+            (Some(t), Some(round), Some(s)) => desk.rate(t, round, s, from).await,
             _ => Ok(CallbackAnswer {
                 text: "按钮已失效".into(),
                 alert: true,
