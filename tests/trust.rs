@@ -69,19 +69,7 @@ async fn the_same_report_a_hundred_times_is_one_ticket_and_one_staff_post() {
         .expect("the sentinel is answered");
     // Every copy is kept in the ticket's history, none is lost.
     let m = fake.push_text(&staff_chat(), &li(), "/ticket 1");
-    let history = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-            },
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-        .unwrap();
+    let history = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
     assert!(
         history
             .text
@@ -152,19 +140,7 @@ async fn a_flood_from_one_group_is_summarised_and_an_emergency_still_goes_first(
     assert_eq!(count(&fake, STAFF_CHAT, "不再逐条推送"), 1);
     // Nothing was dropped: staff see all thirty in the list.
     let m = fake.push_text(&staff_chat(), &li(), "/tickets");
-    let list = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-            },
-            SOON,
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-        .unwrap();
+    let list = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
     assert!(
         list.text.contains("(30 条)") || list.text.contains("(31 条)"),
         "{}",
@@ -231,15 +207,7 @@ async fn after_an_unhappy_rating_the_next_round_of_work_can_be_rated_and_closes_
         .await
         .unwrap();
     let m = fake.push_text(&staff_chat(), &li(), "/claim 1");
-    fake.wait_for(
-        |s| {
-            s.iter()
-                .any(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-        },
-        SOON,
-    )
-    .await
-    .unwrap();
+    wait_reply(&fake, STAFF_CHAT, m.message_id).await;
     fake.push_text(&staff_chat(), &li(), "/done 1 疏通了");
     let first = fake.wait_for_text(GROUP_3, "打分", SOON).await.unwrap();
     fake.push_callback(
@@ -287,19 +255,7 @@ async fn after_an_unhappy_rating_the_next_round_of_work_can_be_rated_and_closes_
         .await
         .expect("the second round is rated");
     let m = fake.push_text(&staff_chat(), &li(), "/ticket 1");
-    let shown = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-            },
-            SOON,
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-        .unwrap();
+    let shown = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
     assert!(shown.text.contains("已关闭"), "{}", shown.text);
     assert!(
         !fake
@@ -338,33 +294,9 @@ async fn the_staff_group_cannot_be_bound_as_a_building_group() {
     let home = Home::new(&fake, "");
     let _d = home.start(&fake).await;
     let m = fake.push_text(&staff_chat(), &admin(), "/bind 9栋");
-    let answer = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-            },
-            SOON,
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-        .unwrap();
+    let answer = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
     assert!(answer.text.contains("员工群"), "{}", answer.text);
     let m = fake.push_text(&staff_chat(), &admin(), "/groups");
-    let groups = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-            },
-            SOON,
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.chat_id == STAFF_CHAT && x.reply_to_message_id == Some(m.message_id))
-        .unwrap();
+    let groups = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
     assert!(!groups.text.contains("9栋"), "{}", groups.text);
 }

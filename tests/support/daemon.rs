@@ -186,3 +186,24 @@ pub async fn quiet_moment(fake: &FakeBotApi, min_sent: usize) -> usize {
 
 /// Long enough for anything the daemon does at once.
 pub const SOON: Duration = Duration::from_secs(10);
+
+/// The bot's reply to message `message_id` in `chat`, once it is sent.
+pub async fn wait_reply(
+    fake: &FakeBotApi,
+    chat: i64,
+    message_id: i64,
+) -> super::fake_bot_api::SentMessage {
+    let sent = fake
+        .wait_for(
+            |s| {
+                s.iter()
+                    .any(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
+            },
+            SOON,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("no reply to message {message_id} in {chat}: {e}"));
+    sent.into_iter()
+        .find(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
+        .expect("the reply just seen")
+}
