@@ -18,10 +18,14 @@ pub enum ConfigError {
         file: String,
         source: std::io::Error,
     },
-    #[error("配置文件 {file}: {source}")]
+    /// The parser's own message quotes the offending line, which may hold the
+    /// token or a database password: only the position and the reason are kept.
+    #[error("配置文件 {file} 第 {line} 行第 {column} 列: {reason}(为保护密钥,这里不显示该行内容)")]
     Parse {
         file: String,
-        source: toml::de::Error,
+        line: usize,
+        column: usize,
+        reason: String,
     },
     #[error("配置项 {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
@@ -287,9 +291,15 @@ impl Settings {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|source| ConfigError::Parse {
-            file: file.to_string(),
-            source,
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
+            let before = &text[..text.floor_char_boundary(offset)];
+            ConfigError::Parse {
+                file: file.to_string(),
+                line: before.matches('\n').count() + 1,
+                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                reason: e.message().to_string(),
+            }
         })
     }
 

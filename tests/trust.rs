@@ -300,3 +300,34 @@ async fn the_staff_group_cannot_be_bound_as_a_building_group() {
     let groups = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
     assert!(!groups.text.contains("9栋"), "{}", groups.text);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notice_may_give_the_desks_own_phone_number_but_no_other() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, "");
+    let _d = home.start(&fake).await;
+    let m = fake.push_text(
+        &staff_chat(),
+        &admin(),
+        "/notice all 明天上午清洗水箱,如有疑问请致电 0755-8888 6666",
+    );
+    wait_reply(&fake, STAFF_CHAT, m.message_id).await;
+    fake.wait_for_text(GROUP_3, "清洗水箱", SOON)
+        .await
+        .expect("the desk's own number is fine");
+    let m = fake.push_text(
+        &staff_chat(),
+        &admin(),
+        "/notice all 明天上午清洗水箱,有事找王师傅 13912345678",
+    );
+    let refused = wait_reply(&fake, STAFF_CHAT, m.message_id).await;
+    assert!(refused.text.contains("电话号码"), "{}", refused.text);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        fake.texts_to(GROUP_3)
+            .iter()
+            .all(|t| !t.contains("13912345678")),
+        "{:?}",
+        fake.texts_to(GROUP_3)
+    );
+}

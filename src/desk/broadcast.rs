@@ -233,6 +233,9 @@ impl Desk {
                 )
                 .await;
         }
+        if let Some(found) = self.private_details_in(body) {
+            return self.refuse_private_details(msg, found).await;
+        }
         let (groups, missing) = self.resolve(&targets).await?;
         if groups.is_empty() {
             return self
@@ -281,6 +284,46 @@ impl Desk {
         )
     }
 
+    /// What in a text meant for building groups would expose an owner: a phone
+    /// number (other than the desk's own `{phone}`) or a room. Groups never see
+    /// either, whoever types them.
+    fn private_details_in(&self, text: &str) -> Option<&'static str> {
+        let norm = crate::domain::text::normalize(text);
+        let desk_phone: String = self
+            .t()
+            .var("phone")
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let foreign_phone = crate::domain::text::phone_spans(&norm)
+            .into_iter()
+            .any(|(a, b)| {
+                let digits: String = norm[a..b].chars().filter(char::is_ascii_digit).collect();
+                desk_phone.is_empty()
+                    || (!desk_phone.ends_with(&digits) && !digits.ends_with(&desk_phone))
+            });
+        if foreign_phone {
+            return Some("电话号码");
+        }
+        let room = self
+            .classifier()
+            .classify(text)
+            .location
+            .is_some_and(|l| l.room.is_some());
+        room.then_some("房号")
+    }
+
+    async fn refuse_private_details(&self, msg: &Incoming, found: &str) -> Result<()> {
+        self.reply(
+            msg,
+            format!(
+                "⚠️ 内容里有{found},为保护业主隐私,不会发到业主群。请删去后重新发送;需要留联系方式时,请写物业服务电话。"
+            ),
+        )
+        .await
+    }
+
     /// `/outage <targets> <kind> <start> <end> <reason>`
     pub async fn outage(&self, msg: &Incoming, args: &str) -> Result<()> {
         let now = self.now();
@@ -292,6 +335,9 @@ impl Desk {
             return self
                 .reply(msg, "⚠️ 这次停水/停电的结束时间已经过去了,请检查时间。")
                 .await;
+        }
+        if let Some(found) = self.private_details_in(&plan.reason) {
+            return self.refuse_private_details(msg, found).await;
         }
         let (groups, missing) = self.resolve(&plan.targets).await?;
         if groups.is_empty() {

@@ -292,7 +292,9 @@ impl Desk {
         .await?;
         tx.enqueue(
             &Outgoing::delete_message(msg.chat_id, msg.message_id)
-                .tag(format!("del:{}:{}", msg.chat_id, msg.message_id)),
+                .tag(format!("del:{}:{}", msg.chat_id, msg.message_id))
+                // Private details come down before anything else goes to that group.
+                .lane(Lane::Emergency),
             now,
         )
         .await?;

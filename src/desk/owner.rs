@@ -7,7 +7,7 @@ use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
 use crate::domain::intent::{Classification, Intent, Utility};
-use crate::domain::outgoing::{Button, Outgoing};
+use crate::domain::outgoing::{Button, Lane, Outgoing};
 use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
 use crate::storage::{NewTicket, TicketFilter};
 
@@ -554,7 +554,9 @@ impl Desk {
             if !arg.trim().is_empty() {
                 tx.enqueue(
                     &Outgoing::delete_message(msg.chat_id, msg.message_id)
-                        .tag(format!("del:{}:{}", msg.chat_id, msg.message_id)),
+                        .tag(format!("del:{}:{}", msg.chat_id, msg.message_id))
+                        // Private details come down before anything else goes to that group.
+                        .lane(Lane::Emergency),
                     now,
                 )
                 .await?;

@@ -56,20 +56,23 @@ impl From<TicketError> for StorageError {
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
-/// A database URL fit for a log or an error: the password, wherever a typo put
-/// it, is replaced by `***`.
+/// A database URL fit for a log or an error: whatever a typo did to its shape
+/// (`postgres//…`, `postgres:/…`, no scheme at all), everything between the first
+/// `:` of the credentials and the `@` is replaced by `***`. Safety over looks: a
+/// malformed URL may lose its user name too, never shows its password.
 pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+    let Some(at) = url.rfind('@') else {
         return url.to_string();
     };
-    let rest = &url[scheme_end..];
-    // Credentials end at the last '@' before the path.
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
+    let creds_start = url.find("://").map(|i| i + 3).unwrap_or(0);
+    if creds_start > at {
         return url.to_string();
-    };
-    match rest[..at].split_once(':') {
-        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
+    }
+    match url[creds_start..at].find(':') {
+        Some(colon) => {
+            let colon = creds_start + colon;
+            format!("{}:***{}", &url[..colon], &url[at..])
+        }
         None => url.to_string(),
     }
 }
@@ -172,7 +175,9 @@ impl Store {
                 url.push_str("mode=rwc");
             }
             (Backend::Sqlite, url)
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Only the well-formed prefix: `postgres:/user:pw@host` would reach the
+            // server with the password taken for a database name.
             (Backend::Postgres, url.to_string())
         } else {
             return Err(StorageError::BadUrl(redact(url)));
