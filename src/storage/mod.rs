@@ -1316,7 +1316,6 @@ fn owner_from_row(r: &AnyRow) -> Result<Owner> {
             r.try_get(4).ctx(c)?,
         ),
         confirmed: status == "confirmed",
-        pending: status == "pending",
         context_ticket: r
             .try_get::<Option<i64>, _>(6)
             .ctx(c)?

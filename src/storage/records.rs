@@ -19,9 +19,9 @@ pub struct Owner {
     pub user_id: i64,
     pub name: String,
     pub location: Option<Location>,
-    /// Staff confirmed the room: only then is it used.
+    /// Staff confirmed the room: only then is it used. (Requests waiting for
+    /// staff live in `room_requests`, one row each.)
     pub confirmed: bool,
-    pub pending: bool,
     pub context_ticket: Option<TicketId>,
     pub context_until: Option<DateTime<Utc>>,
 }
