@@ -298,3 +298,49 @@ async fn a_full_disk_in_the_middle_of_reports_loses_none_that_owners_were_told_a
     assert!(acked >= 5, "reports after the disk was freed are answered");
     assert_eq!(stored.len(), acked, "every acknowledged ticket is stored");
 }
+
+/// On a full disk SQLite may end a transaction on its own: the commit then fails,
+/// and so does the rollback that follows. A connection whose transaction state is
+/// no longer known must not serve the next change, or (with savepoints standing
+/// in for transactions) every later change lives in a transaction that never
+/// commits while owners are told it was recorded.
+#[tokio::test]
+async fn after_sqlite_ends_a_transaction_on_its_own_later_changes_still_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    // The transaction is ended behind the store's back; its commit must fail.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_ticket(&ticket(1, "厨房漏水".into()))
+        .await
+        .unwrap();
+    tx.execute_raw("ROLLBACK").await.unwrap();
+    assert!(tx.commit().await.is_err(), "nothing was committed");
+    // A later change fails part-way and is dropped.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_ticket(&ticket(2, "楼道灯坏了".into()))
+        .await
+        .unwrap();
+    assert!(
+        tx.execute_raw("INSERT INTO no_such_table VALUES (1)")
+            .await
+            .is_err()
+    );
+    drop(tx);
+    // Everything after that is really stored, as another connection sees it.
+    for n in 3..=5 {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_ticket(&ticket(n, "门禁坏了".into()))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let stored: Vec<i64> = committed_tickets(&path)
+        .await
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect();
+    assert_eq!(stored, vec![3, 4, 5]);
+}

@@ -938,6 +938,18 @@ impl Tx {
         }
     }
 
+    /// Run a statement of the caller's inside this transaction: for tests that
+    /// provoke faults (SQLite ending a transaction on its own, as it may on a full
+    /// disk); the desk never uses it.
+    #[doc(hidden)]
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<()> {
+        sqlx::raw_sql(sql)
+            .execute(&mut *self.tx)
+            .await
+            .ctx("running a raw statement")?;
+        Ok(())
+    }
+
     /// An owner asks to register a room. It stays untrusted until staff confirm
     /// this very request; the owner's earlier pending requests are superseded, so
     /// their buttons can no longer confirm anything. Returns the request's number.
