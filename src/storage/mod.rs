@@ -114,10 +114,12 @@ pub struct Store {
 /// Begun and ended with plain `BEGIN`/`COMMIT`/`ROLLBACK` on a connection we hold,
 /// not with sqlx's nested-transaction bookkeeping: when a statement or the commit
 /// fails (a full disk, a constraint, a lost server), SQLite may or may not have
-/// rolled back on its own, and a connection whose state we can no longer be sure of
-/// must never serve the next transaction, or everything after it would live in a
-/// transaction that never commits while owners are told it was recorded. So a
-/// failure rolls back and, unless that rollback is known to have worked, the
+/// rolled back on its own. sqlx's counter then still believes a transaction is
+/// open, turns the next `BEGIN` into a `SAVEPOINT` and a later failure's rollback
+/// into `ROLLBACK TO`, which leaves a transaction open for good: everything after
+/// it lives in a transaction that never commits, while the same connection reads
+/// it back and owners are told it was recorded (tests/durability.rs shows it). So
+/// a failure rolls back and, unless that rollback is known to have worked, the
 /// connection is closed and the pool opens a fresh one.
 pub struct Tx {
     tx: TxConn,
