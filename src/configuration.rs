@@ -13,11 +13,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("配置文件 {file}: 无法读取: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    /// The reason is kept as text, not as a `source`: an error chain would print
+    /// it a second time under "Caused by".
+    #[error("配置文件 {file}: 无法读取: {reason}")]
+    Read { file: String, reason: String },
     /// The parser's own message quotes the offending line, which may hold the
     /// token or a database password: only the position and the reason are kept.
     #[error("配置文件 {file} 第 {line} 行第 {column} 列: {reason}(为保护密钥,这里不显示该行内容)")]
@@ -270,9 +269,9 @@ impl Settings {
         let mut settings = match path {
             Some(p) => {
                 let file = p.display().to_string();
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
                     file: file.clone(),
-                    source,
+                    reason: e.to_string(),
                 })?;
                 let mut settings = Self::parse(&file, &text)?;
                 let base = p.parent().filter(|b| !b.as_os_str().is_empty());

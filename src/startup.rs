@@ -34,7 +34,9 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
     let Some(dir) = &settings.desk.rules_dir else {
         let classifier =
             Classifier::from_files(&builtin::rule_files()).context("loading the built-in rules")?;
-        return Ok((classifier, Templates::builtin()?));
+        let templates = Templates::builtin()?;
+        check_faq(&classifier, &templates, "built-in faq.toml")?;
+        return Ok((classifier, templates));
     };
     if !dir.is_dir() {
         return Err(ConfigError::Invalid {
@@ -49,7 +51,23 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
     let classifier =
         Classifier::load(dir).with_context(|| format!("loading rules from {}", dir.display()))?;
     let templates = Templates::load(&dir.join("templates.toml"))?;
+    check_faq(
+        &classifier,
+        &templates,
+        &dir.join("faq.toml").display().to_string(),
+    )?;
     Ok((classifier, templates))
+}
+
+/// FAQ answers may use the templates' `[vars]` and nothing else.
+fn check_faq(classifier: &Classifier, templates: &Templates, file: &str) -> Result<()> {
+    templates.check_vars_only(
+        file,
+        classifier
+            .faq_entries()
+            .map(|e| (e.id.as_str(), e.answer.as_str())),
+    )?;
+    Ok(())
 }
 
 /// Load rules, templates and the database; bind the configured buildings.

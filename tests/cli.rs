@@ -279,3 +279,69 @@ fn init_writes_an_editable_copy_and_a_config_and_never_overwrites() {
         "nothing was overwritten"
     );
 }
+
+#[test]
+fn check_refuses_a_misspelt_placeholder_in_a_faq_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("intents");
+    std::fs::create_dir(&rules).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
+        }
+    }
+    let faq = std::fs::read_to_string(rules.join("faq.toml")).unwrap();
+    std::fs::write(
+        rules.join("faq.toml"),
+        faq.replacen("可拨打 {phone}", "可拨打 {telephone}", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        "[desk]\nrules_dir = \"intents\"\n",
+    )
+    .unwrap();
+    let out = guanjia_in(dir.path(), &["check"], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "check passed a misspelt placeholder");
+    assert!(
+        err.contains("faq.toml") && err.contains("{telephone}"),
+        "the error names the file and the placeholder: {err}"
+    );
+}
+
+#[test]
+fn an_error_is_printed_once_and_logs_to_a_file_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    let out = guanjia(&["--config", missing.to_str().unwrap(), "check"], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.matches("nope.toml").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n",
+            dir.path().join("g.db").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_guanjia"))
+        .current_dir(dir.path())
+        .arg("inbox")
+        .env("RUST_LOG", "debug")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(!log.is_empty(), "debug logs were written");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no escape codes in a piped log: {log}"
+    );
+}

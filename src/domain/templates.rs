@@ -10,16 +10,12 @@ use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("模板文件 {file}: 无法读取: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error("模板文件 {file}: TOML 格式错误: {source}")]
-    Parse {
-        file: String,
-        source: toml::de::Error,
-    },
+    // Reasons are kept as text, not as a `source`: an error chain would print
+    // them a second time under "Caused by".
+    #[error("模板文件 {file}: 无法读取: {reason}")]
+    Read { file: String, reason: String },
+    #[error("模板文件 {file}: TOML 格式错误: {reason}")]
+    Parse { file: String, reason: String },
     #[error("模板文件 {file}: 缺少消息 [messages] {key}")]
     Missing { file: String, key: &'static str },
     #[error("模板文件 {file}: 消息 {key} 使用了未知占位符 {{{placeholder}}};可用的有: {allowed}")]
@@ -117,9 +113,9 @@ struct File {
 impl Templates {
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+        let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Read {
             file: file.clone(),
-            source,
+            reason: e.to_string(),
         })?;
         Self::parse(&file, &text)
     }
@@ -133,9 +129,9 @@ impl Templates {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
-        let parsed: File = toml::from_str(text).map_err(|source| TemplateError::Parse {
+        let parsed: File = toml::from_str(text).map_err(|e| TemplateError::Parse {
             file: file.to_string(),
-            source,
+            reason: e.to_string(),
         })?;
         for (key, allowed) in MESSAGES {
             let Some(body) = parsed.messages.get(*key) else {
@@ -161,6 +157,29 @@ impl Templates {
             vars: parsed.vars,
             messages: parsed.messages,
         })
+    }
+
+    /// Check texts written elsewhere (FAQ answers) that may use only the
+    /// `[vars]`: a misspelt `{telephone}` is an error naming the file and entry,
+    /// not a brace pair an owner reads literally.
+    pub fn check_vars_only<'a>(
+        &self,
+        file: &str,
+        texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), TemplateError> {
+        for (key, body) in texts {
+            if let Some(unknown) = placeholders(body).find(|p| !self.vars.contains_key(*p)) {
+                let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+                names.sort_unstable();
+                return Err(TemplateError::Placeholder {
+                    file: file.to_string(),
+                    key: key.to_string(),
+                    placeholder: unknown.to_string(),
+                    allowed: names.join(", "),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The message `key` with `args` and the `[vars]` filled in.
@@ -235,6 +254,21 @@ fn placeholders(body: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_placeholder_in_a_faq_answer_is_named_with_its_entry() {
+        let t = shipped();
+        t.check_vars_only("faq.toml", [("fee", "请拨打 {phone} 咨询")])
+            .unwrap();
+        let err = t
+            .check_vars_only("faq.toml", [("fee", "请拨打 {telephone} 咨询")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("faq.toml") && err.contains("fee") && err.contains("{telephone}"),
+            "{err}"
+        );
+    }
 
     fn shipped() -> Templates {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml");
