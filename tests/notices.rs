@@ -451,3 +451,48 @@ async fn an_owner_is_answered_while_a_big_broadcast_is_still_going_out() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn targets_and_times_are_read_as_staff_type_them_and_echoed_back() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, "");
+    let _d = home.start(&fake).await;
+    for (n, command) in [
+        "/notice 3栋\u{ff0c}5栋 周六上午清洗水箱",
+        "/notice 3栋 5栋 周日下午消杀",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reply = staff_says(&fake, command).await;
+        assert!(
+            reply.contains("2 个群") && reply.contains("3栋") && reply.contains("5栋"),
+            "{command}: {reply}"
+        );
+        let body = if n == 0 {
+            "清洗水箱"
+        } else {
+            "周日下午消杀"
+        };
+        for group in [GROUP_3, GROUP_5] {
+            fake.wait_for_text(group, body, SOON)
+                .await
+                .unwrap_or_else(|e| panic!("{command} reaches {group}: {e}"));
+        }
+    }
+    assert!(
+        fake.texts_to(GROUP_3)
+            .iter()
+            .all(|t| !t.contains("5栋 周日")),
+        "the second building is a target, not part of the text"
+    );
+    let reply = staff_says(&fake, "/outage 3栋 停水 明天 09:00 12:00 水箱清洗").await;
+    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai)
+        + chrono::Duration::days(1))
+    .format("%-m月%-d日 09:00")
+    .to_string();
+    assert!(
+        reply.contains(&tomorrow),
+        "the understood time is echoed: {reply}"
+    );
+}

@@ -195,9 +195,12 @@ impl Desk {
         groups: &[BuildingGroup],
         missing: &[String],
     ) -> Result<()> {
+        let mut names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        names.dedup();
         let mut text = format!(
-            "📤 {what}已排队,发往 {} 个群,送达后会告诉您结果。",
-            groups.len()
+            "📤 {what}已排队,发往 {} 个群({}),送达后会告诉您结果。",
+            groups.len(),
+            names.join("、")
         );
         if !missing.is_empty() {
             text.push_str(&format!("\n⚠️ 没有找到这些楼栋的群:{}", missing.join("、")));
@@ -207,11 +210,8 @@ impl Desk {
 
     /// `/notice <targets> <text>`
     pub async fn notice(&self, msg: &Incoming, args: &str) -> Result<()> {
-        let (targets, body) = args
-            .trim()
-            .split_once(char::is_whitespace)
-            .unwrap_or((args.trim(), ""));
-        let targets = match Targets::parse(targets) {
+        let (targets, body) = crate::domain::notice::split_targets(args);
+        let targets = match Targets::parse(&targets) {
             Ok(t) => t,
             Err(e) => {
                 return self
@@ -386,9 +386,15 @@ impl Desk {
             return Ok(());
         }
         self.commit(tx).await?;
+        // The times as understood, so a misread date is caught before owners see it.
         self.queued_reply(
             msg,
-            &format!("停{}温馨提示(编号 {id})", plan.utility.word()),
+            &format!(
+                "停{}温馨提示(编号 {id},{} 至 {})",
+                plan.utility.word(),
+                self.show(plan.starts_at),
+                self.show(plan.ends_at)
+            ),
             &groups,
             &missing,
         )

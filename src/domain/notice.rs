@@ -1,5 +1,6 @@
 //! What staff broadcast: who it goes to, and the shape of a planned outage.
 
+use chrono::Datelike;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::fmt;
@@ -10,7 +11,7 @@ pub enum NoticeError {
     NoTargets,
     #[error("停什么?请写 water/power/gas 或 停水/停电/停气,收到的是 '{0}'")]
     BadUtility(String),
-    #[error("时间 '{0}' 看不懂,请写成 2026-11-25 09:00 或 09:00(今天)")]
+    #[error("时间 '{0}' 看不懂,请写成 09:00(今天)、明天 09:00、12月1日 09:00 或 2026-12-01 09:00")]
     BadTime(String),
     #[error("结束时间 {end} 早于开始时间 {start}")]
     EndBeforeStart { start: String, end: String },
@@ -18,6 +19,48 @@ pub enum NoticeError {
     Usage(&'static str),
     #[error("通知内容不能为空")]
     EmptyText,
+}
+
+/// What staff put between building names: commas (either width), 、, semicolons,
+/// spaces (either width).
+const TARGET_SEPARATORS: [char; 7] = [',', '\u{ff0c}', '、', ';', '\u{ff1b}', ' ', '\u{3000}'];
+
+/// A word that names a building as staff write it: `3栋`, `B座`, `12号楼`, `三幢`.
+fn looks_like_building(word: &str) -> bool {
+    const MARKERS: [&str; 5] = ["号楼", "栋", "幢", "座", "楼"];
+    word.chars().count() <= 8
+        && MARKERS.iter().any(|m| {
+            word.strip_suffix(m).is_some_and(|head| {
+                !head.is_empty()
+                    && head.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || "零一二三四五六七八九十百".contains(c)
+                    })
+            })
+        })
+}
+
+/// Split a command's arguments into its targets and the rest: the first word,
+/// and the words after it while they name buildings too, so `3栋 5栋 明天停水`
+/// and `3栋,5栋 明天停水` both go to 3栋 and 5栋.
+pub fn split_targets(args: &str) -> (String, &str) {
+    let mut rest = args.trim_start();
+    let mut targets = Vec::new();
+    let mut first = true;
+    loop {
+        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let all_buildings = word
+            .split(TARGET_SEPARATORS)
+            .filter(|w| !w.is_empty())
+            .all(looks_like_building);
+        if word.is_empty() || (!first && !all_buildings) {
+            break;
+        }
+        targets.push(word);
+        rest = rest[end..].trim_start();
+        first = false;
+    }
+    (targets.join(","), rest)
 }
 
 /// Which building groups a broadcast goes to.
@@ -36,7 +79,7 @@ impl Targets {
         }
         let mut names: Vec<String> = Vec::new();
         for name in s
-            .split([',', ',', '、'])
+            .split(TARGET_SEPARATORS)
             .map(str::trim)
             .filter(|n| !n.is_empty())
         {
@@ -145,21 +188,35 @@ impl OutagePlan {
     /// A time is `2026-11-25 09:00` or `09:00`; a bare start time is today, a bare end
     /// time is on the start's day (the next day if that would be before the start).
     pub fn parse(args: &str, now: DateTime<Utc>, tz: Tz) -> Result<Self, NoticeError> {
-        const USAGE: &str = "/outage 3栋,5栋 停水 2026-11-25 09:00 18:00 市政管网维修";
-        let mut words = args.split_whitespace().peekable();
-        let targets = Targets::parse(words.next().ok_or(NoticeError::Usage(USAGE))?)?;
+        const USAGE: &str = "/outage 3栋,5栋 停水 明天 09:00 18:00 市政管网维修";
+        let (targets, rest) = split_targets(args);
+        if targets.is_empty() {
+            return Err(NoticeError::Usage(USAGE));
+        }
+        let targets = Targets::parse(&targets)?;
+        let mut words = rest.split_whitespace().peekable();
         let utility = Utility::parse(words.next().ok_or(NoticeError::Usage(USAGE))?)?;
         let today = now.with_timezone(&tz).date_naive();
 
+        // A time is a clock (`09:00`, `9:00`), optionally after a day (`明天`,
+        // `12月1日`, `2026-12-01`), with or without a space between them.
         let mut take_time = |default_day: NaiveDate| -> Result<NaiveDateTime, NoticeError> {
             let first = words.next().ok_or(NoticeError::Usage(USAGE))?;
-            if let Ok(day) = NaiveDate::parse_from_str(first, "%Y-%m-%d") {
-                let time = words.next().ok_or(NoticeError::Usage(USAGE))?;
-                let t = parse_clock(time)?;
-                Ok(day.and_time(t))
-            } else {
-                Ok(default_day.and_time(parse_clock(first)?))
+            if let Ok(t) = parse_clock(first) {
+                return Ok(default_day.and_time(t));
             }
+            if let Some(day) = parse_day(first, today) {
+                let time = words.next().ok_or(NoticeError::Usage(USAGE))?;
+                return Ok(day.and_time(parse_clock(time)?));
+            }
+            // `明天09:00`, `12月1日9:00`: the day and the clock glued together.
+            for (i, _) in first.char_indices().skip(1) {
+                let (day, clock) = first.split_at(i);
+                if let (Some(day), Ok(t)) = (parse_day(day, today), parse_clock(clock)) {
+                    return Ok(day.and_time(t));
+                }
+            }
+            Err(NoticeError::BadTime(first.to_string()))
         };
         let start = take_time(today)?;
         let mut end = take_time(start.date())?;
@@ -192,6 +249,40 @@ impl OutagePlan {
 fn parse_clock(s: &str) -> Result<NaiveTime, NoticeError> {
     let s = s.replace('\u{ff1a}', ":");
     NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| NoticeError::BadTime(s.to_string()))
+}
+
+/// A day as staff write it, in the desk's calendar: `今天`, `明天`, `后天`,
+/// `12月1日`, `12/1`, `2026-12-01`, `2026/12/1`. A month and day without a year
+/// is the next such day from `today` (December's `1月5日` is next January).
+fn parse_day(s: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let s = s.trim();
+    let offset = match s.to_lowercase().as_str() {
+        "今天" | "今日" | "today" => Some(0),
+        "明天" | "明日" | "tomorrow" => Some(1),
+        "后天" => Some(2),
+        _ => None,
+    };
+    if let Some(days) = offset {
+        return today.checked_add_days(chrono::Days::new(days));
+    }
+    for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"] {
+        if let Ok(day) = NaiveDate::parse_from_str(s, format) {
+            return Some(day);
+        }
+    }
+    let (month, day) = s
+        .strip_suffix('日')
+        .or_else(|| s.strip_suffix('号'))
+        .and_then(|md| md.split_once('月'))
+        .or_else(|| s.split_once('/'))
+        .or_else(|| s.split_once('-'))?;
+    let (month, day) = (month.parse::<u32>().ok()?, day.parse::<u32>().ok()?);
+    let this_year = NaiveDate::from_ymd_opt(today.year(), month, day)?;
+    if this_year >= today {
+        Some(this_year)
+    } else {
+        NaiveDate::from_ymd_opt(today.year() + 1, month, day)
+    }
 }
 
 fn local(tz: Tz, t: NaiveDateTime) -> Result<DateTime<Utc>, NoticeError> {
@@ -234,6 +325,77 @@ mod tests {
             "owners write the same building many ways"
         );
         assert_eq!(Targets::from_stored(&t.to_stored()), t);
+    }
+
+    #[test]
+    fn targets_take_the_separators_people_use_and_several_words() {
+        let both = Targets::Buildings(vec!["3栋".into(), "5栋".into()]);
+        for written in ["3栋\u{ff0c}5栋", "3栋;5栋", "3栋 5栋", "3栋\u{3000}5栋"] {
+            assert_eq!(Targets::parse(written).unwrap(), both, "{written}");
+        }
+        assert_eq!(
+            split_targets("3栋 5栋 明天上午清洗水箱"),
+            ("3栋,5栋".to_string(), "明天上午清洗水箱")
+        );
+        assert_eq!(
+            split_targets("3栋\u{ff0c}5栋 停水"),
+            ("3栋\u{ff0c}5栋".to_string(), "停水")
+        );
+        assert_eq!(
+            split_targets("all 3栋的住户请注意"),
+            ("all".to_string(), "3栋的住户请注意"),
+            "only words that are building names join the targets"
+        );
+        assert_eq!(
+            split_targets("紫荆苑 今晚停电"),
+            ("紫荆苑".to_string(), "今晚停电")
+        );
+    }
+
+    #[test]
+    fn outage_times_read_today_tomorrow_and_month_day_in_the_desk_calendar() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let shanghai = |y, mo, d, h, mi| {
+            tz.with_ymd_and_hms(y, mo, d, h, mi, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        // now() is 2026-11-23 10:00 in Shanghai.
+        let today = now().with_timezone(&tz).date_naive();
+        let (y, m, d) = (today.year(), today.month(), today.day());
+        let p = OutagePlan::parse("3栋 停水 明天 09:00 18:00 检修", now(), tz).unwrap();
+        assert_eq!(
+            p.starts_at,
+            shanghai(y, m, d, 9, 0) + chrono::Duration::days(1)
+        );
+        assert_eq!(
+            p.ends_at,
+            shanghai(y, m, d, 18, 0) + chrono::Duration::days(1)
+        );
+        let p = OutagePlan::parse(
+            "3栋 5栋 停电 12月1日 9:00 12月1日 14:00 线路改造",
+            now(),
+            tz,
+        )
+        .unwrap();
+        assert_eq!(p.starts_at, shanghai(2026, 12, 1, 9, 0));
+        assert_eq!(p.ends_at, shanghai(2026, 12, 1, 14, 0));
+        assert_eq!(
+            p.targets,
+            Targets::Buildings(vec!["3栋".into(), "5栋".into()])
+        );
+        let p = OutagePlan::parse("3栋 停气 今天14:00 16:00 管道检修", now(), tz).unwrap();
+        assert_eq!(p.starts_at, shanghai(y, m, d, 14, 0));
+        let p = OutagePlan::parse("3栋 停水 1月5日 09:00 12:00 检修", now(), tz).unwrap();
+        assert_eq!(
+            p.starts_at,
+            shanghai(2027, 1, 5, 9, 0),
+            "a month already past is next year's"
+        );
+        assert!(matches!(
+            OutagePlan::parse("3栋 停水 下周 09:00 12:00 检修", now(), tz),
+            Err(NoticeError::BadTime(_))
+        ));
     }
 
     #[test]
