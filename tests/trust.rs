@@ -331,3 +331,28 @@ async fn a_notice_may_give_the_desks_own_phone_number_but_no_other() {
         fake.texts_to(GROUP_3)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_in_a_building_the_desk_does_not_serve_is_refused_before_staff_are_asked() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, "");
+    let _d = home.start(&fake).await;
+    let me = FakeChat::private(&owner());
+    let m = fake.push_text(&me, &owner(), "/room 13-1-101");
+    let reply = wait_reply(&fake, me.id, m.message_id).await;
+    assert!(
+        reply.text.contains("没有找到13栋") && reply.text.contains("3栋、5栋"),
+        "{}",
+        reply.text
+    );
+    let m = fake.push_text(&me, &owner(), "/room 3号楼2单元501");
+    wait_reply(&fake, me.id, m.message_id).await;
+    fake.wait_for_text(STAFF_CHAT, "申请登记房号", SOON)
+        .await
+        .expect("a room in a served building reaches staff");
+    assert_eq!(
+        count(&fake, STAFF_CHAT, "申请登记房号"),
+        1,
+        "13栋 never reached staff"
+    );
+}

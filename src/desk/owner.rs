@@ -574,6 +574,37 @@ impl Desk {
                     .await;
             }
         };
+        // A building the desk does not serve is a typo: say so before staff are asked.
+        let known: Vec<String> = self
+            .store()
+            .buildings()
+            .await?
+            .into_iter()
+            .map(|b| b.name)
+            .collect();
+        let building = location.building.as_deref().unwrap_or("");
+        if !known.is_empty()
+            && !known.iter().any(|name| {
+                crate::domain::location::canonical_building(name).as_deref() == Some(building)
+            })
+        {
+            let mut names = known.clone();
+            names.sort_by_key(|n| {
+                crate::domain::location::canonical_building(n)
+                    .and_then(|b| b.parse::<u32>().ok())
+                    .unwrap_or(u32::MAX)
+            });
+            names.dedup();
+            return self
+                .reply(
+                    msg,
+                    format!(
+                        "没有找到{building}栋(本服务台的楼栋:{})。请检查后重新发送,例如 /room 3-2-501",
+                        names.join("、")
+                    ),
+                )
+                .await;
+        }
         let now = self.now();
         let shown = location.to_string();
         let mut tx = self.store().begin().await?;
