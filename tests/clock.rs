@@ -165,3 +165,18 @@ async fn any_text_from_anyone_is_handled_without_an_error() {
             .all(|(_, _, t)| t.chars().count() <= 4096 || t.is_empty())
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn asking_why_the_water_is_off_with_no_outage_planned_opens_a_repair() {
+    let w = world(at(2026, 11, 23, 10, 0), |_| {}).await;
+    let ask = w.msg(G3, 2001, "怎么停水了?几点来水啊");
+    w.desk.on_message(&ask).await.unwrap();
+    w.drain().await;
+    assert_eq!(
+        w.sent.sent_to(G3, "工单号 #1"),
+        1,
+        "the owner gets a ticket number"
+    );
+    assert_eq!(w.sent.sent_to(STAFF, "工单 #1"), 1, "staff get the repair");
+    w.stop.cancel();
+}

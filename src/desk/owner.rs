@@ -350,6 +350,23 @@ impl Desk {
         {
             return self.reply(msg, answer).await;
         }
+        // "怎么停水了?几点来水" with no outage planned: the supply is missing
+        // for real, so it is a repair, not a question the FAQ can answer.
+        if c.faq.as_deref() == Some("outage")
+            && let Some(utility) = c.utility
+        {
+            let category = match utility {
+                Utility::Water => "plumbing",
+                Utility::Power => "electrical",
+                Utility::Gas => "gas",
+            };
+            let repair = Classification {
+                intent: Intent::Repair,
+                category: c.category.clone().or_else(|| Some(category.into())),
+                ..c.clone()
+            };
+            return self.open_ticket(msg, &repair).await;
+        }
         let Some(entry) = c
             .faq
             .as_deref()
