@@ -356,3 +356,49 @@ async fn a_room_in_a_building_the_desk_does_not_serve_is_refused_before_staff_ar
         "13栋 never reached staff"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_groups_building_completes_a_place_the_message_gives_in_part() {
+    let fake = FakeBotApi::start().await;
+    let home = Home::new(&fake, "");
+    let _d = home.start(&fake).await;
+    fake.push_text(&group5(), &owner(), "2单元电梯卡在8楼了,门打不开");
+    let post = fake
+        .wait_for_text(STAFF_CHAT, "工单 #1 ", SOON)
+        .await
+        .unwrap();
+    assert!(post.text.contains("位置:5栋2单元"), "{}", post.text);
+
+    // A report with no room, then the room in the group: the ticket is completed.
+    fake.push_text(&group3(), &neighbour(), "卫生间下水道堵了");
+    let post = fake
+        .wait_for_text(STAFF_CHAT, "工单 #2 ", SOON)
+        .await
+        .unwrap();
+    assert!(post.text.contains("位置:3栋\n"), "{}", post.text);
+    let m = fake.push_text(&group3(), &neighbour(), "是1单元302");
+    let reply = wait_reply(&fake, GROUP_3, m.message_id).await;
+    assert!(
+        reply.text.contains("已为工单 #2 补充位置"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        !reply.text.contains("302"),
+        "the room is not echoed: {}",
+        reply.text
+    );
+    for _ in 0..100 {
+        if fake
+            .current_text(STAFF_CHAT, post.message_id)
+            .is_some_and(|t| t.contains("位置:3栋1单元302"))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the staff post shows the completed place: {:?}",
+        fake.current_text(STAFF_CHAT, post.message_id)
+    );
+}

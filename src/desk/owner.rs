@@ -181,11 +181,16 @@ impl Desk {
                 < flood.chat_posts_per_10_minutes;
         let group_building = self.store().building_of(msg.chat_id).await?;
         let owner = self.store().owner(msg.from.id).await?;
+        let group_location = group_building.as_deref().and_then(building_location);
         let (location, source) = if let Some(l) = c.location.clone() {
-            (Some(l), Some("message"))
+            // "2单元电梯卡在8楼" in the 5栋 group is 5栋2单元.
+            (
+                Some(with_building_from(l, group_location.as_ref())),
+                Some("message"),
+            )
         } else if let Some(l) = owner.as_ref().and_then(|o| o.confirmed_location()).cloned() {
             (Some(l), Some("owner"))
-        } else if let Some(l) = group_building.as_deref().and_then(building_location) {
+        } else if let Some(l) = group_location.clone() {
             (Some(l), Some("group"))
         } else {
             (None, None)
@@ -332,6 +337,8 @@ impl Desk {
         else {
             return Ok(false);
         };
+        // "是302" in the 5栋 group: the building the ticket already knows stays.
+        let location = with_building_from(location, ticket.location.as_ref());
         let actor = msg.from.clone();
         let outcome = self
             .change_ticket(ticket.id, &actor, |t| Ok(vec![t.locate(location.clone())?]))
@@ -692,6 +699,14 @@ fn reports_something_new(c: &Classification, ticket: &Ticket) -> bool {
         Intent::Repair | Intent::Complaint => c.category != ticket.category,
         _ => false,
     }
+}
+
+/// `location`, with the building taken from `known` when it names none.
+fn with_building_from(mut location: Location, known: Option<&Location>) -> Location {
+    if location.building.is_none() {
+        location.building = known.and_then(|k| k.building.clone());
+    }
+    location
 }
 
 /// The building of a group named like `3栋` as a location, if it reads as one.

@@ -611,7 +611,8 @@ impl Store {
     }
 
     /// The reporter's latest active ticket in this chat since `since` that has no
-    /// location yet: a follow-up "是3栋501" completes it.
+    /// room yet (a group's ticket knows only its building): a follow-up
+    /// "是3栋501" completes it.
     pub async fn ticket_missing_location(
         &self,
         reporter: i64,
@@ -621,7 +622,7 @@ impl Store {
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets
              WHERE reporter_id = $1 AND source_chat_id = $2 AND created_at >= $3
-               AND status IN ('open', 'claimed') AND building IS NULL AND unit IS NULL AND room IS NULL
+               AND status IN ('open', 'claimed') AND room IS NULL
              ORDER BY id DESC LIMIT 1"
         );
         sqlx::query(&sql)
