@@ -50,6 +50,8 @@ enum Command {
         #[command(subcommand)]
         command: FeesCommand,
     },
+    /// A consistent copy of the live SQLite database in FILE (never overwrites)
+    Backup { file: PathBuf },
     /// Messages that failed every attempt (dead letters); `retry ID` hands one back
     Inbox {
         #[command(subcommand)]
@@ -170,6 +172,19 @@ async fn main() -> Result<()> {
             if !failed.is_empty() {
                 bail!("below the bars: {}", failed.join("; "));
             }
+            Ok(())
+        }
+        Command::Backup { file } => {
+            if file.exists() {
+                bail!("{} 已存在,不会覆盖;请换一个文件名", file.display());
+            }
+            let store = guanjia::storage::Store::connect(&settings.database.url).await?;
+            store.backup_to(&file).await?;
+            store.close().await;
+            println!(
+                "已备份到 {}。恢复:停止 guanjia,用这个文件替换数据库文件(并删除旁边的 -wal、-shm 文件),再启动。",
+                file.display()
+            );
             Ok(())
         }
         Command::Inbox { command } => {

@@ -345,3 +345,71 @@ fn an_error_is_printed_once_and_logs_to_a_file_carry_no_colour_codes() {
         "no escape codes in a piped log: {log}"
     );
 }
+
+#[test]
+fn backup_makes_a_copy_that_opens_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("g.db");
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        format!("[database]\nurl = \"sqlite://{}\"\n", db.display()),
+    )
+    .unwrap();
+    // A database with something in it: a ledger import.
+    std::fs::write(
+        dir.path().join("fees.csv"),
+        "楼栋,单元,房号,金额,账期,截止日期\n3,2,501,100,Q4,2026-12-31\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[[building]]\nname = \"3栋\"\nchat = -3\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let out = guanjia_in(dir.path(), &["fees", "import", "fees.csv"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = guanjia_in(dir.path(), &["backup", "copy.db"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("恢复"));
+    // The copy is a database with the same rows.
+    std::fs::write(
+        dir.path().join("copy.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[[building]]\nname = \"3栋\"\nchat = -3\n",
+            dir.path().join("copy.db").display()
+        ),
+    )
+    .unwrap();
+    let out = guanjia_in(
+        dir.path(),
+        &[
+            "--config",
+            "copy.toml",
+            "fees",
+            "paid",
+            "3栋",
+            "2",
+            "501",
+            "Q4",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "the copy holds the ledger: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = guanjia_in(dir.path(), &["backup", "copy.db"], b"");
+    assert!(!out.status.success(), "an existing file is not overwritten");
+}

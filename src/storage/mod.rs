@@ -46,6 +46,8 @@ pub enum StorageError {
     BadUrl(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl From<TicketError> for StorageError {
@@ -253,6 +255,23 @@ impl Store {
         Ok(Tx {
             tx: TxConn(Some(conn)),
         })
+    }
+
+    /// A consistent copy of a live SQLite database in `file` (`VACUUM INTO`: a
+    /// snapshot taken inside one read transaction, while the daemon keeps
+    /// writing). PostgreSQL databases are backed up with pg_dump.
+    pub async fn backup_to(&self, file: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StorageError::Unsupported(
+                "guanjia backup 只复制 SQLite 数据库;PostgreSQL 请用 pg_dump 备份",
+            ));
+        }
+        let path = file.to_string_lossy().replace('\'', "''");
+        sqlx::raw_sql(&format!("VACUUM INTO '{path}'"))
+            .execute(&self.pool)
+            .await
+            .ctx("copying the database")?;
+        Ok(())
     }
 
     pub async fn close(&self) {
