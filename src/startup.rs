@@ -50,7 +50,16 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
     }
     let classifier =
         Classifier::load(dir).with_context(|| format!("loading rules from {}", dir.display()))?;
-    let templates = Templates::load(&dir.join("templates.toml"))?;
+    let (templates, added) =
+        Templates::load_over(&dir.join("templates.toml"), &Templates::builtin()?)?;
+    if !added.is_empty() {
+        // An edited copy from an earlier release: the desk still starts.
+        tracing::warn!(
+            file = %dir.join("templates.toml").display(),
+            keys = %added.join(", "),
+            "these messages are not in your templates; the built-in wording is used (copy them from `guanjia init` into your file to edit them)"
+        );
+    }
     check_faq(
         &classifier,
         &templates,

@@ -413,3 +413,45 @@ fn backup_makes_a_copy_that_opens_and_never_overwrites() {
     let out = guanjia_in(dir.path(), &["backup", "copy.db"], b"");
     assert!(!out.status.success(), "an existing file is not overwritten");
 }
+
+#[test]
+fn an_edited_copy_from_an_earlier_release_still_starts_and_says_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("intents");
+    std::fs::create_dir(&rules).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
+        }
+    }
+    // An older copy: no `start_in_group` message, and its own company name.
+    let templates = std::fs::read_to_string(rules.join("templates.toml")).unwrap();
+    let older: String = templates
+        .lines()
+        .filter(|l| !l.starts_with("start_in_group"))
+        .map(|l| l.replace("幸福里物业", "康乐苑物业") + "\n")
+        .collect();
+    std::fs::write(rules.join("templates.toml"), older).unwrap();
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        "[desk]\nrules_dir = \"intents\"\n",
+    )
+    .unwrap();
+    let out = guanjia_in(dir.path(), &["check"], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("start_in_group"),
+        "the missing message is named: {err}"
+    );
+    // A placeholder the copy misspells is still an error.
+    let broken = std::fs::read_to_string(rules.join("templates.toml"))
+        .unwrap()
+        .replacen("{ticket}", "{tikcet}", 1);
+    std::fs::write(rules.join("templates.toml"), broken).unwrap();
+    let out = guanjia_in(dir.path(), &["check"], b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("{tikcet}"));
+}

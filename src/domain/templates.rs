@@ -128,11 +128,50 @@ impl Templates {
         )
     }
 
+    /// Load an edited copy over `base` (the built-in wording): a message the copy
+    /// lacks (one a newer release added) comes from `base`, and its key is
+    /// returned so the caller can say so. Everything the copy does say is checked
+    /// as strictly as ever.
+    pub fn load_over(
+        path: &Path,
+        base: &Templates,
+    ) -> Result<(Self, Vec<&'static str>), TemplateError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Read {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut parsed: File = toml::from_str(&text).map_err(|e| TemplateError::Parse {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut added = Vec::new();
+        for (key, _) in MESSAGES {
+            if !parsed.messages.contains_key(*key)
+                && let Some(body) = base.messages.get(*key)
+            {
+                parsed.messages.insert(key.to_string(), body.clone());
+                added.push(*key);
+            }
+        }
+        for (name, value) in &base.vars {
+            parsed
+                .vars
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
+        }
+        Ok((Self::check(&file, parsed)?, added))
+    }
+
     pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
         let parsed: File = toml::from_str(text).map_err(|e| TemplateError::Parse {
             file: file.to_string(),
             reason: e.to_string(),
         })?;
+        Self::check(file, parsed)
+    }
+
+    fn check(file: &str, parsed: File) -> Result<Self, TemplateError> {
         for (key, allowed) in MESSAGES {
             let Some(body) = parsed.messages.get(*key) else {
                 return Err(TemplateError::Missing {
