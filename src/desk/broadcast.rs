@@ -88,12 +88,19 @@ impl Desk {
 
     /// `/groups`
     pub async fn groups(&self, msg: &Incoming) -> Result<()> {
-        let groups = self.store().buildings().await?;
+        let mut groups = self.store().buildings().await?;
         if groups.is_empty() {
             return self
                 .reply(msg, "还没有绑定任何业主群。在群里发送 /bind 3栋 即可绑定。")
                 .await;
         }
+        // 1栋, 2栋, … 10栋: by building number, then by name.
+        groups.sort_by_key(|g| {
+            let number = crate::domain::location::canonical_building(&g.name)
+                .and_then(|b| b.parse::<u32>().ok())
+                .unwrap_or(u32::MAX);
+            (number, g.name.clone(), g.chat_id)
+        });
         let lines: Vec<String> = groups
             .iter()
             .map(|g| {
@@ -278,7 +285,7 @@ impl Desk {
                 ("utility", o.utility.word()),
                 ("buildings", &o.targets.to_string()),
                 ("start", &self.show(o.starts_at)),
-                ("end", &self.show(o.ends_at)),
+                ("end", &self.show_end(o.starts_at, o.ends_at)),
                 ("reason", &o.reason),
             ],
         )
@@ -393,7 +400,7 @@ impl Desk {
                 "停{}温馨提示(编号 {id},{} 至 {})",
                 plan.utility.word(),
                 self.show(plan.starts_at),
-                self.show(plan.ends_at)
+                self.show_end(plan.starts_at, plan.ends_at)
             ),
             &groups,
             &missing,
@@ -416,7 +423,7 @@ impl Desk {
                     o.utility.word(),
                     o.targets,
                     self.show(o.starts_at),
-                    self.show(o.ends_at),
+                    self.show_end(o.starts_at, o.ends_at),
                     o.reason
                 )
             })

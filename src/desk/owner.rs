@@ -128,7 +128,7 @@ impl Desk {
                 ("utility", o.utility.word()),
                 ("buildings", &o.targets.to_string()),
                 ("start", &self.show(o.starts_at)),
-                ("end", &self.show(o.ends_at)),
+                ("end", &self.show_end(o.starts_at, o.ends_at)),
                 ("reason", &o.reason),
             ],
         )
@@ -548,13 +548,9 @@ impl Desk {
                 .await;
         }
         let mut text = String::from("您的工单:\n");
+        // Each line names the person responsible once (list_line does).
         for t in &tickets {
             text.push_str(&self.list_line(t));
-            if let Some(a) = &t.assignee
-                && t.status.is_active()
-            {
-                text.push_str(&format!("(负责人 {})", a.name));
-            }
             text.push('\n');
         }
         self.reply(msg, text.trim_end()).await
@@ -649,7 +645,7 @@ impl Desk {
                 &Outgoing::send(
                     target,
                     format!(
-                        "🏠 业主 {}(id {user})申请登记房号 {shown}(申请 {request}),请核实。",
+                        "🏠 {}(id {user})申请登记房号 {shown}(申请 {request}),请核实。",
                         msg.from.name
                     ),
                 )
@@ -681,6 +677,12 @@ impl Desk {
             .change_ticket(ticket, from, |t| t.rate(from.id, rating, round))
             .await?
         {
+            // One voice with the message that follows: an unhappy rating is
+            // apologised for, not thanked for.
+            Ok(_) if rating.is_unhappy() => Ok(CallbackAnswer::toast(format!(
+                "已收到您的评价({} 星)。很抱歉没能让您满意,主管会尽快回访您。",
+                rating.stars()
+            ))),
             Ok(_) => Ok(CallbackAnswer::toast(format!(
                 "感谢您的评价({} 星)!",
                 rating.stars()

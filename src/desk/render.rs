@@ -49,6 +49,20 @@ impl Desk {
         show_time(t, self.tz())
     }
 
+    /// The end of a range that starts at `start`: only the time when it is the
+    /// same day ("11月30日 10:00 至 14:00", not the date twice).
+    pub(crate) fn show_end(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+        let (s, e) = (
+            start.with_timezone(&self.tz()),
+            end.with_timezone(&self.tz()),
+        );
+        if s.date_naive() == e.date_naive() {
+            e.format("%H:%M").to_string()
+        } else {
+            self.show(end)
+        }
+    }
+
     /// The state, with the person responsible where names may be shown (staff
     /// posts and private chats; never a group).
     fn status_line(&self, t: &Ticket, with_name: bool) -> String {
@@ -97,9 +111,10 @@ impl Desk {
         text
     }
 
-    /// The private-details button under an acknowledgement.
+    /// The private-details button under an acknowledgement in a group (in a
+    /// private chat the owner simply replies).
     pub(crate) fn ack_keyboard(&self, t: &Ticket) -> Keyboard {
-        if !t.status.is_active() {
+        if !t.status.is_active() || t.source_chat > 0 {
             return Vec::new();
         }
         let label = if t.location.is_none() {
@@ -125,11 +140,19 @@ impl Desk {
             .as_ref()
             .map(Location::to_string)
             .unwrap_or_else(|| "未提供(已请业主补充)".into());
+        // An emergency's head says 紧急 once; others give priority and kind.
+        let kind = if t.intent == Intent::Emergency {
+            String::new()
+        } else {
+            format!(
+                " · {} · {}",
+                t.priority.label(),
+                Self::intent_label(t.intent)
+            )
+        };
         let mut s = format!(
-            "{head} {} · {} · {} · {}\n位置:{location}\n来自:{} · {}\n内容:{}\n",
+            "{head} {}{kind} · {}\n位置:{location}\n来自:{} · {}\n内容:{}\n",
             t.id,
-            t.priority.label(),
-            Self::intent_label(t.intent),
             self.category_label(t.category.as_deref()),
             chat_name.unwrap_or("私聊"),
             t.reporter.name,

@@ -192,21 +192,9 @@ impl Desk {
                     .await?;
                     if key == "rate_sorry" {
                         let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
-                        let supervisors: Vec<String> = self
-                            .settings()
-                            .desk
-                            .admins
-                            .iter()
-                            .map(|a| format!("id {a}"))
-                            .collect();
                         let text = format!(
-                            "⚠️ 工单 {} 业主只给了 {stars} 星,已重新打开。请主管在 {hours} 小时内回访业主。负责人:{who};主管:{}",
-                            t.id,
-                            if supervisors.is_empty() {
-                                "未配置".into()
-                            } else {
-                                supervisors.join("、")
-                            }
+                            "⚠️ 工单 {} 业主只给了 {stars} 星,已重新打开(负责人:{who})。请主管在 {hours} 小时内回访业主。",
+                            t.id
                         );
                         for out in self.to_staff(&format!("t{n}:followup:v{v}"), &text) {
                             tx.enqueue(&out.lane(Lane::Interactive), now).await?;

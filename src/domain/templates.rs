@@ -257,7 +257,30 @@ impl Templates {
                         .map(|(_, v)| *v)
                         .or_else(|| self.vars.get(name).map(String::as_str));
                     match value {
-                        Some(v) => out.push_str(v),
+                        Some(v) => {
+                            // Chinese typesetting: a space the wording puts between a
+                            // Chinese word and a Chinese value goes ("由 客服小李 负责"
+                            // reads "由客服小李负责"); beside digits or Latin it stays.
+                            if v.chars().next().is_some_and(is_cjk)
+                                && out.ends_with(' ')
+                                && out.trim_end_matches(' ').chars().last().is_some_and(is_cjk)
+                            {
+                                out.truncate(out.trim_end_matches(' ').len());
+                            }
+                            out.push_str(v);
+                            let tail = &after[close + 1..];
+                            if v.chars().last().is_some_and(is_cjk)
+                                && tail.starts_with(' ')
+                                && tail
+                                    .trim_start_matches(' ')
+                                    .chars()
+                                    .next()
+                                    .is_some_and(is_cjk)
+                            {
+                                rest = tail.trim_start_matches(' ');
+                                continue;
+                            }
+                        }
                         None => {
                             out.push('{');
                             out.push_str(name);
@@ -277,6 +300,11 @@ impl Templates {
     }
 }
 
+/// Han characters and the full-width punctuation that sits between them.
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303f}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}')
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -293,6 +321,22 @@ fn placeholders(body: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_space_is_left_between_chinese_words_and_a_chinese_value() {
+        let mut t = shipped();
+        t.set_var("desk_location", "小区北门物业服务中心");
+        t.set_var("phone", "0755-8888 6666");
+        assert_eq!(
+            t.fill("请到 {desk_location} 咨询,或拨打 {phone} 联系我们"),
+            "请到小区北门物业服务中心咨询,或拨打 0755-8888 6666 联系我们"
+        );
+        let claimed = t.render(
+            "owner_claimed",
+            &[("ticket", "#3"), ("assignee", "客服小李")],
+        );
+        assert!(claimed.contains("由客服小李负责"), "{claimed}");
+    }
 
     #[test]
     fn a_misspelt_placeholder_in_a_faq_answer_is_named_with_its_entry() {

@@ -161,6 +161,23 @@ impl Actor {
     }
 }
 
+/// A person's name as Telegram splits it, written as people write it: `王先生`
+/// for a Chinese first and last name, `Li Wei` for Latin ones.
+pub fn person_name(first: &str, last: Option<&str>) -> String {
+    let first = first.trim();
+    match last.map(str::trim).filter(|l| !l.is_empty()) {
+        None => first.to_string(),
+        Some(last) => {
+            let cjk = |c: char| ('\u{3400}'..='\u{9fff}').contains(&c);
+            if first.chars().last().is_some_and(cjk) && last.chars().next().is_some_and(cjk) {
+                format!("{first}{last}")
+            } else {
+                format!("{first} {last}")
+            }
+        }
+    }
+}
+
 /// A star rating, 1 to 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rating(u8);
@@ -584,6 +601,14 @@ mod tests {
             "the first claimant stays responsible"
         );
         assert!(unhappy.follow_up);
+    }
+
+    #[test]
+    fn names_are_written_as_people_write_them() {
+        assert_eq!(person_name("王", Some("先生")), "王先生");
+        assert_eq!(person_name("Li", Some("Wei")), "Li Wei");
+        assert_eq!(person_name("客服小李", None), "客服小李");
+        assert_eq!(person_name("张", Some(" ")), "张");
     }
 
     #[test]

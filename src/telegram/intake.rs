@@ -179,7 +179,9 @@ fn failed_update(id: i64, update: &Update, attempts: i64, error: String) -> Fail
     FailedUpdate {
         update_id: id,
         chat_id: update.chat().map(|c| c.id.0),
-        sender: update.from().map(|u| u.full_name()),
+        sender: update
+            .from()
+            .map(|u| crate::domain::ticket::person_name(&u.first_name, u.last_name.as_deref())),
         text,
         attempts,
         error,

@@ -77,7 +77,7 @@ fn to_incoming(m: Message) -> Option<Incoming> {
         message_id: i64::from(m.id.0),
         from: Actor::new(
             i64::try_from(from.id.0).unwrap_or(i64::MAX),
-            from.full_name(),
+            crate::domain::ticket::person_name(&from.first_name, from.last_name.as_deref()),
         ),
         username: from.username.clone(),
         text: text.to_string(),
@@ -213,7 +213,7 @@ async fn on_refused(desk: Desk, msg: Incoming) -> HandlerResult {
 async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
     let from = Actor::new(
         i64::try_from(q.from.id.0).unwrap_or(i64::MAX),
-        q.from.full_name(),
+        crate::domain::ticket::person_name(&q.from.first_name, q.from.last_name.as_deref()),
     );
     let data = q.data.clone().unwrap_or_default();
     // A press that failed changed nothing (its transaction rolled back): the

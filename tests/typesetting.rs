@@ -1,0 +1,105 @@
+//! What staff and owners read, as a property company would proofread it: no word
+//! twice, no date twice, no space inside Chinese, lists in building order, one
+//! voice in a reply and its pop-up.
+
+mod support;
+
+use guanjia::configuration::BuildingConfig;
+use support::inprocess::{ADMIN, G3, STAFF, at, world};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emergency_post_says_urgent_once() {
+    let w = world(at(2026, 11, 30, 10, 0), |_| {}).await;
+    w.desk
+        .on_message(&w.msg(G3, 2001, "3栋电梯困人了 快来人"))
+        .await
+        .unwrap();
+    w.drain().await;
+    let log = w.sent.log.lock().unwrap().clone();
+    let post = log
+        .iter()
+        .find(|(op, chat, _)| *op == "send" && *chat == STAFF)
+        .map(|(_, _, t)| t.clone())
+        .expect("a staff post");
+    assert!(post.starts_with("🚨 紧急工单 #1 · 电梯"), "{post}");
+    assert_eq!(post.matches("紧急").count(), 1, "{post}");
+    w.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_within_one_day_names_the_date_once() {
+    let w = world(at(2026, 11, 30, 8, 0), |_| {}).await;
+    let staff = w.msg(STAFF, ADMIN, "");
+    w.desk
+        .outage(&staff, "3栋 停水 10:00 14:00 水箱清洗")
+        .await
+        .unwrap();
+    w.drain().await;
+    assert_eq!(w.sent.sent_to(G3, "11月30日 10:00 至 14:00"), 1);
+    assert_eq!(
+        w.sent.sent_to(G3, "至 11月30日"),
+        0,
+        "the date is not repeated"
+    );
+    w.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_are_listed_in_building_order() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        for (name, chat) in [("10栋", -1010), ("1栋", -1001), ("2栋", -1002)] {
+            s.building.push(BuildingConfig {
+                name: name.into(),
+                chat,
+            });
+        }
+    })
+    .await;
+    let m = w.msg(STAFF, ADMIN, "/groups");
+    w.desk.groups(&m).await.unwrap();
+    w.drain().await;
+    let log = w.sent.log.lock().unwrap().clone();
+    let list = log
+        .iter()
+        .rev()
+        .find(|(_, chat, t)| *chat == STAFF && t.contains("已绑定"))
+        .map(|(_, _, t)| t.clone())
+        .unwrap();
+    let order: Vec<usize> = ["1栋", "2栋", "3栋", "5栋", "10栋"]
+        .iter()
+        .map(|b| list.find(&format!("{b} · ")).unwrap_or(usize::MAX))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert!(
+        order.iter().all(|&i| i != usize::MAX) && order == sorted,
+        "{list}"
+    );
+    w.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unhappy_rating_is_apologised_for_in_the_pop_up_too() {
+    let w = world(at(2026, 11, 30, 10, 0), |_| {}).await;
+    let owner = 2001;
+    w.desk
+        .on_message(&w.msg(G3, owner, "3栋2单元501 厨房水管漏水了"))
+        .await
+        .unwrap();
+    let staff = w.msg(STAFF, ADMIN, "");
+    w.desk.claim(&staff, "1").await.unwrap();
+    w.desk.finish(&staff, "1 换了阀门").await.unwrap();
+    w.drain().await;
+    let id = "1".parse().unwrap();
+    let answer = w
+        .desk
+        .rate(id, Some(1), 2, &guanjia::domain::Actor::new(owner, "业主"))
+        .await
+        .unwrap();
+    assert!(
+        answer.text.contains("抱歉") && !answer.text.contains("感谢"),
+        "{}",
+        answer.text
+    );
+    w.stop.cancel();
+}
