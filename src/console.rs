@@ -31,6 +31,29 @@ use crate::worker::{OutboxConfig, OutboxWorker, SendError, Transport};
 const OWNER: i64 = 20001;
 const STAFF_CHAT: i64 = -1000;
 
+/// Message numbers one console session may use.
+const SESSION_MESSAGES: i64 = 100_000;
+
+/// Count this session in the database and return its number (1 for the first).
+async fn next_session(desk: &Desk) -> anyhow::Result<i64> {
+    let store = desk.store();
+    let last: i64 = store
+        .desk_state("console_sessions")
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut tx = store.begin().await?;
+    tx.set_desk_state(
+        "console_sessions",
+        &(last + 1).to_string(),
+        None,
+        desk.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(last + 1)
+}
+
 /// Prints instead of sending, and names chats the way people know them.
 struct ConsoleTransport {
     out: Arc<Mutex<Box<dyn Write + Send>>>,
@@ -197,7 +220,14 @@ pub async fn run(
         groups.first().map(|g| g.0.as_str()).unwrap_or("?")
     ));
     let mut group = groups.first().map(|g| g.1).unwrap_or(-1003);
-    let mut message_id = 0i64;
+    // Each session numbers its messages from its own base, so a second session on
+    // the same database is never taken for a re-delivery of the first one's lines.
+    let session = next_session(&desk).await?;
+    transport.print(format!(
+        "(控制台第 {session} 次会话,数据库 {})",
+        crate::storage::redact(&desk.settings().database.url)
+    ));
+    let mut message_id = session * SESSION_MESSAGES;
     for line in input.lines() {
         let line = match line {
             Ok(l) => l,

@@ -455,3 +455,37 @@ fn an_edited_copy_from_an_earlier_release_still_starts_and_says_what_it_lacks() 
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("{tikcet}"));
 }
+
+#[test]
+fn a_second_console_session_on_the_same_database_hears_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n",
+            dir.path().join("c.db").display()
+        ),
+    )
+    .unwrap();
+    let first = guanjia_in(
+        dir.path(),
+        &["console"],
+        "3栋2单元501 厨房漏水了\n:quit\n".as_bytes(),
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("工单号 #1"));
+    let second = guanjia_in(
+        dir.path(),
+        &["console"],
+        "3栋2单元502 卫生间马桶堵了\n物业费怎么交\n:quit\n".as_bytes(),
+    );
+    let shown = String::from_utf8_lossy(&second.stdout);
+    assert!(shown.contains("第 2 次会话"), "{shown}");
+    assert!(
+        shown.contains("工单号 #2"),
+        "the first line is not taken as already handled: {shown}"
+    );
+    assert!(
+        shown.contains("缴费"),
+        "and the second is answered: {shown}"
+    );
+}

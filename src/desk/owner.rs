@@ -138,7 +138,8 @@ impl Desk {
         let now = self.now();
         let flood = &self.settings().flood;
         let urgent = c.intent == Intent::Emergency;
-        // The same report again, within the window: it is the same ticket.
+        // The same report again, within the window: it is the same ticket (unless
+        // it names another room: a landlord's second flat is a second ticket).
         if let Some(t) = self
             .store()
             .active_ticket_like(
@@ -149,6 +150,7 @@ impl Desk {
                 now - Duration::minutes(flood.repeat_minutes),
             )
             .await?
+            .filter(|t| !names_another_room(c.location.as_ref(), t.location.as_ref()))
         {
             if (t.source_chat, t.source_message) == (msg.chat_id, msg.message_id) {
                 // This very message opened it: a re-delivered update.
@@ -699,6 +701,14 @@ fn reports_something_new(c: &Classification, ticket: &Ticket) -> bool {
     match c.intent {
         Intent::Emergency => ticket.intent != Intent::Emergency || c.category != ticket.category,
         Intent::Repair | Intent::Complaint => c.category != ticket.category,
+        _ => false,
+    }
+}
+
+/// Do both places name a room, and different ones?
+fn names_another_room(new: Option<&Location>, old: Option<&Location>) -> bool {
+    match (new.and_then(|l| l.room.as_ref()), old.and_then(|l| l.room.as_ref())) {
+        (Some(a), Some(b)) => a != b,
         _ => false,
     }
 }
