@@ -283,15 +283,7 @@ fn init_writes_an_editable_copy_and_a_config_and_never_overwrites() {
 #[test]
 fn check_refuses_a_misspelt_placeholder_in_a_faq_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("intents");
-    std::fs::create_dir(&rules).unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
-    for entry in std::fs::read_dir(&shipped).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "toml") {
-            std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
-        }
-    }
+    let rules = copy_of_shipped_rules(dir.path());
     let faq = std::fs::read_to_string(rules.join("faq.toml")).unwrap();
     std::fs::write(
         rules.join("faq.toml"),
@@ -417,15 +409,7 @@ fn backup_makes_a_copy_that_opens_and_never_overwrites() {
 #[test]
 fn an_edited_copy_from_an_earlier_release_still_starts_and_says_what_it_lacks() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("intents");
-    std::fs::create_dir(&rules).unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
-    for entry in std::fs::read_dir(&shipped).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "toml") {
-            std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
-        }
-    }
+    let rules = copy_of_shipped_rules(dir.path());
     // An older copy: no `start_in_group` message, and its own company name.
     let templates = std::fs::read_to_string(rules.join("templates.toml")).unwrap();
     let older: String = templates
@@ -488,4 +472,19 @@ fn a_second_console_session_on_the_same_database_hears_every_line() {
         shown.contains("缴费"),
         "and the second is answered: {shown}"
     );
+}
+
+/// An editable copy of the shipped rule files in `dir/intents`, as `guanjia init`
+/// would leave it.
+fn copy_of_shipped_rules(dir: &Path) -> std::path::PathBuf {
+    let rules = dir.join("intents");
+    std::fs::create_dir(&rules).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
+        }
+    }
+    rules
 }

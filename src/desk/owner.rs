@@ -707,7 +707,10 @@ fn reports_something_new(c: &Classification, ticket: &Ticket) -> bool {
 
 /// Do both places name a room, and different ones?
 fn names_another_room(new: Option<&Location>, old: Option<&Location>) -> bool {
-    match (new.and_then(|l| l.room.as_ref()), old.and_then(|l| l.room.as_ref())) {
+    match (
+        new.and_then(|l| l.room.as_ref()),
+        old.and_then(|l| l.room.as_ref()),
+    ) {
         (Some(a), Some(b)) => a != b,
         _ => false,
     }
