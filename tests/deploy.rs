@@ -6,23 +6,7 @@
 mod support;
 
 use support::daemon::*;
-use support::fake_bot_api::{FakeBotApi, FakeChat, Options, SentMessage};
-
-async fn wait_reply(fake: &FakeBotApi, chat: i64, message_id: i64) -> SentMessage {
-    let sent = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
-            },
-            SOON,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("no reply to message {message_id} in {chat}: {e}"));
-    sent.into_iter()
-        .find(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
-        .unwrap()
-}
+use support::fake_bot_api::{FakeBotApi, FakeChat, Options};
 
 /// Texts the bot sent to `chat` that contain `needle`.
 fn sent_with(fake: &FakeBotApi, chat: i64, needle: &str) -> usize {

@@ -29,19 +29,6 @@ fn button_answers(fake: &FakeBotApi) -> Vec<String> {
         .collect()
 }
 
-async fn wait_reply(fake: &FakeBotApi, chat: i64, message_id: i64) -> SentMessage {
-    fake.wait_for(
-        |s| {
-            s.iter()
-                .any(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
-        },
-        SOON,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("no reply to message {message_id} in {chat}: {e}"));
-    replies_to(fake, chat, message_id).remove(0)
-}
-
 /// Wait until the staff post of ticket `n` shows `needle`.
 async fn wait_staff_post(fake: &FakeBotApi, n: i64, needle: &str) -> SentMessage {
     let post = fake

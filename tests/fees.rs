@@ -6,29 +6,7 @@
 mod support;
 
 use support::daemon::*;
-use support::fake_bot_api::{FakeBotApi, FakeChat, FakeUser, SentMessage};
-
-async fn wait_reply(fake: &FakeBotApi, chat: i64, message_id: i64) -> SentMessage {
-    let found = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
-            },
-            SOON,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("no reply to {message_id} in {chat}: {e}"));
-    found
-        .into_iter()
-        .find(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
-        .unwrap()
-}
-
-async fn staff_says(fake: &FakeBotApi, text: &str) -> String {
-    let m = fake.push_text(&staff_chat(), &admin(), text);
-    wait_reply(fake, STAFF_CHAT, m.message_id).await.text
-}
+use support::fake_bot_api::{FakeBotApi, FakeChat, FakeUser};
 
 /// `who` sends `/room ROOM` in private and staff press ✅ under that request.
 async fn confirmed(fake: &FakeBotApi, who: &FakeUser, room: &str) {

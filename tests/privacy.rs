@@ -24,22 +24,6 @@ use support::fake_bot_api::{FakeBotApi, FakeChat, FakeUser, SentMessage};
 // Helpers
 // ---------------------------------------------------------------------------
 
-async fn wait_reply(fake: &FakeBotApi, chat: i64, message_id: i64) -> SentMessage {
-    let sent = fake
-        .wait_for(
-            |s| {
-                s.iter()
-                    .any(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
-            },
-            SOON,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("no reply to message {message_id} in {chat}: {e}"));
-    sent.into_iter()
-        .find(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
-        .unwrap()
-}
-
 /// `who` types `text` in `chat` and the bot's reply comes back.
 async fn say(fake: &FakeBotApi, chat: &FakeChat, who: &FakeUser, text: &str) -> SentMessage {
     let m = fake.push_text(chat, who, text);

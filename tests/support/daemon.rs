@@ -207,3 +207,9 @@ pub async fn wait_reply(
         .find(|m| m.chat_id == chat && m.reply_to_message_id == Some(message_id))
         .expect("the reply just seen")
 }
+
+/// An admin says `text` in the staff group; the desk's answer.
+pub async fn staff_says(fake: &FakeBotApi, text: &str) -> String {
+    let m = fake.push_text(&staff_chat(), &admin(), text);
+    wait_reply(fake, STAFF_CHAT, m.message_id).await.text
+}
