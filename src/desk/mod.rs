@@ -281,23 +281,37 @@ impl Desk {
     /// where to ask, and the command (which may carry a note, a room or a phone
     /// number) is taken down when the bot may delete messages there.
     pub async fn not_here(&self, msg: &Incoming) -> Result<()> {
+        self.refuse_in_group(msg, "staff_command_elsewhere", true)
+            .await
+    }
+
+    /// Answer `msg` in its group with template `key` and, when `take_down`, ask
+    /// Telegram to delete it (it may hold private details): the deletion goes
+    /// first, before anything else queued for that group.
+    pub(crate) async fn refuse_in_group(
+        &self,
+        msg: &Incoming,
+        key: &str,
+        take_down: bool,
+    ) -> Result<()> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         tx.enqueue(
-            &Outgoing::send(msg.chat_id, self.t().render("staff_command_elsewhere", &[]))
+            &Outgoing::send(msg.chat_id, self.t().render(key, &[]))
                 .reply_to(msg.message_id)
                 .tag(msg.reply_tag()),
             now,
         )
         .await?;
-        tx.enqueue(
-            &Outgoing::delete_message(msg.chat_id, msg.message_id)
-                .tag(format!("del:{}:{}", msg.chat_id, msg.message_id))
-                // Private details come down before anything else goes to that group.
-                .lane(Lane::Emergency),
-            now,
-        )
-        .await?;
+        if take_down {
+            tx.enqueue(
+                &Outgoing::delete_message(msg.chat_id, msg.message_id)
+                    .tag(format!("del:{}:{}", msg.chat_id, msg.message_id))
+                    .lane(Lane::Emergency),
+                now,
+            )
+            .await?;
+        }
         self.commit(tx).await
     }
 

@@ -7,7 +7,7 @@ use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
 use crate::domain::intent::{Classification, Intent, Utility};
-use crate::domain::outgoing::{Button, Lane, Outgoing};
+use crate::domain::outgoing::{Button, Outgoing};
 use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
 use crate::storage::{NewTicket, TicketFilter};
 
@@ -564,26 +564,9 @@ impl Desk {
     /// the bot may.
     pub async fn request_room(&self, msg: &Incoming, arg: &str) -> Result<()> {
         if !msg.is_private() {
-            let now = self.now();
-            let mut tx = self.store().begin().await?;
-            tx.enqueue(
-                &Outgoing::send(msg.chat_id, self.t().render("room_private_only", &[]))
-                    .reply_to(msg.message_id)
-                    .tag(msg.reply_tag()),
-                now,
-            )
-            .await?;
-            if !arg.trim().is_empty() {
-                tx.enqueue(
-                    &Outgoing::delete_message(msg.chat_id, msg.message_id)
-                        .tag(format!("del:{}:{}", msg.chat_id, msg.message_id))
-                        // Private details come down before anything else goes to that group.
-                        .lane(Lane::Emergency),
-                    now,
-                )
-                .await?;
-            }
-            return self.commit(tx).await;
+            return self
+                .refuse_in_group(msg, "room_private_only", !arg.trim().is_empty())
+                .await;
         }
         let location = match arg.trim().parse::<Location>() {
             Ok(l) if l.building.is_some() && l.room.is_some() => l,
