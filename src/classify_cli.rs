@@ -125,14 +125,7 @@ impl fmt::Display for Ratio {
     }
 }
 
-const INTENTS: [Intent; 6] = [
-    Intent::Emergency,
-    Intent::Complaint,
-    Intent::Repair,
-    Intent::Inquiry,
-    Intent::Suggestion,
-    Intent::Other,
-];
+const INTENTS: [Intent; 6] = Intent::ALL;
 
 /// Scores of a labelled file.
 #[derive(Debug, Clone, Default)]

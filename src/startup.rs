@@ -138,7 +138,7 @@ pub async fn run(settings: Settings) -> Result<()> {
         Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs.unwrap_or(10)));
     let outbox_cfg = outbox_config(&settings);
     let desk = build_desk(settings, Arc::new(SystemClock), username.clone()).await?;
-    if desk.staff_group().is_none() {
+    if desk.staff_chat().is_none() {
         tracing::warn!(
             "no staff group yet: an admin sends /set_staff_group in it (or set [desk] staff_chat)"
         );
@@ -160,7 +160,7 @@ pub async fn run(settings: Settings) -> Result<()> {
     }
     staff.sort_unstable();
     staff.dedup();
-    telegram::set_command_menus(&bot, desk.staff_group(), &staff).await;
+    telegram::set_command_menus(&bot, desk.staff_chat(), &staff).await;
 
     let shutdown = CancellationToken::new();
     let sender = OutboxWorker::new(

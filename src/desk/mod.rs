@@ -193,7 +193,8 @@ impl Desk {
         Ok(self.inner.config_staff.contains(&user) || self.inner.store.is_staff(user).await?)
     }
 
-    fn staff_chat(&self) -> Option<i64> {
+    /// The staff group now: `/set_staff_group`'s choice, else the config's.
+    pub fn staff_chat(&self) -> Option<i64> {
         *self
             .inner
             .staff_chat

@@ -36,29 +36,35 @@ impl Desk {
         {
             return self.private_details(msg, ticket).await;
         }
-        // Groups that are neither a bound building nor the staff group (someone
-        // added the bot elsewhere) are not served: no tickets, no answers.
-        if c.intent != Intent::Other
-            && !msg.is_private()
-            && self.store().building_of(msg.chat_id).await?.is_none()
-        {
-            tracing::debug!(
-                chat = msg.chat_id,
-                "message in a group the desk does not serve"
-            );
-            return Ok(());
-        }
+        // The group's building, read once for whatever follows. Groups that are
+        // neither a bound building nor the staff group (someone added the bot
+        // elsewhere) are not served: no tickets, no answers. Chatter costs no read.
+        let group_building = if c.intent != Intent::Other && !msg.is_private() {
+            match self.store().building_of(msg.chat_id).await? {
+                Some(b) => Some(b),
+                None => {
+                    tracing::debug!(
+                        chat = msg.chat_id,
+                        "message in a group the desk does not serve"
+                    );
+                    return Ok(());
+                }
+            }
+        } else {
+            None
+        };
+        let group = group_building.as_deref();
         match c.intent {
             Intent::Emergency | Intent::Repair | Intent::Complaint => {
                 if c.intent != Intent::Emergency
-                    && let Some(answer) = self.planned_outage_answer(msg, &c).await?
+                    && let Some(answer) = self.planned_outage_answer(msg, &c, group).await?
                 {
                     return self.reply(msg, answer).await;
                 }
-                self.open_ticket(msg, &c).await
+                self.open_ticket(msg, &c, group).await
             }
-            Intent::Inquiry => self.answer_question(msg, &c).await,
-            Intent::Suggestion => self.take_suggestion(msg).await,
+            Intent::Inquiry => self.answer_question(msg, &c, group).await,
+            Intent::Suggestion => self.take_suggestion(msg, group).await,
             Intent::Other => {
                 if let Some(location) = c.location.clone()
                     && self.complete_location(msg, location).await?
@@ -75,8 +81,13 @@ impl Desk {
     }
 
     /// The building a message is about: named in it, the owner's confirmed room,
-    /// or the building group it was posted in.
-    async fn building_for(&self, msg: &Incoming, c: &Classification) -> Result<Option<String>> {
+    /// or the building group it was posted in (`group`).
+    async fn building_for(
+        &self,
+        msg: &Incoming,
+        c: &Classification,
+        group: Option<&str>,
+    ) -> Result<Option<String>> {
         if let Some(b) = c.location.as_ref().and_then(|l| l.building.clone()) {
             return Ok(Some(b));
         }
@@ -85,7 +96,7 @@ impl Desk {
         {
             return Ok(Some(b));
         }
-        Ok(self.store().building_of(msg.chat_id).await?)
+        Ok(group.map(str::to_string))
     }
 
     /// "怎么停水了" during a planned water cut in this building is answered with the
@@ -94,11 +105,12 @@ impl Desk {
         &self,
         msg: &Incoming,
         c: &Classification,
+        group: Option<&str>,
     ) -> Result<Option<String>> {
         let Some(utility) = c.utility else {
             return Ok(None);
         };
-        let Some(building) = self.building_for(msg, c).await? else {
+        let Some(building) = self.building_for(msg, c, group).await? else {
             return Ok(None);
         };
         let Some(outage) = self.outage_for(&building, utility).await? else {
@@ -134,7 +146,13 @@ impl Desk {
         )
     }
 
-    async fn open_ticket(&self, msg: &Incoming, c: &Classification) -> Result<()> {
+    /// `group`: the building of the group it was posted in (`None` in private).
+    async fn open_ticket(
+        &self,
+        msg: &Incoming,
+        c: &Classification,
+        group: Option<&str>,
+    ) -> Result<()> {
         let now = self.now();
         let flood = &self.settings().flood;
         let urgent = c.intent == Intent::Emergency;
@@ -181,9 +199,8 @@ impl Desk {
                 .ordinary_tickets_from(msg.chat_id, now - Duration::minutes(10))
                 .await?
                 < flood.chat_posts_per_10_minutes;
-        let group_building = self.store().building_of(msg.chat_id).await?;
         let owner = self.store().owner(msg.from.id).await?;
-        let group_location = group_building.as_deref().and_then(building_location);
+        let group_location = group.and_then(building_location);
         let (location, source) = if let Some(l) = c.location.clone() {
             // "2单元电梯卡在8楼" in the 5栋 group is 5栋2单元.
             (
@@ -250,7 +267,7 @@ impl Desk {
                     format!("{}:{target}", staff_tag(&ticket))
                 };
                 tx.enqueue(
-                    &Outgoing::send(target, self.staff_text(&ticket, group_building.as_deref()))
+                    &Outgoing::send(target, self.staff_text(&ticket, group))
                         .keyboard(self.staff_keyboard(&ticket))
                         .tag(tag)
                         .lane(lane),
@@ -260,7 +277,7 @@ impl Desk {
             }
         } else {
             let window = now.timestamp() / 600;
-            let place = group_building.as_deref().unwrap_or("私聊");
+            let place = group.unwrap_or("私聊");
             for target in self.staff_targets() {
                 tx.enqueue(
                     &Outgoing::send(
@@ -352,10 +369,15 @@ impl Desk {
         Ok(true)
     }
 
-    async fn answer_question(&self, msg: &Incoming, c: &Classification) -> Result<()> {
+    async fn answer_question(
+        &self,
+        msg: &Incoming,
+        c: &Classification,
+        group: Option<&str>,
+    ) -> Result<()> {
         // Questions about a cut supply get the plan when there is one.
         if (c.faq.as_deref() == Some("outage") || c.utility.is_some())
-            && let Some(answer) = self.planned_outage_answer(msg, c).await?
+            && let Some(answer) = self.planned_outage_answer(msg, c, group).await?
         {
             return self.reply(msg, answer).await;
         }
@@ -374,7 +396,7 @@ impl Desk {
                 category: c.category.clone().or_else(|| Some(category.into())),
                 ..c.clone()
             };
-            return self.open_ticket(msg, &repair).await;
+            return self.open_ticket(msg, &repair, group).await;
         }
         let Some(entry) = c
             .faq
@@ -387,13 +409,9 @@ impl Desk {
         self.reply(msg, answer).await
     }
 
-    async fn take_suggestion(&self, msg: &Incoming) -> Result<()> {
+    async fn take_suggestion(&self, msg: &Incoming, group: Option<&str>) -> Result<()> {
         let now = self.now();
-        let place = self
-            .store()
-            .building_of(msg.chat_id)
-            .await?
-            .unwrap_or_else(|| "私聊".into());
+        let place = group.unwrap_or("私聊");
         let mut tx = self.store().begin().await?;
         tx.enqueue(
             &Outgoing::send(msg.chat_id, self.t().render("suggestion_thanks", &[]))

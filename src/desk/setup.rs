@@ -12,11 +12,6 @@ use crate::domain::outgoing::Outgoing;
 const STAFF_CHAT_KEY: &str = "staff_chat";
 
 impl Desk {
-    /// The staff group now: `/set_staff_group`'s choice, else the config's.
-    pub fn staff_group(&self) -> Option<i64> {
-        self.staff_chat()
-    }
-
     fn set_staff_chat(&self, chat: i64) {
         *self
             .inner

@@ -81,6 +81,16 @@ pub enum Intent {
 }
 
 impl Intent {
+    /// Every intent, in precedence order (emergency first).
+    pub const ALL: [Intent; 6] = [
+        Intent::Emergency,
+        Intent::Complaint,
+        Intent::Repair,
+        Intent::Inquiry,
+        Intent::Suggestion,
+        Intent::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Intent::Emergency => "emergency",
@@ -798,14 +808,7 @@ impl Classifier {
 }
 
 /// Every intent, in precedence order.
-const INTENTS: [Intent; 6] = [
-    Intent::Emergency,
-    Intent::Complaint,
-    Intent::Repair,
-    Intent::Inquiry,
-    Intent::Suggestion,
-    Intent::Other,
-];
+const INTENTS: [Intent; 6] = Intent::ALL;
 
 /// `Intent::rank()` bits of every intent.
 const ALL_INTENTS: u8 = 0x3f;

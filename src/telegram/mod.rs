@@ -143,7 +143,7 @@ async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand
 /// Keep the "/" menus in step with who is staff and where the staff group is.
 async fn follow_menus(bot: &Bot, desk: &Desk, msg: &Incoming, cmd: StaffCommand) {
     match cmd {
-        StaffCommand::SetStaffGroup if desk.staff_group() == Some(msg.chat_id) => {
+        StaffCommand::SetStaffGroup if desk.staff_chat() == Some(msg.chat_id) => {
             set_menu(bot, staff_menu(), scope_chat(msg.chat_id)).await;
         }
         StaffCommand::StaffAdd(arg) | StaffCommand::StaffRemove(arg) => {
