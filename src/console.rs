@@ -7,6 +7,7 @@
 //! ```text
 //! 3栋2单元501 厨房漏水了       an owner says it in the current building group
 //! @private 物业费怎么交          the owner says it in a private chat with the bot
+//! [照片] 厨房漏水              an owner sends a photo with a caption ([语音] a voice message)
 //! @staff /claim 1               a staff member (an admin) says it in the staff group
 //! :press claim:1                press a button (rate:… buttons are pressed by the owner)
 //! :group 5栋                    owners now speak in 5栋's group
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::configuration::{BuildingConfig, Settings};
 use crate::desk::{ChatKind, Desk, Incoming};
 use crate::domain::outgoing::{ButtonAction, Keyboard};
-use crate::domain::{Actor, SystemClock};
+use crate::domain::{Actor, Media, MediaKind, SystemClock};
 use crate::telegram::{OwnerCommand, StaffCommand, route_button, run_staff_command};
 use crate::worker::{OutboxConfig, OutboxWorker, SendError, Transport};
 
@@ -124,6 +125,22 @@ impl Transport for ConsoleTransport {
             buttons(keyboard)
         ));
         Ok(id)
+    }
+
+    async fn send_media(
+        &self,
+        chat: i64,
+        media: &Media,
+        caption: &str,
+        reply_to: Option<i64>,
+        keyboard: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
+        let caption = if caption.is_empty() {
+            format!("[{media}]")
+        } else {
+            format!("[{media}] {caption}")
+        };
+        self.send(chat, &caption, reply_to, keyboard).await
     }
 
     async fn edit(
@@ -289,6 +306,8 @@ pub async fn run(
                     line.strip_prefix("@owner").unwrap_or(line).trim(),
                 )
             };
+            // "[照片] 厨房漏水" sends a photo with that caption; "[语音]" a voice message.
+            let (media, text) = console_media(text, message_id);
             let msg = Incoming {
                 chat_id: chat,
                 chat_kind: kind,
@@ -296,6 +315,8 @@ pub async fn run(
                 from: from.clone(),
                 username: None,
                 text: text.to_string(),
+                media,
+                album: None,
             };
             dispatch(&desk, &msg).await
         };
@@ -307,6 +328,23 @@ pub async fn run(
     shutdown.cancel();
     let _ = worker.await;
     Ok(())
+}
+
+/// A leading `[照片]`, `[语音]`, `[视频]` or `[文件]` stands for one sent with the
+/// rest of the line as its caption.
+fn console_media(text: &str, message_id: i64) -> (Option<Media>, &str) {
+    for kind in [
+        MediaKind::Photo,
+        MediaKind::Voice,
+        MediaKind::Video,
+        MediaKind::Document,
+    ] {
+        if let Some(rest) = text.strip_prefix(&format!("[{}]", kind.label())) {
+            let file = format!("console-{}-{message_id}", kind.as_str());
+            return (Media::new(kind, file), rest.trim());
+        }
+    }
+    (None, text)
 }
 
 /// The same routing as the Telegram schema: owner commands, staff commands (for

@@ -187,6 +187,16 @@ impl Transport for Gate {
         self.open.acquire().await.unwrap().forget();
         Ok(id)
     }
+    async fn send_media(
+        &self,
+        chat: i64,
+        _m: &guanjia::domain::Media,
+        caption: &str,
+        reply_to: Option<i64>,
+        k: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
+        self.send(chat, caption, reply_to, k).await
+    }
     async fn edit(&self, _: i64, _: i64, _: &str, _: Option<&Keyboard>) -> Result<(), SendError> {
         Ok(())
     }

@@ -8,6 +8,7 @@
 
 mod broadcast;
 mod inbox;
+mod media;
 mod owner;
 mod render;
 mod setup;
@@ -25,6 +26,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 use crate::configuration::Settings;
+use crate::domain::media::Media;
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::templates::Templates;
 use crate::domain::ticket::Actor;
@@ -55,7 +57,12 @@ pub struct Incoming {
     pub from: Actor,
     /// `@username`, if the platform has one (used by `/transfer @name`).
     pub username: Option<String>,
+    /// The text, or a photo's caption (may be empty when `media` is set).
     pub text: String,
+    /// A photo, voice message, video or file sent with it.
+    pub media: Option<Media>,
+    /// Photos sent together (an album) share this id.
+    pub album: Option<String>,
 }
 
 impl Incoming {

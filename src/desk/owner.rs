@@ -3,13 +3,14 @@
 
 use chrono::Duration;
 
-use super::render::{ack_tag, staff_tag};
+use super::media::building_location;
+use super::render::ack_tag;
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
 use crate::domain::intent::{Classification, Intent, Utility};
 use crate::domain::outgoing::{Button, Outgoing};
 use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
-use crate::storage::{NewTicket, TicketFilter};
+use crate::storage::TicketFilter;
 
 /// How long after `/start t<N>` an owner's private messages belong to ticket N.
 const PRIVATE_CONTEXT_MINUTES: i64 = 30;
@@ -17,14 +18,36 @@ const PRIVATE_CONTEXT_MINUTES: i64 = 30;
 impl Desk {
     /// Any non-command message from anyone: classify it and act, or stay silent.
     pub async fn on_message(&self, msg: &Incoming) -> Result<()> {
+        // A staff member's photo captioned with a ticket number is the finished job.
+        if let Some(media) = &msg.media
+            && self.is_staff_place(msg)
+            && self.finished_photo(msg, media).await?
+        {
+            return Ok(());
+        }
         // Staff talk in the staff group is not owners' business to classify.
-        if msg.text.trim().is_empty() || Some(msg.chat_id) == self.staff_chat() {
+        if (msg.text.trim().is_empty() && msg.media.is_none())
+            || Some(msg.chat_id) == self.staff_chat()
+        {
             return Ok(());
         }
         if msg.is_private() {
             self.store()
                 .remember_private_chat(msg.from.id, self.now())
                 .await?;
+        }
+        // A voice message cannot be read: staff listen and sort it.
+        if let Some(media) = msg.media.as_ref().filter(|m| m.kind.is_spoken()) {
+            if msg.is_private() {
+                if let Some(ticket) = self.private_context(msg.from.id).await? {
+                    return self.private_details(msg, ticket).await;
+                }
+                return self.on_voice(msg, media, None).await;
+            }
+            return match self.store().building_of(msg.chat_id).await? {
+                Some(b) => self.on_voice(msg, media, Some(&b)).await,
+                None => Ok(()),
+            };
         }
         let c = self.classifier().classify(&msg.text);
         tracing::debug!(chat = msg.chat_id, intent = c.intent.as_str(), category = ?c.category, "classified");
@@ -39,20 +62,21 @@ impl Desk {
         // The group's building, read once for whatever follows. Groups that are
         // neither a bound building nor the staff group (someone added the bot
         // elsewhere) are not served: no tickets, no answers. Chatter costs no read.
-        let group_building = if c.intent != Intent::Other && !msg.is_private() {
-            match self.store().building_of(msg.chat_id).await? {
-                Some(b) => Some(b),
-                None => {
-                    tracing::debug!(
-                        chat = msg.chat_id,
-                        "message in a group the desk does not serve"
-                    );
-                    return Ok(());
+        let group_building =
+            if (c.intent != Intent::Other || msg.media.is_some()) && !msg.is_private() {
+                match self.store().building_of(msg.chat_id).await? {
+                    Some(b) => Some(b),
+                    None => {
+                        tracing::debug!(
+                            chat = msg.chat_id,
+                            "message in a group the desk does not serve"
+                        );
+                        return Ok(());
+                    }
                 }
-            }
-        } else {
-            None
-        };
+            } else {
+                None
+            };
         let group = group_building.as_deref();
         match c.intent {
             Intent::Emergency | Intent::Repair | Intent::Complaint => {
@@ -71,9 +95,19 @@ impl Desk {
                 {
                     return Ok(());
                 }
+                // A photo of the leak right after the report goes with it.
+                if let Some(media) = &msg.media
+                    && self.media_follow_up(msg, media).await?
+                {
+                    return Ok(());
+                }
                 if msg.is_private() {
-                    self.reply(msg, self.t().render("private_hint", &[]))
-                        .await?;
+                    let hint = if msg.media.is_some() {
+                        "photo_private_hint"
+                    } else {
+                        "private_hint"
+                    };
+                    self.reply(msg, self.t().render(hint, &[])).await?;
                 }
                 Ok(())
             }
@@ -214,32 +248,15 @@ impl Desk {
         } else {
             (None, None)
         };
-        let priority = Priority::for_intent(c.intent);
-        let svc = &self.settings().service;
-        let respond = if priority == Priority::Urgent {
-            svc.emergency_respond_minutes
-        } else {
-            svc.respond_minutes
-        };
-        let resolve = if c.intent == Intent::Complaint {
-            svc.complaint_answer_hours
-        } else {
-            svc.resolve_hours
-        };
-        let new = NewTicket {
-            source_chat: msg.chat_id,
-            source_message: msg.message_id,
-            reporter: msg.from.clone(),
-            text: msg.text.clone(),
-            intent: c.intent,
-            category: c.category.clone(),
-            location,
-            location_source: source,
-            priority,
-            respond_by: now + Duration::minutes(respond),
-            resolve_by: now + Duration::hours(resolve),
-            created_at: now,
-        };
+        let new = self.new_ticket(
+            (msg.chat_id, msg.message_id),
+            &msg.from,
+            msg.text.clone(),
+            c.intent,
+            c.category.clone(),
+            (location, source),
+        );
+        let pending_voice = self.pending_voice(msg).await?;
         let mut tx = self.store().begin().await?;
         let Some(id) = tx.insert_ticket(&new).await? else {
             // This message already opened a ticket: a re-delivered update.
@@ -248,7 +265,7 @@ impl Desk {
         let ticket = new.opened(id);
         tx.add_event(id, Some(&msg.from), &EventKind::Opened, now)
             .await?;
-        let lane = self.lane_for(priority == Priority::Urgent);
+        let lane = self.lane_for(ticket.priority == Priority::Urgent);
         tx.enqueue(
             &Outgoing::send(msg.chat_id, self.ack_text(&ticket, msg.is_private()))
                 .reply_to(msg.message_id)
@@ -260,21 +277,8 @@ impl Desk {
         .await?;
         if post_to_staff {
             // Without a staff group yet, admins get the post in private.
-            for target in self.staff_targets() {
-                let tag = if Some(target) == self.staff_chat() {
-                    staff_tag(&ticket)
-                } else {
-                    format!("{}:{target}", staff_tag(&ticket))
-                };
-                tx.enqueue(
-                    &Outgoing::send(target, self.staff_text(&ticket, group))
-                        .keyboard(self.staff_keyboard(&ticket))
-                        .tag(tag)
-                        .lane(lane),
-                    now,
-                )
+            self.post_ticket_to_staff(&mut tx, &ticket, group, lane)
                 .await?;
-            }
         } else {
             let window = now.timestamp() / 600;
             let place = group.unwrap_or("私聊");
@@ -295,6 +299,14 @@ impl Desk {
                 )
                 .await?;
             }
+        }
+        if let Some(media) = &msg.media {
+            let caption = format!("📷 工单 {} 的现场{}", ticket.id, media.kind.label());
+            self.keep_media(&mut tx, msg, &ticket, media, &caption, lane)
+                .await?;
+        }
+        if let Some(u) = &pending_voice {
+            self.absorb_unsorted(&mut tx, u, &ticket, group).await?;
         }
         self.commit(tx).await?;
         tracing::info!(
@@ -327,6 +339,16 @@ impl Desk {
         {
             // Already recorded: a re-delivered update.
             return Ok(());
+        }
+        if let Some(media) = &msg.media {
+            let caption = format!(
+                "📷 工单 {} · 业主再次反映时附的{}",
+                t.id,
+                media.kind.label()
+            );
+            let lane = self.lane_for(t.priority == Priority::Urgent);
+            self.keep_media(&mut tx, msg, t, media, &caption, lane)
+                .await?;
         }
         if answer {
             tx.enqueue(
@@ -482,15 +504,29 @@ impl Desk {
             .as_ref()
             .map(|a| format!("(负责人 {})", a.name))
             .unwrap_or_default();
-        for out in self.to_staff(
-            &format!("details:{}:{}", msg.chat_id, msg.message_id),
-            &format!(
-                "🔒 工单 {} 业主私聊补充{to}:{}",
+        let said = super::render::excerpt(&msg.text, 900);
+        if let Some(media) = &msg.media {
+            // The words go under the photo or voice message they came with.
+            let caption = format!(
+                "🔒 工单 {} 业主私聊补充的{}{to}{}",
                 ticket.id,
-                super::render::excerpt(&msg.text, 1000)
-            ),
-        ) {
-            tx.enqueue(&out, now).await?;
+                media.kind.label(),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(":{said}")
+                }
+            );
+            let lane = self.lane_for(ticket.priority == Priority::Urgent);
+            self.keep_media(&mut tx, msg, &ticket, media, &caption, lane)
+                .await?;
+        } else {
+            for out in self.to_staff(
+                &format!("details:{}:{}", msg.chat_id, msg.message_id),
+                &format!("🔒 工单 {} 业主私聊补充{to}:{said}", ticket.id),
+            ) {
+                tx.enqueue(&out, now).await?;
+            }
         }
         self.commit(tx).await
     }
@@ -723,10 +759,4 @@ fn with_building_from(mut location: Location, known: Option<&Location>) -> Locat
         location.building = known.and_then(|k| k.building.clone());
     }
     location
-}
-
-/// The building of a group named like `3栋` as a location, if it reads as one.
-fn building_location(name: &str) -> Option<Location> {
-    let building = name.parse::<Location>().ok()?.building?;
-    Location::new(Some(building), None, None)
 }

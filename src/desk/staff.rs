@@ -494,6 +494,7 @@ impl Desk {
     pub async fn staff_button(&self, from: &Actor, data: &str) -> Result<CallbackAnswer> {
         let (action, rest) = data.split_once(':').unwrap_or((data, ""));
         match action {
+            "us" => self.sort_unsorted(from, rest).await,
             "claim" | "done" => {
                 let Ok(id) = rest.parse::<TicketId>() else {
                     return Ok(CallbackAnswer::alert("按钮已失效"));

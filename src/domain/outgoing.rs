@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::media::Media;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Button {
     pub text: String,
@@ -100,6 +102,8 @@ pub struct Outgoing {
     pub chat_id: i64,
     pub op: Op,
     pub text: Option<String>,
+    /// A photo or voice message to send (by its file id); `text` is its caption.
+    pub media: Option<Media>,
     pub reply_to: Option<i64>,
     pub keyboard: Option<Keyboard>,
     /// For edit/delete/pin/unpin: the tag of the message to act on.
@@ -121,6 +125,7 @@ impl Outgoing {
             chat_id,
             op: Op::Send,
             text: Some(text.into()),
+            media: None,
             reply_to: None,
             keyboard: None,
             ref_tag: None,
@@ -167,6 +172,14 @@ impl Outgoing {
             text: None,
             target_message: Some(message_id),
             ..Self::send(chat_id, "")
+        }
+    }
+
+    /// Send `media` with `caption` under it.
+    pub fn send_media(chat_id: i64, media: Media, caption: impl Into<String>) -> Self {
+        Self {
+            media: Some(media),
+            ..Self::send(chat_id, caption)
         }
     }
 

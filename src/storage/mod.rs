@@ -12,12 +12,14 @@
 
 mod fees;
 mod inbox;
+mod media;
 mod outbox;
 mod records;
 mod state;
 
 pub use fees::FeeImport;
 pub use inbox::DeadLetter;
+pub use media::{MediaRole, TicketMedia, Unsorted};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use records::*;
 

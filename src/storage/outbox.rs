@@ -30,6 +30,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Context, Result, StorageError, Store, Tx, from_ms, ms};
+use crate::domain::media::{Media, MediaKind};
 use crate::domain::outgoing::{Keyboard, Lane, Op, Outgoing};
 
 /// A queued message as the worker sees it.
@@ -43,6 +44,8 @@ pub struct OutboxRow {
     pub keyboard: Option<Keyboard>,
     pub ref_tag: Option<String>,
     pub target_message: Option<i64>,
+    /// Send this photo or voice message, with `text` as its caption.
+    pub media: Option<Media>,
     pub tag: Option<String>,
     pub lane: Lane,
     pub broadcast_id: Option<i64>,
@@ -64,12 +67,22 @@ pub struct OutboxStats {
 /// Finished rows deleted per [`Store::outbox_prune`] call.
 const PRUNE_BATCH: u64 = 5000;
 
-const ROW_COLUMNS: &str = "id, chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id, attempts, target_message_id";
+const ROW_COLUMNS: &str = "id, chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id, attempts, target_message_id, media_kind, media_file_id";
 
 fn row_from(r: &AnyRow) -> Result<OutboxRow> {
     let c = "reading the outbox";
     let op: String = r.try_get(2).ctx(c)?;
     let buttons: Option<String> = r.try_get(5).ctx(c)?;
+    let media_kind: Option<String> = r.try_get(12).ctx(c)?;
+    let media_file: Option<String> = r.try_get(13).ctx(c)?;
+    let media = match (media_kind, media_file) {
+        (Some(k), Some(f)) => Some(
+            MediaKind::parse(&k)
+                .and_then(|k| Media::new(k, f))
+                .ok_or_else(|| StorageError::Corrupt(format!("outbox media '{k}'")))?,
+        ),
+        _ => None,
+    };
     Ok(OutboxRow {
         id: r.try_get(0).ctx(c)?,
         chat_id: r.try_get(1).ctx(c)?,
@@ -86,6 +99,7 @@ fn row_from(r: &AnyRow) -> Result<OutboxRow> {
         broadcast_id: r.try_get(9).ctx(c)?,
         attempts: r.try_get(10).ctx(c)?,
         target_message: r.try_get(11).ctx(c)?,
+        media,
     })
 }
 
@@ -125,8 +139,8 @@ impl Tx {
         }
         let done = sqlx::query(
             "INSERT INTO outbox (chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id,
-                 state, attempts, due_at, created_at, target_message_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12)
+                 state, attempts, due_at, created_at, target_message_id, media_kind, media_file_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12, $13, $14)
              ON CONFLICT (tag) DO NOTHING",
         )
         .bind(m.chat_id)
@@ -141,6 +155,8 @@ impl Tx {
         .bind(ms(m.not_before.unwrap_or(now)))
         .bind(ms(now))
         .bind(m.target_message)
+        .bind(m.media.as_ref().map(|x| x.kind.as_str()))
+        .bind(m.media.as_ref().map(|x| x.file_id()))
         .execute(&mut *self.tx)
         .await
         .ctx("queuing a message")?;

@@ -61,12 +61,32 @@ pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'stat
         .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
 }
 
-/// The desk's view of a text message; `None` (ignored) for messages without a
-/// human sender or text, such as channel posts, other bots, photos without
-/// captions and service messages.
+/// The desk's view of a message; `None` (ignored) for messages without a human
+/// sender or without text, photo, voice, video or file, such as channel posts,
+/// other bots, stickers and service messages.
 fn to_incoming(m: Message) -> Option<Incoming> {
+    use crate::domain::{Media, MediaKind};
     let from = m.from.as_ref().filter(|u| !u.is_bot)?;
-    let text = m.text().or(m.caption())?;
+    // A photo comes in several sizes; the largest is last.
+    let media = if let Some(sizes) = m.photo() {
+        sizes
+            .last()
+            .and_then(|p| Media::new(MediaKind::Photo, p.file.id.0.clone()))
+    } else if let Some(v) = m.voice() {
+        Media::new(MediaKind::Voice, v.file.id.0.clone())
+    } else if let Some(a) = m.audio() {
+        Media::new(MediaKind::Voice, a.file.id.0.clone())
+    } else if let Some(v) = m.video() {
+        Media::new(MediaKind::Video, v.file.id.0.clone())
+    } else if let Some(d) = m.document() {
+        Media::new(MediaKind::Document, d.file.id.0.clone())
+    } else {
+        None
+    };
+    let text = m.text().or(m.caption());
+    if text.is_none() && media.is_none() {
+        return None;
+    }
     Some(Incoming {
         chat_id: m.chat.id.0,
         chat_kind: if m.chat.is_private() {
@@ -80,7 +100,9 @@ fn to_incoming(m: Message) -> Option<Incoming> {
             crate::domain::ticket::person_name(&from.first_name, from.last_name.as_deref()),
         ),
         username: from.username.clone(),
-        text: text.to_string(),
+        text: text.unwrap_or_default().to_string(),
+        media,
+        album: m.media_group_id().map(|g| g.0.clone()),
     })
 }
 

@@ -6,14 +6,18 @@ use teloxide::ApiError;
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{
-    ChatId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ReplyParameters,
+    ChatId, FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId,
+    ReplyParameters,
 };
 
+use crate::domain::media::{Media, MediaKind};
 use crate::domain::outgoing::{ButtonAction, Keyboard};
 use crate::worker::{SendError, Transport};
 
 /// Telegram refuses longer texts.
 const MAX_TEXT_CHARS: usize = 4096;
+/// ... and longer captions under a photo or voice message.
+const MAX_CAPTION_CHARS: usize = 1024;
 
 pub struct TelegramTransport {
     bot: Bot,
@@ -116,6 +120,47 @@ impl Transport for TelegramTransport {
             req = req.reply_markup(markup(k));
         }
         req.await.map(|m| i64::from(m.id.0)).map_err(classify)
+    }
+
+    async fn send_media(
+        &self,
+        chat: i64,
+        media: &Media,
+        caption: &str,
+        reply_to: Option<i64>,
+        keyboard: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
+        let file = InputFile::file_id(FileId(media.file_id().to_string()));
+        let caption = crate::desk::excerpt(caption, MAX_CAPTION_CHARS - 1);
+        let reply = reply_to
+            .and_then(|m| i32::try_from(m).ok())
+            .map(|id| ReplyParameters::new(MessageId(id)).allow_sending_without_reply());
+        let markup = keyboard.map(markup);
+        let chat = ChatId(chat);
+        // Each kind is its own request type in teloxide; the same three options
+        // go on each.
+        macro_rules! with_options {
+            ($req:expr) => {{
+                let mut req = $req;
+                if !caption.is_empty() {
+                    req = req.caption(caption.clone());
+                }
+                if let Some(r) = reply.clone() {
+                    req = req.reply_parameters(r);
+                }
+                if let Some(k) = markup.clone() {
+                    req = req.reply_markup(k);
+                }
+                req.await
+            }};
+        }
+        let sent = match media.kind {
+            MediaKind::Photo => with_options!(self.bot.send_photo(chat, file)),
+            MediaKind::Voice => with_options!(self.bot.send_voice(chat, file)),
+            MediaKind::Video => with_options!(self.bot.send_video(chat, file)),
+            MediaKind::Document => with_options!(self.bot.send_document(chat, file)),
+        };
+        sent.map(|m| i64::from(m.id.0)).map_err(classify)
     }
 
     async fn edit(

@@ -36,6 +36,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::desk::Desk;
+use crate::domain::media::Media;
 use crate::domain::outgoing::{Keyboard, Op};
 use crate::storage::{OutboxRow, Store};
 
@@ -69,6 +70,15 @@ pub trait Transport: Send + Sync + 'static {
         text: &str,
         keyboard: Option<&Keyboard>,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
+    /// Send a photo or voice message by the platform's file id, `caption` under it.
+    fn send_media(
+        &self,
+        chat: i64,
+        media: &Media,
+        caption: &str,
+        reply_to: Option<i64>,
+        keyboard: Option<&Keyboard>,
+    ) -> impl Future<Output = Result<i64, SendError>> + Send;
     fn delete(&self, chat: i64, message: i64)
     -> impl Future<Output = Result<(), SendError>> + Send;
     fn pin(&self, chat: i64, message: i64) -> impl Future<Output = Result<(), SendError>> + Send;
@@ -526,6 +536,21 @@ impl<T: Transport> Shared<T> {
     /// Do what the row says. Edits and the like first find the message they act on.
     async fn perform(&self, row: &OutboxRow) -> Result<Option<i64>, SendError> {
         let text = row.text.as_deref().unwrap_or("");
+        if row.op == Op::Send
+            && let Some(media) = &row.media
+        {
+            return self
+                .transport
+                .send_media(
+                    row.chat_id,
+                    media,
+                    text,
+                    row.reply_to,
+                    row.keyboard.as_ref(),
+                )
+                .await
+                .map(Some);
+        }
         if row.op == Op::Send {
             return self
                 .transport

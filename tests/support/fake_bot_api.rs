@@ -639,6 +639,8 @@ struct St {
     chats: HashMap<i64, FakeChat>,
     next_message_id: HashMap<i64, i64>,
     messages: HashMap<(i64, i64), StoredMessage>,
+    /// File ids the fake handed out with pushed photos and voice messages.
+    files: std::collections::HashSet<String>,
     bot_status: HashMap<i64, String>,
     member_status: HashMap<(i64, i64), String>,
     migrated_to: HashMap<i64, i64>,
@@ -793,6 +795,7 @@ impl FakeBotApi {
             chats: HashMap::new(),
             next_message_id: HashMap::new(),
             messages: HashMap::new(),
+            files: Default::default(),
             bot_status: HashMap::new(),
             member_status: HashMap::new(),
             migrated_to: HashMap::new(),
@@ -973,7 +976,13 @@ impl FakeBotApi {
         m.insert("from".into(), from.to_json());
         m.insert("chat".into(), chat.to_json());
         m.insert("date".into(), json!(unix_now()));
-        m.insert("text".into(), json!(text));
+        // A photo or voice message has no text (a caption at most).
+        let is_media = ["photo", "voice", "audio", "video", "document"]
+            .iter()
+            .any(|k| extra.contains_key(*k));
+        if !is_media {
+            m.insert("text".into(), json!(text));
+        }
         if let Some(e) = command_entity(text) {
             m.insert("entities".into(), json!([e]));
         }
@@ -1008,6 +1017,52 @@ impl FakeBotApi {
             chat_id: chat.id,
             message_id,
         }
+    }
+
+    /// Pushes a photo from `from` in `chat`, with an optional caption. `file_id`
+    /// becomes a file the fake knows, so the bot may send it again by id.
+    pub fn push_photo(
+        &self,
+        chat: &FakeChat,
+        from: &FakeUser,
+        file_id: &str,
+        caption: Option<&str>,
+        album: Option<&str>,
+    ) -> PushedMessage {
+        let mut extra = Map::new();
+        extra.insert(
+            "photo".into(),
+            json!([
+                {"file_id": format!("{file_id}-small"), "file_unique_id": "s", "width": 90, "height": 90},
+                {"file_id": file_id, "file_unique_id": "l", "width": 1280, "height": 960},
+            ]),
+        );
+        if let Some(c) = caption {
+            extra.insert("caption".into(), json!(c));
+        }
+        if let Some(a) = album {
+            extra.insert("media_group_id".into(), json!(a));
+        }
+        self.inner.lock().files.insert(file_id.to_string());
+        self.push_media_message(chat, from, extra)
+    }
+
+    /// Pushes a voice message from `from` in `chat`.
+    pub fn push_voice(&self, chat: &FakeChat, from: &FakeUser, file_id: &str) -> PushedMessage {
+        let mut extra = Map::new();
+        extra.insert("voice".into(), media_json("voice", file_id));
+        self.inner.lock().files.insert(file_id.to_string());
+        self.push_media_message(chat, from, extra)
+    }
+
+    /// A message with no `text` (a photo, a voice message).
+    fn push_media_message(
+        &self,
+        chat: &FakeChat,
+        from: &FakeUser,
+        extra: Map<String, Value>,
+    ) -> PushedMessage {
+        self.push_message_with(chat, from, "", None, extra)
     }
 
     /// Pushes an `edited_message` update: `from` edited their message
@@ -2243,6 +2298,24 @@ fn parse_params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result
     }
     if ctype.contains("multipart/") {
         out.insert("_multipart".into(), json!(true));
+        let boundary = ctype
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))
+            .map(|b| b.trim_matches('"').to_string());
+        // The header was lower-cased above; the boundary in the body keeps its case.
+        let boundary = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(';')
+                    .find_map(|p| p.trim().strip_prefix("boundary="))
+                    .map(|b| b.trim_matches('"').to_string())
+            })
+            .or(boundary)
+            .ok_or_else(|| "multipart body without a boundary".to_string())?;
+        for (k, v) in parse_multipart(body, &boundary) {
+            out.insert(k, loose_value(&v));
+        }
     } else if ctype.contains("x-www-form-urlencoded") {
         let s = std::str::from_utf8(body).map_err(|_| "body is not UTF-8".to_string())?;
         for (k, v) in parse_urlencoded(s) {
@@ -2259,6 +2332,31 @@ fn parse_params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result
     // `null` means "absent" for our purposes.
     out.retain(|_, v| !v.is_null());
     Ok(Value::Object(out))
+}
+
+/// The text fields of a `multipart/form-data` body (file uploads by id are text
+/// too; uploaded bytes are kept as lossy text, which no test reads).
+fn parse_multipart(body: &[u8], boundary: &str) -> Vec<(String, String)> {
+    let body = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
+    body.split(delimiter.as_str())
+        .filter_map(|part| {
+            let part = part.strip_prefix("\r\n")?;
+            let (head, value) = part.split_once("\r\n\r\n")?;
+            let name = head.lines().find_map(|l| {
+                let l = l.trim();
+                l.to_ascii_lowercase()
+                    .starts_with("content-disposition")
+                    .then(|| l.split(';').find_map(|p| p.trim().strip_prefix("name=")))
+                    .flatten()
+                    .map(|n| n.trim_matches('"').to_string())
+            })?;
+            Some((
+                name,
+                value.strip_suffix("\r\n").unwrap_or(value).to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// Form values are strings; Telegram reads JSON-looking ones as JSON.
@@ -2514,6 +2612,9 @@ fn dispatch(
             Ok(Reply::ok(json!(true)))
         }
         "sendmessage" => send_message(inner, st, p, at),
+        "sendphoto" | "sendvoice" | "sendvideo" | "senddocument" | "sendaudio" => {
+            send_media(inner, st, method, p, at)
+        }
         "copymessage" | "forwardmessage" => copy_or_forward(inner, st, method, p, at),
         "editmessagetext" | "editmessagereplymarkup" => edit_message(st, method, p, at),
         "deletemessage" => {
@@ -2829,6 +2930,117 @@ fn send_message(inner: &Inner, st: &mut St, p: &Value, at: Instant) -> Result<Re
         at,
     });
     Ok(Reply::ok(json))
+}
+
+/// `sendPhoto`, `sendVoice`, ... by file id (what the desk sends): the file id
+/// must be one the fake handed out with an owner's message, as Telegram only
+/// knows ids of files it has. Recorded like a message, `text` = the caption.
+fn send_media(
+    inner: &Inner,
+    st: &mut St,
+    method: &str,
+    p: &Value,
+    at: Instant,
+) -> Result<Reply, Reply> {
+    let field = method.trim_start_matches("send");
+    let chat_id = st.resolve_chat_id(p.get("chat_id"))?;
+    let chat = st
+        .known_chat(chat_id, inner.options.strict_chats)
+        .ok_or_else(|| Reply::err(400, "Bad Request: chat not found"))?;
+    let file_id = p
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if file_id.is_empty() {
+        return Err(Reply::err(
+            400,
+            &format!("Bad Request: there is no {field} in the request"),
+        ));
+    }
+    if !st.files.contains(&file_id) {
+        return Err(Reply::err(
+            400,
+            "Bad Request: wrong remote file identifier specified: can't unserialize it",
+        ));
+    }
+    let caption = p
+        .get("caption")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if utf16_len(&caption) > 1024 {
+        return Err(Reply::err(400, "Bad Request: message caption is too long"));
+    }
+    st.check_writable(&chat)?;
+    if let Some(limits) = inner.options.rate_limits {
+        st.check_rate(limits, chat_id, at)?;
+    }
+    let markup = match p.get("reply_markup").cloned() {
+        Some(Value::String(s)) => serde_json::from_str(&s).ok(),
+        other => other,
+    };
+    let reply_to = p
+        .get("reply_parameters")
+        .and_then(|r| match r {
+            Value::String(s) => serde_json::from_str::<Value>(s).ok(),
+            other => Some(other.clone()),
+        })
+        .and_then(|r| int_param(&r, "message_id"));
+    let message_id = st.alloc_message_id(chat_id);
+    let mut m = Map::new();
+    m.insert("message_id".into(), json!(message_id));
+    m.insert("from".into(), inner.bot_user());
+    m.insert("chat".into(), chat.to_json());
+    m.insert("date".into(), json!(unix_now()));
+    m.insert(field.into(), media_json(field, &file_id));
+    if !caption.is_empty() {
+        m.insert("caption".into(), json!(caption));
+    }
+    if let Some(mk) = markup
+        .as_ref()
+        .filter(|mk| mk.get("inline_keyboard").is_some())
+    {
+        m.insert("reply_markup".into(), mk.clone());
+    }
+    let json = Value::Object(m);
+    st.messages.insert(
+        (chat_id, message_id),
+        StoredMessage {
+            json: json.clone(),
+            from_bot: true,
+            deleted: false,
+        },
+    );
+    st.sent.push(SentMessage {
+        method: method.to_string(),
+        chat_id,
+        message_id,
+        text: caption,
+        parse_mode: None,
+        reply_to_message_id: reply_to,
+        reply_markup: markup,
+        params: p.clone(),
+        at,
+    });
+    Ok(Reply::ok(json))
+}
+
+/// The `Message` field for a file: a photo is a list of sizes, the rest one object.
+fn media_json(field: &str, file_id: &str) -> Value {
+    let unique = format!("u{}", file_id.len());
+    match field {
+        "photo" => json!([
+            {"file_id": format!("{file_id}"), "file_unique_id": unique, "width": 90, "height": 90},
+        ]),
+        "voice" | "audio" => {
+            json!({"file_id": file_id, "file_unique_id": unique, "duration": 3, "mime_type": "audio/ogg"})
+        }
+        "video" => {
+            json!({"file_id": file_id, "file_unique_id": unique, "width": 640, "height": 480, "duration": 3})
+        }
+        _ => json!({"file_id": file_id, "file_unique_id": unique}),
+    }
 }
 
 fn edit_message(st: &mut St, method: &str, p: &Value, at: Instant) -> Result<Reply, Reply> {

@@ -61,6 +61,21 @@ impl Transport for Recorder {
     ) -> Result<i64, SendError> {
         Ok(self.push("send", chat, text))
     }
+    /// Recorded as op "photo"/"voice"/..., text `<file id> <caption>`.
+    async fn send_media(
+        &self,
+        chat: i64,
+        media: &guanjia::domain::Media,
+        caption: &str,
+        _reply_to: Option<i64>,
+        _k: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
+        Ok(self.push(
+            media.kind.as_str(),
+            chat,
+            &format!("{} {caption}", media.file_id()),
+        ))
+    }
     async fn edit(
         &self,
         chat: i64,
@@ -156,6 +171,24 @@ impl World {
             from: Actor::new(from, if from == ADMIN { "主管" } else { "业主" }),
             username: None,
             text: text.into(),
+            media: None,
+            album: None,
+        }
+    }
+
+    /// A photo or voice message (`kind`: "photo", "voice") with a caption.
+    pub fn media_msg(
+        &self,
+        chat: i64,
+        from: i64,
+        kind: &str,
+        file: &str,
+        caption: &str,
+    ) -> Incoming {
+        let kind = guanjia::domain::MediaKind::parse(kind).expect("a media kind");
+        Incoming {
+            media: guanjia::domain::Media::new(kind, file),
+            ..self.msg(chat, from, caption)
         }
     }
 

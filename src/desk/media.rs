@@ -1,0 +1,571 @@
+//! Photos and voice messages: what owners actually send.
+//!
+//! A photo is shown to staff, never re-posted where owners read. It belongs to a
+//! ticket when it comes with the report (its caption is the report) or from the
+//! same owner within `follow_up_minutes` after one. A voice message the desk
+//! cannot read: the owner is asked, once, for a few words of text, and staff get
+//! it as 待分类 with buttons to make it a repair, a complaint or an emergency, to
+//! mark it answered, or to ignore it. Staff send the owner a photo of the finished
+//! job by sending it to the bot with the ticket number as its caption.
+
+use chrono::Duration;
+
+use super::render::{ack_tag, staff_tag};
+use super::{CallbackAnswer, Desk, Incoming, Result};
+use crate::domain::media::Media;
+use crate::domain::outgoing::{Button, Lane, Outgoing};
+use crate::domain::ticket::{Actor, EventKind, Priority, Ticket, TicketId};
+use crate::domain::{Intent, Location};
+use crate::storage::{MediaRole, NewTicket, Tx, Unsorted};
+
+/// Within this long of the last photo kept on a ticket, more photos are kept
+/// quietly (an album, or three shots in a row, are thanked for once).
+const QUIET_SECONDS: i64 = 120;
+
+impl Desk {
+    /// Keep the photo of `msg` with ticket `t` and show it to staff. Returns
+    /// false if it was kept already (a re-delivered update).
+    pub(super) async fn keep_media(
+        &self,
+        tx: &mut Tx,
+        msg: &Incoming,
+        t: &Ticket,
+        media: &Media,
+        caption: &str,
+        lane: Lane,
+    ) -> Result<bool> {
+        let now = self.now();
+        if !tx
+            .add_ticket_media(
+                t.id,
+                media,
+                MediaRole::Report,
+                (msg.chat_id, msg.message_id),
+                msg.album.as_deref(),
+                msg.from.id,
+                now,
+            )
+            .await?
+        {
+            return Ok(false);
+        }
+        for out in self.staff_media(
+            &format!("media:{}:{}", msg.chat_id, msg.message_id),
+            media,
+            caption,
+        ) {
+            tx.enqueue(&out.lane(lane), now).await?;
+        }
+        Ok(true)
+    }
+
+    /// A file for staff, once per `tag`, like [`Desk::to_staff`].
+    fn staff_media(&self, tag: &str, media: &Media, caption: &str) -> Vec<Outgoing> {
+        self.to_staff(tag, caption)
+            .into_iter()
+            .map(|mut out| {
+                out.media = Some(media.clone());
+                out
+            })
+            .collect()
+    }
+
+    /// A photo (or a voice message) from an owner just after their report: it
+    /// goes with that ticket. False if there is no such ticket.
+    pub(super) async fn media_follow_up(&self, msg: &Incoming, media: &Media) -> Result<bool> {
+        let now = self.now();
+        let since = now - Duration::minutes(self.settings().desk.follow_up_minutes);
+        let Some(t) = self
+            .store()
+            .recent_ticket_of(msg.from.id, msg.chat_id, since)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let thank = self
+            .store()
+            .media_since(t.id, now - Duration::seconds(QUIET_SECONDS))
+            .await?
+            == 0;
+        let mut tx = self.store().begin().await?;
+        let caption = format!(
+            "{} 工单 {} · {} · 业主补充的{}",
+            media_icon(media),
+            t.id,
+            self.category_label(t.category.as_deref()),
+            media.kind.label()
+        );
+        let lane = self.lane_for(t.priority == Priority::Urgent);
+        if !self
+            .keep_media(&mut tx, msg, &t, media, &caption, lane)
+            .await?
+        {
+            return Ok(true);
+        }
+        if thank {
+            tx.enqueue(
+                &Outgoing::send(
+                    msg.chat_id,
+                    self.t().render(
+                        "media_added",
+                        &[("ticket", &t.id.to_string()), ("media", media.kind.label())],
+                    ),
+                )
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    /// A voice message the desk cannot read and that follows no report: staff
+    /// sort it; the owner is asked once for a few words of text.
+    pub(super) async fn on_voice(
+        &self,
+        msg: &Incoming,
+        media: &Media,
+        group: Option<&str>,
+    ) -> Result<()> {
+        if self.media_follow_up(msg, media).await? {
+            return Ok(());
+        }
+        let now = self.now();
+        let window = now - Duration::minutes(self.settings().desk.follow_up_minutes);
+        let ask = self
+            .store()
+            .unsorted_count(msg.from.id, msg.chat_id, window)
+            .await?
+            == 0;
+        let mut tx = self.store().begin().await?;
+        let Some(id) = tx
+            .insert_unsorted(
+                (msg.chat_id, msg.message_id),
+                &msg.from,
+                &msg.text,
+                Some(media),
+                now,
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        if ask {
+            tx.enqueue(
+                &Outgoing::send(msg.chat_id, self.t().render("voice_reply", &[]))
+                    .reply_to(msg.message_id)
+                    .tag(msg.reply_tag()),
+                now,
+            )
+            .await?;
+        }
+        let place = group.unwrap_or("私聊");
+        for out in self.staff_media(
+            &format!("us:{id}:file"),
+            media,
+            &format!(
+                "{} 待分类 {id} · {place} · {}",
+                media_icon(media),
+                msg.from.name
+            ),
+        ) {
+            tx.enqueue(&out, now).await?;
+        }
+        let post = format!(
+            "{},请收听后选择:",
+            unsorted_head(id, place, &msg.from, Some(media))
+        );
+        for out in self.to_staff(&format!("us:{id}:post"), &post) {
+            tx.enqueue(&out.keyboard(unsorted_keyboard(id)), now)
+                .await?;
+        }
+        self.commit(tx).await
+    }
+
+    /// A staff member's photo with a ticket number as its caption (`#12 换好了`):
+    /// kept with the ticket and sent to the owner in private. False if this is
+    /// not such a photo.
+    pub(super) async fn finished_photo(&self, msg: &Incoming, media: &Media) -> Result<bool> {
+        let mut words = msg.text.split_whitespace();
+        let Some(id) = words.next().and_then(|w| w.parse::<TicketId>().ok()) else {
+            return Ok(false);
+        };
+        if !self.is_staff(msg.from.id).await? {
+            return Ok(false);
+        }
+        let Some(t) = self.store().ticket(id).await? else {
+            self.reply(msg, format!("⚠️ 没有工单 {id},请检查照片说明里的工单号。"))
+                .await?;
+            return Ok(true);
+        };
+        let now = self.now();
+        let reachable = self.store().has_private_chat(t.reporter.id).await?;
+        let mut tx = self.store().begin().await?;
+        if !tx
+            .add_ticket_media(
+                t.id,
+                media,
+                MediaRole::Finished,
+                (msg.chat_id, msg.message_id),
+                msg.album.as_deref(),
+                msg.from.id,
+                now,
+            )
+            .await?
+        {
+            return Ok(true);
+        }
+        let said: String = words.collect::<Vec<_>>().join(" ");
+        let mut caption = self.t().render(
+            "finished_photo",
+            &[
+                ("ticket", &t.id.to_string()),
+                ("category", &self.category_label(t.category.as_deref())),
+            ],
+        );
+        if !said.is_empty() {
+            caption.push_str(&format!("\n师傅留言:{said}"));
+        }
+        let answer = if reachable {
+            // The owner's private chat, never the group: the inside of a flat is
+            // the owner's business.
+            tx.enqueue(
+                &Outgoing::send_media(t.reporter.id, media.clone(), caption)
+                    .tag(format!("fin:{}:{}", msg.chat_id, msg.message_id)),
+                now,
+            )
+            .await?;
+            format!("✅ 已存入工单 {},并私聊发给了业主。", t.id)
+        } else {
+            format!(
+                "📎 已存入工单 {}。业主还没有私聊过我,所以没法私发照片;可以请业主点工单下的私聊按钮后再发一次。",
+                t.id
+            )
+        };
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, answer)
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    /// A button under a 待分类 post: `us:<repair|complaint|emergency|answered|ignore>:<id>`.
+    pub(super) async fn sort_unsorted(&self, from: &Actor, rest: &str) -> Result<CallbackAnswer> {
+        let Some((action, id)) = rest.split_once(':') else {
+            return Ok(CallbackAnswer::alert("按钮已失效"));
+        };
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(CallbackAnswer::alert("按钮已失效"));
+        };
+        let Some(u) = self.store().unsorted(id).await? else {
+            return Ok(CallbackAnswer::alert("按钮已失效"));
+        };
+        if u.state != "open" {
+            return Ok(CallbackAnswer::alert(already_sorted(&u)));
+        }
+        let intent = match action {
+            "repair" => Some(Intent::Repair),
+            "complaint" => Some(Intent::Complaint),
+            "emergency" => Some(Intent::Emergency),
+            "answered" | "ignore" => None,
+            _ => return Ok(CallbackAnswer::alert("按钮已失效")),
+        };
+        let now = self.now();
+        // Reads first: a transaction holds the (SQLite) writer until it ends.
+        let group = if u.source_chat < 0 {
+            self.store().building_of(u.source_chat).await?
+        } else {
+            None
+        };
+        let place = unsorted_place(u.source_chat, group.as_deref());
+        let owner = self.store().owner(u.sender.id).await?;
+        let mut tx = self.store().begin().await?;
+        let Some(intent) = intent else {
+            let state = if action == "answered" {
+                "answered"
+            } else {
+                "ignored"
+            };
+            if !tx.decide_unsorted(id, state, None, from.id, now).await? {
+                return Ok(CallbackAnswer::alert("已由其他同事处理"));
+            }
+            let word = if state == "answered" {
+                "已答复"
+            } else {
+                "已忽略"
+            };
+            self.edit_unsorted_posts(&mut tx, &u, &place, &format!("{word}({})", from.name))
+                .await?;
+            self.commit(tx).await?;
+            return Ok(CallbackAnswer::toast(format!("待分类 {id}:{word}")));
+        };
+        let (location, source) = match owner.as_ref().and_then(|o| o.confirmed_location()).cloned()
+        {
+            Some(l) => (Some(l), Some("owner")),
+            None => match group.as_deref().and_then(building_location) {
+                Some(l) => (Some(l), Some("group")),
+                None => (None, None),
+            },
+        };
+        let new = self.new_ticket(
+            (u.source_chat, u.source_message),
+            &u.sender,
+            if u.text.trim().is_empty() {
+                format!(
+                    "[{}]",
+                    u.media.as_ref().map(|m| m.kind.label()).unwrap_or("语音")
+                )
+            } else {
+                u.text.clone()
+            },
+            intent,
+            None,
+            (location, source),
+        );
+        // Decide first: of two presses, only one opens the ticket.
+        let Some(ticket_id) = tx.insert_ticket(&new).await? else {
+            return Ok(CallbackAnswer::alert("已由其他同事处理"));
+        };
+        if !tx
+            .decide_unsorted(id, "ticket", Some(ticket_id), from.id, now)
+            .await?
+        {
+            return Ok(CallbackAnswer::alert("已由其他同事处理"));
+        }
+        let ticket = new.opened(ticket_id);
+        tx.add_event(ticket_id, Some(from), &EventKind::Opened, now)
+            .await?;
+        if let Some(m) = &u.media {
+            tx.add_ticket_media(
+                ticket_id,
+                m,
+                MediaRole::Report,
+                (u.source_chat, u.source_message),
+                None,
+                u.sender.id,
+                now,
+            )
+            .await?;
+        }
+        let lane = self.lane_for(intent == Intent::Emergency);
+        let private = u.source_chat > 0;
+        tx.enqueue(
+            &Outgoing::send(u.source_chat, self.ack_text(&ticket, private))
+                .reply_to(u.source_message)
+                .keyboard(self.ack_keyboard(&ticket))
+                .tag(ack_tag(&ticket))
+                .lane(lane),
+            now,
+        )
+        .await?;
+        self.post_ticket_to_staff(&mut tx, &ticket, group.as_deref(), lane)
+            .await?;
+        self.edit_unsorted_posts(
+            &mut tx,
+            &u,
+            &place,
+            &format!(
+                "已转为{}工单 {}({})",
+                Self::intent_label(intent),
+                ticket_id,
+                from.name
+            ),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(CallbackAnswer::toast(format!("已转为工单 {ticket_id}")))
+    }
+
+    /// The owner's voice message waiting for staff, if one came just before
+    /// `msg`: a ticket opened from `msg` takes it along ([`Desk::absorb_unsorted`]).
+    pub(super) async fn pending_voice(&self, msg: &Incoming) -> Result<Option<Unsorted>> {
+        let since = self.now() - Duration::minutes(self.settings().desk.follow_up_minutes);
+        Ok(self
+            .store()
+            .open_unsorted_of(msg.from.id, msg.chat_id, since)
+            .await?)
+    }
+
+    /// A ticket opened from text just after the same owner's voice message:
+    /// the voice goes with the ticket and its 待分类 post says so.
+    pub(super) async fn absorb_unsorted(
+        &self,
+        tx: &mut Tx,
+        u: &Unsorted,
+        t: &Ticket,
+        group: Option<&str>,
+    ) -> Result<()> {
+        let now = self.now();
+        if !tx
+            .decide_unsorted(u.id, "ticket", Some(t.id), u.sender.id, now)
+            .await?
+        {
+            return Ok(());
+        }
+        if let Some(m) = &u.media {
+            tx.add_ticket_media(
+                t.id,
+                m,
+                MediaRole::Report,
+                (u.source_chat, u.source_message),
+                None,
+                u.sender.id,
+                now,
+            )
+            .await?;
+        }
+        let place = unsorted_place(u.source_chat, group);
+        self.edit_unsorted_posts(
+            tx,
+            u,
+            &place,
+            &format!("业主已用文字补充,并入工单 {}", t.id),
+        )
+        .await
+    }
+
+    async fn edit_unsorted_posts(
+        &self,
+        tx: &mut Tx,
+        u: &Unsorted,
+        place: &str,
+        outcome: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        let text = format!(
+            "{}\n→ {outcome}",
+            unsorted_head(u.id, place, &u.sender, u.media.as_ref())
+        );
+        for out in self.to_staff(&format!("us:{}:post", u.id), "") {
+            let tag = out.tag.clone().unwrap_or_default();
+            tx.enqueue(
+                &Outgoing::edit(out.chat_id, tag.clone(), text.clone())
+                    .tag(format!("{tag}:decided")),
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The new ticket's post in the staff group (or to each admin), with its buttons.
+    pub(super) async fn post_ticket_to_staff(
+        &self,
+        tx: &mut Tx,
+        ticket: &Ticket,
+        group: Option<&str>,
+        lane: Lane,
+    ) -> Result<()> {
+        let now = self.now();
+        for target in self.staff_targets() {
+            let tag = if Some(target) == self.staff_chat() {
+                staff_tag(ticket)
+            } else {
+                format!("{}:{target}", staff_tag(ticket))
+            };
+            tx.enqueue(
+                &Outgoing::send(target, self.staff_text(ticket, group))
+                    .keyboard(self.staff_keyboard(ticket))
+                    .tag(tag)
+                    .lane(lane),
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A ticket as reported, with the service standard's deadlines from now.
+    pub(super) fn new_ticket(
+        &self,
+        source: (i64, i64),
+        reporter: &Actor,
+        text: String,
+        intent: Intent,
+        category: Option<String>,
+        (location, location_source): (Option<Location>, Option<&'static str>),
+    ) -> NewTicket {
+        let now = self.now();
+        let priority = Priority::for_intent(intent);
+        let svc = &self.settings().service;
+        let respond = if priority == Priority::Urgent {
+            svc.emergency_respond_minutes
+        } else {
+            svc.respond_minutes
+        };
+        let resolve = if intent == Intent::Complaint {
+            svc.complaint_answer_hours
+        } else {
+            svc.resolve_hours
+        };
+        NewTicket {
+            source_chat: source.0,
+            source_message: source.1,
+            reporter: reporter.clone(),
+            text,
+            intent,
+            category,
+            location,
+            location_source,
+            priority,
+            respond_by: now + Duration::minutes(respond),
+            resolve_by: now + Duration::hours(resolve),
+            created_at: now,
+        }
+    }
+}
+
+fn unsorted_place(chat: i64, group: Option<&str>) -> String {
+    match (chat < 0, group) {
+        (true, Some(g)) => g.to_string(),
+        (true, None) => "群".into(),
+        (false, _) => "私聊".into(),
+    }
+}
+
+fn media_icon(m: &Media) -> &'static str {
+    if m.kind.is_spoken() { "🎤" } else { "📷" }
+}
+
+/// "🎤 待分类 3:5栋 · 业主王先生 发来一条语音(见上方)"
+fn unsorted_head(id: i64, place: &str, sender: &Actor, media: Option<&Media>) -> String {
+    let (icon, what) = match media {
+        Some(m) => (media_icon(m), format!("一条{}(见上方)", m.kind.label())),
+        None => ("❔", "一条消息".to_string()),
+    };
+    format!("{icon} 待分类 {id}:{place} · {} 发来{what}", sender.name)
+}
+
+fn unsorted_keyboard(id: i64) -> Vec<Vec<Button>> {
+    vec![
+        vec![
+            Button::callback("🔧 报修", format!("us:repair:{id}")),
+            Button::callback("📢 投诉", format!("us:complaint:{id}")),
+            Button::callback("🚨 紧急", format!("us:emergency:{id}")),
+        ],
+        vec![
+            Button::callback("💬 已答复", format!("us:answered:{id}")),
+            Button::callback("🙈 忽略", format!("us:ignore:{id}")),
+        ],
+    ]
+}
+
+fn already_sorted(u: &Unsorted) -> String {
+    match (u.state.as_str(), u.ticket) {
+        ("ticket", Some(t)) => format!("已转为工单 {t}"),
+        ("answered", _) => "已由其他同事答复".into(),
+        _ => "已由其他同事处理".into(),
+    }
+}
+
+/// The building of a group named like `3栋` as a location, if it reads as one.
+pub(super) fn building_location(name: &str) -> Option<Location> {
+    let building = name.parse::<Location>().ok()?.building?;
+    Location::new(Some(building), None, None)
+}
