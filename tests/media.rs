@@ -152,6 +152,24 @@ async fn photos_right_after_a_report_join_its_ticket_and_are_thanked_for_once() 
         .collect();
     assert_eq!(thanks.len(), 1, "thanked once for the album: {thanks:?}");
     assert_eq!(media_to(&fake, STAFF_CHAT, "sendphoto").len(), 2);
+    // Staff looking the ticket up later see the photos again.
+    let history = staff_says(&fake, "/ticket 1").await;
+    assert!(history.contains("附件 2 个"), "{history}");
+    let again = fake
+        .wait_for(
+            |s| s.iter().filter(|m| m.method == "sendphoto").count() >= 4,
+            SOON,
+        )
+        .await
+        .unwrap();
+    assert!(
+        again
+            .iter()
+            .filter(|m| m.method == "sendphoto")
+            .skip(2)
+            .all(|m| m.chat_id == STAFF_CHAT && m.text.contains("附件")),
+        "{again:?}"
+    );
     groups_saw_no_media(&fake);
 }
 

@@ -9,7 +9,7 @@ use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Ticket, TicketError, TicketId};
-use crate::storage::{RoomDecision, TicketFilter};
+use crate::storage::{MediaRole, RoomDecision, TicketFilter};
 
 /// `/tickets [open|mine|overdue]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,9 @@ impl TicketListKind {
 }
 
 const CHANGE_RETRIES: usize = 8;
+
+/// `/ticket N` shows at most this many of a ticket's photos again.
+const MEDIA_SHOWN: usize = 10;
 
 impl Desk {
     /// Apply `apply` to ticket `id` and store it with its events and messages.
@@ -417,7 +420,43 @@ impl Desk {
             ));
             i += if e.kind == "repeated" { same } else { 1 };
         }
-        self.reply(msg, text).await
+        // The photos and voice messages come after the history, in order.
+        let media = self.store().ticket_media(id).await?;
+        if media.is_empty() {
+            return self.reply(msg, text).await;
+        }
+        text.push_str(&format!("\n\n附件 {} 个(见下方)", media.len()));
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, text)
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        for (n, m) in media.iter().enumerate().take(MEDIA_SHOWN) {
+            let whose = match m.role {
+                MediaRole::Report => "业主",
+                MediaRole::Finished => "完工",
+            };
+            tx.enqueue(
+                &Outgoing::send_media(
+                    msg.chat_id,
+                    m.media.clone(),
+                    format!(
+                        "工单 {id} 附件 {}/{} · {whose}{}",
+                        n + 1,
+                        media.len(),
+                        m.media.kind.label()
+                    ),
+                )
+                .tag(format!("{}:media:{}", msg.reply_tag(), m.id)),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await
     }
 
     /// `/tickets [open|mine|overdue]`
