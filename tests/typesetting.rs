@@ -103,3 +103,80 @@ async fn an_unhappy_rating_is_apologised_for_in_the_pop_up_too() {
     );
     w.stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_colleague_is_named_never_numbered_even_before_they_speak() {
+    const XIAOWANG: i64 = 700_002;
+    const NOBODY: i64 = 700_003;
+    let w = world(at(2026, 11, 30, 9, 0), |s| {
+        s.desk.staff.extend([XIAOWANG, NOBODY]);
+    })
+    .await;
+    let owner = 2001;
+    w.desk
+        .on_message(&w.msg(G3, owner, "3栋2单元501 厨房水管漏水了"))
+        .await
+        .unwrap();
+    // The owner has a private chat, where the person responsible is named.
+    w.desk
+        .start(&w.msg(owner, owner, "/start t1"), "t1")
+        .await
+        .unwrap();
+    let staff = w.msg(STAFF, ADMIN, "");
+    w.desk.claim(&staff, "1").await.unwrap();
+
+    // Nobody knows a name for NOBODY: the hand-over waits for one.
+    let say = |text: &str| w.msg(STAFF, ADMIN, text);
+    w.desk
+        .transfer(&say("/transfer"), &format!("1 {NOBODY}"))
+        .await
+        .unwrap();
+    w.desk
+        .staff_add(&say("/staff_add"), &format!("{XIAOWANG} 客服小王"))
+        .await
+        .unwrap();
+    w.desk
+        .transfer(&say("/transfer"), &format!("1 {XIAOWANG}"))
+        .await
+        .unwrap();
+    w.drain().await;
+    let log = w.sent.log.lock().unwrap().clone();
+    let refused = log
+        .iter()
+        .find(|(_, chat, t)| *chat == STAFF && t.contains("还不知道"))
+        .map(|(_, _, t)| t.clone())
+        .expect("the unnamed hand-over is refused");
+    assert!(refused.contains("/staff_add"), "{refused}");
+    let moved = log
+        .iter()
+        .find(|(_, chat, t)| *chat == STAFF && t.contains("已转交"))
+        .map(|(_, _, t)| t.clone())
+        .expect("the hand-over is confirmed");
+    assert!(moved.contains("客服小王"), "{moved}");
+    for (_, chat, text) in &log {
+        if *chat != STAFF {
+            assert!(
+                !text.contains(&XIAOWANG.to_string()) && !text.contains(&NOBODY.to_string()),
+                "an owner read a user id: {text}"
+            );
+        }
+    }
+    let show = w.msg(STAFF, ADMIN, "/ticket 1");
+    w.desk.show_ticket(&show, "1").await.unwrap();
+    w.drain().await;
+    let history = w
+        .sent
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(_, chat, t)| *chat == STAFF && t.contains("记录:"))
+        .map(|(_, _, t)| t.clone())
+        .unwrap();
+    assert!(
+        history.contains("客服小王") && !history.contains(&format!("id {XIAOWANG}")),
+        "{history}"
+    );
+    w.stop.cancel();
+}

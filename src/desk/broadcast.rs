@@ -542,10 +542,14 @@ impl Desk {
         let mut lines = Vec::with_capacity(list.len());
         for b in &list {
             let stats = self.store().broadcast_stats(b.id).await?;
-            let who = b
-                .sender_id
-                .map(|s| format!("id {s}"))
-                .unwrap_or_else(|| "定时".into());
+            let who = match b.sender_id {
+                Some(s) => self
+                    .store()
+                    .display_name(s)
+                    .await?
+                    .unwrap_or_else(|| format!("工作人员 {s}")),
+                None => "定时".into(),
+            };
             let mut line = format!(
                 "{} · {} · {} · {} → {}:送达 {},失败 {},待发 {}",
                 b.id,

@@ -298,21 +298,18 @@ impl Desk {
                 )
                 .await;
         };
-        let to = match self.store().person(who).await? {
-            Some(p) => p,
-            None => match who.parse::<i64>() {
-                Ok(uid) => Actor::new(uid, format!("id {uid}")),
+        // Owners are told who is responsible by name, so a colleague nobody knows
+        // a name for is named first (never shown as a number).
+        let Some(to) = self.store().person(who).await? else {
+            let hint = match who.parse::<i64>() {
+                Ok(uid) => format!(
+                    "⚠️ 还不知道 {uid} 的名字:请对方先私聊我或在员工群说一句话,或由管理员发 /staff_add {uid} 名字 登记,然后再转交。"
+                ),
                 Err(_) => {
-                    return self
-                        .reply(
-                            msg,
-                            format!(
-                                "⚠️ 不认识 {who}:请对方先在员工群发过一次命令,或用数字 user id"
-                            ),
-                        )
-                        .await;
+                    format!("⚠️ 不认识 {who}:请对方先私聊我或在员工群说一句话,或用数字 user id。")
                 }
-            },
+            };
+            return self.reply(msg, hint).await;
         };
         if !self.is_staff(to.id).await? {
             return self
@@ -488,22 +485,37 @@ impl Desk {
         .await
     }
 
-    /// `/staff_add ID` (admins only)
+    /// `/staff_add ID [名字]` (admins only). The name is what owners and
+    /// colleagues read (负责人:客服小王) until then and after.
     pub async fn staff_add(&self, msg: &Incoming, arg: &str) -> Result<()> {
         if !self.is_admin(msg.from.id) {
             return self.reply(msg, "⚠️ 只有管理员可以添加工作人员。").await;
         }
-        let Ok(user) = arg.trim().parse::<i64>() else {
+        let mut words = arg.split_whitespace();
+        let Some(user) = words
+            .next()
+            .and_then(|w| w.parse::<i64>().ok())
+            .filter(|u| *u > 0)
+        else {
             return self
-                .reply(msg, "⚠️ 用法:/staff_add 123456789(对方的 Telegram user id)")
+                .reply(
+                    msg,
+                    "⚠️ 用法:/staff_add 123456789 客服小王(对方的 Telegram user id 和称呼;对方私聊我发 /id 可以看到 id)",
+                )
                 .await;
         };
-        let added = self
-            .store()
-            .add_staff(user, None, msg.from.id, self.now())
+        let name: String = words.collect::<Vec<_>>().join(" ");
+        let name = (!name.is_empty()).then(|| name.chars().take(32).collect::<String>());
+        self.store()
+            .add_staff(user, name.as_deref(), msg.from.id, self.now())
             .await?;
-        let text = if added || self.is_staff(user).await? {
-            format!("✅ {user} 现在是工作人员")
+        let text = if self.is_staff(user).await? {
+            match self.store().display_name(user).await? {
+                Some(n) => format!("✅ {n}({user})现在是工作人员"),
+                None => format!(
+                    "✅ {user} 现在是工作人员。还不知道对方的名字:对方说过话后会显示名字,也可以发 /staff_add {user} 名字 登记"
+                ),
+            }
         } else {
             format!("⚠️ 未能添加 {user}")
         };

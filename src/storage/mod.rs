@@ -488,30 +488,46 @@ impl Store {
         )
     }
 
-    /// Someone by user id or `@username`, as last seen.
+    /// Someone by user id or `@username`, under the name staff know them by: the
+    /// name an admin gave with `/staff_add ID 名字`, else the one they last spoke
+    /// under. `None` if nobody knows a name for them.
     pub async fn person(&self, who: &str) -> Result<Option<Actor>> {
         let who = who.trim();
-        let row = if let Some(name) = who.strip_prefix('@') {
-            sqlx::query("SELECT user_id, name FROM people WHERE username = $1")
+        let id = if let Some(name) = who.strip_prefix('@') {
+            match sqlx::query("SELECT user_id FROM people WHERE username = $1")
                 .bind(name.to_lowercase())
                 .fetch_optional(&self.pool)
                 .await
+                .ctx("finding a person")?
+            {
+                Some(r) => r.try_get::<i64, _>(0).ctx("reading people")?,
+                None => return Ok(None),
+            }
         } else if let Ok(id) = who.parse::<i64>() {
-            sqlx::query("SELECT user_id, name FROM people WHERE user_id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
+            id
         } else {
             return Ok(None);
-        }
-        .ctx("finding a person")?;
-        row.map(|r| {
-            Ok(Actor::new(
-                r.try_get(0).ctx("reading people")?,
-                r.try_get::<String, _>(1).ctx("reading people")?,
-            ))
-        })
-        .transpose()
+        };
+        Ok(self
+            .display_name(id)
+            .await?
+            .map(|name| Actor::new(id, name)))
+    }
+
+    /// The name to show for `user`: given by an admin, else as last seen.
+    pub async fn display_name(&self, user: i64) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT s.name FROM staff s WHERE s.user_id = $1 AND s.name IS NOT NULL AND s.name <> ''
+             UNION ALL
+             SELECT p.name FROM people p WHERE p.user_id = $1",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("finding a name")?;
+        row.first()
+            .map(|r| r.try_get::<String, _>(0).ctx("reading a name"))
+            .transpose()
     }
 
     pub async fn add_staff(
@@ -522,7 +538,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO staff (user_id, name, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
+            "INSERT INTO staff (user_id, name, added_by, added_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id) DO UPDATE SET name = COALESCE(excluded.name, staff.name)
+             WHERE excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM staff.name",
         )
         .bind(user_id)
         .bind(name)

@@ -38,7 +38,7 @@ pub enum StaffCommand {
     Ticket(String),
     /// 工单列表:/tickets [open|mine|overdue]
     Tickets(String),
-    /// 添加工作人员(管理员):/staff_add 用户id
+    /// 添加工作人员(管理员):/staff_add 用户id 称呼
     StaffAdd(String),
     /// 移除工作人员(管理员):/staff_remove 用户id
     StaffRemove(String),

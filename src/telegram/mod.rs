@@ -169,7 +169,7 @@ async fn follow_menus(bot: &Bot, desk: &Desk, msg: &Incoming, cmd: StaffCommand)
             set_menu(bot, staff_menu(), scope_chat(msg.chat_id)).await;
         }
         StaffCommand::StaffAdd(arg) | StaffCommand::StaffRemove(arg) => {
-            let Ok(user) = arg.trim().parse::<i64>() else {
+            let Some(Ok(user)) = arg.split_whitespace().next().map(str::parse::<i64>) else {
                 return;
             };
             if desk.is_staff(user).await.unwrap_or(false) {
