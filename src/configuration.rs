@@ -89,7 +89,8 @@ impl Default for Database {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Desk {
-    /// Shown to owners; overrides `{company}` in the templates.
+    /// The older place for the company name; it still overrides `{company}`,
+    /// with a warning. Company details live in the templates' `[vars]`.
     pub company: Option<String>,
     /// IANA name; times owners and staff type and see are in this zone.
     pub timezone: String,

@@ -137,7 +137,10 @@ async fn main() -> Result<()> {
         Command::Init { .. } => Ok(()),
         Command::Run => startup::run(settings).await,
         Command::Check => {
-            let (c, _templates) = startup::load_rules(&settings)?;
+            let (c, templates) = startup::load_rules(&settings)?;
+            for note in startup::company_notes(&settings, &templates) {
+                println!("提示:{note}");
+            }
             println!(
                 "配置、规则、FAQ 和话术都没有问题:{} 个类别,{} 个关键词,{} 条 FAQ,{} 个楼栋群。规则来自 {}。",
                 c.categories().count(),

@@ -68,6 +68,39 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
     Ok((classifier, templates))
 }
 
+/// What an operator should know about the company details owners read. They live
+/// in one place, the templates' `[vars]` (company, phone, desk hours, location,
+/// payment channels): the config's older `[desk] company` still wins over
+/// `{company}` but is reported, and so are details still at the shipped samples.
+pub fn company_notes(settings: &Settings, templates: &Templates) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(company) = &settings.desk.company {
+        notes.push(format!(
+            "配置里的 [desk] company = \"{company}\" 是旧写法:公司信息(公司名、电话、服务时间、地点、缴费方式)统一写在 templates.toml 的 [vars] 里,只改一处。现在仍以配置里的公司名为准;请把它移到 [vars] company 并删掉这一行"
+        ));
+    }
+    let Ok(samples) = Templates::builtin() else {
+        return notes;
+    };
+    let still: Vec<&str> = ["phone", "desk_location"]
+        .into_iter()
+        .filter(|k| templates.var(k).is_some() && templates.var(k) == samples.var(k))
+        .collect();
+    if !still.is_empty() {
+        let hint = if settings.desk.rules_dir.is_some() {
+            "请在 templates.toml 的 [vars] 里改成贵公司的"
+        } else {
+            "运行 guanjia init 生成可编辑的 intents/,在 templates.toml 的 [vars] 里改成贵公司的"
+        };
+        notes.push(format!(
+            "话术 [vars] 的 {} 还是示例值(如电话 {}),业主会看到它:{hint}",
+            still.join("、"),
+            samples.var("phone").unwrap_or_default()
+        ));
+    }
+    notes
+}
+
 /// FAQ answers may use the templates' `[vars]` and nothing else.
 fn check_faq(classifier: &Classifier, templates: &Templates, file: &str) -> Result<()> {
     templates.check_vars_only(
@@ -86,6 +119,9 @@ pub async fn build_desk(
     bot_username: String,
 ) -> Result<Desk> {
     let (classifier, mut templates) = load_rules(&settings)?;
+    for note in company_notes(&settings, &templates) {
+        tracing::warn!("{note}");
+    }
     if let Some(company) = &settings.desk.company {
         templates.set_var("company", company);
     }
@@ -215,8 +251,7 @@ const STARTER_CONFIG: &str = r#"# 管家 (Guanjia) 配置。完整说明见 READ
 [database]
 url = "sqlite://guanjia.db"            # 或 postgres://user@host/guanjia
 
-[desk]
-company = "幸福里物业"                  # 业主看到的公司名
+[desk]                                 # 公司名、电话等业主看到的信息写在 intents/templates.toml 的 [vars]
 timezone = "Asia/Shanghai"
 admins = []                            # 管理员的 Telegram user id:私聊机器人发 /id 查看,例如 [123456789]
 staff = []                             # 其他工作人员的 user id(也可以由管理员用 /staff_add 添加)

@@ -281,6 +281,61 @@ fn init_writes_an_editable_copy_and_a_config_and_never_overwrites() {
 }
 
 #[test]
+fn company_details_live_in_one_place_and_check_says_when_they_are_samples_or_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    // Built-in rules and the older config key: both are pointed out.
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        "[desk]\ncompany = \"安居物业\"\n",
+    )
+    .unwrap();
+    let out = guanjia_in(dir.path(), &["check"], b"");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("[desk] company") && said.contains("[vars]"),
+        "the older key is pointed to the one place: {said}"
+    );
+    assert!(
+        said.contains("示例值") && said.contains("guanjia init"),
+        "sample phone numbers are pointed out: {said}"
+    );
+
+    // An edited copy with the company's own details, and no config key: quiet.
+    let rules = copy_of_shipped_rules(dir.path());
+    let templates = std::fs::read_to_string(rules.join("templates.toml")).unwrap();
+    let phone = templates
+        .lines()
+        .find(|l| l.starts_with("phone = "))
+        .unwrap()
+        .to_string();
+    let location = templates
+        .lines()
+        .find(|l| l.starts_with("desk_location = "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        rules.join("templates.toml"),
+        templates
+            .replace(&phone, "phone = \"0571-8765 4321\"")
+            .replace(&location, "desk_location = \"北门物业服务中心\""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        "[desk]\nrules_dir = \"intents\"\n",
+    )
+    .unwrap();
+    let out = guanjia_in(dir.path(), &["check"], b"");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !said.contains("提示"), "{said}");
+    // And the console shows the company's phone where an owner would read it.
+    let out = guanjia_in(dir.path(), &["console"], "[语音]\n:quit\n".as_bytes());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("0571-8765 4321"), "{said}");
+}
+
+#[test]
 fn check_refuses_a_misspelt_placeholder_in_a_faq_answer() {
     let dir = tempfile::tempdir().unwrap();
     let rules = copy_of_shipped_rules(dir.path());

@@ -915,7 +915,6 @@ api_url = "http://127.0.0.1:9/"
 {database}
 
 [desk]
-company = "测试物业"
 timezone = "Asia/Shanghai"
 staff_chat = {STAFF_CHAT}
 admins = [{ADMIN}]

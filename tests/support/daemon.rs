@@ -67,7 +67,6 @@ max_per_second = {per_second}
 url = "sqlite://{db}"
 
 [desk]
-company = "测试物业"
 timezone = "Asia/Shanghai"
 staff_chat = {STAFF_CHAT}
 admins = [{ADMIN}]
