@@ -543,3 +543,113 @@ fn copy_of_shipped_rules(dir: &Path) -> std::path::PathBuf {
     }
     rules
 }
+
+/// A morning at the desk in the console, proofread as a property company would:
+/// every message any chat receives is checked for what made staff and owners
+/// stumble (nested brackets, spaces inside Chinese, ids instead of names, a
+/// placeholder left unfilled, a room or phone number in a group).
+#[test]
+fn a_morning_in_the_console_reads_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "\
+3栋2单元501 厨房水管漏水了,地上全是水
+[照片]
+楼上装修太吵了,中午都不停
+物业费怎么交
+停车怎么办月卡
+@private /start t1
+@private 我电话13800001111,下午在家
+@staff /claim 1
+@staff /tickets
+@staff /ticket 1
+:group 5栋
+[语音]
+:press us:repair:1
+2单元电梯卡在8楼了,里面有人!
+@staff /claim 4
+@staff /staff_add 700002 客服小王
+@staff /transfer 4 700002
+@staff /done 1 换了角阀,已试水
+:press rate:1:1:2
+@private /mytickets
+@staff /outage 3栋 停水 今天14:00 16:00 管道维修
+@staff /notice 3栋，5栋 今晚8点消防演练,请勿惊慌
+@staff /groups
+@staff [照片] #1 完工
+:quit
+";
+    let out = guanjia_in(dir.path(), &["console"], script.as_bytes());
+    let transcript = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{transcript}");
+
+    // (chat, text) of every message sent or edited.
+    let mut messages: Vec<(String, String)> = Vec::new();
+    for line in transcript.lines() {
+        if let Some(rest) = line.strip_prefix("→ [").or(line.strip_prefix("✎ [")) {
+            let chat = rest.split(']').next().unwrap_or_default().to_string();
+            messages.push((chat, String::new()));
+        } else if let Some(text) = line.strip_prefix("    ")
+            && !text.contains('⟶')
+            && let Some((_, body)) = messages.last_mut()
+        {
+            body.push_str(text);
+            body.push('\n');
+        }
+    }
+    assert!(messages.len() > 30, "{transcript}");
+    let cjk = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+    for (chat, text) in &messages {
+        let mut depth = 0i32;
+        for c in text.chars() {
+            match c {
+                '(' | '\u{ff08}' => depth += 1,
+                ')' | '\u{ff09}' => depth -= 1,
+                _ => {}
+            }
+            assert!(depth <= 1, "nested brackets in [{chat}]: {text}");
+        }
+        // What owners wrote is quoted as they wrote it; a history line's columns
+        // (time, who, what) are spaced like a table.
+        let ours: String = text
+            .lines()
+            .filter(|l| !l.starts_with("内容:") && !l.contains("业主私聊补充"))
+            .filter(|l| !(l.starts_with(|c: char| c.is_ascii_digit()) && l.contains("月")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let chars: Vec<char> = ours.chars().collect();
+        for w in chars.windows(3) {
+            assert!(
+                !(cjk(w[0]) && w[1] == ' ' && cjk(w[2])),
+                "a space inside Chinese ({}) in [{chat}]: {text}",
+                w.iter().collect::<String>()
+            );
+        }
+        assert!(
+            !text.contains('{'),
+            "a placeholder left in [{chat}]: {text}"
+        );
+        assert!(
+            !text.contains("id 7000"),
+            "an id for a name in [{chat}]: {text}"
+        );
+        if chat.contains("业主群") {
+            for private in ["501", "13800001111", "王先生", "客服小"] {
+                assert!(!text.contains(private), "[{chat}] read {private:?}: {text}");
+            }
+        }
+        if chat == "员工群" && text.starts_with("🚨") {
+            let head = text.lines().next().unwrap_or_default();
+            assert_eq!(head.matches("紧急").count(), 1, "{head}");
+        }
+    }
+    // The hand-over names the colleague; the owner's private list names them once.
+    assert!(transcript.contains("已转交给客服小王"), "{transcript}");
+    let mine = messages
+        .iter()
+        .find(|(chat, t)| chat.starts_with("私聊") && t.starts_with("您的工单"))
+        .map(|(_, t)| t.clone())
+        .expect("the owner's list");
+    for line in mine.lines().skip(1) {
+        assert!(line.matches("客服小").count() <= 1, "a name twice: {line}");
+    }
+}

@@ -458,7 +458,7 @@ async fn the_first_claimant_stays_responsible_until_they_transfer() {
         wait_reply(&fake, STAFF_CHAT, m.message_id)
             .await
             .text
-            .contains("转交给 王师傅")
+            .contains("转交给王师傅")
     );
     wait_staff_post(&fake, 1, "处理中(王师傅)").await;
     let m = fake.push_text(&staff_chat(), &li(), "/done 1");

@@ -102,7 +102,7 @@ async fn a_notice_reaches_each_target_group_once_and_staff_hear_how_it_went() {
         assert!(
             texts[0].contains("温馨提示")
                 && texts[0].contains("清洗二次供水水箱")
-                && texts[0].contains("测试物业")
+                && texts[0].contains("幸福里物业")
         );
     }
     assert!(fake.texts_to(-100_701).is_empty(), "7栋 was not a target");
@@ -290,7 +290,7 @@ async fn a_recalled_notice_is_deleted_from_every_group_it_reached() {
     let log = staff_says(&fake, "/broadcasts").await;
     assert!(
         log.contains("温馨提示")
-            && log.contains("id 9001")
+            && log.contains("主管老周")
             && log.contains("送达 2")
             && log.contains("已撤回"),
         "{log}"

@@ -109,7 +109,7 @@ impl Desk {
                     g.name,
                     g.chat_id,
                     if g.source == "config" {
-                        " (配置文件)"
+                        "(配置文件)"
                     } else {
                         ""
                     }

@@ -153,8 +153,14 @@ impl Desk {
             return Ok(());
         };
         if ask {
+            // Never ask for the room where the neighbours read.
+            let key = if msg.is_private() {
+                "voice_reply_private"
+            } else {
+                "voice_reply"
+            };
             tx.enqueue(
-                &Outgoing::send(msg.chat_id, self.t().render("voice_reply", &[]))
+                &Outgoing::send(msg.chat_id, self.t().render(key, &[]))
                     .reply_to(msg.message_id)
                     .tag(msg.reply_tag()),
                 now,
@@ -539,7 +545,7 @@ fn unsorted_head(id: i64, place: &str, sender: &Actor, media: Option<&Media>) ->
         Some(m) => (media_icon(m), format!("一条{}(见上方)", m.kind.label())),
         None => ("❔", "一条消息".to_string()),
     };
-    format!("{icon} 待分类 {id}:{place} · {} 发来{what}", sender.name)
+    format!("{icon} 待分类 {id}:{place} · {}发来{what}", sender.name)
 }
 
 fn unsorted_keyboard(id: i64) -> Vec<Vec<Button>> {

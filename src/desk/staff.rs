@@ -323,7 +323,7 @@ impl Desk {
             })
             .await?;
         self.reply_outcome(msg, outcome, |t| {
-            format!("✅ 工单 {} 已转交给 {},由其负责。", t.id, to.name)
+            format!("✅ 工单 {} 已转交给{},由其负责。", t.id, to.name)
         })
         .await
     }

@@ -74,6 +74,7 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("private_details_ack", &["ticket"]),
     ("media_added", &["ticket", "media"]),
     ("voice_reply", &[]),
+    ("voice_reply_private", &[]),
     ("photo_private_hint", &[]),
     ("finished_photo", &["ticket", "category"]),
     ("room_request_ack", &["location"]),
