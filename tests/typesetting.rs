@@ -5,7 +5,7 @@
 mod support;
 
 use guanjia::configuration::BuildingConfig;
-use support::inprocess::{ADMIN, G3, STAFF, at, world};
+use support::inprocess::{ADMIN, G3, G5, STAFF, at, world};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_emergency_post_says_urgent_once() {
@@ -178,5 +178,37 @@ async fn a_colleague_is_named_never_numbered_even_before_they_speak() {
         history.contains("客服小王") && !history.contains(&format!("id {XIAOWANG}")),
         "{history}"
     );
+    w.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_building_is_one_building_in_any_spelling_and_named_as_its_group_is() {
+    let w = world(at(2026, 11, 30, 8, 0), |s| {
+        for (name, chat) in [("1栋", -1001), ("10栋", -1010), ("11栋", -1011)] {
+            s.building.push(BuildingConfig {
+                name: name.into(),
+                chat,
+            });
+        }
+    })
+    .await;
+    let staff = w.msg(STAFF, ADMIN, "");
+    w.desk
+        .outage(&staff, "1号楼，3号楼 停水 10:00 14:00 水箱清洗")
+        .await
+        .unwrap();
+    w.drain().await;
+    for (chat, name) in [(-1001, "1栋"), (G3, "3栋")] {
+        assert_eq!(w.sent.ops("send", chat), 1, "{name} gets the outage once");
+        assert_eq!(
+            w.sent.sent_to(chat, name),
+            1,
+            "{name}'s group reads its own name"
+        );
+    }
+    for chat in [-1010, -1011, G5] {
+        assert_eq!(w.sent.ops("send", chat), 0, "{chat} is another building");
+    }
+    assert_eq!(w.sent.sent_to(-1001, "号楼"), 0);
     w.stop.cancel();
 }

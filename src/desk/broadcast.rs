@@ -146,6 +146,29 @@ impl Desk {
         Ok((reached, missing))
     }
 
+    /// `targets` with each building named as its group is (`1号楼` → `1栋`), so a
+    /// notice reads the way its group names itself.
+    fn named_as_groups(targets: &Targets, groups: &[BuildingGroup]) -> Targets {
+        match targets {
+            Targets::All => Targets::All,
+            Targets::Buildings(names) => {
+                let mut named: Vec<String> = Vec::with_capacity(names.len());
+                for n in names {
+                    let one = Targets::Buildings(vec![n.clone()]);
+                    let name = groups
+                        .iter()
+                        .find(|g| one.includes(&g.name))
+                        .map(|g| g.name.clone())
+                        .unwrap_or_else(|| n.clone());
+                    if !named.contains(&name) {
+                        named.push(name);
+                    }
+                }
+                Targets::Buildings(named)
+            }
+        }
+    }
+
     /// Record a broadcast and queue one copy per group. `None` if this command
     /// already did (a re-delivered update).
     async fn queue_broadcast(
@@ -346,7 +369,9 @@ impl Desk {
         if let Some(found) = self.private_details_in(&plan.reason) {
             return self.refuse_private_details(msg, found).await;
         }
+        let mut plan = plan;
         let (groups, missing) = self.resolve(&plan.targets).await?;
+        plan.targets = Self::named_as_groups(&plan.targets, &groups);
         if groups.is_empty() {
             return self
                 .reply(
