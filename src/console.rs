@@ -317,6 +317,7 @@ pub async fn run(
                 text: text.to_string(),
                 media,
                 album: None,
+                addressed: text.contains("@guanjia_bot"),
             };
             dispatch(&desk, &msg).await
         };

@@ -10,6 +10,7 @@
 pub mod classify_cli;
 pub mod configuration;
 pub mod console;
+pub mod corrections_cli;
 pub mod desk;
 pub mod domain;
 pub mod inbox_cli;

@@ -73,6 +73,9 @@ enum IntentsCommand {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
+    /// Write staff's corrections (/reclassify, 待分类 buttons) as labelled JSONL,
+    /// to FILE or standard output, to review and add to intents/examples/
+    Export { file: Option<PathBuf> },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +191,28 @@ async fn main() -> Result<()> {
                 "已备份到 {}。恢复:停止 guanjia,用这个文件替换数据库文件(并删除旁边的 -wal、-shm 文件),再启动。",
                 file.display()
             );
+            Ok(())
+        }
+        Command::Intents {
+            command: IntentsCommand::Export { file },
+        } => {
+            let (c, _) = startup::load_rules(&settings)?;
+            let store = guanjia::storage::Store::connect(&settings.database.url).await?;
+            let n = match &file {
+                Some(path) => {
+                    if path.exists() {
+                        bail!("{} already exists; choose a new file", path.display());
+                    }
+                    let f = std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    guanjia::corrections_cli::export(&store, &c, BufWriter::new(f)).await?
+                }
+                None => {
+                    guanjia::corrections_cli::export(&store, &c, std::io::stdout().lock()).await?
+                }
+            };
+            store.close().await;
+            eprintln!("导出了 {n} 条改正。");
             Ok(())
         }
         Command::Inbox { command } => {

@@ -1,4 +1,4 @@
-//! Photos and voice messages: what owners actually send.
+//! Photos and voice messages, and whatever else the desk cannot sort itself.
 //!
 //! A photo is shown to staff, never re-posted where owners read. It belongs to a
 //! ticket when it comes with the report (its caption is the report) or from the
@@ -6,7 +6,9 @@
 //! cannot read: the owner is asked, once, for a few words of text, and staff get
 //! it as 待分类 with buttons to make it a repair, a complaint or an emergency, to
 //! mark it answered, or to ignore it. Staff send the owner a photo of the finished
-//! job by sending it to the bot with the ticket number as its caption.
+//! job by sending it to the bot with the ticket number as its caption. A text
+//! said to the desk (in private, a mention, a reply to the bot) that nothing
+//! explains goes to staff as 待分类 the same way, and the sender is answered.
 
 use chrono::Duration;
 
@@ -132,6 +134,37 @@ impl Desk {
         if self.media_follow_up(msg, media).await? {
             return Ok(());
         }
+        let key = if msg.is_private() {
+            "voice_reply_private"
+        } else {
+            // Never ask for the room where the neighbours read.
+            "voice_reply"
+        };
+        self.to_unsorted(msg, Some(media), group, key).await
+    }
+
+    /// Something said to the desk that nothing explains (a private message, a
+    /// mention of the bot, a reply to it): never met with silence. The sender is
+    /// told a colleague will answer; staff sort it with buttons.
+    pub(super) async fn unexplained(&self, msg: &Incoming, group: Option<&str>) -> Result<()> {
+        let key = if msg.is_private() {
+            "unsorted_reply_private"
+        } else {
+            "unsorted_reply"
+        };
+        self.to_unsorted(msg, None, group, key).await
+    }
+
+    /// Keep `msg` for staff to sort, post it to them with the sorting buttons,
+    /// and answer the sender with template `reply` (once per `follow_up_minutes`,
+    /// so three voice messages in a row are not answered three times).
+    async fn to_unsorted(
+        &self,
+        msg: &Incoming,
+        media: Option<&Media>,
+        group: Option<&str>,
+        reply: &str,
+    ) -> Result<()> {
         let now = self.now();
         let window = now - Duration::minutes(self.settings().desk.follow_up_minutes);
         let ask = self
@@ -145,7 +178,7 @@ impl Desk {
                 (msg.chat_id, msg.message_id),
                 &msg.from,
                 &msg.text,
-                Some(media),
+                media,
                 now,
             )
             .await?
@@ -153,14 +186,8 @@ impl Desk {
             return Ok(());
         };
         if ask {
-            // Never ask for the room where the neighbours read.
-            let key = if msg.is_private() {
-                "voice_reply_private"
-            } else {
-                "voice_reply"
-            };
             tx.enqueue(
-                &Outgoing::send(msg.chat_id, self.t().render(key, &[]))
+                &Outgoing::send(msg.chat_id, self.t().render(reply, &[]))
                     .reply_to(msg.message_id)
                     .tag(msg.reply_tag()),
                 now,
@@ -168,21 +195,30 @@ impl Desk {
             .await?;
         }
         let place = group.unwrap_or("私聊");
-        for out in self.staff_media(
-            &format!("us:{id}:file"),
-            media,
-            &format!(
-                "{} 待分类 {id} · {place} · {}",
-                media_icon(media),
-                msg.from.name
+        let post = match media {
+            Some(m) => {
+                for out in self.staff_media(
+                    &format!("us:{id}:file"),
+                    m,
+                    &format!(
+                        "{} 待分类 {id} · {place} · {}",
+                        media_icon(m),
+                        msg.from.name
+                    ),
+                ) {
+                    tx.enqueue(&out, now).await?;
+                }
+                format!(
+                    "{},请收听后选择:",
+                    unsorted_head(id, place, &msg.from, Some(m))
+                )
+            }
+            None => format!(
+                "{}:{}\n请选择:",
+                unsorted_head(id, place, &msg.from, None),
+                super::render::excerpt(&msg.text, 500)
             ),
-        ) {
-            tx.enqueue(&out, now).await?;
-        }
-        let post = format!(
-            "{},请收听后选择:",
-            unsorted_head(id, place, &msg.from, Some(media))
-        );
+        };
         for out in self.to_staff(&format!("us:{id}:post"), &post) {
             tx.enqueue(&out.keyboard(unsorted_keyboard(id)), now)
                 .await?;
@@ -292,6 +328,24 @@ impl Desk {
         let place = unsorted_place(u.source_chat, group.as_deref());
         let owner = self.store().owner(u.sender.id).await?;
         let mut tx = self.store().begin().await?;
+        // What staff decided is a labelled example, when there are words to learn from.
+        if !u.text.trim().is_empty() {
+            let learned = match (intent, action) {
+                (Some(i), _) => i,
+                (None, "answered") => Intent::Inquiry,
+                _ => Intent::Other,
+            };
+            tx.add_correction(
+                &u.text,
+                learned,
+                None,
+                None,
+                &format!("unsorted:{id}"),
+                from.id,
+                now,
+            )
+            .await?;
+        }
         let Some(intent) = intent else {
             let state = if action == "answered" {
                 "answered"
@@ -543,8 +597,11 @@ fn media_icon(m: &Media) -> &'static str {
 fn unsorted_head(id: i64, place: &str, sender: &Actor, media: Option<&Media>) -> String {
     let (icon, what) = match media {
         Some(m) => (media_icon(m), format!("一条{}(见上方)", m.kind.label())),
-        None => ("❔", "一条消息".to_string()),
+        None => ("❔", String::new()),
     };
+    if what.is_empty() {
+        return format!("{icon} 待分类 {id}:{place} · {}", sender.name);
+    }
     format!("{icon} 待分类 {id}:{place} · {}发来{what}", sender.name)
 }
 

@@ -63,6 +63,9 @@ pub struct Incoming {
     pub media: Option<Media>,
     /// Photos sent together (an album) share this id.
     pub album: Option<String>,
+    /// Said to the desk in a group: it mentions the bot or replies to one of its
+    /// messages. Such a message is never met with silence.
+    pub addressed: bool,
 }
 
 impl Incoming {

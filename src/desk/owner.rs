@@ -62,21 +62,22 @@ impl Desk {
         // The group's building, read once for whatever follows. Groups that are
         // neither a bound building nor the staff group (someone added the bot
         // elsewhere) are not served: no tickets, no answers. Chatter costs no read.
-        let group_building =
-            if (c.intent != Intent::Other || msg.media.is_some()) && !msg.is_private() {
-                match self.store().building_of(msg.chat_id).await? {
-                    Some(b) => Some(b),
-                    None => {
-                        tracing::debug!(
-                            chat = msg.chat_id,
-                            "message in a group the desk does not serve"
-                        );
-                        return Ok(());
-                    }
+        let group_building = if (c.intent != Intent::Other || msg.media.is_some() || msg.addressed)
+            && !msg.is_private()
+        {
+            match self.store().building_of(msg.chat_id).await? {
+                Some(b) => Some(b),
+                None => {
+                    tracing::debug!(
+                        chat = msg.chat_id,
+                        "message in a group the desk does not serve"
+                    );
+                    return Ok(());
                 }
-            } else {
-                None
-            };
+            }
+        } else {
+            None
+        };
         let group = group_building.as_deref();
         match c.intent {
             Intent::Emergency | Intent::Repair | Intent::Complaint => {
@@ -100,6 +101,20 @@ impl Desk {
                     && self.media_follow_up(msg, media).await?
                 {
                     return Ok(());
+                }
+                // Said to the desk and nothing explains it: a person answers.
+                if (msg.is_private() || msg.addressed)
+                    && msg.media.is_none()
+                    && !c.is_explained()
+                    && !msg.text.trim().is_empty()
+                {
+                    return self.unexplained(msg, group).await;
+                }
+                // A hello or thanks said to the desk in a group is answered briefly.
+                if msg.addressed && !msg.is_private() && msg.media.is_none() {
+                    return self
+                        .reply(msg, self.t().render("addressed_hint", &[]))
+                        .await;
                 }
                 if msg.is_private() {
                     let hint = if msg.media.is_some() {

@@ -7,6 +7,7 @@
 
 use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
+use crate::domain::Intent;
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Ticket, TicketError, TicketId};
 use crate::storage::{MediaRole, RoomDecision, TicketFilter};
@@ -326,6 +327,100 @@ impl Desk {
             format!("✅ 工单 {} 已转交给{},由其负责。", t.id, to.name)
         })
         .await
+    }
+
+    /// `/reclassify N <intent> [category]`: staff correct what the desk understood.
+    /// The ticket follows (an emergency becomes urgent; a question, suggestion or
+    /// chatter is no ticket and is closed), and the correction is kept with the
+    /// message text as a labelled example (`guanjia intents export`).
+    pub async fn reclassify(&self, msg: &Incoming, arg: &str) -> Result<()> {
+        let usage = "用法:/reclassify 12 投诉 装修(意图:报修 投诉 紧急 咨询 建议 其他;类别可省略)";
+        let Some(id) = self.with_id(msg, arg).await? else {
+            return Ok(());
+        };
+        let mut words = arg.split_whitespace().skip(1);
+        let intent = match words.next().map(str::parse::<Intent>) {
+            Some(Ok(i)) => i,
+            Some(Err(e)) => return self.reply(msg, format!("⚠️ {e}\n{usage}")).await,
+            None => return self.reply(msg, format!("⚠️ {usage}")).await,
+        };
+        let category = match words.next() {
+            None => None,
+            Some(_) if !intent.has_category() => None,
+            Some(word) => match self.category_id(word) {
+                Some(c) => Some(c),
+                None => {
+                    let known: Vec<&str> = self
+                        .classifier()
+                        .categories()
+                        .filter_map(|c| self.classifier().category_label(c))
+                        .collect();
+                    return self
+                        .reply(
+                            msg,
+                            format!("⚠️ 没有「{word}」这个类别。可用:{}", known.join("、")),
+                        )
+                        .await;
+                }
+            },
+        };
+        let Some(before) = self.store().ticket(id).await? else {
+            return self.reply(msg, format!("⚠️ 没有工单 {id}")).await;
+        };
+        let show = |i: Intent, c: Option<&str>| match c {
+            Some(c) if i.has_category() => {
+                format!("{}·{}", Self::intent_label(i), self.category_label(Some(c)))
+            }
+            _ => Self::intent_label(i).to_string(),
+        };
+        let outcome = self
+            .change_ticket(id, &msg.from, |t| {
+                Ok(vec![t.reclassify(intent, category.clone(), show)?])
+            })
+            .await?;
+        if outcome.is_ok() {
+            let now = self.now();
+            let mut tx = self.store().begin().await?;
+            tx.add_correction(
+                &before.text,
+                intent,
+                category.as_deref(),
+                Some((before.intent, before.category.as_deref())),
+                &format!("ticket:{}", id.get()),
+                msg.from.id,
+                now,
+            )
+            .await?;
+            self.commit(tx).await?;
+        }
+        self.reply_outcome(msg, outcome, |t| {
+            if t.status.is_active() || intent.has_category() {
+                format!(
+                    "✅ 工单 {} 已改为 {},已记下这次改正。",
+                    t.id,
+                    show(intent, category.as_deref())
+                )
+            } else {
+                format!(
+                    "✅ 工单 {} 不是工单({}),已关闭,已记下这次改正。如需答复业主,请直接回复。",
+                    t.id,
+                    show(intent, None)
+                )
+            }
+        })
+        .await
+    }
+
+    /// A category by id (`renovation`) or by its label (装修).
+    fn category_id(&self, word: &str) -> Option<String> {
+        let c = self.classifier();
+        c.categories()
+            .find(|id| {
+                id.eq_ignore_ascii_case(word)
+                    || c.category_label(id)
+                        .is_some_and(|l| l == word || l.split('/').any(|p| p == word))
+            })
+            .map(str::to_string)
     }
 
     /// `/note N text`: kept in the ticket's history for staff.
@@ -659,6 +754,7 @@ fn event_label(kind: &str) -> &str {
         "location" => "补充位置",
         "owner_details" => "业主私聊补充",
         "repeated" => "业主再次反映",
+        "reclassified" => "改正分类",
         other => other,
     }
 }

@@ -113,6 +113,28 @@ impl Intent {
     }
 }
 
+impl std::str::FromStr for Intent {
+    type Err = String;
+
+    /// The id (`repair`) or the word staff use (报修, 投诉, 紧急, 咨询, 建议, 其他).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        Intent::ALL
+            .into_iter()
+            .find(|i| i.as_str().eq_ignore_ascii_case(s))
+            .or(match s {
+                "紧急" | "急" => Some(Intent::Emergency),
+                "投诉" => Some(Intent::Complaint),
+                "报修" | "维修" => Some(Intent::Repair),
+                "咨询" | "问题" | "提问" => Some(Intent::Inquiry),
+                "建议" => Some(Intent::Suggestion),
+                "其他" | "闲聊" | "忽略" => Some(Intent::Other),
+                _ => None,
+            })
+            .ok_or_else(|| format!("'{s}' 不是意图(可用:报修 投诉 紧急 咨询 建议 其他)"))
+    }
+}
+
 impl std::fmt::Display for Intent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -142,6 +164,14 @@ pub struct Classification {
     pub rule: Option<String>,
     /// Keywords of the deciding rule found in the message.
     pub keywords: Vec<String>,
+}
+
+impl Classification {
+    /// Did anything explain the message: an intent, or a rule (a chatter rule,
+    /// a veto) that says why it is nothing for the desk?
+    pub fn is_explained(&self) -> bool {
+        self.intent != Intent::Other || self.rule.is_some()
+    }
 }
 
 /// Compiled rules plus the matcher built over all their keywords.

@@ -257,6 +257,11 @@ pub enum EventKind {
     Repeated {
         text: String,
     },
+    /// Staff corrected what the desk understood (as shown: "报修·漏水 → 投诉·装修").
+    Reclassified {
+        from: String,
+        to: String,
+    },
 }
 
 impl EventKind {
@@ -272,6 +277,7 @@ impl EventKind {
             EventKind::LocationSet { .. } => "location",
             EventKind::OwnerDetails => "owner_details",
             EventKind::Repeated { .. } => "repeated",
+            EventKind::Reclassified { .. } => "reclassified",
         }
     }
 
@@ -285,6 +291,7 @@ impl EventKind {
             EventKind::Note { text } => Some(text.clone()),
             EventKind::LocationSet { location } => Some(location.clone()),
             EventKind::Repeated { text } => Some(text.clone()),
+            EventKind::Reclassified { from, to } => Some(format!("{from} → {to}")),
             _ => None,
         }
     }
@@ -318,6 +325,8 @@ pub enum TicketError {
     StaleRating(TicketId),
     #[error("工单 {0} 不能转交给当前负责人本人")]
     SameAssignee(TicketId),
+    #[error("工单已经是这个分类了")]
+    Unchanged,
     #[error("stored ticket is corrupt: {0}")]
     Corrupt(String),
 }
@@ -463,6 +472,34 @@ impl Ticket {
     }
 
     /// Fill in where, when the owner names it after the report.
+    /// Staff say it is something else. A repair, complaint or emergency stays a
+    /// ticket of that kind (an emergency is urgent, the rest normal); a question,
+    /// a suggestion or chatter is no ticket: an active one is closed. `show`
+    /// names an intent and category for the log.
+    pub fn reclassify(
+        &mut self,
+        intent: Intent,
+        category: Option<String>,
+        show: impl Fn(Intent, Option<&str>) -> String,
+    ) -> Result<EventKind, TicketError> {
+        if intent == self.intent && category == self.category {
+            return Err(TicketError::Unchanged);
+        }
+        let from = show(self.intent, self.category.as_deref());
+        let to = show(intent, category.as_deref());
+        if matches!(
+            intent,
+            Intent::Emergency | Intent::Repair | Intent::Complaint
+        ) {
+            self.intent = intent;
+            self.category = category;
+            self.priority = Priority::for_intent(intent);
+        } else if self.status.is_active() {
+            self.status = Status::Closed;
+        }
+        Ok(EventKind::Reclassified { from, to })
+    }
+
     pub fn locate(&mut self, location: Location) -> Result<EventKind, TicketError> {
         if !self.status.is_active() {
             return Err(self.wrong("补充位置"));
@@ -663,5 +700,25 @@ mod tests {
         t.claim(&li()).unwrap();
         assert!(!t.is_overdue(t.created_at + chrono::Duration::hours(23)));
         assert!(t.is_overdue(t.created_at + chrono::Duration::hours(25)));
+    }
+
+    #[test]
+    fn reclassifying_keeps_a_ticket_a_ticket_or_closes_what_is_no_ticket() {
+        let show = |i: Intent, c: Option<&str>| format!("{}/{}", i.as_str(), c.unwrap_or("-"));
+        let mut t = ticket();
+        let e = t
+            .reclassify(Intent::Emergency, Some("gas".into()), show)
+            .unwrap();
+        assert_eq!(
+            (t.intent, t.priority, t.status),
+            (Intent::Emergency, Priority::Urgent, Status::Open)
+        );
+        assert!(matches!(e, EventKind::Reclassified { ref to, .. } if to == "emergency/gas"));
+        assert_eq!(
+            t.reclassify(Intent::Emergency, Some("gas".into()), show),
+            Err(TicketError::Unchanged)
+        );
+        t.reclassify(Intent::Inquiry, None, show).unwrap();
+        assert_eq!((t.status, t.intent), (Status::Closed, Intent::Emergency));
     }
 }

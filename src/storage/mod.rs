@@ -10,6 +10,7 @@
 //! leased with a conditional `UPDATE` (two workers never send the same row), and
 //! scheduled jobs insert a `(job, slot)` key (a reminder fires once).
 
+mod corrections;
 mod fees;
 mod inbox;
 mod media;
@@ -17,6 +18,7 @@ mod outbox;
 mod records;
 mod state;
 
+pub use corrections::Correction;
 pub use fees::FeeImport;
 pub use inbox::DeadLetter;
 pub use media::{MediaRole, TicketMedia, Unsorted};
@@ -1148,7 +1150,8 @@ impl Tx {
         let loc = t.location.as_ref();
         let done = sqlx::query(
             "UPDATE tickets SET status = $1, assignee_id = $2, assignee_name = $3, rating = $4, follow_up = $5,
-                 building = $6, unit = $7, room = $8, updated_at = $9, version = version + 1, round = $12
+                 building = $6, unit = $7, room = $8, updated_at = $9, version = version + 1, round = $12,
+                 intent = $13, category = $14, priority = $15
              WHERE id = $10 AND version = $11",
         )
         .bind(t.status.as_str())
@@ -1163,6 +1166,9 @@ impl Tx {
         .bind(t.id.get())
         .bind(t.version)
         .bind(t.round)
+        .bind(t.intent.as_str())
+        .bind(t.category.as_deref())
+        .bind(t.priority.as_str())
         .execute(&mut *self.tx)
         .await
         .ctx("updating a ticket")?;

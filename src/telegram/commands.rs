@@ -34,6 +34,8 @@ pub enum StaffCommand {
     Note(String),
     /// 重新打开工单:/reopen 12
     Reopen(String),
+    /// 改正分类:/reclassify 12 投诉 [装修](咨询/建议/其他 表示不是工单,会关闭)
+    Reclassify(String),
     /// 查看工单及记录:/ticket 12
     Ticket(String),
     /// 工单列表:/tickets [open|mine|overdue]

@@ -12,7 +12,7 @@ pub mod transport;
 
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, BotCommandScope, ChatMemberUpdated, Recipient};
+use teloxide::types::{BotCommand, BotCommandScope, ChatMemberUpdated, Me, Recipient};
 use teloxide::utils::command::BotCommands;
 
 pub use commands::{OwnerCommand, StaffCommand};
@@ -64,7 +64,7 @@ pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'stat
 /// The desk's view of a message; `None` (ignored) for messages without a human
 /// sender or without text, photo, voice, video or file, such as channel posts,
 /// other bots, stickers and service messages.
-fn to_incoming(m: Message) -> Option<Incoming> {
+fn to_incoming(m: Message, me: Me) -> Option<Incoming> {
     use crate::domain::{Media, MediaKind};
     let from = m.from.as_ref().filter(|u| !u.is_bot)?;
     // A photo comes in several sizes; the largest is last.
@@ -103,7 +103,21 @@ fn to_incoming(m: Message) -> Option<Incoming> {
         text: text.unwrap_or_default().to_string(),
         media,
         album: m.media_group_id().map(|g| g.0.clone()),
+        addressed: addresses_the_bot(&m, &me),
     })
+}
+
+/// Does `m` mention the bot (`@guanjia_bot`) or reply to one of its messages?
+fn addresses_the_bot(m: &Message, me: &Me) -> bool {
+    let replies_to_bot = m
+        .reply_to_message()
+        .and_then(|r| r.from.as_ref())
+        .is_some_and(|u| u.id == me.id);
+    let mention = format!("@{}", me.username()).to_lowercase();
+    replies_to_bot
+        || m.text()
+            .or(m.caption())
+            .is_some_and(|t| t.to_lowercase().contains(&mention))
 }
 
 async fn sender_is_staff(desk: Desk, msg: Incoming) -> bool {
@@ -207,6 +221,7 @@ pub async fn run_staff_command(
         StaffCommand::Transfer(a) => desk.transfer(msg, &a).await,
         StaffCommand::Note(a) => desk.note(msg, &a).await,
         StaffCommand::Reopen(a) => desk.reopen(msg, &a).await,
+        StaffCommand::Reclassify(a) => desk.reclassify(msg, &a).await,
         StaffCommand::Ticket(a) => desk.show_ticket(msg, &a).await,
         StaffCommand::Tickets(a) => desk.list_tickets(msg, &a).await,
         StaffCommand::StaffAdd(a) => desk.staff_add(msg, &a).await,

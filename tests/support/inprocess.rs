@@ -173,6 +173,7 @@ impl World {
             text: text.into(),
             media: None,
             album: None,
+            addressed: false,
         }
     }
 
