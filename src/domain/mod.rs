@@ -3,6 +3,7 @@
 //! be tested on their own and another chat platform or database is a new edge.
 
 pub mod builtin;
+pub mod calendar;
 pub mod clock;
 pub mod fees;
 pub mod intent;
