@@ -11,6 +11,7 @@ pub mod location;
 pub mod media;
 pub mod notice;
 pub mod outgoing;
+pub mod stats;
 pub mod templates;
 pub mod text;
 pub mod ticket;
