@@ -14,6 +14,7 @@ pub mod corrections_cli;
 pub mod desk;
 pub mod domain;
 pub mod inbox_cli;
+pub mod report_cli;
 pub mod startup;
 pub mod storage;
 pub mod telegram;

@@ -52,6 +52,22 @@ enum Command {
     },
     /// A consistent copy of the live SQLite database in FILE (never overwrites)
     Backup { file: PathBuf },
+    /// The manager's report: tickets by kind, category and building, time to claim
+    /// and finish against the service standard, ratings, recurring problems
+    Report {
+        /// First day (YYYY-MM-DD, desk timezone; default: 7 days ago)
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Day after the last one (default: tomorrow, i.e. up to now)
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        /// md, csv, json or html (one self-contained file with charts)
+        #[arg(long, default_value = "md")]
+        format: guanjia::report_cli::Format,
+        /// Write here instead of standard output (never overwrites)
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Messages that failed every attempt (dead letters); `retry ID` hands one back
     Inbox {
         #[command(subcommand)]
@@ -213,6 +229,60 @@ async fn main() -> Result<()> {
             };
             store.close().await;
             eprintln!("导出了 {n} 条改正。");
+            Ok(())
+        }
+        Command::Report {
+            since,
+            until,
+            format,
+            output,
+        } => {
+            let tz = settings.timezone()?;
+            let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+            let since = since.unwrap_or(today - chrono::Duration::days(7));
+            let until = until.unwrap_or(today + chrono::Duration::days(1));
+            if until <= since {
+                bail!("--until {until} is not after --since {since}");
+            }
+            let start = |d: chrono::NaiveDate| {
+                use chrono::TimeZone;
+                tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                    .earliest()
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .ok_or_else(|| anyhow::anyhow!("{d} has no midnight in {tz}"))
+            };
+            let (c, _) = startup::load_rules(&settings)?;
+            let store = guanjia::storage::Store::connect(&settings.database.url).await?;
+            let mut builder = guanjia::domain::stats::ReportBuilder::new(chrono::Utc::now(), tz);
+            store
+                .for_each_ticket_fact(start(since)?, start(until)?, |f| builder.add(&f))
+                .await?;
+            store.close().await;
+            let report = builder.finish();
+            let category = |id: &str| c.category_label(id).unwrap_or(id).to_string();
+            let intent = |id: &str| {
+                id.parse::<guanjia::domain::Intent>()
+                    .map(guanjia::report_cli::intent_label)
+                    .unwrap_or(id)
+                    .to_string()
+            };
+            let labels = guanjia::report_cli::Labels {
+                category: &category,
+                intent: &intent,
+            };
+            let last = until - chrono::Duration::days(1);
+            let title = format!("服务报告 {since} 至 {last}");
+            let text = guanjia::report_cli::render(&report, &title, format, &labels);
+            match output {
+                Some(path) => {
+                    if path.exists() {
+                        bail!("{} already exists; choose a new file", path.display());
+                    }
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+                None => print!("{text}"),
+            }
             Ok(())
         }
         Command::Inbox { command } => {

@@ -653,3 +653,62 @@ fn a_morning_in_the_console_reads_well() {
         assert!(line.matches("客服小").count() <= 1, "a name twice: {line}");
     }
 }
+
+/// `guanjia report` over what a console morning left in the database: the figures
+/// a manager reads, in each format, the HTML one self-contained.
+#[test]
+fn the_report_counts_the_mornings_tickets_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "\
+3栋2单元501 厨房水管漏水了
+楼道灯坏了
+:group 5栋
+5栋电梯坏了
+@staff /claim 1
+@staff /done 1 换了阀门
+:press rate:1:1:5
+@staff /claim 2
+:quit
+";
+    let out = guanjia_in(dir.path(), &["console"], script.as_bytes());
+    assert!(out.status.success());
+    let md = guanjia_in(dir.path(), &["report"], b"");
+    let md = String::from_utf8_lossy(&md.stdout).to_string();
+    assert!(md.contains("| 工单总数 | 3 |"), "{md}");
+    assert!(md.contains("5.00 星(1 条"), "{md}");
+    assert!(md.contains("| 客服小李 | 2 | 1 |"), "{md}");
+    assert!(md.contains("| 电梯 | 1 |"), "categories by name: {md}");
+
+    let json = guanjia_in(dir.path(), &["report", "--format", "json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["tickets"], 3);
+    assert_eq!(v["by_building"]["3"], 2);
+    assert_eq!(v["claimed_in_time"]["part"], 2);
+
+    let file = dir.path().join("week.html");
+    let html = guanjia_in(
+        dir.path(),
+        &["report", "--format", "html", "-o", file.to_str().unwrap()],
+        b"",
+    );
+    assert!(
+        html.status.success(),
+        "{}",
+        String::from_utf8_lossy(&html.stderr)
+    );
+    let page = std::fs::read_to_string(&file).unwrap();
+    assert!(page.starts_with("<!doctype html>") && page.matches("<svg").count() >= 3);
+    assert!(
+        !page.contains("<script") && !page.contains("http"),
+        "self-contained"
+    );
+    // Never overwrites.
+    let again = guanjia_in(
+        dir.path(),
+        &["report", "--format", "html", "-o", file.to_str().unwrap()],
+        b"",
+    );
+    assert!(!again.status.success());
+    let csv = guanjia_in(dir.path(), &["report", "--format", "csv"], b"");
+    assert!(String::from_utf8_lossy(&csv.stdout).starts_with("section,key,value"));
+}

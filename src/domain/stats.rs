@@ -84,12 +84,15 @@ pub struct Report {
     pub recurring: Vec<Recurring>,
     /// Most tickets first.
     pub staff: Vec<StaffLoad>,
+    /// Tickets per day (`2026-11-30`, in the desk's timezone) and category.
+    pub per_day: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// Figures so far; [`ReportBuilder::finish`] turns them into a [`Report`].
 #[derive(Debug)]
 pub struct ReportBuilder {
     now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
     report: Report,
     claim_minutes: Vec<i64>,
     finish_minutes: Vec<i64>,
@@ -104,9 +107,10 @@ const TOP_RECURRING: usize = 10;
 impl ReportBuilder {
     /// `now`: tickets not yet claimed or finished count against their deadline
     /// only once it has passed.
-    pub fn new(now: DateTime<Utc>) -> Self {
+    pub fn new(now: DateTime<Utc>, tz: chrono_tz::Tz) -> Self {
         Self {
             now,
+            tz,
             report: Report::default(),
             claim_minutes: Vec::new(),
             finish_minutes: Vec::new(),
@@ -124,6 +128,16 @@ impl ReportBuilder {
         let building = t.building.clone().unwrap_or_else(|| "—".into());
         *r.by_category.entry(category.clone()).or_default() += 1;
         *r.by_building.entry(building.clone()).or_default() += 1;
+        let day = t
+            .created_at
+            .with_timezone(&self.tz)
+            .format("%Y-%m-%d")
+            .to_string();
+        *r.per_day
+            .entry(day)
+            .or_default()
+            .entry(category.clone())
+            .or_default() += 1;
 
         match t.claimed_at {
             Some(c) => {
@@ -249,7 +263,7 @@ mod tests {
 
     #[test]
     fn figures_match_a_hand_count() {
-        let mut b = ReportBuilder::new(t0() + Duration::days(2));
+        let mut b = ReportBuilder::new(t0() + Duration::days(2), chrono_tz::Asia::Shanghai);
         // Claimed after 5, 10, 20, 40 minutes; one never (past its deadline).
         b.add(&facts("elevator", "3", Some(5), Some(60)));
         b.add(&facts("elevator", "3", Some(10), Some(2000)));
@@ -268,6 +282,7 @@ mod tests {
         assert_eq!(r.tickets, 5);
         assert_eq!(r.by_category["elevator"], 3);
         assert_eq!(r.by_building["5"], 2);
+        assert_eq!(r.per_day["2026-11-30"]["elevator"], 3);
         // Claim minutes sorted: 5 10 20 40 → median (rank 2) 10, p90 (rank 4) 40.
         assert_eq!(
             (r.claim_median_minutes, r.claim_p90_minutes),
@@ -304,7 +319,7 @@ mod tests {
 
     #[test]
     fn an_empty_period_has_no_averages() {
-        let r = ReportBuilder::new(t0()).finish();
+        let r = ReportBuilder::new(t0(), chrono_tz::Asia::Shanghai).finish();
         assert_eq!(r.tickets, 0);
         assert_eq!(r.claim_median_minutes, None);
         assert_eq!(r.claimed_in_time.ratio(), None);

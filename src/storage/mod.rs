@@ -16,6 +16,7 @@ mod inbox;
 mod media;
 mod outbox;
 mod records;
+mod report;
 mod state;
 
 pub use corrections::Correction;
