@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod calendar;
 pub mod clock;
+pub mod escalation;
 pub mod fees;
 pub mod intent;
 pub mod location;
