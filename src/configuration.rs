@@ -101,6 +101,9 @@ pub struct Desk {
     pub admins: Vec<i64>,
     /// May claim, finish and broadcast.
     pub staff: Vec<i64>,
+    /// Told when a ticket is not taken or not finished in time (the service
+    /// standard's escalation); empty: the admins.
+    pub supervisors: Vec<i64>,
     /// Rule, FAQ and template files. Unset: `intents/` beside the config file if
     /// there is one, else the files built into the binary. Set but missing: an error.
     pub rules_dir: Option<PathBuf>,
@@ -116,6 +119,7 @@ impl Default for Desk {
             staff_chat: None,
             admins: Vec::new(),
             staff: Vec::new(),
+            supervisors: Vec::new(),
             rules_dir: None,
             follow_up_minutes: 10,
         }
@@ -136,6 +140,28 @@ pub struct Service {
     pub complaint_answer_hours: i64,
     /// Finished work is followed up (and an unhappy owner called back) within this many hours.
     pub follow_up_hours: i64,
+    /// The day team's hours, e.g. `08:00-20:00`: ordinary clocks run only then
+    /// (emergencies always). Empty: round the clock.
+    pub hours: String,
+    /// Working days (`mon` … `sun` or 周一 … 周日); empty: every day.
+    pub working_days: Vec<String>,
+    /// Days off (`2026-10-01`).
+    pub holidays: Vec<String>,
+}
+
+impl Service {
+    /// The office-hours calendar these settings describe.
+    pub fn calendar(
+        &self,
+        tz: chrono_tz::Tz,
+    ) -> Result<crate::domain::calendar::OfficeHours, crate::domain::calendar::CalendarError> {
+        crate::domain::calendar::OfficeHours::parse(
+            &self.hours,
+            &self.working_days,
+            &self.holidays,
+            tz,
+        )
+    }
 }
 
 impl Default for Service {
@@ -146,6 +172,9 @@ impl Default for Service {
             resolve_hours: 24,
             complaint_answer_hours: 24,
             follow_up_hours: 24,
+            hours: String::new(),
+            working_days: Vec::new(),
+            holidays: Vec::new(),
         }
     }
 }
@@ -425,9 +454,17 @@ impl Settings {
                 });
             }
         }
+        if let Err(e) = self.service.calendar(self.timezone().unwrap_or(chrono_tz::Asia::Shanghai))
+        {
+            return Err(ConfigError::Invalid {
+                key: "service.hours",
+                reason: e.to_string(),
+            });
+        }
         for (key, ids) in [
             ("desk.admins", &self.desk.admins),
             ("desk.staff", &self.desk.staff),
+            ("desk.supervisors", &self.desk.supervisors),
         ] {
             if let Some(id) = ids.iter().find(|id| **id <= 0) {
                 return Err(ConfigError::Invalid {
