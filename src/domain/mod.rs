@@ -2,8 +2,10 @@
 //! what a notice targets. Nothing here knows about Telegram or SQL, so the rules can
 //! be tested on their own and another chat platform or database is a new edge.
 
+pub mod action;
 pub mod builtin;
 pub mod clock;
+pub mod command;
 pub mod fees;
 pub mod intent;
 pub mod location;
