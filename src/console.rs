@@ -19,14 +19,13 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use teloxide::utils::command::BotCommands;
 use tokio_util::sync::CancellationToken;
 
 use crate::configuration::{BuildingConfig, Settings};
 use crate::desk::{ChatKind, Desk, Incoming};
+use crate::domain::action::{Audience, audience_of};
 use crate::domain::outgoing::{ButtonAction, Keyboard};
 use crate::domain::{Actor, Media, MediaKind, SystemClock};
-use crate::telegram::{OwnerCommand, StaffCommand, route_button, run_staff_command};
 use crate::worker::{OutboxConfig, OutboxWorker, SendError, Transport};
 
 const OWNER: i64 = 20001;
@@ -281,12 +280,11 @@ pub async fn run(
             desk.tick().await
         } else if let Some(data) = line.strip_prefix(":press") {
             let data = data.trim();
-            let who = if data.starts_with("rate:") {
-                &owner
-            } else {
-                &staff
+            let who = match audience_of(data) {
+                Audience::Owners => &owner,
+                Audience::Staff => &staff,
             };
-            match route_button(&desk, who, data).await {
+            match crate::desk::press(&desk, who, data).await {
                 Ok(a) => {
                     transport.print(format!("(按钮提示 {}: {})", who.name, a.text));
                     Ok(())
@@ -319,7 +317,7 @@ pub async fn run(
                 album: None,
                 addressed: text.contains("@guanjia_bot"),
             };
-            dispatch(&desk, &msg).await
+            crate::desk::route(&desk, &msg).await.map(|_| ())
         };
         if let Err(e) = result {
             transport.print(format!("(出错了: {e})"));
@@ -346,38 +344,6 @@ fn console_media(text: &str, message_id: i64) -> (Option<Media>, &str) {
         }
     }
     (None, text)
-}
-
-/// The same routing as the Telegram schema: owner commands, staff commands (for
-/// staff only), then free text.
-async fn dispatch(desk: &Desk, msg: &Incoming) -> Result<(), crate::desk::DeskError> {
-    if let Ok(cmd) = OwnerCommand::parse(&msg.text, "guanjia_bot") {
-        return match cmd {
-            OwnerCommand::Start(p) => desk.start(msg, &p).await,
-            OwnerCommand::Help => {
-                desk.reply(
-                    msg,
-                    format!(
-                        "{}\n\n{}",
-                        OwnerCommand::descriptions(),
-                        StaffCommand::descriptions()
-                    ),
-                )
-                .await
-            }
-            OwnerCommand::MyTickets => desk.my_tickets(msg).await,
-            OwnerCommand::Room(a) => desk.request_room(msg, &a).await,
-            OwnerCommand::Id => desk.show_ids(msg).await,
-        };
-    }
-    if let Ok(cmd) = StaffCommand::parse(&msg.text, "guanjia_bot") {
-        return if desk.is_staff(msg.from.id).await? {
-            run_staff_command(desk, msg, cmd).await
-        } else {
-            desk.refuse(msg).await
-        };
-    }
-    desk.on_message(msg).await
 }
 
 /// Wait until the outbox has delivered what this input queued.

@@ -120,7 +120,10 @@ async fn a_ticket_nobody_takes_within_fifteen_minutes_is_listed_as_overdue() {
     w.clock.advance(Duration::minutes(16));
     w.overdue().await;
     assert_eq!(w.sent.sent_to(STAFF, "超时的工单(1 条)"), 1);
-    w.desk.claim(&w.msg(STAFF, ADMIN, ""), "1").await.unwrap();
+    w.desk
+        .claim(&w.msg(STAFF, ADMIN, ""), "1".parse().unwrap())
+        .await
+        .unwrap();
     w.overdue().await;
     assert_eq!(
         w.sent.sent_to(STAFF, "超时的工单:无"),

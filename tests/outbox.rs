@@ -399,7 +399,7 @@ async fn past_the_retention_old_messages_are_pruned_and_a_ticket_is_still_edited
 
     // The ticket moves a month on: its acknowledgement and staff post change in place.
     let staff = w.msg(ip::STAFF, ip::ADMIN, "/claim 1");
-    w.desk.claim(&staff, "1").await.unwrap();
+    w.desk.claim(&staff, "1".parse().unwrap()).await.unwrap();
     w.drain().await;
     assert_eq!(w.sent.ops("edit", ip::G3), 1, "the owner's acknowledgement");
     assert_eq!(w.sent.ops("edit", ip::STAFF), 1, "the staff post");

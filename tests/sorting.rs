@@ -81,13 +81,15 @@ async fn staff_corrections_move_the_ticket_and_are_exported_as_examples() {
     let report = "3栋2单元501 楼上装修漏水到我家厨房了";
     w.desk.on_message(&w.msg(G3, OWNER, report)).await.unwrap();
     let say = |text: &str| w.msg(STAFF, ADMIN, text);
+    let one = "1".parse().unwrap();
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
 
     w.desk
-        .reclassify(&say("/reclassify"), "1 投诉 装修")
+        .reclassify(&say("/reclassify"), one, &words("投诉 装修"))
         .await
         .unwrap();
     w.desk
-        .reclassify(&say("/reclassify"), "1 吐槽")
+        .reclassify(&say("/reclassify"), one, &words("吐槽"))
         .await
         .unwrap();
     w.drain().await;
@@ -131,7 +133,7 @@ async fn staff_corrections_move_the_ticket_and_are_exported_as_examples() {
 
     // A question is no ticket: it is closed.
     w.desk
-        .reclassify(&say("/reclassify"), "1 咨询")
+        .reclassify(&say("/reclassify"), one, &words("咨询"))
         .await
         .unwrap();
     // A private message staff sort as answered.
@@ -142,13 +144,16 @@ async fn staff_corrections_move_the_ticket_and_are_exported_as_examples() {
     w.drain().await;
     let answer = w
         .desk
-        .staff_button(&Actor::new(ADMIN, "主管"), "us:answered:1")
+        .press(&Actor::new(ADMIN, "主管"), "us:answered:1".parse().unwrap())
         .await
         .unwrap();
     assert!(answer.text.contains("已答复"), "{}", answer.text);
     let again = w
         .desk
-        .staff_button(&Actor::new(ADMIN + 1, "同事"), "us:ignore:1")
+        .press(
+            &Actor::new(ADMIN + 1, "同事"),
+            "us:ignore:1".parse().unwrap(),
+        )
         .await
         .unwrap();
     assert!(again.alert, "a second decision is refused: {}", again.text);

@@ -87,8 +87,11 @@ async fn an_unhappy_rating_is_apologised_for_in_the_pop_up_too() {
         .await
         .unwrap();
     let staff = w.msg(STAFF, ADMIN, "");
-    w.desk.claim(&staff, "1").await.unwrap();
-    w.desk.finish(&staff, "1 换了阀门").await.unwrap();
+    w.desk.claim(&staff, "1".parse().unwrap()).await.unwrap();
+    w.desk
+        .finish(&staff, "1".parse().unwrap(), Some("换了阀门".into()))
+        .await
+        .unwrap();
     w.drain().await;
     let id = "1".parse().unwrap();
     let answer = w
@@ -123,20 +126,21 @@ async fn a_colleague_is_named_never_numbered_even_before_they_speak() {
         .await
         .unwrap();
     let staff = w.msg(STAFF, ADMIN, "");
-    w.desk.claim(&staff, "1").await.unwrap();
+    w.desk.claim(&staff, "1".parse().unwrap()).await.unwrap();
 
     // Nobody knows a name for NOBODY: the hand-over waits for one.
     let say = |text: &str| w.msg(STAFF, ADMIN, text);
+    let one = "1".parse().unwrap();
     w.desk
-        .transfer(&say("/transfer"), &format!("1 {NOBODY}"))
+        .transfer(&say("/transfer"), one, Some(&NOBODY.to_string()))
         .await
         .unwrap();
     w.desk
-        .staff_add(&say("/staff_add"), &format!("{XIAOWANG} 客服小王"))
+        .staff_add(&say("/staff_add"), Some(XIAOWANG), Some("客服小王"))
         .await
         .unwrap();
     w.desk
-        .transfer(&say("/transfer"), &format!("1 {XIAOWANG}"))
+        .transfer(&say("/transfer"), one, Some(&XIAOWANG.to_string()))
         .await
         .unwrap();
     w.drain().await;
@@ -162,7 +166,10 @@ async fn a_colleague_is_named_never_numbered_even_before_they_speak() {
         }
     }
     let show = w.msg(STAFF, ADMIN, "/ticket 1");
-    w.desk.show_ticket(&show, "1").await.unwrap();
+    w.desk
+        .show_ticket(&show, "1".parse().unwrap())
+        .await
+        .unwrap();
     w.drain().await;
     let history = w
         .sent

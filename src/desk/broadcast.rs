@@ -458,12 +458,7 @@ impl Desk {
     }
 
     /// `/outage_cancel N`
-    pub async fn outage_cancel(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Ok(id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
-            return self
-                .reply(msg, "⚠️ 用法:/outage_cancel 编号(见 /outages)")
-                .await;
-        };
+    pub async fn outage_cancel(&self, msg: &Incoming, id: i64) -> Result<()> {
         let Some(outage) = self.store().outage(id).await? else {
             return self
                 .reply(msg, format!("⚠️ 没有编号为 {id} 的停水停电计划"))
@@ -522,12 +517,7 @@ impl Desk {
     }
 
     /// `/recall N`: delete broadcast N from every group it reached.
-    pub async fn recall(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Ok(id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
-            return self
-                .reply(msg, "⚠️ 用法:/recall 编号(发送结果里的广播编号)")
-                .await;
-        };
+    pub async fn recall(&self, msg: &Incoming, id: i64) -> Result<()> {
         if self.store().broadcast(id).await?.is_none() {
             return self.reply(msg, format!("⚠️ 没有编号为 {id} 的广播")).await;
         }

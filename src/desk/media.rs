@@ -14,6 +14,7 @@ use chrono::Duration;
 
 use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
+use crate::domain::action::{Action, SortChoice};
 use crate::domain::media::Media;
 use crate::domain::outgoing::{Button, Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Priority, Ticket, TicketId};
@@ -298,26 +299,19 @@ impl Desk {
     }
 
     /// A button under a 待分类 post: `us:<repair|complaint|emergency|answered|ignore>:<id>`.
-    pub(super) async fn sort_unsorted(&self, from: &Actor, rest: &str) -> Result<CallbackAnswer> {
-        let Some((action, id)) = rest.split_once(':') else {
-            return Ok(CallbackAnswer::alert("按钮已失效"));
-        };
-        let Ok(id) = id.parse::<i64>() else {
-            return Ok(CallbackAnswer::alert("按钮已失效"));
-        };
+    pub(super) async fn sort_unsorted(
+        &self,
+        from: &Actor,
+        id: i64,
+        choice: SortChoice,
+    ) -> Result<CallbackAnswer> {
         let Some(u) = self.store().unsorted(id).await? else {
             return Ok(CallbackAnswer::alert("按钮已失效"));
         };
         if u.state != "open" {
             return Ok(CallbackAnswer::alert(already_sorted(&u)));
         }
-        let intent = match action {
-            "repair" => Some(Intent::Repair),
-            "complaint" => Some(Intent::Complaint),
-            "emergency" => Some(Intent::Emergency),
-            "answered" | "ignore" => None,
-            _ => return Ok(CallbackAnswer::alert("按钮已失效")),
-        };
+        let intent = choice.ticket_intent();
         let now = self.now();
         // Reads first: a transaction holds the (SQLite) writer until it ends.
         let group = if u.source_chat < 0 {
@@ -330,14 +324,9 @@ impl Desk {
         let mut tx = self.store().begin().await?;
         // What staff decided is a labelled example, when there are words to learn from.
         if !u.text.trim().is_empty() {
-            let learned = match (intent, action) {
-                (Some(i), _) => i,
-                (None, "answered") => Intent::Inquiry,
-                _ => Intent::Other,
-            };
             tx.add_correction(
                 &u.text,
-                learned,
+                choice.learned_intent(),
                 None,
                 None,
                 &format!("unsorted:{id}"),
@@ -347,7 +336,7 @@ impl Desk {
             .await?;
         }
         let Some(intent) = intent else {
-            let state = if action == "answered" {
+            let state = if choice == SortChoice::Answered {
                 "answered"
             } else {
                 "ignored"
@@ -606,15 +595,19 @@ fn unsorted_head(id: i64, place: &str, sender: &Actor, media: Option<&Media>) ->
 }
 
 fn unsorted_keyboard(id: i64) -> Vec<Vec<Button>> {
+    let sort = |choice| Action::Sort {
+        unsorted: id,
+        choice,
+    };
     vec![
         vec![
-            Button::callback("🔧 报修", format!("us:repair:{id}")),
-            Button::callback("📢 投诉", format!("us:complaint:{id}")),
-            Button::callback("🚨 紧急", format!("us:emergency:{id}")),
+            Button::action("🔧 报修", sort(SortChoice::Repair)),
+            Button::action("📢 投诉", sort(SortChoice::Complaint)),
+            Button::action("🚨 紧急", sort(SortChoice::Emergency)),
         ],
         vec![
-            Button::callback("💬 已答复", format!("us:answered:{id}")),
-            Button::callback("🙈 忽略", format!("us:ignore:{id}")),
+            Button::action("💬 已答复", sort(SortChoice::Answered)),
+            Button::action("🙈 忽略", sort(SortChoice::Ignore)),
         ],
     ]
 }

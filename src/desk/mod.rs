@@ -11,13 +11,15 @@ mod inbox;
 mod media;
 mod owner;
 mod render;
+pub mod router;
 mod setup;
 mod staff;
 
+pub use crate::domain::command::TicketListKind;
 pub use broadcast::FeeRun;
 pub use inbox::FailedUpdate;
 pub use render::excerpt;
-pub use staff::TicketListKind;
+pub use router::{Routed, press, route};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -184,6 +186,11 @@ impl Desk {
 
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.inner.clock.clone()
+    }
+
+    /// The bot's @username (without the @): commands addressed to it are ours.
+    pub fn bot_username(&self) -> &str {
+        &self.inner.bot_username
     }
 
     pub fn tz(&self) -> Tz {

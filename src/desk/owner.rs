@@ -7,6 +7,7 @@ use super::media::building_location;
 use super::render::ack_tag;
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
+use crate::domain::action::Action;
 use crate::domain::intent::{Classification, Intent, Utility};
 use crate::domain::outgoing::{Button, Outgoing};
 use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
@@ -704,8 +705,20 @@ impl Desk {
                     ),
                 )
                 .keyboard(vec![vec![
-                    Button::callback("✅ 确认", format!("rr:ok:{request}")),
-                    Button::callback("❌ 驳回", format!("rr:no:{request}")),
+                    Button::action(
+                        "✅ 确认",
+                        Action::Room {
+                            request,
+                            confirm: true,
+                        },
+                    ),
+                    Button::action(
+                        "❌ 驳回",
+                        Action::Room {
+                            request,
+                            confirm: false,
+                        },
+                    ),
                 ]])
                 .tag(format!("room:{}:{}:{target}", msg.chat_id, msg.message_id)),
                 now,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::Desk;
 use crate::domain::Location;
+use crate::domain::action::Action;
 use crate::domain::intent::Intent;
 use crate::domain::notice::show_time;
 use crate::domain::outgoing::{Button, Keyboard};
@@ -174,26 +175,31 @@ impl Desk {
     }
 
     pub(crate) fn staff_keyboard(&self, t: &Ticket) -> Keyboard {
-        let n = t.id.get();
         match t.status {
-            Status::Open => vec![vec![Button::callback(
+            Status::Open => vec![vec![Button::action(
                 format!("🙋 认领 {}", t.id),
-                format!("claim:{n}"),
+                Action::Claim(t.id),
             )]],
-            Status::Claimed => vec![vec![Button::callback(
+            Status::Claimed => vec![vec![Button::action(
                 format!("✅ 完成 {}", t.id),
-                format!("done:{n}"),
+                Action::Done(t.id),
             )]],
             _ => Vec::new(),
         }
     }
 
-    /// Stars for this round of work: `rate:<ticket>:<round>:<stars>`.
+    /// Stars for this round of work.
     pub(crate) fn rating_keyboard(t: &Ticket) -> Keyboard {
-        let (n, round) = (t.id.get(), t.round);
         vec![
             (1..=5)
-                .map(|s| Button::callback(format!("{s}⭐"), format!("rate:{n}:{round}:{s}")))
+                .map(|stars| {
+                    let rate = Action::Rate {
+                        ticket: t.id,
+                        round: Some(t.round),
+                        stars,
+                    };
+                    Button::action(format!("{stars}⭐"), rate)
+                })
                 .collect(),
         ]
     }

@@ -8,28 +8,11 @@
 use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Intent;
+use crate::domain::action::{Action, StaleButton};
+use crate::domain::command::{ArgError, TicketListKind};
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Ticket, TicketError, TicketId};
 use crate::storage::{MediaRole, RoomDecision, TicketFilter};
-
-/// `/tickets [open|mine|overdue]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TicketListKind {
-    Open,
-    Mine,
-    Overdue,
-}
-
-impl TicketListKind {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim() {
-            "" | "open" | "未完成" => Some(Self::Open),
-            "mine" | "我的" => Some(Self::Mine),
-            "overdue" | "超时" => Some(Self::Overdue),
-            _ => None,
-        }
-    }
-}
 
 const CHANGE_RETRIES: usize = 8;
 
@@ -83,9 +66,7 @@ impl Desk {
             self.commit(tx).await?;
             return Ok(Ok(after));
         }
-        Ok(Err(TicketError::Corrupt(format!(
-            "工单 {id} 正被频繁修改,请稍后再试"
-        ))))
+        Ok(Err(TicketError::Busy(id)))
     }
 
     /// What a change tells people: the staff post and the owner's acknowledgement
@@ -223,35 +204,25 @@ impl Desk {
         }
     }
 
-    fn parse_id(arg: &str) -> std::result::Result<TicketId, String> {
-        let first = arg.split_whitespace().next().unwrap_or("");
-        if first.is_empty() {
-            return Err("请写上工单号,例如 /claim 12".into());
-        }
-        first.parse::<TicketId>().map_err(|e| e.to_string())
+    /// A staff command's arguments could not be used: say what to write instead.
+    pub async fn refuse_arguments(&self, msg: &Incoming, e: &ArgError) -> Result<()> {
+        self.reply(msg, format!("⚠️ {e}")).await
     }
 
-    async fn with_id(&self, msg: &Incoming, arg: &str) -> Result<Option<TicketId>> {
-        match Self::parse_id(arg) {
-            Ok(id) => {
-                if self.store().ticket(id).await?.is_none() {
-                    self.reply(msg, format!("⚠️ 没有工单 {id}")).await?;
-                    return Ok(None);
-                }
-                Ok(Some(id))
-            }
-            Err(e) => {
-                self.reply(msg, format!("⚠️ {e}")).await?;
-                Ok(None)
-            }
+    /// Does ticket `id` exist? If not, the sender is told.
+    async fn exists(&self, msg: &Incoming, id: TicketId) -> Result<bool> {
+        if self.store().ticket(id).await?.is_none() {
+            self.reply(msg, format!("⚠️ 没有工单 {id}")).await?;
+            return Ok(false);
         }
+        Ok(true)
     }
 
     /// `/claim N`
-    pub async fn claim(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else {
+    pub async fn claim(&self, msg: &Incoming, id: TicketId) -> Result<()> {
+        if !self.exists(msg, id).await? {
             return Ok(());
-        };
+        }
         let outcome = self
             .change_ticket(id, &msg.from, |t| Ok(vec![t.claim(&msg.from)?]))
             .await?;
@@ -266,14 +237,15 @@ impl Desk {
     }
 
     /// `/done N [what was done]`
-    pub async fn finish(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else {
+    pub async fn finish(
+        &self,
+        msg: &Incoming,
+        id: TicketId,
+        summary: Option<String>,
+    ) -> Result<()> {
+        if !self.exists(msg, id).await? {
             return Ok(());
-        };
-        let summary = arg
-            .split_once(char::is_whitespace)
-            .map(|(_, s)| s.trim().to_string())
-            .filter(|s| !s.is_empty());
+        }
         let admin = self.is_admin(msg.from.id);
         let outcome = self
             .change_ticket(id, &msg.from, |t| {
@@ -287,11 +259,11 @@ impl Desk {
     }
 
     /// `/transfer N <user id or @name>`
-    pub async fn transfer(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else {
+    pub async fn transfer(&self, msg: &Incoming, id: TicketId, to: Option<&str>) -> Result<()> {
+        if !self.exists(msg, id).await? {
             return Ok(());
-        };
-        let Some(who) = arg.split_whitespace().nth(1) else {
+        }
+        let Some(who) = to else {
             return self
                 .reply(
                     msg,
@@ -333,12 +305,12 @@ impl Desk {
     /// The ticket follows (an emergency becomes urgent; a question, suggestion or
     /// chatter is no ticket and is closed), and the correction is kept with the
     /// message text as a labelled example (`guanjia intents export`).
-    pub async fn reclassify(&self, msg: &Incoming, arg: &str) -> Result<()> {
+    pub async fn reclassify(&self, msg: &Incoming, id: TicketId, words: &[String]) -> Result<()> {
         let usage = "用法:/reclassify 12 投诉 装修(意图:报修 投诉 紧急 咨询 建议 其他;类别可省略)";
-        let Some(id) = self.with_id(msg, arg).await? else {
+        if !self.exists(msg, id).await? {
             return Ok(());
-        };
-        let mut words = arg.split_whitespace().skip(1);
+        }
+        let mut words = words.iter().map(String::as_str);
         let intent = match words.next().map(str::parse::<Intent>) {
             Some(Ok(i)) => i,
             Some(Err(e)) => return self.reply(msg, format!("⚠️ {e}\n{usage}")).await,
@@ -424,14 +396,11 @@ impl Desk {
     }
 
     /// `/note N text`: kept in the ticket's history for staff.
-    pub async fn note(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else {
+    pub async fn note(&self, msg: &Incoming, id: TicketId, text: Option<&str>) -> Result<()> {
+        if !self.exists(msg, id).await? {
             return Ok(());
-        };
-        let Some((_, text)) = arg
-            .split_once(char::is_whitespace)
-            .filter(|(_, t)| !t.trim().is_empty())
-        else {
+        }
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
             return self
                 .reply(msg, "⚠️ 备注内容为空,例如 /note 12 已联系业主,明早上门")
                 .await;
@@ -458,10 +427,10 @@ impl Desk {
     }
 
     /// `/reopen N`
-    pub async fn reopen(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else {
+    pub async fn reopen(&self, msg: &Incoming, id: TicketId) -> Result<()> {
+        if !self.exists(msg, id).await? {
             return Ok(());
-        };
+        }
         let reason = format!("{} 重新打开", msg.from.name);
         let outcome = self
             .change_ticket(id, &msg.from, |t| Ok(vec![t.reopen(reason.clone())?]))
@@ -473,10 +442,10 @@ impl Desk {
     }
 
     /// `/ticket N`: the ticket and its whole history.
-    pub async fn show_ticket(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(id) = self.with_id(msg, arg).await? else {
+    pub async fn show_ticket(&self, msg: &Incoming, id: TicketId) -> Result<()> {
+        if !self.exists(msg, id).await? {
             return Ok(());
-        };
+        }
         let Some(t) = self.store().ticket(id).await? else {
             return Ok(());
         };
@@ -552,12 +521,7 @@ impl Desk {
     }
 
     /// `/tickets [open|mine|overdue]`
-    pub async fn list_tickets(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        let Some(kind) = TicketListKind::parse(arg) else {
-            return self
-                .reply(msg, "⚠️ 用法:/tickets [open|mine|overdue]")
-                .await;
-        };
+    pub async fn list_tickets(&self, msg: &Incoming, kind: TicketListKind) -> Result<()> {
         let filter = match kind {
             TicketListKind::Open => TicketFilter::Active,
             TicketListKind::Mine => TicketFilter::AssignedTo(msg.from.id),
@@ -582,16 +546,16 @@ impl Desk {
 
     /// `/staff_add ID [名字]` (admins only). The name is what owners and
     /// colleagues read (负责人:客服小王) until then and after.
-    pub async fn staff_add(&self, msg: &Incoming, arg: &str) -> Result<()> {
+    pub async fn staff_add(
+        &self,
+        msg: &Incoming,
+        user: Option<i64>,
+        name: Option<&str>,
+    ) -> Result<()> {
         if !self.is_admin(msg.from.id) {
             return self.reply(msg, "⚠️ 只有管理员可以添加工作人员。").await;
         }
-        let mut words = arg.split_whitespace();
-        let Some(user) = words
-            .next()
-            .and_then(|w| w.parse::<i64>().ok())
-            .filter(|u| *u > 0)
-        else {
+        let Some(user) = user.filter(|u| *u > 0) else {
             return self
                 .reply(
                     msg,
@@ -599,8 +563,9 @@ impl Desk {
                 )
                 .await;
         };
-        let name: String = words.collect::<Vec<_>>().join(" ");
-        let name = (!name.is_empty()).then(|| name.chars().take(32).collect::<String>());
+        let name = name
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(32).collect::<String>());
         self.store()
             .add_staff(user, name.as_deref(), msg.from.id, self.now())
             .await?;
@@ -618,11 +583,11 @@ impl Desk {
     }
 
     /// `/staff_remove ID` (admins only)
-    pub async fn staff_remove(&self, msg: &Incoming, arg: &str) -> Result<()> {
+    pub async fn staff_remove(&self, msg: &Incoming, user: Option<i64>) -> Result<()> {
         if !self.is_admin(msg.from.id) {
             return self.reply(msg, "⚠️ 只有管理员可以移除工作人员。").await;
         }
-        let Ok(user) = arg.trim().parse::<i64>() else {
+        let Some(user) = user else {
             return self.reply(msg, "⚠️ 用法:/staff_remove 123456789").await;
         };
         let removed = self.store().remove_staff(user).await?;
@@ -636,45 +601,37 @@ impl Desk {
         self.reply(msg, text).await
     }
 
-    /// A button in the staff group.
-    pub async fn staff_button(&self, from: &Actor, data: &str) -> Result<CallbackAnswer> {
-        let (action, rest) = data.split_once(':').unwrap_or((data, ""));
+    /// A pressed button. Who may press it is checked by the caller (see
+    /// `router::press`); a star button checks that its presser is the reporter.
+    pub async fn press(&self, from: &Actor, action: Action) -> Result<CallbackAnswer> {
         match action {
-            "us" => self.sort_unsorted(from, rest).await,
-            "claim" | "done" => {
-                let Ok(id) = rest.parse::<TicketId>() else {
-                    return Ok(CallbackAnswer::alert("按钮已失效"));
-                };
-                let admin = self.is_admin(from.id);
-                let outcome = if action == "claim" {
-                    self.change_ticket(id, from, |t| Ok(vec![t.claim(from)?]))
-                        .await?
-                } else {
-                    self.change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?]))
-                        .await?
-                };
+            Action::Rate {
+                ticket,
+                round,
+                stars,
+            } => self.rate(ticket, round, stars, from).await,
+            Action::Sort { unsorted, choice } => self.sort_unsorted(from, unsorted, choice).await,
+            Action::Claim(id) => {
+                let outcome = self
+                    .change_ticket(id, from, |t| Ok(vec![t.claim(from)?]))
+                    .await?;
                 Ok(match outcome {
-                    Ok(t) if action == "claim" => {
-                        CallbackAnswer::toast(format!("工单 {} 由您负责", t.id))
-                    }
+                    Ok(t) => CallbackAnswer::toast(format!("工单 {} 由您负责", t.id)),
+                    Err(e) => CallbackAnswer::alert(e.to_string()),
+                })
+            }
+            Action::Done(id) => {
+                let admin = self.is_admin(from.id);
+                let outcome = self
+                    .change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?]))
+                    .await?;
+                Ok(match outcome {
                     Ok(t) => CallbackAnswer::toast(format!("工单 {} 已完成", t.id)),
                     Err(e) => CallbackAnswer::alert(e.to_string()),
                 })
             }
             // Room buttons name the request they were shown with.
-            "rr" => {
-                let (verdict, request) = rest.split_once(':').unwrap_or(("", ""));
-                let Ok(request) = request.parse::<i64>() else {
-                    return Ok(CallbackAnswer::alert("按钮已失效"));
-                };
-                self.decide_room(from, request, verdict == "ok").await
-            }
-            // Buttons from before requests had numbers named only the owner:
-            // they cannot say which room they were shown with.
-            "room" => Ok(CallbackAnswer::alert(
-                "这个按钮来自旧版本,无法确定对应哪次申请,未做更改。请业主重新发送 /room。",
-            )),
-            _ => Ok(CallbackAnswer::alert("按钮已失效")),
+            Action::Room { request, confirm } => self.decide_room(from, request, confirm).await,
         }
     }
 
@@ -739,6 +696,20 @@ impl Desk {
         } else {
             "已驳回"
         }))
+    }
+}
+
+/// What the presser of a button the desk cannot act on is told.
+pub fn stale_answer(stale: StaleButton) -> CallbackAnswer {
+    match stale {
+        // Buttons from before requests had numbers named only the owner:
+        // they cannot say which room they were shown with.
+        StaleButton::OldRoom => CallbackAnswer::alert(
+            "这个按钮来自旧版本,无法确定对应哪次申请,未做更改。请业主重新发送 /room。",
+        ),
+        StaleButton::Unreadable | StaleButton::UnreadableRating => {
+            CallbackAnswer::alert("按钮已失效")
+        }
     }
 }
 

@@ -2,9 +2,11 @@
 //! what a notice targets. Nothing here knows about Telegram or SQL, so the rules can
 //! be tested on their own and another chat platform or database is a new edge.
 
+pub mod action;
 pub mod builtin;
 pub mod calendar;
 pub mod clock;
+pub mod command;
 pub mod escalation;
 pub mod fees;
 pub mod intent;

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::action::Action;
 use super::media::Media;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +33,11 @@ impl Button {
             text: text.into(),
             action: ButtonAction::Callback(data.into()),
         }
+    }
+
+    /// A button that asks the desk for `action` when pressed.
+    pub fn action(text: impl Into<String>, action: Action) -> Self {
+        Self::callback(text, action.to_string())
     }
 
     pub fn url(text: impl Into<String>, url: impl Into<String>) -> Self {

@@ -327,6 +327,9 @@ pub enum TicketError {
     SameAssignee(TicketId),
     #[error("工单已经是这个分类了")]
     Unchanged,
+    /// Others kept changing the ticket while this change was being stored.
+    #[error("工单 {0} 正被频繁修改,请稍后再试")]
+    Busy(TicketId),
     #[error("stored ticket is corrupt: {0}")]
     Corrupt(String),
 }

@@ -1,34 +1,31 @@
-//! The Telegram edge: one dptree schema that routes updates to the desk, and the
-//! outbox transport that sends what the desk queued.
+//! The Telegram edge: one dptree schema that turns updates into the desk's terms
+//! and hands them to the platform-neutral router (`desk::router`, which the
+//! console uses too), and the outbox transport that sends what the desk queued.
 //!
-//! Handlers are thin: turn the update into the desk's terms, call the desk. They
+//! Handlers are thin: turn the update into the desk's terms, call the router. They
 //! never send replies themselves (the outbox does), except answering a pressed
 //! button, which Telegram wants within seconds and which carries no state, and
 //! setting "/" menus, which are Telegram-only and safe to set again.
 
-pub mod commands;
 pub mod intake;
 pub mod transport;
 
-use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
+use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, BotCommandScope, ChatMemberUpdated, Me, Recipient};
-use teloxide::utils::command::BotCommands;
 
-pub use commands::{OwnerCommand, StaffCommand};
 pub use transport::TelegramTransport;
 
-use crate::desk::{CallbackAnswer, ChatKind, Desk, DeskError, Incoming};
+use crate::desk::{CallbackAnswer, ChatKind, Desk, DeskError, Incoming, Routed};
 use crate::domain::Actor;
+use crate::domain::command::{CommandHelp, OWNER_COMMANDS, STAFF_COMMANDS, StaffCommand};
 
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// The routes, as a table:
 /// - a group turning into a supergroup → rebind
-/// - owner commands (`/start`, `/help`, `/mytickets`, `/room`) → the owner side
-/// - staff commands → the staff side if the sender is staff, else a polite refusal
-/// - any other text → classify and act (or stay silent)
-/// - pressed buttons → claim / finish / rate / confirm a room
+/// - a message from a person → the router (commands, then free text)
+/// - pressed buttons → the router (claim / finish / rate / confirm a room / sort)
 /// - the bot removed from a group → unbind it; added to an unknown one → tell staff
 pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'static>> {
     let messages = Update::filter_message()
@@ -36,25 +33,7 @@ pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'stat
             dptree::filter_map(|m: Message| m.migrate_to_chat_id().map(|id| (m.chat.id.0, id.0)))
                 .endpoint(on_migrated),
         )
-        .branch(
-            dptree::filter_map(to_incoming).branch(
-                dptree::entry()
-                    .branch(
-                        dptree::entry()
-                            .filter_command::<OwnerCommand>()
-                            .endpoint(on_owner_command),
-                    )
-                    .branch(
-                        dptree::entry()
-                            .filter_command::<StaffCommand>()
-                            .branch(
-                                dptree::filter_async(sender_is_staff).endpoint(on_staff_command),
-                            )
-                            .endpoint(on_refused),
-                    )
-                    .endpoint(on_text),
-            ),
-        );
+        .branch(dptree::filter_map(to_incoming).endpoint(on_message));
     dptree::entry()
         .branch(messages)
         .branch(Update::filter_callback_query().endpoint(on_callback))
@@ -120,16 +99,6 @@ fn addresses_the_bot(m: &Message, me: &Me) -> bool {
             .is_some_and(|t| t.to_lowercase().contains(&mention))
 }
 
-async fn sender_is_staff(desk: Desk, msg: Incoming) -> bool {
-    match desk.is_staff(msg.from.id).await {
-        Ok(yes) => yes,
-        Err(e) => {
-            tracing::error!(error = %e, "could not check staff; refusing");
-            false
-        }
-    }
-}
-
 /// A desk failure goes back to the intake as an error: the update stays in the
 /// inbox and is tried again with backoff (nothing accepted is dropped with a
 /// generic apology); after the last attempt staff are told and the sender gets an
@@ -139,41 +108,15 @@ fn internal(chat: i64, e: DeskError) -> HandlerResult {
     Err(Box::new(e))
 }
 
-async fn on_text(desk: Desk, msg: Incoming) -> HandlerResult {
-    match desk.on_message(&msg).await {
-        Ok(()) => Ok(()),
-        Err(e) => internal(msg.chat_id, e),
-    }
-}
-
-async fn on_owner_command(desk: Desk, msg: Incoming, cmd: OwnerCommand) -> HandlerResult {
-    let result = match cmd {
-        OwnerCommand::Start(payload) => desk.start(&msg, &payload).await,
-        OwnerCommand::Help => {
-            let mut text = OwnerCommand::descriptions().to_string();
-            if desk.is_staff(msg.from.id).await.unwrap_or(false) {
-                text.push_str("\n\n");
-                text.push_str(&StaffCommand::descriptions().to_string());
-            }
-            desk.reply(&msg, text).await
+async fn on_message(bot: Bot, desk: Desk, msg: Incoming) -> HandlerResult {
+    match crate::desk::route(&desk, &msg).await {
+        Ok(Routed::Staff(cmd)) => {
+            follow_menus(&bot, &desk, &msg, cmd).await;
+            Ok(())
         }
-        OwnerCommand::MyTickets => desk.my_tickets(&msg).await,
-        OwnerCommand::Room(arg) => desk.request_room(&msg, &arg).await,
-        OwnerCommand::Id => desk.show_ids(&msg).await,
-    };
-    match result {
-        Ok(()) => Ok(()),
+        Ok(_) => Ok(()),
         Err(e) => internal(msg.chat_id, e),
     }
-}
-
-async fn on_staff_command(bot: Bot, desk: Desk, msg: Incoming, cmd: StaffCommand) -> HandlerResult {
-    let menu_change = cmd.clone();
-    if let Err(e) = run_staff_command(&desk, &msg, cmd).await {
-        return internal(msg.chat_id, e);
-    }
-    follow_menus(&bot, &desk, &msg, menu_change).await;
-    Ok(())
 }
 
 /// Keep the "/" menus in step with who is staff and where the staff group is.
@@ -182,10 +125,10 @@ async fn follow_menus(bot: &Bot, desk: &Desk, msg: &Incoming, cmd: StaffCommand)
         StaffCommand::SetStaffGroup if desk.staff_chat() == Some(msg.chat_id) => {
             set_menu(bot, staff_menu(), scope_chat(msg.chat_id)).await;
         }
-        StaffCommand::StaffAdd(arg) | StaffCommand::StaffRemove(arg) => {
-            let Some(Ok(user)) = arg.split_whitespace().next().map(str::parse::<i64>) else {
-                return;
-            };
+        StaffCommand::StaffAdd {
+            user: Some(user), ..
+        }
+        | StaffCommand::StaffRemove(Some(user)) => {
             if desk.is_staff(user).await.unwrap_or(false) {
                 set_menu(bot, staff_menu(), scope_chat(user)).await;
             } else if let Err(e) = bot.delete_my_commands().scope(scope_chat(user)).await {
@@ -193,57 +136,6 @@ async fn follow_menus(bot: &Bot, desk: &Desk, msg: &Incoming, cmd: StaffCommand)
             }
         }
         _ => {}
-    }
-}
-
-/// Staff commands, for any edge that has parsed one (the console uses it too).
-pub async fn run_staff_command(
-    desk: &Desk,
-    msg: &Incoming,
-    cmd: StaffCommand,
-) -> Result<(), DeskError> {
-    desk.store()
-        .seen(&msg.from, msg.username.as_deref(), desk.now())
-        .await?;
-    // Staff commands show and carry private details (rooms, names, notes): they
-    // run only in the staff group or in private, whoever types them where. Only
-    // binding a group (a building's, or the staff group itself) happens inside it.
-    let belongs_in_the_group = matches!(
-        cmd,
-        StaffCommand::Bind(_) | StaffCommand::Unbind | StaffCommand::SetStaffGroup
-    );
-    if !belongs_in_the_group && !desk.is_staff_place(msg) {
-        return desk.not_here(msg).await;
-    }
-    match cmd {
-        StaffCommand::Claim(a) => desk.claim(msg, &a).await,
-        StaffCommand::Done(a) => desk.finish(msg, &a).await,
-        StaffCommand::Transfer(a) => desk.transfer(msg, &a).await,
-        StaffCommand::Note(a) => desk.note(msg, &a).await,
-        StaffCommand::Reopen(a) => desk.reopen(msg, &a).await,
-        StaffCommand::Reclassify(a) => desk.reclassify(msg, &a).await,
-        StaffCommand::Ticket(a) => desk.show_ticket(msg, &a).await,
-        StaffCommand::Tickets(a) => desk.list_tickets(msg, &a).await,
-        StaffCommand::StaffAdd(a) => desk.staff_add(msg, &a).await,
-        StaffCommand::StaffRemove(a) => desk.staff_remove(msg, &a).await,
-        StaffCommand::Bind(a) => desk.bind(msg, &a).await,
-        StaffCommand::Unbind => desk.unbind(msg).await,
-        StaffCommand::Groups => desk.groups(msg).await,
-        StaffCommand::Notice(a) => desk.notice(msg, &a).await,
-        StaffCommand::Outage(a) => desk.outage(msg, &a).await,
-        StaffCommand::Outages => desk.outages(msg).await,
-        StaffCommand::OutageCancel(a) => desk.outage_cancel(msg, &a).await,
-        StaffCommand::RemindFees(a) => desk.remind_fees(msg, &a).await,
-        StaffCommand::Recall(a) => desk.recall(msg, &a).await,
-        StaffCommand::Broadcasts => desk.broadcast_log(msg).await,
-        StaffCommand::SetStaffGroup => desk.set_staff_group(msg).await,
-    }
-}
-
-async fn on_refused(desk: Desk, msg: Incoming) -> HandlerResult {
-    match desk.refuse(&msg).await {
-        Ok(()) => Ok(()),
-        Err(e) => internal(msg.chat_id, e),
     }
 }
 
@@ -256,7 +148,7 @@ async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
     // A press that failed changed nothing (its transaction rolled back): the
     // presser is asked to press again rather than the press being replayed later,
     // when Telegram would no longer take an answer to it.
-    let answer = match route_button(&desk, &from, &data).await {
+    let answer = match crate::desk::press(&desk, &from, &data).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "button failed");
@@ -275,41 +167,6 @@ async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
         tracing::warn!(error = %e, "could not answer a button press");
     }
     Ok(())
-}
-
-/// Buttons, for any edge: staff buttons check who is pressing.
-pub async fn route_button(
-    desk: &Desk,
-    from: &Actor,
-    data: &str,
-) -> Result<CallbackAnswer, DeskError> {
-    if let Some(rest) = data.strip_prefix("rate:") {
-        // rate:<ticket>:<round>:<stars>; buttons sent before rounds had no round.
-        let parts: Vec<&str> = rest.split(':').collect();
-        let (ticket, round, stars) = match parts.as_slice() {
-            [t, r, s] => (
-                t.parse().ok(),
-                r.parse::<i64>().ok().map(Some),
-                s.parse::<i64>().ok(),
-            ),
-            [t, s] => (t.parse().ok(), Some(None), s.parse::<i64>().ok()),
-            _ => (None, None, None),
-        };
-        return match (ticket, round, stars) {
-            (Some(t), Some(round), Some(s)) => desk.rate(t, round, s, from).await,
-            _ => Ok(CallbackAnswer {
-                text: "按钮已失效".into(),
-                alert: true,
-            }),
-        };
-    }
-    if !desk.is_staff(from.id).await? {
-        return Ok(CallbackAnswer {
-            text: "抱歉,这个按钮仅限物业工作人员使用。".into(),
-            alert: true,
-        });
-    }
-    desk.staff_button(from, data).await
 }
 
 async fn on_my_chat_member(desk: Desk, update: ChatMemberUpdated) -> HandlerResult {
@@ -343,21 +200,21 @@ pub async fn set_command_menus(bot: &Bot, staff_chat: Option<i64>, staff: &[i64]
 }
 
 fn owner_menu() -> Vec<BotCommand> {
-    menu(OwnerCommand::bot_commands())
+    menu(OWNER_COMMANDS)
 }
 
 /// Staff see their own commands and the owners' ones.
 fn staff_menu() -> Vec<BotCommand> {
     let mut all = owner_menu();
-    all.extend(menu(StaffCommand::bot_commands()));
+    all.extend(menu(STAFF_COMMANDS));
     all
 }
 
 /// Telegram wants the bare command name in a menu, without the `/`.
-fn menu(commands: Vec<BotCommand>) -> Vec<BotCommand> {
+fn menu(commands: &[CommandHelp]) -> Vec<BotCommand> {
     commands
-        .into_iter()
-        .map(|c| BotCommand::new(c.command.trim_start_matches('/'), c.description))
+        .iter()
+        .map(|c| BotCommand::new(c.name, c.description))
         .collect()
 }
 

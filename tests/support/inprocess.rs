@@ -207,7 +207,10 @@ impl World {
 
     pub async fn overdue(&self) {
         let m = self.msg(STAFF, ADMIN, "");
-        self.desk.list_tickets(&m, "overdue").await.unwrap();
+        self.desk
+            .list_tickets(&m, guanjia::desk::TicketListKind::Overdue)
+            .await
+            .unwrap();
         self.drain().await;
     }
 
