@@ -55,7 +55,9 @@ fn main() {
     println!(
         "generated {n} tickets with their events in {:.1} s ({} MB on disk)",
         t0.elapsed().as_secs_f64(),
-        std::fs::metadata(&db).map(|m| m.len() / 1_000_000).unwrap_or(0)
+        std::fs::metadata(&db)
+            .map(|m| m.len() / 1_000_000)
+            .unwrap_or(0)
     );
     std::fs::write(
         dir.path().join("guanjia.toml"),
@@ -103,7 +105,10 @@ fn main() {
 async fn generate(url: &str, n: u64) {
     let store = Store::connect(url).await.expect("a database");
     let pool = store.raw_pool();
-    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap().timestamp_millis();
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis();
     let year_ms: u64 = 365 * 24 * 3600 * 1000;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     const BATCH: u64 = 400;

@@ -454,7 +454,9 @@ impl Settings {
                 });
             }
         }
-        if let Err(e) = self.service.calendar(self.timezone().unwrap_or(chrono_tz::Asia::Shanghai))
+        if let Err(e) = self
+            .service
+            .calendar(self.timezone().unwrap_or(chrono_tz::Asia::Shanghai))
         {
             return Err(ConfigError::Invalid {
                 key: "service.hours",

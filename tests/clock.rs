@@ -183,3 +183,110 @@ async fn asking_why_the_water_is_off_with_no_outage_planned_opens_a_repair() {
     assert_eq!(w.sent.sent_to(STAFF, "工单 #1"), 1, "staff get the repair");
     w.stop.cancel();
 }
+
+/// Texts sent to `chat` that contain `needle`.
+fn said(w: &support::inprocess::World, chat: i64, needle: &str) -> usize {
+    w.sent.sent_to(chat, needle)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untaken_ticket_climbs_the_ladder_once_per_tier_across_a_restart() {
+    const SUPERVISOR: i64 = 77;
+    let mut w = world(at(2026, 11, 30, 10, 0), |s| {
+        s.desk.supervisors = vec![SUPERVISOR];
+    })
+    .await;
+    w.desk
+        .on_message(&w.msg(G3, 2001, "3栋楼道灯坏了"))
+        .await
+        .unwrap();
+    w.drain().await;
+    let tick = |w: &support::inprocess::World| {
+        let desk = w.desk.clone();
+        async move { desk.tick().await.unwrap() }
+    };
+    // 14 minutes: nothing yet.
+    w.clock.advance(Duration::minutes(14));
+    tick(&w).await;
+    w.drain().await;
+    assert_eq!(said(&w, STAFF, "无人认领"), 0);
+    // 15: tier 1 in the staff group, naming the supervisor; once however often the clock ticks.
+    w.clock.advance(Duration::minutes(1));
+    tick(&w).await;
+    tick(&w).await;
+    w.drain().await;
+    assert_eq!(said(&w, STAFF, "已超过 15 分钟无人认领"), 1);
+    assert_eq!(said(&w, SUPERVISOR, "无人认领"), 0);
+    // A restart does not fire it again; 30 minutes tells the supervisor in private.
+    w.restart().await;
+    tick(&w).await;
+    w.clock.advance(Duration::minutes(15));
+    tick(&w).await;
+    tick(&w).await;
+    w.drain().await;
+    assert_eq!(said(&w, STAFF, "已超过 15 分钟无人认领"), 1);
+    assert_eq!(said(&w, SUPERVISOR, "第 2 级"), 1);
+    // 45: the admins.
+    w.clock.advance(Duration::minutes(15));
+    tick(&w).await;
+    w.drain().await;
+    assert_eq!(said(&w, ADMIN, "第 3 级"), 1);
+    // Claimed at last: past its completion deadline the assignee is reminded once.
+    let claim = w.msg(STAFF, ADMIN, "/claim 1");
+    w.desk.claim(&claim, "1".parse().unwrap()).await.unwrap();
+    w.clock.advance(Duration::hours(24));
+    tick(&w).await;
+    tick(&w).await;
+    w.drain().await;
+    assert_eq!(said(&w, ADMIN, "您负责的工单 #1"), 1);
+    w.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emergency_escalates_within_minutes_even_at_night() {
+    const SUPERVISOR: i64 = 77;
+    let w = world(at(2026, 11, 30, 23, 40), |s| {
+        s.desk.supervisors = vec![SUPERVISOR];
+        s.service.hours = "08:00-20:00".into();
+        s.service.emergency_respond_minutes = 1;
+    })
+    .await;
+    w.desk
+        .on_message(&w.msg(G3, 2001, "3栋电梯困人了 快来"))
+        .await
+        .unwrap();
+    w.desk
+        .on_message(&w.msg(G3, 2002, "3栋2单元楼道灯坏了"))
+        .await
+        .unwrap();
+    w.drain().await;
+    // The repair waits for the morning and the owner is told so; the emergency does not.
+    let ack = w
+        .sent
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(_, c, t)| *c == G3 && t.contains("#2"))
+        .map(|(_, _, t)| t.clone())
+        .unwrap();
+    assert!(ack.contains("明天 8:00"), "{ack}");
+    assert_eq!(w.sent.sent_to(G3, "非工作时间"), 1, "only the repair");
+    w.clock.advance(Duration::seconds(59));
+    w.desk.tick().await.unwrap();
+    w.drain().await;
+    assert_eq!(said(&w, STAFF, "无人认领"), 0);
+    w.clock.advance(Duration::seconds(1));
+    w.desk.tick().await.unwrap();
+    w.clock.advance(Duration::minutes(1));
+    w.desk.tick().await.unwrap();
+    w.drain().await;
+    assert_eq!(
+        said(&w, STAFF, "工单 #1(电梯 · 3栋)已超过 1 分钟无人认领"),
+        1
+    );
+    assert_eq!(said(&w, SUPERVISOR, "工单 #1"), 1);
+    // The night repair has not moved: its clock starts at 8:00.
+    assert_eq!(said(&w, STAFF, "工单 #2"), 1, "only its own post");
+    w.stop.cancel();
+}

@@ -756,6 +756,7 @@ impl Desk {
     pub async fn tick(&self) -> Result<()> {
         let now = self.now();
         self.prune(now).await;
+        self.escalate().await?;
         let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
         for o in self.store().due_outage_reminders(now, lead).await? {
             self.outage_step(&o, OutageStep::Reminded).await?;

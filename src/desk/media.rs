@@ -553,6 +553,18 @@ impl Desk {
         } else {
             svc.resolve_hours
         };
+        // Emergencies run round the clock; the rest in office hours.
+        let (respond_by, resolve_by) = if priority == Priority::Urgent {
+            (
+                now + Duration::minutes(respond),
+                now + Duration::hours(resolve),
+            )
+        } else {
+            (
+                self.calendar().add(now, Duration::minutes(respond)),
+                self.calendar().add(now, Duration::hours(resolve)),
+            )
+        };
         NewTicket {
             source_chat: source.0,
             source_message: source.1,
@@ -563,8 +575,8 @@ impl Desk {
             location,
             location_source,
             priority,
-            respond_by: now + Duration::minutes(respond),
-            resolve_by: now + Duration::hours(resolve),
+            respond_by,
+            resolve_by,
             created_at: now,
         }
     }

@@ -7,6 +7,7 @@
 //! the message that opened them and every reply is tagged by what it answers.
 
 mod broadcast;
+mod escalation;
 mod inbox;
 mod media;
 mod owner;
@@ -28,6 +29,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 use crate::configuration::Settings;
+use crate::domain::calendar::OfficeHours;
 use crate::domain::media::Media;
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::templates::Templates;
@@ -117,6 +119,8 @@ struct Inner {
     templates: Templates,
     settings: Settings,
     tz: Tz,
+    /// When ordinary service clocks run (`[service] hours`).
+    calendar: OfficeHours,
     clock: Arc<dyn Clock>,
     /// The bot's @username, for deep links into a private chat.
     bot_username: String,
@@ -140,6 +144,11 @@ impl Desk {
         bot_username: String,
     ) -> Self {
         let tz = settings.timezone().unwrap_or(chrono_tz::Asia::Shanghai);
+        // Checked when the settings were loaded; round the clock if not.
+        let calendar = settings
+            .service
+            .calendar(tz)
+            .unwrap_or_else(|_| OfficeHours::always(tz));
         let config_staff = settings
             .desk
             .staff
@@ -155,6 +164,7 @@ impl Desk {
                 templates,
                 settings,
                 tz,
+                calendar,
                 clock,
                 bot_username,
                 outbox_wake: Arc::new(Notify::new()),
@@ -195,6 +205,11 @@ impl Desk {
 
     pub fn tz(&self) -> Tz {
         self.inner.tz
+    }
+
+    /// Office hours, for ordinary service clocks.
+    pub(crate) fn calendar(&self) -> &OfficeHours {
+        &self.inner.calendar
     }
 
     fn t(&self) -> &Templates {

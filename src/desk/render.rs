@@ -98,6 +98,18 @@ impl Desk {
                 ("status", &self.status_line(t, private)),
             ],
         );
+        // Reported after hours: say when the day team will answer.
+        if t.status == Status::Open
+            && t.intent != Intent::Emergency
+            && self.calendar().next_open(t.created_at) > t.created_at
+        {
+            let opening = self.calendar().next_open(t.created_at);
+            text.push('\n');
+            text.push_str(&self.t().render(
+                "after_hours",
+                &[("opening", &self.calendar().describe(t.created_at, opening))],
+            ));
+        }
         if t.location.is_none() && t.status.is_active() {
             // In a group the owner is asked to use the private button, never to
             // reply with their room where the neighbours read it.

@@ -113,13 +113,25 @@ mod tests {
         let cal = OfficeHours::always(Shanghai);
         let t = ticket(Status::Open);
         assert_eq!(due(&t, 0, 0, LIMITS, &cal, at(10, 14)), None);
-        assert_eq!(due(&t, 0, 0, LIMITS, &cal, at(10, 15)), Some(Step::Unclaimed(1)));
+        assert_eq!(
+            due(&t, 0, 0, LIMITS, &cal, at(10, 15)),
+            Some(Step::Unclaimed(1))
+        );
         assert_eq!(due(&t, 1, 0, LIMITS, &cal, at(10, 20)), None);
-        assert_eq!(due(&t, 1, 0, LIMITS, &cal, at(10, 30)), Some(Step::Unclaimed(2)));
-        assert_eq!(due(&t, 2, 0, LIMITS, &cal, at(10, 45)), Some(Step::Unclaimed(3)));
+        assert_eq!(
+            due(&t, 1, 0, LIMITS, &cal, at(10, 30)),
+            Some(Step::Unclaimed(2))
+        );
+        assert_eq!(
+            due(&t, 2, 0, LIMITS, &cal, at(10, 45)),
+            Some(Step::Unclaimed(3))
+        );
         assert_eq!(due(&t, 3, 0, LIMITS, &cal, at(23, 0)), None);
         // Down for an hour: one step, the highest.
-        assert_eq!(due(&t, 0, 0, LIMITS, &cal, at(11, 0)), Some(Step::Unclaimed(3)));
+        assert_eq!(
+            due(&t, 0, 0, LIMITS, &cal, at(11, 0)),
+            Some(Step::Unclaimed(3))
+        );
     }
 
     #[test]
@@ -131,8 +143,14 @@ mod tests {
         assert_eq!(due(&t, 0, 0, LIMITS, &cal, later), Some(Step::Overdue(1)));
         assert_eq!(due(&t, 0, 1, LIMITS, &cal, later), None);
         let much_later = at(10, 0) + Duration::hours(49);
-        assert_eq!(due(&t, 0, 1, LIMITS, &cal, much_later), Some(Step::Overdue(2)));
-        assert_eq!(due(&ticket(Status::Done), 0, 0, LIMITS, &cal, much_later), None);
+        assert_eq!(
+            due(&t, 0, 1, LIMITS, &cal, much_later),
+            Some(Step::Overdue(2))
+        );
+        assert_eq!(
+            due(&ticket(Status::Done), 0, 0, LIMITS, &cal, much_later),
+            None
+        );
     }
 
     #[test]
@@ -144,6 +162,9 @@ mod tests {
         let tomorrow = |h, m| at(h, m) + Duration::days(1);
         assert_eq!(due(&t, 0, 0, LIMITS, &cal, at(23, 0)), None);
         assert_eq!(due(&t, 0, 0, LIMITS, &cal, tomorrow(8, 9)), None);
-        assert_eq!(due(&t, 0, 0, LIMITS, &cal, tomorrow(8, 10)), Some(Step::Unclaimed(1)));
+        assert_eq!(
+            due(&t, 0, 0, LIMITS, &cal, tomorrow(8, 10)),
+            Some(Step::Unclaimed(1))
+        );
     }
 }

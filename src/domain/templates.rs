@@ -78,6 +78,7 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("unsorted_reply", &[]),
     ("unsorted_reply_private", &[]),
     ("addressed_hint", &[]),
+    ("after_hours", &["opening"]),
     ("photo_private_hint", &[]),
     ("finished_photo", &["ticket", "category"]),
     ("room_request_ack", &["location"]),

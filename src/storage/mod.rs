@@ -10,6 +10,7 @@
 //! leased with a conditional `UPDATE` (two workers never send the same row), and
 //! scheduled jobs insert a `(job, slot)` key (a reminder fires once).
 
+mod clocks;
 mod corrections;
 mod fees;
 mod inbox;

@@ -105,6 +105,7 @@ pub struct World {
     pub clock: ManualClock,
     pub sent: Arc<Recorder>,
     pub stop: CancellationToken,
+    settings: Settings,
     _dir: tempfile::TempDir,
     next_message: std::sync::atomic::AtomicI64,
 }
@@ -137,9 +138,10 @@ pub async fn world(start: DateTime<Utc>, tweak: impl FnOnce(&mut Settings)) -> W
     ];
     tweak(&mut settings);
     let clock = ManualClock::new(start);
-    let desk = guanjia::startup::build_desk(settings, Arc::new(clock.clone()), "bot".into())
-        .await
-        .unwrap();
+    let desk =
+        guanjia::startup::build_desk(settings.clone(), Arc::new(clock.clone()), "bot".into())
+            .await
+            .unwrap();
     let sent = Arc::new(Recorder::default());
     let stop = CancellationToken::new();
     tokio::spawn(
@@ -151,6 +153,7 @@ pub async fn world(start: DateTime<Utc>, tweak: impl FnOnce(&mut Settings)) -> W
         clock,
         sent,
         stop,
+        settings,
         _dir: dir,
         next_message: 1.into(),
     }
@@ -191,6 +194,30 @@ impl World {
             media: guanjia::domain::Media::new(kind, file),
             ..self.msg(chat, from, caption)
         }
+    }
+
+    /// Stop this desk and start a new one on the same database and clock, as a
+    /// restart of the daemon would.
+    pub async fn restart(&mut self) {
+        self.stop.cancel();
+        self.desk.store().close().await;
+        let desk = guanjia::startup::build_desk(
+            self.settings.clone(),
+            Arc::new(self.clock.clone()),
+            "bot".into(),
+        )
+        .await
+        .unwrap();
+        self.stop = CancellationToken::new();
+        tokio::spawn(
+            OutboxWorker::new(
+                desk.clone(),
+                self.sent.clone(),
+                OutboxConfig::new(1000, 1000),
+            )
+            .run(self.stop.clone()),
+        );
+        self.desk = desk;
     }
 
     /// Let the outbox deliver everything that is due.
