@@ -87,20 +87,6 @@ impl Store {
             .transpose()
     }
 
-    pub async fn ticket_by_source(&self, chat_id: i64, message_id: i64) -> Result<Option<Ticket>> {
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE source_chat_id = $1 AND source_message_id = $2"
-        );
-        sqlx::query(&sql)
-            .bind(chat_id)
-            .bind(message_id)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("reading a ticket by its message")?
-            .map(|r| ticket_from_row(&r))
-            .transpose()
-    }
-
     /// The reporter's latest active ticket in this chat since `since` that has no
     /// room yet (a group's ticket knows only its building): a follow-up
     /// "是3栋501" completes it.
@@ -261,15 +247,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    pub async fn count_tickets(&self) -> Result<i64> {
-        sqlx::query("SELECT COUNT(*) FROM tickets")
-            .fetch_one(&self.pool)
-            .await
-            .ctx("counting tickets")?
-            .try_get::<i64, _>(0)
-            .ctx("counting tickets")
     }
 }
 
