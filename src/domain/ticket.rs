@@ -228,6 +228,52 @@ pub struct Ticket {
     pub version: i64,
 }
 
+/// A ticket before it has a number: what the desk understood of a report. The
+/// store gives it its number; [`NewTicket::opened`] is then its first state.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub source_chat: i64,
+    pub source_message: i64,
+    pub reporter: Actor,
+    pub text: String,
+    pub intent: Intent,
+    pub category: Option<String>,
+    pub location: Option<Location>,
+    /// Where the location came from: `message`, `owner` (confirmed room), `group`.
+    pub location_source: Option<&'static str>,
+    pub priority: Priority,
+    pub respond_by: DateTime<Utc>,
+    pub resolve_by: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewTicket {
+    /// The ticket as stored under `id`: open, nobody on it yet.
+    pub fn opened(self, id: TicketId) -> Ticket {
+        Ticket {
+            id,
+            source_chat: self.source_chat,
+            source_message: self.source_message,
+            reporter: self.reporter,
+            text: self.text,
+            intent: self.intent,
+            category: self.category,
+            location: self.location,
+            priority: self.priority,
+            status: Status::Open,
+            assignee: None,
+            rating: None,
+            follow_up: false,
+            respond_by: self.respond_by,
+            resolve_by: self.resolve_by,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            round: 0,
+            version: 0,
+        }
+    }
+}
+
 /// What happened to a ticket, as kept in its audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
@@ -550,6 +596,26 @@ mod tests {
 
     fn li() -> Actor {
         Actor::new(10, "李师傅")
+    }
+
+    #[test]
+    fn a_new_ticket_opens_with_nobody_on_it_and_its_deadlines() {
+        let t = ticket();
+        let new = NewTicket {
+            source_chat: t.source_chat,
+            source_message: t.source_message,
+            reporter: t.reporter.clone(),
+            text: t.text.clone(),
+            intent: t.intent,
+            category: t.category.clone(),
+            location: None,
+            location_source: None,
+            priority: t.priority,
+            respond_by: t.respond_by,
+            resolve_by: t.resolve_by,
+            created_at: t.created_at,
+        };
+        assert_eq!(new.opened(t.id), t);
     }
     fn wang() -> Actor {
         Actor::new(11, "王师傅")

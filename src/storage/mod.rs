@@ -29,6 +29,8 @@ mod people;
 mod state;
 mod tickets;
 
+/// A domain type, re-exported because the store is where a new ticket goes.
+pub use crate::domain::ticket::NewTicket;
 pub use broadcasts::{Broadcast, NewBroadcast, Outage, OutageStep};
 pub use buildings::BuildingGroup;
 pub use corrections::Correction;
@@ -37,7 +39,7 @@ pub use inbox::DeadLetter;
 pub use media::{MediaRole, TicketMedia, Unsorted};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use people::{Owner, RoomDecision, RoomRequest};
-pub use tickets::{EventRecord, NewTicket, TicketFilter};
+pub use tickets::{EventRecord, TicketFilter};
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyPoolOptions;

@@ -10,53 +10,10 @@ use sqlx::any::AnyRow;
 use std::str::FromStr;
 
 use super::{Context, Result, StorageError, Store, Tx, from_ms, ms};
-use crate::domain::ticket::{Actor, EventKind, Priority, Rating, Status, Ticket, TicketId};
+use crate::domain::ticket::{
+    Actor, EventKind, NewTicket, Priority, Rating, Status, Ticket, TicketId,
+};
 use crate::domain::{Intent, Location};
-
-/// A ticket before it has a number.
-#[derive(Debug, Clone)]
-pub struct NewTicket {
-    pub source_chat: i64,
-    pub source_message: i64,
-    pub reporter: Actor,
-    pub text: String,
-    pub intent: Intent,
-    pub category: Option<String>,
-    pub location: Option<Location>,
-    /// Where the location came from: `message`, `owner` (confirmed room), `group`.
-    pub location_source: Option<&'static str>,
-    pub priority: Priority,
-    pub respond_by: DateTime<Utc>,
-    pub resolve_by: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl NewTicket {
-    /// The ticket as stored under `id`: open, nobody on it yet.
-    pub fn opened(self, id: TicketId) -> Ticket {
-        Ticket {
-            id,
-            source_chat: self.source_chat,
-            source_message: self.source_message,
-            reporter: self.reporter,
-            text: self.text,
-            intent: self.intent,
-            category: self.category,
-            location: self.location,
-            priority: self.priority,
-            status: Status::Open,
-            assignee: None,
-            rating: None,
-            follow_up: false,
-            respond_by: self.respond_by,
-            resolve_by: self.resolve_by,
-            created_at: self.created_at,
-            updated_at: self.created_at,
-            round: 0,
-            version: 0,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TicketFilter {
