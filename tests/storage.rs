@@ -5,9 +5,9 @@
 //! under CI (`CI` set), where it must run.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use guanjia::domain::notice::{OutagePlan, Targets};
+use guanjia::domain::notice::{BroadcastKind, OutagePlan, Targets};
 use guanjia::domain::outgoing::{Button, Outgoing};
-use guanjia::domain::ticket::{Actor, EventKind, Priority, Status};
+use guanjia::domain::ticket::{Actor, EventKind, EventType, Priority, Status};
 use guanjia::domain::{Intent, Location};
 use guanjia::storage::{NewBroadcast, NewTicket, OutageStep, RoomDecision, Store, TicketFilter};
 use sqlx::Connection;
@@ -133,7 +133,7 @@ async fn tickets_are_keyed_by_their_message_and_updates_check_the_version(store:
             .len(),
         0
     );
-    assert_eq!(store.events(id).await.unwrap()[0].kind, "opened");
+    assert_eq!(store.events(id).await.unwrap()[0].kind, EventType::Opened);
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
     let b = tx
         .insert_broadcast(
             &NewBroadcast {
-                kind: "notice",
+                kind: BroadcastKind::Notice,
                 sender_id: Some(1),
                 text: "x",
                 targets: &targets,
@@ -281,7 +281,7 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
     assert_eq!(
         tx.insert_broadcast(
             &NewBroadcast {
-                kind: "notice",
+                kind: BroadcastKind::Notice,
                 sender_id: Some(1),
                 text: "x",
                 targets: &targets,
@@ -626,7 +626,7 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
     let b = tx
         .insert_broadcast(
             &NewBroadcast {
-                kind: "notice",
+                kind: BroadcastKind::Notice,
                 sender_id: Some(1),
                 text: "周六清洗水箱",
                 targets: &Targets::All,

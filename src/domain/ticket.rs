@@ -311,19 +311,20 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub fn kind(&self) -> &'static str {
+    /// How the event is filed in the log, without its details.
+    pub fn kind(&self) -> EventType {
         match self {
-            EventKind::Opened => "opened",
-            EventKind::Claimed => "claimed",
-            EventKind::Transferred { .. } => "transferred",
-            EventKind::Done { .. } => "done",
-            EventKind::Reopened { .. } => "reopened",
-            EventKind::Rated { .. } => "rated",
-            EventKind::Note { .. } => "note",
-            EventKind::LocationSet { .. } => "location",
-            EventKind::OwnerDetails => "owner_details",
-            EventKind::Repeated { .. } => "repeated",
-            EventKind::Reclassified { .. } => "reclassified",
+            EventKind::Opened => EventType::Opened,
+            EventKind::Claimed => EventType::Claimed,
+            EventKind::Transferred { .. } => EventType::Transferred,
+            EventKind::Done { .. } => EventType::Done,
+            EventKind::Reopened { .. } => EventType::Reopened,
+            EventKind::Rated { .. } => EventType::Rated,
+            EventKind::Note { .. } => EventType::Note,
+            EventKind::LocationSet { .. } => EventType::LocationSet,
+            EventKind::OwnerDetails => EventType::OwnerDetails,
+            EventKind::Repeated { .. } => EventType::Repeated,
+            EventKind::Reclassified { .. } => EventType::Reclassified,
         }
     }
 
@@ -340,6 +341,66 @@ impl EventKind {
             EventKind::Reclassified { from, to } => Some(format!("{from} → {to}")),
             _ => None,
         }
+    }
+}
+
+/// The kind of an audit-log entry as it is read back: an [`EventKind`] without
+/// its details (those come back as the entry's text). `as_str` is the stored
+/// spelling, the one place it is written down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    Opened,
+    Claimed,
+    Transferred,
+    Done,
+    Reopened,
+    Rated,
+    Note,
+    LocationSet,
+    OwnerDetails,
+    Repeated,
+    Reclassified,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 11] = [
+        EventType::Opened,
+        EventType::Claimed,
+        EventType::Transferred,
+        EventType::Done,
+        EventType::Reopened,
+        EventType::Rated,
+        EventType::Note,
+        EventType::LocationSet,
+        EventType::OwnerDetails,
+        EventType::Repeated,
+        EventType::Reclassified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Opened => "opened",
+            EventType::Claimed => "claimed",
+            EventType::Transferred => "transferred",
+            EventType::Done => "done",
+            EventType::Reopened => "reopened",
+            EventType::Rated => "rated",
+            EventType::Note => "note",
+            EventType::LocationSet => "location",
+            EventType::OwnerDetails => "owner_details",
+            EventType::Repeated => "repeated",
+            EventType::Reclassified => "reclassified",
+        }
+    }
+}
+
+impl FromStr for EventType {
+    type Err = TicketError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| TicketError::Corrupt(format!("unknown event kind '{s}'")))
     }
 }
 
@@ -596,6 +657,22 @@ mod tests {
 
     fn li() -> Actor {
         Actor::new(10, "李师傅")
+    }
+
+    #[test]
+    fn every_event_kind_reads_back_as_it_was_stored() {
+        for kind in EventType::ALL {
+            assert_eq!(kind.as_str().parse::<EventType>().unwrap(), kind);
+        }
+        assert_eq!(
+            EventKind::LocationSet {
+                location: "3栋501".into()
+            }
+            .kind()
+            .as_str(),
+            "location"
+        );
+        assert!("escalated".parse::<EventType>().is_err());
     }
 
     #[test]

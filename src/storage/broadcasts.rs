@@ -6,10 +6,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Context, Result, StorageError, Store, Tx, from_ms, ms};
-use crate::domain::notice::{OutagePlan, Targets, Utility};
+use crate::domain::notice::{BroadcastKind, OutagePlan, Targets, Utility};
 
 pub struct NewBroadcast<'a> {
-    pub kind: &'a str,
+    pub kind: BroadcastKind,
     pub sender_id: Option<i64>,
     pub text: &'a str,
     pub targets: &'a Targets,
@@ -22,7 +22,7 @@ pub struct NewBroadcast<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broadcast {
     pub id: i64,
-    pub kind: String,
+    pub kind: BroadcastKind,
     pub sender_id: Option<i64>,
     pub text: String,
     pub targets: Targets,
@@ -96,9 +96,10 @@ impl Store {
     pub async fn outage_announcement(&self, outage_id: i64) -> Result<Option<Broadcast>> {
         sqlx::query(
             "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat FROM broadcasts
-             WHERE outage_id = $1 AND kind = 'outage' ORDER BY id LIMIT 1",
+             WHERE outage_id = $1 AND kind = $2 ORDER BY id LIMIT 1",
         )
         .bind(outage_id)
+        .bind(BroadcastKind::Outage.as_str())
         .fetch_optional(&self.pool)
         .await
         .ctx("reading an outage announcement")?
@@ -174,7 +175,7 @@ impl Tx {
             "INSERT INTO broadcasts (kind, sender_id, text, targets, dedupe_key, outage_id, pin, created_at, report_chat)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         )
-        .bind(b.kind)
+        .bind(b.kind.as_str())
         .bind(b.sender_id)
         .bind(b.text)
         .bind(b.targets.to_stored())
@@ -270,9 +271,11 @@ impl Tx {
 fn broadcast_from_row(r: &AnyRow) -> Result<Broadcast> {
     let c = "reading a broadcast";
     let targets: String = r.try_get(4).ctx(c)?;
+    let kind: String = r.try_get(1).ctx(c)?;
     Ok(Broadcast {
         id: r.try_get(0).ctx(c)?,
-        kind: r.try_get(1).ctx(c)?,
+        kind: BroadcastKind::parse(&kind)
+            .ok_or_else(|| StorageError::Corrupt(format!("broadcast kind '{kind}'")))?,
         sender_id: r.try_get(2).ctx(c)?,
         text: r.try_get(3).ctx(c)?,
         targets: Targets::from_stored(&targets),

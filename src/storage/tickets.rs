@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use super::{Context, Result, StorageError, Store, Tx, from_ms, ms};
 use crate::domain::ticket::{
-    Actor, EventKind, NewTicket, Priority, Rating, Status, Ticket, TicketId,
+    Actor, EventKind, EventType, NewTicket, Priority, Rating, Status, Ticket, TicketId,
 };
 use crate::domain::{Intent, Location};
 
@@ -28,7 +28,7 @@ pub struct EventRecord {
     pub at: DateTime<Utc>,
     pub actor_id: Option<i64>,
     pub actor_name: Option<String>,
-    pub kind: String,
+    pub kind: EventType,
     pub detail: Option<String>,
 }
 
@@ -102,11 +102,12 @@ impl Store {
     /// Times `actor` reported again into ticket `id` since `since`.
     pub async fn repeats_by(&self, id: TicketId, actor: i64, since: DateTime<Utc>) -> Result<i64> {
         sqlx::query(
-            "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = $1 AND actor_id = $2 AND kind = 'repeated' AND at >= $3",
+            "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = $1 AND actor_id = $2 AND kind = $4 AND at >= $3",
         )
         .bind(id.get())
         .bind(actor)
         .bind(ms(since))
+        .bind(EventType::Repeated.as_str())
         .fetch_one(&self.pool)
         .await
         .ctx("counting repeated reports")?
@@ -199,7 +200,7 @@ impl Store {
                     at: from_ms(r.try_get(0).ctx("reading events")?),
                     actor_id: r.try_get(1).ctx("reading events")?,
                     actor_name: r.try_get(2).ctx("reading events")?,
-                    kind: r.try_get(3).ctx("reading events")?,
+                    kind: r.try_get::<String, _>(3).ctx("reading events")?.parse()?,
                     detail: r.try_get(4).ctx("reading events")?,
                 })
             })
@@ -294,7 +295,7 @@ impl Tx {
         .bind(ms(now))
         .bind(actor.map(|a| a.id))
         .bind(actor.map(|a| a.name.as_str()))
-        .bind(event.kind())
+        .bind(event.kind().as_str())
         .bind(event.detail())
         .execute(&mut *self.tx)
         .await
@@ -320,7 +321,7 @@ impl Tx {
         .bind(ms(now))
         .bind(actor.id)
         .bind(actor.name.as_str())
-        .bind(event.kind())
+        .bind(event.kind().as_str())
         .bind(event.detail())
         .bind(source_key)
         .execute(&mut *self.tx)
