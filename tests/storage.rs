@@ -915,3 +915,59 @@ async fn a_button_confirms_only_the_request_it_was_shown_with(store: Store) {
 async fn a_button_confirms_only_the_request_it_was_shown_with_on_both_databases() {
     on_both!(a_button_confirms_only_the_request_it_was_shown_with);
 }
+
+/// A use case reads and writes in one transaction: on SQLite the transaction holds
+/// the only connection, so these reads would wait for themselves if they went
+/// through the pool; through the `Tx` they run at once and see its own changes.
+async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself(store: Store) {
+    let owner = Actor::new(20001, "王");
+    store
+        .bind_building(-1003, "3栋", "command", Some(1), t0())
+        .await
+        .unwrap();
+    store.add_staff(1, Some("李师傅"), 1, t0()).await.unwrap();
+    store.remember_private_chat(20001, t0()).await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.building_of(-1003).await.unwrap().as_deref(), Some("3栋"));
+    assert_eq!(tx.building_of(-1004).await.unwrap(), None);
+    assert!(tx.is_staff(1).await.unwrap());
+    assert!(!tx.is_staff(20001).await.unwrap());
+    assert_eq!(tx.display_name(1).await.unwrap().as_deref(), Some("李师傅"));
+    assert!(tx.has_private_chat(20001).await.unwrap());
+    assert!(!tx.has_private_chat(1).await.unwrap());
+
+    let id = tx
+        .insert_ticket(&new_ticket(8))
+        .await
+        .unwrap()
+        .expect("a new ticket");
+    let seen = tx.ticket(id).await.unwrap().expect("its own new ticket");
+    assert_eq!(seen.status, Status::Open);
+    assert_eq!(seen, new_ticket(8).opened(id));
+
+    assert_eq!(tx.owner(20001).await.unwrap(), None);
+    let request = tx
+        .request_room(&owner, &"3-2-501".parse().unwrap(), t0())
+        .await
+        .unwrap();
+    tx.decide_room(request, true, 1, t0()).await.unwrap();
+    let confirmed = tx.owner(20001).await.unwrap().expect("the confirmed owner");
+    assert_eq!(
+        confirmed.confirmed_location().unwrap().room.as_deref(),
+        Some("501")
+    );
+    drop(tx);
+
+    assert_eq!(
+        store.ticket(id).await.unwrap(),
+        None,
+        "what a dropped transaction wrote is gone"
+    );
+    assert_eq!(store.owner(20001).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself_on_both_databases() {
+    on_both!(a_transaction_reads_what_it_wrote_without_waiting_for_itself);
+}

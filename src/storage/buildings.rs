@@ -2,9 +2,9 @@
 //! configuration or by `/bind`, and following a group that became a supergroup.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 
-use super::{Context, Result, Store, ms};
+use super::{Context, Result, Store, Tx, ms};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildingGroup {
@@ -50,14 +50,7 @@ impl Store {
     }
 
     pub async fn building_of(&self, chat_id: i64) -> Result<Option<String>> {
-        sqlx::query("SELECT name FROM buildings WHERE chat_id = $1")
-            .bind(chat_id)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("looking up a building group")?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()
-            .ctx("reading a building name")
+        building_of(&self.pool, chat_id).await
     }
 
     pub async fn buildings(&self) -> Result<Vec<BuildingGroup>> {
@@ -104,4 +97,25 @@ impl Store {
         }
         tx.commit().await
     }
+}
+
+impl Tx {
+    /// The building group `chat_id` is bound to, read inside this transaction.
+    pub async fn building_of(&mut self, chat_id: i64) -> Result<Option<String>> {
+        building_of(&mut *self.tx, chat_id).await
+    }
+}
+
+async fn building_of<'e>(
+    db: impl Executor<'e, Database = Any>,
+    chat_id: i64,
+) -> Result<Option<String>> {
+    sqlx::query("SELECT name FROM buildings WHERE chat_id = $1")
+        .bind(chat_id)
+        .fetch_optional(db)
+        .await
+        .ctx("looking up a building group")?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()
+        .ctx("reading a building name")
 }

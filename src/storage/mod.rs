@@ -128,6 +128,16 @@ pub struct Store {
 
 /// A write transaction: a change and the messages that report it commit together.
 ///
+/// **Reads inside it.** On SQLite the pool has a single connection (SQLite has a
+/// single writer anyway), and an open `Tx` holds it: a `Store` read made while a
+/// `Tx` is open waits for the connection its own caller holds, until the pool's
+/// acquire timeout fails it. So a use case that must read and then write reads
+/// through the `Tx` (`Tx::ticket`, `Tx::owner`, `Tx::building_of`,
+/// `Tx::has_private_chat`, `Tx::is_staff`, `Tx::display_name`), which runs on the
+/// transaction's connection and sees its own uncommitted changes (on PostgreSQL
+/// too). Reads made through the `Store` before `begin` stay fine for what may be a
+/// moment old.
+///
 /// Begun and ended with plain `BEGIN`/`COMMIT`/`ROLLBACK` on a connection we hold,
 /// not with sqlx's nested-transaction bookkeeping: when a statement or the commit
 /// fails (a full disk, a constraint, a lost server), SQLite may or may not have
@@ -246,8 +256,8 @@ impl Store {
     }
 
     /// Start a write transaction. On SQLite it holds the only connection until it
-    /// commits or drops: read what the change needs *before* `begin`, never call
-    /// another `Store` method while a `Tx` is open.
+    /// commits or drops: read what the change needs *before* `begin` or through the
+    /// `Tx` itself, never call another `Store` method while a `Tx` is open (see [`Tx`]).
     pub async fn begin(&self) -> Result<Tx> {
         let mut conn = self
             .pool

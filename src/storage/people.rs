@@ -3,8 +3,8 @@
 //! it may write to, and `/room` requests waiting for staff.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
 use super::{Context, Result, Store, Tx, from_ms, ms};
 use crate::domain::Location;
@@ -87,14 +87,7 @@ impl Store {
     }
 
     pub async fn has_private_chat(&self, user: i64) -> Result<bool> {
-        Ok(
-            sqlx::query("SELECT 1 FROM private_chats WHERE user_id = $1")
-                .bind(user)
-                .fetch_optional(&self.pool)
-                .await
-                .ctx("checking a private chat")?
-                .is_some(),
-        )
+        has_private_chat(&self.pool, user).await
     }
 
     /// Someone by user id or `@username`, under the name staff know them by: the
@@ -125,18 +118,7 @@ impl Store {
 
     /// The name to show for `user`: given by an admin, else as last seen.
     pub async fn display_name(&self, user: i64) -> Result<Option<String>> {
-        let row = sqlx::query(
-            "SELECT s.name FROM staff s WHERE s.user_id = $1 AND s.name IS NOT NULL AND s.name <> ''
-             UNION ALL
-             SELECT p.name FROM people p WHERE p.user_id = $1",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .ctx("finding a name")?;
-        row.first()
-            .map(|r| r.try_get::<String, _>(0).ctx("reading a name"))
-            .transpose()
+        display_name(&self.pool, user).await
     }
 
     pub async fn add_staff(
@@ -171,12 +153,7 @@ impl Store {
     }
 
     pub async fn is_staff(&self, user_id: i64) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM staff WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("checking staff")?
-            .is_some())
+        is_staff(&self.pool, user_id).await
     }
 
     pub async fn staff(&self) -> Result<Vec<(i64, Option<String>)>> {
@@ -195,15 +172,7 @@ impl Store {
     }
 
     pub async fn owner(&self, user_id: i64) -> Result<Option<Owner>> {
-        sqlx::query(
-            "SELECT user_id, name, building, unit, room, status, context_ticket, context_until FROM owners WHERE user_id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .ctx("reading an owner")?
-        .map(|r| owner_from_row(&r))
-        .transpose()
+        owner(&self.pool, user_id).await
     }
 
     /// After `/start t<N>`, the owner's next private messages belong to ticket N.
@@ -233,6 +202,26 @@ impl Store {
 }
 
 impl Tx {
+    /// Whether the bot may write to `user` in private, read inside this transaction.
+    pub async fn has_private_chat(&mut self, user: i64) -> Result<bool> {
+        has_private_chat(&mut *self.tx, user).await
+    }
+
+    /// The name to show for `user`, read inside this transaction.
+    pub async fn display_name(&mut self, user: i64) -> Result<Option<String>> {
+        display_name(&mut *self.tx, user).await
+    }
+
+    /// Whether `user_id` is staff, read inside this transaction.
+    pub async fn is_staff(&mut self, user_id: i64) -> Result<bool> {
+        is_staff(&mut *self.tx, user_id).await
+    }
+
+    /// An owner as this transaction sees them (a room it just confirmed included).
+    pub async fn owner(&mut self, user_id: i64) -> Result<Option<Owner>> {
+        owner(&mut *self.tx, user_id).await
+    }
+
     /// An owner asks to register a room. It stays untrusted until staff confirm
     /// this very request; the owner's earlier pending requests are superseded, so
     /// their buttons can no longer confirm anything. Returns the request's number.
@@ -341,6 +330,56 @@ impl Tx {
         }
         Ok(RoomDecision::Decided(request))
     }
+}
+
+async fn has_private_chat<'e>(db: impl Executor<'e, Database = Any>, user: i64) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM private_chats WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(db)
+            .await
+            .ctx("checking a private chat")?
+            .is_some(),
+    )
+}
+
+async fn display_name<'e>(
+    db: impl Executor<'e, Database = Any>,
+    user: i64,
+) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT s.name FROM staff s WHERE s.user_id = $1 AND s.name IS NOT NULL AND s.name <> ''
+         UNION ALL
+         SELECT p.name FROM people p WHERE p.user_id = $1",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await
+    .ctx("finding a name")?;
+    row.first()
+        .map(|r| r.try_get::<String, _>(0).ctx("reading a name"))
+        .transpose()
+}
+
+async fn is_staff<'e>(db: impl Executor<'e, Database = Any>, user_id: i64) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM staff WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+        .ctx("checking staff")?
+        .is_some())
+}
+
+async fn owner<'e>(db: impl Executor<'e, Database = Any>, user_id: i64) -> Result<Option<Owner>> {
+    sqlx::query(
+        "SELECT user_id, name, building, unit, room, status, context_ticket, context_until FROM owners WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+    .ctx("reading an owner")?
+    .map(|r| owner_from_row(&r))
+    .transpose()
 }
 
 fn owner_from_row(r: &AnyRow) -> Result<Owner> {

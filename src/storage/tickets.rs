@@ -5,8 +5,8 @@
 //! two claims at once, one wins.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 use std::str::FromStr;
 
 use super::{Context, Result, StorageError, Store, Tx, from_ms, ms};
@@ -34,14 +34,7 @@ pub struct EventRecord {
 
 impl Store {
     pub async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
-        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1");
-        sqlx::query(&sql)
-            .bind(id.get())
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("reading a ticket")?
-            .map(|r| ticket_from_row(&r))
-            .transpose()
+        ticket(&self.pool, id).await
     }
 
     /// The reporter's latest active ticket in this chat since `since` that has no
@@ -209,6 +202,11 @@ impl Store {
 }
 
 impl Tx {
+    /// A ticket as this transaction sees it (one it just opened or saved included).
+    pub async fn ticket(&mut self, id: TicketId) -> Result<Option<Ticket>> {
+        ticket(&mut *self.tx, id).await
+    }
+
     /// Insert a new ticket. `None` if this message already opened one (a
     /// re-delivered update): the caller then does nothing more.
     pub async fn insert_ticket(&mut self, t: &NewTicket) -> Result<Option<TicketId>> {
@@ -329,6 +327,17 @@ impl Tx {
         .ctx("recording a ticket event")?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+async fn ticket<'e>(db: impl Executor<'e, Database = Any>, id: TicketId) -> Result<Option<Ticket>> {
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1");
+    sqlx::query(&sql)
+        .bind(id.get())
+        .fetch_optional(db)
+        .await
+        .ctx("reading a ticket")?
+        .map(|r| ticket_from_row(&r))
+        .transpose()
 }
 
 pub(super) const TICKET_COLUMNS: &str = "id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent, category,
