@@ -5,9 +5,9 @@
 //! under CI (`CI` set), where it must run.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use guanjia::domain::notice::{OutagePlan, Targets};
+use guanjia::domain::notice::{BroadcastKind, OutagePlan, Targets};
 use guanjia::domain::outgoing::{Button, Outgoing};
-use guanjia::domain::ticket::{Actor, EventKind, Priority, Status};
+use guanjia::domain::ticket::{Actor, EventKind, EventType, Priority, Status};
 use guanjia::domain::{Intent, Location};
 use guanjia::storage::{NewBroadcast, NewTicket, OutageStep, RoomDecision, Store, TicketFilter};
 use sqlx::Connection;
@@ -133,7 +133,7 @@ async fn tickets_are_keyed_by_their_message_and_updates_check_the_version(store:
             .len(),
         0
     );
-    assert_eq!(store.events(id).await.unwrap()[0].kind, "opened");
+    assert_eq!(store.events(id).await.unwrap()[0].kind, EventType::Opened);
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
     let b = tx
         .insert_broadcast(
             &NewBroadcast {
-                kind: "notice",
+                kind: BroadcastKind::Notice,
                 sender_id: Some(1),
                 text: "x",
                 targets: &targets,
@@ -281,7 +281,7 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
     assert_eq!(
         tx.insert_broadcast(
             &NewBroadcast {
-                kind: "notice",
+                kind: BroadcastKind::Notice,
                 sender_id: Some(1),
                 text: "x",
                 targets: &targets,
@@ -626,7 +626,7 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
     let b = tx
         .insert_broadcast(
             &NewBroadcast {
-                kind: "notice",
+                kind: BroadcastKind::Notice,
                 sender_id: Some(1),
                 text: "周六清洗水箱",
                 targets: &Targets::All,
@@ -914,4 +914,60 @@ async fn a_button_confirms_only_the_request_it_was_shown_with(store: Store) {
 #[tokio::test]
 async fn a_button_confirms_only_the_request_it_was_shown_with_on_both_databases() {
     on_both!(a_button_confirms_only_the_request_it_was_shown_with);
+}
+
+/// A use case reads and writes in one transaction: on SQLite the transaction holds
+/// the only connection, so these reads would wait for themselves if they went
+/// through the pool; through the `Tx` they run at once and see its own changes.
+async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself(store: Store) {
+    let owner = Actor::new(20001, "王");
+    store
+        .bind_building(-1003, "3栋", "command", Some(1), t0())
+        .await
+        .unwrap();
+    store.add_staff(1, Some("李师傅"), 1, t0()).await.unwrap();
+    store.remember_private_chat(20001, t0()).await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.building_of(-1003).await.unwrap().as_deref(), Some("3栋"));
+    assert_eq!(tx.building_of(-1004).await.unwrap(), None);
+    assert!(tx.is_staff(1).await.unwrap());
+    assert!(!tx.is_staff(20001).await.unwrap());
+    assert_eq!(tx.display_name(1).await.unwrap().as_deref(), Some("李师傅"));
+    assert!(tx.has_private_chat(20001).await.unwrap());
+    assert!(!tx.has_private_chat(1).await.unwrap());
+
+    let id = tx
+        .insert_ticket(&new_ticket(8))
+        .await
+        .unwrap()
+        .expect("a new ticket");
+    let seen = tx.ticket(id).await.unwrap().expect("its own new ticket");
+    assert_eq!(seen.status, Status::Open);
+    assert_eq!(seen, new_ticket(8).opened(id));
+
+    assert_eq!(tx.owner(20001).await.unwrap(), None);
+    let request = tx
+        .request_room(&owner, &"3-2-501".parse().unwrap(), t0())
+        .await
+        .unwrap();
+    tx.decide_room(request, true, 1, t0()).await.unwrap();
+    let confirmed = tx.owner(20001).await.unwrap().expect("the confirmed owner");
+    assert_eq!(
+        confirmed.confirmed_location().unwrap().room.as_deref(),
+        Some("501")
+    );
+    drop(tx);
+
+    assert_eq!(
+        store.ticket(id).await.unwrap(),
+        None,
+        "what a dropped transaction wrote is gone"
+    );
+    assert_eq!(store.owner(20001).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself_on_both_databases() {
+    on_both!(a_transaction_reads_what_it_wrote_without_waiting_for_itself);
 }

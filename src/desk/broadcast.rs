@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{ChatKind, Desk, Incoming, Result};
 use crate::domain::fees::{current_period, format_cents};
-use crate::domain::notice::{NoticeError, OutagePlan, Targets};
+use crate::domain::notice::{BroadcastKind, NoticeError, OutagePlan, Targets};
 use crate::domain::outgoing::{Lane, Op, Outgoing};
 use crate::storage::{BuildingGroup, NewBroadcast, Outage, OutageStep, Tx};
 
@@ -33,7 +33,7 @@ impl FeeRun {
 }
 
 struct Plan<'a> {
-    kind: &'a str,
+    kind: BroadcastKind,
     text: String,
     targets: &'a Targets,
     dedupe_key: String,
@@ -281,7 +281,7 @@ impl Desk {
         let text = self.t().render("notice", &[("text", body.trim())]);
         let mut tx = self.store().begin().await?;
         let plan = Plan {
-            kind: "notice",
+            kind: BroadcastKind::Notice,
             text,
             targets: &targets,
             dedupe_key: format!("cmd:{}:{}", msg.chat_id, msg.message_id),
@@ -405,7 +405,7 @@ impl Desk {
         };
         let text = self.outage_text("outage_notice", &outage);
         let b = Plan {
-            kind: "outage",
+            kind: BroadcastKind::Outage,
             text,
             targets: &plan.targets,
             dedupe_key,
@@ -473,7 +473,7 @@ impl Desk {
         }
         let text = self.outage_text("outage_cancel", &outage);
         let plan = Plan {
-            kind: "outage_cancel",
+            kind: BroadcastKind::OutageCancel,
             text,
             targets: &outage.targets,
             dedupe_key: format!("outage:{id}:cancel"),
@@ -569,7 +569,7 @@ impl Desk {
                 "{} · {} · {} · {} → {}:送达 {},失败 {},待发 {}",
                 b.id,
                 self.show(b.created_at),
-                kind_label(&b.kind),
+                kind_label(b.kind),
                 who,
                 b.targets,
                 stats.sent,
@@ -650,7 +650,7 @@ impl Desk {
         match run {
             FeeRun::Groups => {
                 let plan = Plan {
-                    kind: "fee",
+                    kind: BroadcastKind::Fee,
                     text: self.t().render("fee_group", &[("period", &period)]),
                     targets,
                     dedupe_key: key.to_string(),
@@ -814,8 +814,8 @@ impl Desk {
     async fn outage_step(&self, o: &Outage, step: OutageStep) -> Result<()> {
         let (groups, _) = self.resolve(&o.targets).await?;
         let (kind, template) = match step {
-            OutageStep::Reminded => ("outage_reminder", "outage_reminder"),
-            OutageStep::Ended => ("outage_end", "outage_end"),
+            OutageStep::Reminded => (BroadcastKind::OutageReminder, "outage_reminder"),
+            OutageStep::Ended => (BroadcastKind::OutageEnd, "outage_end"),
         };
         let unpins = if step == OutageStep::Ended {
             self.outage_unpins(o.id).await?
@@ -831,7 +831,7 @@ impl Desk {
             kind,
             text: self.outage_text(template, o),
             targets: &o.targets,
-            dedupe_key: format!("outage:{}:{kind}", o.id),
+            dedupe_key: format!("outage:{}:{}", o.id, kind.as_str()),
             sender: None,
             report_chat: None,
             outage_id: Some(o.id),
@@ -870,14 +870,13 @@ impl Desk {
     }
 }
 
-fn kind_label(kind: &str) -> &str {
+fn kind_label(kind: BroadcastKind) -> &'static str {
     match kind {
-        "notice" => "温馨提示",
-        "outage" => "停水停电",
-        "outage_reminder" => "停水停电提醒",
-        "outage_end" => "恢复通知",
-        "outage_cancel" => "取消通知",
-        "fee" => "缴费提醒",
-        other => other,
+        BroadcastKind::Notice => "温馨提示",
+        BroadcastKind::Outage => "停水停电",
+        BroadcastKind::OutageReminder => "停水停电提醒",
+        BroadcastKind::OutageEnd => "恢复通知",
+        BroadcastKind::OutageCancel => "取消通知",
+        BroadcastKind::Fee => "缴费提醒",
     }
 }

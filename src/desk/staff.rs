@@ -11,7 +11,7 @@ use crate::domain::Intent;
 use crate::domain::action::{Action, StaleButton};
 use crate::domain::command::{ArgError, TicketListKind};
 use crate::domain::outgoing::{Lane, Outgoing};
-use crate::domain::ticket::{Actor, EventKind, Ticket, TicketError, TicketId};
+use crate::domain::ticket::{Actor, EventKind, EventType, Ticket, TicketError, TicketId};
 use crate::storage::{MediaRole, RoomDecision, TicketFilter};
 
 const CHANGE_RETRIES: usize = 8;
@@ -464,7 +464,7 @@ impl Desk {
                     o.kind == e.kind && o.actor_id == e.actor_id && o.detail == e.detail
                 })
                 .count();
-            let times = if e.kind == "repeated" && same > 1 {
+            let times = if e.kind == EventType::Repeated && same > 1 {
                 format!("(共 {same} 次)")
             } else {
                 String::new()
@@ -473,13 +473,17 @@ impl Desk {
                 "\n{} {} {}{}{times}",
                 self.show(e.at),
                 e.actor_name.as_deref().unwrap_or("系统"),
-                event_label(&e.kind),
+                event_label(e.kind),
                 e.detail
                     .as_deref()
                     .map(|d| format!(":{}", super::render::excerpt(d, 200)))
                     .unwrap_or_default()
             ));
-            i += if e.kind == "repeated" { same } else { 1 };
+            i += if e.kind == EventType::Repeated {
+                same
+            } else {
+                1
+            };
         }
         // The photos and voice messages come after the history, in order.
         let media = self.store().ticket_media(id).await?;
@@ -713,19 +717,18 @@ pub fn stale_answer(stale: StaleButton) -> CallbackAnswer {
     }
 }
 
-fn event_label(kind: &str) -> &str {
+fn event_label(kind: EventType) -> &'static str {
     match kind {
-        "opened" => "提交",
-        "claimed" => "认领",
-        "transferred" => "转交",
-        "done" => "完成",
-        "reopened" => "重新打开",
-        "rated" => "评价",
-        "note" => "备注",
-        "location" => "补充位置",
-        "owner_details" => "业主私聊补充",
-        "repeated" => "业主再次反映",
-        "reclassified" => "改正分类",
-        other => other,
+        EventType::Opened => "提交",
+        EventType::Claimed => "认领",
+        EventType::Transferred => "转交",
+        EventType::Done => "完成",
+        EventType::Reopened => "重新打开",
+        EventType::Rated => "评价",
+        EventType::Note => "备注",
+        EventType::LocationSet => "补充位置",
+        EventType::OwnerDetails => "业主私聊补充",
+        EventType::Repeated => "业主再次反映",
+        EventType::Reclassified => "改正分类",
     }
 }

@@ -136,6 +136,52 @@ impl fmt::Display for Targets {
     }
 }
 
+/// What a broadcast is: a notice staff wrote, an outage's announcement and the
+/// notices after it, or a fee reminder. `as_str` is the stored spelling, the one
+/// place it is written down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BroadcastKind {
+    /// `/notice`: staff's own words.
+    Notice,
+    /// An outage's announcement (pinned).
+    Outage,
+    /// "starts soon", before an outage.
+    OutageReminder,
+    /// "已恢复", when an outage ended.
+    OutageEnd,
+    /// An outage called off.
+    OutageCancel,
+    /// A scheduled fee reminder.
+    Fee,
+}
+
+impl BroadcastKind {
+    pub const ALL: [BroadcastKind; 6] = [
+        BroadcastKind::Notice,
+        BroadcastKind::Outage,
+        BroadcastKind::OutageReminder,
+        BroadcastKind::OutageEnd,
+        BroadcastKind::OutageCancel,
+        BroadcastKind::Fee,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BroadcastKind::Notice => "notice",
+            BroadcastKind::Outage => "outage",
+            BroadcastKind::OutageReminder => "outage_reminder",
+            BroadcastKind::OutageEnd => "outage_end",
+            BroadcastKind::OutageCancel => "outage_cancel",
+            BroadcastKind::Fee => "fee",
+        }
+    }
+
+    /// The kind stored as `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// A building's name reduced to what identifies it: `3号楼` → `3`, `b座` → `B`.
 /// The one rule is [`canonical_building`](super::location::canonical_building).
 pub fn building_key(name: &str) -> String {
@@ -304,6 +350,15 @@ mod tests {
     fn now() -> DateTime<Utc> {
         // 2026-11-23 10:00 in Shanghai
         Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn every_broadcast_kind_reads_back_as_it_was_stored() {
+        for kind in BroadcastKind::ALL {
+            assert_eq!(BroadcastKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(BroadcastKind::OutageReminder.as_str(), "outage_reminder");
+        assert_eq!(BroadcastKind::parse("survey"), None);
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub struct Outgoing {
     pub keyboard: Option<Keyboard>,
     /// For edit/delete/pin/unpin: the tag of the message to act on.
     pub ref_tag: Option<String>,
-    /// ... or the message itself, when it is known (the message a button is on).
+    /// ... or the message itself, when it is known (a message to delete).
     pub target_message: Option<i64>,
     /// A unique name: queuing the same tag twice queues it once. This is what makes
     /// handlers safe to run twice on a re-delivered update.
@@ -159,15 +159,6 @@ impl Outgoing {
             text: None,
             ref_tag: Some(ref_tag.into()),
             ..Self::send(chat_id, "")
-        }
-    }
-
-    /// Replace the text of a known message (the one a pressed button is on).
-    pub fn edit_message(chat_id: i64, message_id: i64, text: impl Into<String>) -> Self {
-        Self {
-            op: Op::Edit,
-            target_message: Some(message_id),
-            ..Self::send(chat_id, text)
         }
     }
 

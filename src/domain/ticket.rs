@@ -228,6 +228,52 @@ pub struct Ticket {
     pub version: i64,
 }
 
+/// A ticket before it has a number: what the desk understood of a report. The
+/// store gives it its number; [`NewTicket::opened`] is then its first state.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub source_chat: i64,
+    pub source_message: i64,
+    pub reporter: Actor,
+    pub text: String,
+    pub intent: Intent,
+    pub category: Option<String>,
+    pub location: Option<Location>,
+    /// Where the location came from: `message`, `owner` (confirmed room), `group`.
+    pub location_source: Option<&'static str>,
+    pub priority: Priority,
+    pub respond_by: DateTime<Utc>,
+    pub resolve_by: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewTicket {
+    /// The ticket as stored under `id`: open, nobody on it yet.
+    pub fn opened(self, id: TicketId) -> Ticket {
+        Ticket {
+            id,
+            source_chat: self.source_chat,
+            source_message: self.source_message,
+            reporter: self.reporter,
+            text: self.text,
+            intent: self.intent,
+            category: self.category,
+            location: self.location,
+            priority: self.priority,
+            status: Status::Open,
+            assignee: None,
+            rating: None,
+            follow_up: false,
+            respond_by: self.respond_by,
+            resolve_by: self.resolve_by,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            round: 0,
+            version: 0,
+        }
+    }
+}
+
 /// What happened to a ticket, as kept in its audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
@@ -265,19 +311,20 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub fn kind(&self) -> &'static str {
+    /// How the event is filed in the log, without its details.
+    pub fn kind(&self) -> EventType {
         match self {
-            EventKind::Opened => "opened",
-            EventKind::Claimed => "claimed",
-            EventKind::Transferred { .. } => "transferred",
-            EventKind::Done { .. } => "done",
-            EventKind::Reopened { .. } => "reopened",
-            EventKind::Rated { .. } => "rated",
-            EventKind::Note { .. } => "note",
-            EventKind::LocationSet { .. } => "location",
-            EventKind::OwnerDetails => "owner_details",
-            EventKind::Repeated { .. } => "repeated",
-            EventKind::Reclassified { .. } => "reclassified",
+            EventKind::Opened => EventType::Opened,
+            EventKind::Claimed => EventType::Claimed,
+            EventKind::Transferred { .. } => EventType::Transferred,
+            EventKind::Done { .. } => EventType::Done,
+            EventKind::Reopened { .. } => EventType::Reopened,
+            EventKind::Rated { .. } => EventType::Rated,
+            EventKind::Note { .. } => EventType::Note,
+            EventKind::LocationSet { .. } => EventType::LocationSet,
+            EventKind::OwnerDetails => EventType::OwnerDetails,
+            EventKind::Repeated { .. } => EventType::Repeated,
+            EventKind::Reclassified { .. } => EventType::Reclassified,
         }
     }
 
@@ -294,6 +341,66 @@ impl EventKind {
             EventKind::Reclassified { from, to } => Some(format!("{from} → {to}")),
             _ => None,
         }
+    }
+}
+
+/// The kind of an audit-log entry as it is read back: an [`EventKind`] without
+/// its details (those come back as the entry's text). `as_str` is the stored
+/// spelling, the one place it is written down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    Opened,
+    Claimed,
+    Transferred,
+    Done,
+    Reopened,
+    Rated,
+    Note,
+    LocationSet,
+    OwnerDetails,
+    Repeated,
+    Reclassified,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 11] = [
+        EventType::Opened,
+        EventType::Claimed,
+        EventType::Transferred,
+        EventType::Done,
+        EventType::Reopened,
+        EventType::Rated,
+        EventType::Note,
+        EventType::LocationSet,
+        EventType::OwnerDetails,
+        EventType::Repeated,
+        EventType::Reclassified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Opened => "opened",
+            EventType::Claimed => "claimed",
+            EventType::Transferred => "transferred",
+            EventType::Done => "done",
+            EventType::Reopened => "reopened",
+            EventType::Rated => "rated",
+            EventType::Note => "note",
+            EventType::LocationSet => "location",
+            EventType::OwnerDetails => "owner_details",
+            EventType::Repeated => "repeated",
+            EventType::Reclassified => "reclassified",
+        }
+    }
+}
+
+impl FromStr for EventType {
+    type Err = TicketError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| TicketError::Corrupt(format!("unknown event kind '{s}'")))
     }
 }
 
@@ -553,6 +660,42 @@ mod tests {
 
     fn li() -> Actor {
         Actor::new(10, "李师傅")
+    }
+
+    #[test]
+    fn every_event_kind_reads_back_as_it_was_stored() {
+        for kind in EventType::ALL {
+            assert_eq!(kind.as_str().parse::<EventType>().unwrap(), kind);
+        }
+        assert_eq!(
+            EventKind::LocationSet {
+                location: "3栋501".into()
+            }
+            .kind()
+            .as_str(),
+            "location"
+        );
+        assert!("escalated".parse::<EventType>().is_err());
+    }
+
+    #[test]
+    fn a_new_ticket_opens_with_nobody_on_it_and_its_deadlines() {
+        let t = ticket();
+        let new = NewTicket {
+            source_chat: t.source_chat,
+            source_message: t.source_message,
+            reporter: t.reporter.clone(),
+            text: t.text.clone(),
+            intent: t.intent,
+            category: t.category.clone(),
+            location: None,
+            location_source: None,
+            priority: t.priority,
+            respond_by: t.respond_by,
+            resolve_by: t.resolve_by,
+            created_at: t.created_at,
+        };
+        assert_eq!(new.opened(t.id), t);
     }
     fn wang() -> Actor {
         Actor::new(11, "王师傅")

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Context, Result, Store, TICKET_COLUMNS, Tx, ms, ticket_from_row};
+use super::tickets::{TICKET_COLUMNS, ticket_from_row};
+use super::{Context, Result, Store, Tx, ms};
 use crate::domain::escalation::Step;
 use crate::domain::ticket::{Ticket, TicketId};
 

@@ -1,4 +1,5 @@
-//! The inbox beyond intake: failed attempts, and the dead letters that failed them all.
+//! The inbox: updates stored before they are acknowledged, failed attempts, and
+//! the dead letters that failed them all.
 //!
 //! An update is stored before it is acknowledged (`Store::inbox_accept`). A handler
 //! that fails leaves it pending with its attempt counted; after the last attempt it
@@ -23,6 +24,73 @@ pub struct DeadLetter {
 }
 
 impl Store {
+    /// Store delivered updates before they are acknowledged. Returns the ids that
+    /// are new; an id seen before (a re-delivery) is not handled again.
+    pub async fn inbox_accept(
+        &self,
+        updates: &[(i64, String)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        let mut fresh = Vec::with_capacity(updates.len());
+        for (id, payload) in updates {
+            let done = sqlx::query(
+                "INSERT INTO inbox (update_id, payload, received_at) VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(payload)
+            .bind(ms(now))
+            .execute(&mut *tx.tx)
+            .await
+            .ctx("storing an update")?;
+            if done.rows_affected() == 1 {
+                fresh.push(*id);
+            }
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    /// Updates stored but not handled (a crash or failing handlers interrupted
+    /// them), with the attempts already made: (update id, payload, attempts).
+    pub async fn inbox_pending(&self) -> Result<Vec<(i64, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT update_id, payload, attempts FROM inbox WHERE done_at IS NULL ORDER BY update_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .ctx("reading unhandled updates")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).ctx("reading the inbox")?,
+                    r.try_get(1).ctx("reading the inbox")?,
+                    r.try_get(2).ctx("reading the inbox")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn inbox_done(&self, update_id: i64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE inbox SET done_at = $2 WHERE update_id = $1")
+            .bind(update_id)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .ctx("marking an update handled")?;
+        Ok(())
+    }
+
+    /// Forget handled updates older than `before` (a re-delivery that late is not expected).
+    pub async fn inbox_prune(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < $1")
+            .bind(ms(before))
+            .execute(&self.pool)
+            .await
+            .ctx("pruning the inbox")?;
+        Ok(done.rows_affected())
+    }
+
     /// Count a failed attempt at handling an update; returns the attempts so far.
     pub async fn inbox_failed(&self, update_id: i64, error: &str) -> Result<i64> {
         let row = sqlx::query(

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Context, Result, StorageError, Store, TICKET_COLUMNS, Tx, ms, ticket_from_row};
+use super::tickets::{TICKET_COLUMNS, ticket_from_row};
+use super::{Context, Result, StorageError, Store, Tx, ms};
 use crate::domain::media::{Media, MediaKind};
 use crate::domain::ticket::{Actor, Ticket, TicketId};
 

@@ -518,16 +518,6 @@ impl Store {
             .collect()
     }
 
-    /// Is anything of this broadcast still to be delivered?
-    pub async fn broadcast_pending(&self, broadcast_id: i64) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM outbox WHERE broadcast_id = $1 AND state IN ('pending', 'sending') LIMIT 1")
-            .bind(broadcast_id)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("checking a broadcast")?
-            .is_some())
-    }
-
     /// How many rows are still to be delivered (for shutdown logs and tests).
     pub async fn outbox_backlog(&self) -> Result<i64> {
         sqlx::query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")
