@@ -7,7 +7,7 @@ use guanjia::domain::intent::Classifier;
 use std::path::Path;
 
 fn texts() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dev.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/examples/dev.jsonl");
     let data = std::fs::read_to_string(&path).expect("dev.jsonl");
     data.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

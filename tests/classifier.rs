@@ -683,7 +683,7 @@ fn staff_can_add_a_keyword_and_a_category_without_code() {
 
 fn data(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
+        .join("intents/examples")
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
