@@ -76,6 +76,18 @@ enum IntentsCommand {
         /// Folds of the cross-validation
         #[arg(long, default_value_t = 5)]
         folds: usize,
+        /// Try another emergency floor of the model (0–1)
+        #[arg(long)]
+        emergency_floor: Option<f32>,
+        /// Try another threshold for the model where no rule fired
+        #[arg(long)]
+        silent_threshold: Option<f32>,
+        /// Try another threshold for the model over a generic rule
+        #[arg(long)]
+        generic_threshold: Option<f32>,
+        /// The rules alone, without the model (to see what it adds)
+        #[arg(long)]
+        rules_only: bool,
     },
 }
 
@@ -165,9 +177,24 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Intents {
-            command: IntentsCommand::Test { file, rules, folds },
+            command:
+                IntentsCommand::Test {
+                    file,
+                    rules,
+                    folds,
+                    emergency_floor,
+                    silent_threshold,
+                    generic_threshold,
+                    rules_only,
+                },
         } => {
             let c = classifier(rules, &settings)?;
+            let mut policy = c.policy();
+            policy.emergency_floor = emergency_floor.unwrap_or(policy.emergency_floor);
+            policy.silent_threshold = silent_threshold.unwrap_or(policy.silent_threshold);
+            policy.generic_threshold = generic_threshold.unwrap_or(policy.generic_threshold);
+            policy.use_model = !rules_only;
+            let c = c.with_policy(policy);
             let eval = classify_cli::cross_validate(&c, c.examples(), folds)?;
             let policy = c.policy();
             println!(

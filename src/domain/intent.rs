@@ -189,14 +189,17 @@ pub struct Policy {
     /// Where only a `generic = true` rule fired, the model overrules it at or
     /// above this probability.
     pub generic_threshold: f32,
+    /// `false`: the rules alone decide (to measure what the model adds).
+    pub use_model: bool,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            emergency_floor: 0.5,
-            silent_threshold: 0.6,
-            generic_threshold: 0.7,
+            emergency_floor: 0.7,
+            silent_threshold: 0.7,
+            generic_threshold: 0.9,
+            use_model: true,
         }
     }
 }
@@ -1067,7 +1070,7 @@ impl Classifier {
         });
         let policy = &self.policy;
         // An emergency the rules found stands.
-        if answer.intent == Intent::Emergency {
+        if answer.intent == Intent::Emergency || !policy.use_model {
             return answer;
         }
         // Either side raises one: recall first. Only a veto that says the
@@ -1093,7 +1096,7 @@ impl Classifier {
             // The rule decides; the model only names a category the rule
             // had to guess from nothing.
             if answer.intent.has_category() && !side.category_from_words {
-                if let Some((c, _)) = model.category(features) {
+                if let Some((c, _)) = model.category(answer.intent, features) {
                     answer.category = Some(self.c.categories[c as usize].id.clone());
                 }
             }
@@ -1142,7 +1145,7 @@ impl Classifier {
         let category = if intent.has_category() {
             category.or_else(|| {
                 model
-                    .category(features)
+                    .category(intent, features)
                     .map(|(c, _)| self.c.categories[c as usize].id.clone())
             })
         } else {

@@ -233,6 +233,10 @@ pub struct Row {
 pub struct Model {
     intent: Head,
     category: Head,
+    /// The category of an emergency, trained on emergency rows only:
+    /// violence, a collapse or a gas smell are rare among all ticket rows
+    /// and the shared head pulls them towards everyday categories.
+    emergency_category: Head,
     faq: Head,
     /// How many rows it was trained on (0: an empty model that always
     /// answers `other` with probability 1 and so never decides anything).
@@ -251,6 +255,11 @@ impl Model {
             .iter()
             .filter_map(|r| Some((&r.features, r.category? as usize)))
             .collect();
+        let emergency_category: Vec<(&Features, usize)> = rows
+            .iter()
+            .filter(|r| r.intent == Intent::Emergency)
+            .filter_map(|r| Some((&r.features, r.category? as usize)))
+            .collect();
         let faq: Vec<(&Features, usize)> = rows
             .iter()
             .filter_map(|r| Some((&r.features, r.faq? as usize)))
@@ -263,6 +272,7 @@ impl Model {
         Model {
             intent,
             category: Head::train(categories, p.small_bits, &category, p),
+            emergency_category: Head::train(categories, p.small_bits, &emergency_category, p),
             faq: Head::train(faqs, p.small_bits, &faq, p),
             rows: rows.len(),
         }
@@ -286,9 +296,14 @@ impl Model {
         })
     }
 
-    /// The most likely category (index) and its probability.
-    pub fn category(&self, f: &Features) -> Option<(u16, f32)> {
-        best(&self.category, f)
+    /// The most likely category (index) of a message of `intent`, and its
+    /// probability.
+    pub fn category(&self, intent: Intent, f: &Features) -> Option<(u16, f32)> {
+        if intent == Intent::Emergency {
+            best(&self.emergency_category, f).or_else(|| best(&self.category, f))
+        } else {
+            best(&self.category, f)
+        }
     }
 
     /// The most likely FAQ topic (index) and its probability.
@@ -348,7 +363,7 @@ mod tests {
         assert!(q[Intent::Repair.rank() as usize] > 0.5, "{q:?}");
         let again = Model::train(&refs, 0, 0, &p);
         assert_eq!(m.intent.weights, again.intent.weights);
-        assert_eq!(m.category(&Features::of("x")), None);
+        assert_eq!(m.category(Intent::Repair, &Features::of("x")), None);
     }
 
     #[test]
