@@ -1,12 +1,38 @@
-//! Intent classification by keyword rules kept as data (`intents/*.toml`).
+//! Intent classification: keyword rules kept as data (`intents/*.toml`) and a
+//! statistical model trained from labelled examples (`intents/examples/*.jsonl`)
+//! when the rules are loaded.
 //!
-//! Property staff, not programmers, maintain the vocabulary: a company adds a
-//! word, a rule or a whole category by editing a TOML file, and the loader
-//! refuses a bad edit with an error naming file, rule and reason. No learned
-//! model: every answer can be explained by the rule id and keywords reported
-//! in [`Classification`].
+//! Property staff, not programmers, maintain both: a company adds a word, a
+//! rule or a whole category by editing a TOML file, or a labelled message by
+//! adding a JSONL line, and the loader refuses a bad edit with an error naming
+//! file, rule (or row) and reason. The rules are exact and explainable (the
+//! rule id and keywords are reported in [`Classification`]); the model
+//! ([`model`]: hashed character n-grams, softmax regression) carries over to
+//! wording nobody wrote a rule for.
 //!
-//! # How a message is classified
+//! # One decision from both
+//!
+//! Rules first; the model where they are silent or weak ([`Policy`] holds the
+//! thresholds, chosen by 5-fold cross-validation, which `guanjia intents test`
+//! prints):
+//! - **An explicit rule that fired decides** the intent; the model never
+//!   overrules it (it only names a category the rule had to fall back on).
+//! - **A veto keeps its clause**: where a veto silenced the message, the model
+//!   does not reopen it.
+//! - **Emergency is raised by either side**: a rule's emergency stands; the
+//!   model raises one at or above `emergency_floor`, over any rule or veto,
+//!   except a veto that `denies_emergency` (a drill, the news, another estate).
+//! - **Where only a `generic = true` rule fired** (a question word, "broken"
+//!   with no thing named), the model overrules it at or above
+//!   `generic_threshold`.
+//! - **Where nothing fired**, the model decides at or above
+//!   `silent_threshold`; below it the message stays silent.
+//!
+//! [`Classification::decided_by`] says which side decided (the rule id, or
+//! the model with its probability), and [`Classification::model`] gives the
+//! model's own best guess either way.
+//!
+//! # How the rules classify a message
 //!
 //! 1. The text is [`normalize`](crate::domain::text::normalize)d (NFKC, Traditional→Simplified, lower case,
 //!    punctuation/emoji → one space). Rule keywords were normalised the same
@@ -56,7 +82,7 @@
 //! the repair rule.
 
 mod examples;
-mod model;
+pub mod model;
 mod rules;
 
 pub use examples::{Examples, Labelled};
@@ -1095,10 +1121,11 @@ impl Classifier {
         if side.explicit {
             // The rule decides; the model only names a category the rule
             // had to guess from nothing.
-            if answer.intent.has_category() && !side.category_from_words {
-                if let Some((c, _)) = model.category(answer.intent, features) {
-                    answer.category = Some(self.c.categories[c as usize].id.clone());
-                }
+            if answer.intent.has_category()
+                && !side.category_from_words
+                && let Some((c, _)) = model.category(answer.intent, features)
+            {
+                answer.category = Some(self.c.categories[c as usize].id.clone());
             }
             return answer;
         }
