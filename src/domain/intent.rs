@@ -546,6 +546,10 @@ impl Classifier {
             };
             self.scan(&norm, hits);
             let (answer, side) = self.decide(&norm, hits, location);
+            if !self.policy.use_model {
+                hits.norm = norm;
+                return answer;
+            }
             let mut features = std::mem::take(&mut hits.features);
             features.fill(&norm);
             let answer = self.combine(model, &norm, hits, &features, answer, side);
@@ -1096,7 +1100,7 @@ impl Classifier {
         });
         let policy = &self.policy;
         // An emergency the rules found stands.
-        if answer.intent == Intent::Emergency || !policy.use_model {
+        if answer.intent == Intent::Emergency {
             return answer;
         }
         // Either side raises one: recall first. Only a veto that says the

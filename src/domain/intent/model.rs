@@ -44,7 +44,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            bits: 18,
+            bits: 16,
             small_bits: 16,
             epochs: 12,
             rate: 0.4,
@@ -296,18 +296,25 @@ impl Model {
         self.rows
     }
 
-    /// Probability of each intent, indexed by `Intent::rank()`.
+    /// Probability of each intent, indexed by `Intent::rank()`. The hot
+    /// path of `classify`: a fixed-size array, no allocation.
     pub fn intent(&self, f: &Features) -> [f32; 6] {
-        thread_local! {
-            static BUF: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+        let head = &self.intent;
+        let mut out = [0.0f32; 6];
+        out.copy_from_slice(&head.bias[..6]);
+        if !head.weights.is_empty() {
+            for &h in &f.hashes {
+                let at = head.bucket(h) * 6;
+                let w: &[f32; 6] = head.weights[at..at + 6]
+                    .try_into()
+                    .expect("six intents per bucket");
+                for c in 0..6 {
+                    out[c] += w[c] * f.value;
+                }
+            }
         }
-        BUF.with(|b| {
-            let mut b = b.borrow_mut();
-            self.intent.predict(f, &mut b);
-            let mut out = [0.0; 6];
-            out.copy_from_slice(&b[..6]);
-            out
-        })
+        softmax(&mut out);
+        out
     }
 
     /// The most likely category (index) of a message of `intent`, and its
