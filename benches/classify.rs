@@ -1,5 +1,6 @@
-//! Throughput of `Classifier::classify` on the dev set, against the floor of a
-//! bare aho-corasick scan of the same texts with the same keyword set.
+//! Throughput of `Classifier::classify` (rules and model) on the dev set, the
+//! rules alone, the time to train the model at load, and the floor of a bare
+//! aho-corasick scan of the same texts with the same keyword set.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
@@ -7,7 +8,7 @@ use guanjia::domain::intent::Classifier;
 use std::path::Path;
 
 fn texts() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dev.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/examples/dev.jsonl");
     let data = std::fs::read_to_string(&path).expect("dev.jsonl");
     data.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -29,6 +30,30 @@ fn bench(c: &mut Criterion) {
                 black_box(classifier.classify(black_box(t)));
             }
         })
+    });
+    let mut policy = classifier.policy();
+    policy.use_model = false;
+    let rules_only = Classifier::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("intents"))
+        .expect("rules")
+        .with_policy(policy);
+    g.bench_function("dev_set_rules_only", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(rules_only.classify(black_box(t)));
+            }
+        })
+    });
+    g.finish();
+
+    // Training the model on every shipped example, as each load does.
+    let rows = classifier
+        .training_rows(classifier.examples())
+        .expect("examples fit the rules");
+    let refs: Vec<_> = rows.iter().collect();
+    let mut g = c.benchmark_group("train");
+    g.sample_size(10);
+    g.bench_function("all_examples", |b| {
+        b.iter(|| black_box(classifier.train(black_box(&refs))))
     });
     g.finish();
 

@@ -83,11 +83,27 @@ enum InboxCommand {
 
 #[derive(Subcommand)]
 enum IntentsCommand {
-    /// Score the rules against a labelled JSONL file; exits 1 below the bars
+    /// Cross-validate rules + model on the examples (exits 1 below the bars); also score FILE
     Test {
-        file: PathBuf,
+        /// A labelled JSONL file (e.g. exported corrections) to score as well
+        file: Option<PathBuf>,
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Folds of the cross-validation
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Try another emergency floor of the model (0–1)
+        #[arg(long)]
+        emergency_floor: Option<f32>,
+        /// Try another threshold for the model where no rule fired
+        #[arg(long)]
+        silent_threshold: Option<f32>,
+        /// Try another threshold for the model over a generic rule
+        #[arg(long)]
+        generic_threshold: Option<f32>,
+        /// The rules alone, without the model (to see what it adds)
+        #[arg(long)]
+        rules_only: bool,
     },
     /// Write staff's corrections (/reclassify, 待分类 buttons) as labelled JSONL,
     /// to FILE or standard output, to review and add to intents/examples/
@@ -183,16 +199,54 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Intents {
-            command: IntentsCommand::Test { file, rules },
+            command:
+                IntentsCommand::Test {
+                    file,
+                    rules,
+                    folds,
+                    emergency_floor,
+                    silent_threshold,
+                    generic_threshold,
+                    rules_only,
+                },
         } => {
             let c = classifier(rules, &settings)?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let report = classify_cli::score(&c, &text)?;
-            println!("{report}");
-            let failed = report.check(&classify_cli::Bars::default());
+            let mut policy = c.policy();
+            policy.emergency_floor = emergency_floor.unwrap_or(policy.emergency_floor);
+            policy.silent_threshold = silent_threshold.unwrap_or(policy.silent_threshold);
+            policy.generic_threshold = generic_threshold.unwrap_or(policy.generic_threshold);
+            policy.use_model = !rules_only;
+            let c = c.with_policy(policy);
+            let eval = classify_cli::cross_validate(&c, c.examples(), folds)?;
+            let policy = c.policy();
+            println!(
+                "examples: {} ({} rows)\nmodel thresholds: emergency floor {:.2}, silent {:.2}, generic rule {:.2}\n",
+                c.examples_origin(),
+                c.examples().rows.len(),
+                policy.emergency_floor,
+                policy.silent_threshold,
+                policy.generic_threshold
+            );
+            println!("{eval}");
+            println!("cross-validated, in detail:\n{}", eval.cross_validated);
+            if let Some(file) = file {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let report = classify_cli::score(&c, &text)?;
+                let seen = classify_cli::rows_in_examples(&c, &text);
+                println!(
+                    "{} (model trained on all examples; {seen} of its rows are among them):\n{report}",
+                    file.display()
+                );
+            }
+            let failed = eval
+                .cross_validated
+                .check(&classify_cli::Bars::cross_validated());
             if !failed.is_empty() {
-                bail!("below the bars: {}", failed.join("; "));
+                bail!(
+                    "cross-validated figures below the bars: {}",
+                    failed.join("; ")
+                );
             }
             Ok(())
         }

@@ -281,6 +281,12 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
             .iter()
             .map(|(name, text)| (rules.join(name), *text)),
     );
+    // The labelled examples the model learns from, for staff to add to.
+    files.extend(
+        builtin::EXAMPLES
+            .iter()
+            .map(|(name, text)| (rules.join("examples").join(name), *text)),
+    );
     let existing: Vec<String> = files
         .iter()
         .filter(|(path, _)| path.exists())
@@ -292,7 +298,9 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
             existing.join("\n  ")
         );
     }
-    std::fs::create_dir_all(&rules).with_context(|| format!("creating {}", rules.display()))?;
+    let examples = rules.join("examples");
+    std::fs::create_dir_all(&examples)
+        .with_context(|| format!("creating {}", examples.display()))?;
     for (path, text) in &files {
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }

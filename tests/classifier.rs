@@ -683,7 +683,7 @@ fn staff_can_add_a_keyword_and_a_category_without_code() {
 
 fn data(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
+        .join("intents/examples")
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -797,4 +797,166 @@ fn rule_features_near_masks_negation_and_vetoes() {
         Emergency
     );
     assert_eq!(classifier().classify("楼道在冒烟").intent, Emergency);
+}
+
+// ---------------------------------------------------------------------------
+// Rules and model together (issue 11).
+
+use guanjia::classify_cli::cross_validate;
+use guanjia::domain::intent::{Decided, Examples, Labelled};
+
+fn row(id: &str, text: &str, intent: Intent, category: Option<&str>) -> Labelled {
+    Labelled {
+        id: id.into(),
+        text: text.into(),
+        intent,
+        category: category.map(String::from),
+        faq: None,
+        location: None,
+    }
+}
+
+/// The shipped rules with the shipped examples plus `extra` rows.
+fn trained_with(extra: Vec<Labelled>) -> Classifier {
+    let mut examples = classifier().examples().clone();
+    examples.files.push(("test.jsonl".into(), extra.len()));
+    examples.rows.extend(extra);
+    Classifier::load(&intents_dir())
+        .expect("shipped rules load")
+        .with_examples(&examples, "test")
+        .expect("examples fit the rules")
+}
+
+/// A word no rule knows, taught to the model as an emergency.
+fn taught_emergency() -> Classifier {
+    let rows = (0..40)
+        .map(|i| {
+            row(
+                &format!("t{i}"),
+                &format!("第{i}次 紫雾警报 紫雾警报 快"),
+                Emergency,
+                Some("safety"),
+            )
+        })
+        .collect();
+    trained_with(rows)
+}
+
+#[test]
+fn a_veto_never_silences_an_emergency_the_model_sees_unless_it_denies_the_danger() {
+    let c = taught_emergency();
+    // No rule knows the words: the model raises it.
+    let got = c.classify("紫雾警报 紫雾警报");
+    assert_eq!(got.intent, Emergency, "{got:?}");
+    assert!(matches!(got.decided_by, Decided::Model { .. }), "{got:?}");
+    // The adverts veto explains the message for ordinary intents, not for
+    // an emergency the model sees.
+    let got = c.classify("专业疏通下水道 上门服务 紫雾警报 紫雾警报");
+    assert_eq!(got.intent, Emergency, "{got:?}");
+    // A veto that denies the danger (the news, another estate) silences it.
+    let got = c.classify("看新闻说隔壁小区紫雾警报 紫雾警报");
+    assert_eq!(got.intent, Other, "{got:?}");
+    assert!(matches!(got.decided_by, Decided::Rule { ref id } if id.starts_with("veto:")));
+}
+
+#[test]
+fn an_emergency_a_rule_finds_stands_whatever_the_model_says() {
+    // Teach the model that a lift entrapment is chatter.
+    let rows = (0..60)
+        .map(|i| row(&format!("t{i}"), &format!("电梯困人了 {i}"), Other, None))
+        .collect();
+    let c = trained_with(rows);
+    let got = c.classify("电梯困人了");
+    assert_eq!(got.intent, Emergency, "{got:?}");
+    assert!(matches!(got.decided_by, Decided::Rule { .. }));
+}
+
+#[test]
+fn the_model_never_overrides_an_explicit_rule_but_may_a_generic_one() {
+    // Teach the model that broken lifts and broken "things" are suggestions.
+    let rows = (0..80)
+        .flat_map(|i| {
+            [
+                row(&format!("a{i}"), "电梯坏了 电梯坏了", Suggestion, None),
+                row(&format!("b{i}"), "下水堵住了 下水堵住了", Suggestion, None),
+            ]
+        })
+        .collect();
+    let c = trained_with(rows);
+    let got = c.classify("电梯坏了 电梯坏了");
+    assert_eq!(got.model.map(|g| g.intent), Some(Suggestion), "{got:?}");
+    assert_eq!(
+        (got.intent, got.category.as_deref()),
+        (Repair, Some("elevator"))
+    );
+    assert_eq!(
+        got.decided_by,
+        Decided::Rule {
+            id: "elevator".into()
+        }
+    );
+    // generic_broken ("broken" + some thing) is `generic = true`.
+    let plain = classifier().classify("下水堵住了 下水堵住了");
+    assert_eq!(plain.rule.as_deref(), Some("generic_broken"), "{plain:?}");
+    let got = c.classify("下水堵住了 下水堵住了");
+    assert_eq!(got.intent, Suggestion, "{got:?}");
+    assert!(matches!(got.decided_by, Decided::Model { .. }));
+    assert_eq!(got.rule, None);
+}
+
+#[test]
+fn where_no_rule_fires_the_model_decides_and_says_so() {
+    let got = classifier().classify("收到");
+    assert_eq!(got.intent, Other);
+    assert!(got.model.is_some());
+    let json = serde_json::to_value(&got).expect("serialises");
+    assert!(json["decided_by"]["side"].is_string(), "{json}");
+    let got = classifier().classify("3栋2单元501 厨房漏水了");
+    let json = serde_json::to_value(&got).expect("serialises");
+    assert_eq!(json["decided_by"]["side"], "rule");
+    assert_eq!(json["decided_by"]["id"], "plumbing_leak");
+    assert_eq!(json["model"]["intent"], "repair");
+}
+
+#[test]
+fn training_is_deterministic() {
+    let a = Classifier::load(&intents_dir()).expect("load");
+    let b = Classifier::load(&intents_dir()).expect("load");
+    for r in a.examples().rows.iter().step_by(7) {
+        let (x, y) = (a.classify(&r.text), b.classify(&r.text));
+        assert_eq!(x, y, "{}", r.text);
+    }
+}
+
+#[test]
+fn an_example_with_an_unknown_category_names_file_and_row() {
+    let mut examples = Examples::default();
+    examples.files.push(("mine.jsonl".into(), 1));
+    examples
+        .rows
+        .push(row("m1", "水管漏了", Repair, Some("plumbng")));
+    let err = Classifier::load(&intents_dir())
+        .expect("load")
+        .with_examples(&examples, "test")
+        .expect_err("unknown category")
+        .to_string();
+    assert_mentions(&err, &["examples/mine.jsonl", "\"m1\"", "plumbng"]);
+    let err = Examples::parse("examples/x.jsonl", "{\"id\":\"a\"}\n")
+        .expect_err("no text")
+        .to_string();
+    assert_mentions(&err, &["examples/x.jsonl line 1"]);
+}
+
+/// The whole classifier, cross-validated on the project's examples, meets
+/// the bars of issue 11. Three folds, not the five of `intents test`, to keep
+/// a debug build's test run short (each fold trains a model); `.ci/run` runs
+/// the five.
+#[test]
+fn cross_validated_figures_meet_the_bars() {
+    let c = classifier();
+    let eval = cross_validate(c, c.examples(), 3).expect("examples fit the rules");
+    assert_eq!(eval.cross_validated.rows, c.examples().rows.len());
+    let failed = eval.cross_validated.check(&Bars::cross_validated());
+    assert!(failed.is_empty(), "failed bars: {failed:?}\n{eval}");
+    assert!(eval.training.intent.value() >= eval.cross_validated.intent.value() - 0.01);
 }

@@ -1,10 +1,15 @@
-//! The rule, FAQ and template files of `intents/` as they were when this binary
-//! was built. They are used when no rule directory is configured and none sits
-//! beside the config file, so `guanjia` works with no files at all, and
-//! `guanjia init` writes them out as an editable copy.
+//! The rule, FAQ and template files of `intents/` and the labelled examples of
+//! `intents/examples/` as they were when this binary was built. They are used
+//! when no rule directory is configured and none sits beside the config file,
+//! so `guanjia` works (its model trained from these examples) with no files at
+//! all, and `guanjia init` writes them out as an editable copy.
 
 /// `(file name, contents)` for every `intents/*.toml`, in file-name order.
 pub const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_intents.rs"));
+
+/// `(file name, contents)` for every `intents/examples/*.jsonl`, in file-name
+/// order: the labelled messages the model is trained on.
+pub const EXAMPLES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_examples.rs"));
 
 /// The bot's wording; it lives beside the rules but is not one.
 pub const TEMPLATES: &str = "templates.toml";
@@ -44,6 +49,18 @@ mod tests {
             assert_eq!(*text, std::fs::read_to_string(dir.join(name)).unwrap());
         }
         assert!(super::rule_files().iter().any(|(n, _)| *n == "faq.toml"));
+        let examples = dir.join("examples");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&examples)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".jsonl"))
+            .collect();
+        on_disk.sort();
+        let built: Vec<&str> = super::EXAMPLES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(built, on_disk);
+        for (name, text) in super::EXAMPLES {
+            assert_eq!(*text, std::fs::read_to_string(examples.join(name)).unwrap());
+        }
         assert!(super::templates().contains("[messages]"));
     }
 }

@@ -1,12 +1,38 @@
-//! Intent classification by keyword rules kept as data (`intents/*.toml`).
+//! Intent classification: keyword rules kept as data (`intents/*.toml`) and a
+//! statistical model trained from labelled examples (`intents/examples/*.jsonl`)
+//! when the rules are loaded.
 //!
-//! Property staff, not programmers, maintain the vocabulary: a company adds a
-//! word, a rule or a whole category by editing a TOML file, and the loader
-//! refuses a bad edit with an error naming file, rule and reason. No learned
-//! model: every answer can be explained by the rule id and keywords reported
-//! in [`Classification`].
+//! Property staff, not programmers, maintain both: a company adds a word, a
+//! rule or a whole category by editing a TOML file, or a labelled message by
+//! adding a JSONL line, and the loader refuses a bad edit with an error naming
+//! file, rule (or row) and reason. The rules are exact and explainable (the
+//! rule id and keywords are reported in [`Classification`]); the model
+//! ([`model`]: hashed character n-grams, softmax regression) carries over to
+//! wording nobody wrote a rule for.
 //!
-//! # How a message is classified
+//! # One decision from both
+//!
+//! Rules first; the model where they are silent or weak ([`Policy`] holds the
+//! thresholds, chosen by 5-fold cross-validation, which `guanjia intents test`
+//! prints):
+//! - **An explicit rule that fired decides** the intent; the model never
+//!   overrules it (it only names a category the rule had to fall back on).
+//! - **A veto keeps its clause**: where a veto silenced the message, the model
+//!   does not reopen it.
+//! - **Emergency is raised by either side**: a rule's emergency stands; the
+//!   model raises one at or above `emergency_floor`, over any rule or veto,
+//!   except a veto that `denies_emergency` (a drill, the news, another estate).
+//! - **Where only a `generic = true` rule fired** (a question word, "broken"
+//!   with no thing named), the model overrules it at or above
+//!   `generic_threshold`.
+//! - **Where nothing fired**, the model decides at or above
+//!   `silent_threshold`; below it the message stays silent.
+//!
+//! [`Classification::decided_by`] says which side decided (the rule id, or
+//! the model with its probability), and [`Classification::model`] gives the
+//! model's own best guess either way.
+//!
+//! # How the rules classify a message
 //!
 //! 1. The text is [`normalize`](crate::domain::text::normalize)d (NFKC, Traditional→Simplified, lower case,
 //!    punctuation/emoji → one space). Rule keywords were normalised the same
@@ -55,9 +81,15 @@
 //! pattern). It names no category, so the message borrows `elevator` from
 //! the repair rule.
 
+mod examples;
+pub mod model;
 mod rules;
 
+pub use examples::{Examples, Labelled};
+pub use model::{Model, Params as ModelParams, Row};
 pub use rules::{FaqEntry, RuleError};
+
+use model::Features;
 
 use crate::domain::location::{self, Location};
 use crate::domain::text::{self, normalize_into};
@@ -152,7 +184,7 @@ pub enum Utility {
 }
 
 /// The classifier's answer for one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
     pub intent: Intent,
     pub category: Option<String>,
@@ -164,6 +196,80 @@ pub struct Classification {
     pub rule: Option<String>,
     /// Keywords of the deciding rule found in the message.
     pub keywords: Vec<String>,
+    /// Which side decided the intent.
+    pub decided_by: Decided,
+    /// The model's own best intent and its probability, whoever decided
+    /// (for staff reading `guanjia classify`, and for a desk that wants to
+    /// know how sure the answer was).
+    pub model: Option<Guess>,
+}
+
+/// Which side of the classifier decided a message's intent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "side", rename_all = "lowercase")]
+pub enum Decided {
+    /// A rule (its id), or a veto (`veto:<id>`) that kept the desk silent.
+    Rule { id: String },
+    /// The model, with its probability for the intent it chose.
+    Model { probability: f32 },
+    /// No rule fired and the model was not sure of anything: silence.
+    None,
+}
+
+/// The model's best intent for a message.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Guess {
+    pub intent: Intent,
+    /// Rounded to three decimals.
+    pub probability: f32,
+}
+
+/// Where the rules and the model meet (see the module docs, "One decision
+/// from both"). Chosen by 5-fold cross-validation of the whole classifier.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// The model raises an emergency at or above this probability, whatever
+    /// the rules say, unless a veto that `denies_emergency` fired.
+    pub emergency_floor: f32,
+    /// Where no rule and no veto fired, the model opens a ticket, answers a
+    /// question or records a suggestion at or above this probability.
+    pub silent_threshold: f32,
+    /// Where only a `generic = true` rule fired, the model overrules it at or
+    /// above this probability.
+    pub generic_threshold: f32,
+    /// `false`: the rules alone decide (to measure what the model adds).
+    pub use_model: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            emergency_floor: 0.7,
+            silent_threshold: 0.7,
+            generic_threshold: 0.9,
+            use_model: true,
+        }
+    }
+}
+
+/// What the rule side knows about its own answer, for the combination.
+#[derive(Debug, Clone, Copy, Default)]
+struct RuleSide {
+    /// A rule fired and it was not `generic`.
+    explicit: bool,
+    /// The best rule that fired is `generic`.
+    generic: bool,
+    /// A veto fired and nothing survived it.
+    vetoed: bool,
+    /// A fired veto `denies_emergency`: the model may not raise one either.
+    denies_emergency: bool,
+    /// The category came from a rule that names it (not from keywords or
+    /// a fallback).
+    category_named: bool,
+    /// The category came from a rule or from category keywords.
+    category_from_words: bool,
+    /// The FAQ topic came from the rule itself.
+    faq_named: bool,
 }
 
 impl Classification {
@@ -193,6 +299,13 @@ pub struct Classifier {
     /// costs fewer cache misses than a `Vec` per term.
     group_start: Vec<u32>,
     group_ids: Vec<u32>,
+    /// Trained from the examples at load.
+    model: Model,
+    policy: Policy,
+    /// Where the examples came from (a directory, or "built-in").
+    examples_origin: String,
+    /// The examples the model was trained on, for `intents test`.
+    examples: Examples,
 }
 
 /// Per-message scratch: which terms and groups matched, and lazily the regex set.
@@ -212,6 +325,8 @@ struct Hits {
     /// phone number): the message with those parts blanked, byte offsets
     /// kept, for the regexes to run on. `None`: the message itself.
     masked: Option<String>,
+    /// The model's features of the message (buffer reused).
+    features: Features,
 }
 
 impl Hits {
@@ -224,6 +339,7 @@ impl Hits {
             norm: String::new(),
             survivors: Vec::new(),
             masked: None,
+            features: Features::empty(),
         }
     }
 
@@ -233,18 +349,125 @@ impl Hits {
 }
 
 impl Classifier {
-    /// Loads and validates every `*.toml` in `dir` (which must hold `faq.toml`).
+    /// Loads and validates every `*.toml` in `dir` (which must hold `faq.toml`)
+    /// and trains the model on `dir/examples/*.jsonl` (the built-in examples
+    /// when that folder does not exist).
     pub fn load(dir: &Path) -> Result<Classifier, RuleError> {
-        Self::compile(rules::load(dir)?, &dir.display().to_string())
+        let compiled = rules::load(dir)?;
+        let examples_dir = dir.join("examples");
+        let (examples, origin) = match Examples::load(&examples_dir)? {
+            Some(e) => (e, examples_dir.display().to_string()),
+            None => (Examples::builtin()?, BUILTIN_EXAMPLES.to_string()),
+        };
+        Self::compile(compiled, &dir.display().to_string(), &examples, origin)
     }
 
     /// As [`load`](Self::load), from `(file name, contents)` pairs in memory, e.g.
-    /// [`builtin::rule_files`](crate::domain::builtin::rule_files).
+    /// [`builtin::rule_files`](crate::domain::builtin::rule_files), with the
+    /// built-in examples.
     pub fn from_files(files: &[(&str, &str)]) -> Result<Classifier, RuleError> {
-        Self::compile(rules::load_files(files)?, "built-in rules")
+        Self::compile(
+            rules::load_files(files)?,
+            "built-in rules",
+            &Examples::builtin()?,
+            BUILTIN_EXAMPLES.to_string(),
+        )
     }
 
-    fn compile(c: Compiled, origin: &str) -> Result<Classifier, RuleError> {
+    /// The same rules with the model trained on `examples` instead.
+    pub fn with_examples(mut self, examples: &Examples, origin: &str) -> Result<Self, RuleError> {
+        let rows = self.training_rows(examples)?;
+        self.model = self.train(&rows.iter().collect::<Vec<_>>());
+        self.examples_origin = origin.to_string();
+        self.examples = examples.clone();
+        Ok(self)
+    }
+
+    /// The same classifier deciding with other thresholds.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Where the model's examples came from.
+    pub fn examples_origin(&self) -> &str {
+        &self.examples_origin
+    }
+
+    /// The examples the model was trained on.
+    pub fn examples(&self) -> &Examples {
+        &self.examples
+    }
+
+    /// The examples as the model sees them. A row naming a category or FAQ
+    /// topic the rules do not define is refused, naming it.
+    pub fn training_rows(&self, examples: &Examples) -> Result<Vec<Row>, RuleError> {
+        let mut file_of = examples
+            .files
+            .iter()
+            .flat_map(|(name, n)| std::iter::repeat_n(name.as_str(), *n));
+        let mut norm = String::new();
+        let mut rows = Vec::with_capacity(examples.rows.len());
+        for r in &examples.rows {
+            let file = file_of.next().unwrap_or("examples");
+            let err = |reason: String| RuleError::File {
+                file: format!("examples/{file}"),
+                reason: format!("row {:?}: {reason}", r.id),
+            };
+            let category = match (&r.category, r.intent.has_category()) {
+                (Some(id), true) => Some(
+                    self.c
+                        .categories
+                        .iter()
+                        .position(|c| &c.id == id)
+                        .ok_or_else(|| err(format!("unknown category {id:?}")))?
+                        as u16,
+                ),
+                _ => None,
+            };
+            let faq = match (&r.faq, r.intent == Intent::Inquiry) {
+                (Some(id), true) => Some(
+                    self.c
+                        .faqs
+                        .iter()
+                        .position(|q| &q.id == id)
+                        .ok_or_else(|| err(format!("unknown FAQ topic {id:?}")))?
+                        as u16,
+                ),
+                _ => None,
+            };
+            normalize_into(&r.text, &mut norm);
+            rows.push(Row {
+                features: Features::of(&norm),
+                intent: r.intent,
+                category,
+                faq,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// A model trained on `rows` with the default parameters (for
+    /// cross-validation: train on some folds, score with
+    /// [`classify_with`](Self::classify_with) on the rest).
+    pub fn train(&self, rows: &[&Row]) -> Model {
+        self.train_with(rows, &ModelParams::default())
+    }
+
+    pub fn train_with(&self, rows: &[&Row], params: &ModelParams) -> Model {
+        Model::train(rows, self.c.categories.len(), self.c.faqs.len(), params)
+    }
+
+    fn compile(
+        c: Compiled,
+        origin: &str,
+        examples: &Examples,
+        examples_origin: String,
+    ) -> Result<Classifier, RuleError> {
         let ac = if c.terms.is_empty() {
             None
         } else {
@@ -283,7 +506,7 @@ impl Classifier {
             group_ids.extend_from_slice(groups);
         }
         group_start.push(group_ids.len() as u32);
-        Ok(Classifier {
+        let mut classifier = Classifier {
             c,
             ac,
             patterns,
@@ -291,7 +514,13 @@ impl Classifier {
             pattern_first,
             group_start,
             group_ids,
-        })
+            model: Model::train(&[], 0, 0, &ModelParams::default()),
+            policy: Policy::default(),
+            examples_origin: String::new(),
+            examples: Examples::default(),
+        };
+        classifier = classifier.with_examples(examples, &examples_origin)?;
+        Ok(classifier)
     }
 
     /// Category ids in definition order.
@@ -327,6 +556,11 @@ impl Classifier {
     }
 
     pub fn classify(&self, text: &str) -> Classification {
+        self.classify_with(&self.model, text)
+    }
+
+    /// As [`classify`](Self::classify), with another model (cross-validation).
+    pub fn classify_with(&self, model: &Model, text: &str) -> Classification {
         // Reuse one scratch per thread (normalised text included) so a
         // message costs no allocations beyond the answer itself.
         thread_local! {
@@ -341,7 +575,15 @@ impl Classifier {
                 None
             };
             self.scan(&norm, hits);
-            let answer = self.decide(&norm, hits, location);
+            let (answer, side) = self.decide(&norm, hits, location);
+            if !self.policy.use_model {
+                hits.norm = norm;
+                return answer;
+            }
+            let mut features = std::mem::take(&mut hits.features);
+            features.fill(&norm);
+            let answer = self.combine(model, &norm, hits, &features, answer, side);
+            hits.features = features;
             hits.norm = norm;
             answer
         };
@@ -620,7 +862,12 @@ impl Classifier {
         }
     }
 
-    fn decide(&self, norm: &str, hits: &mut Hits, location: Option<Location>) -> Classification {
+    fn decide(
+        &self,
+        norm: &str,
+        hits: &mut Hits,
+        location: Option<Location>,
+    ) -> (Classification, RuleSide) {
         let mut survivors = std::mem::take(&mut hits.survivors);
         survivors.clear();
         // Most messages fire no veto: one view, the whole message.
@@ -672,8 +919,9 @@ impl Classifier {
         hits: &mut Hits,
         survivors: &mut Vec<u32>,
         location: Option<Location>,
-    ) -> Classification {
+    ) -> (Classification, RuleSide) {
         let fired = self.fired_vetoes(norm, hits);
+        let denies_emergency = fired.iter().any(|(v, _)| v.denies_emergency);
         // Per intent rank: silenced everywhere, or the clauses taken out.
         let mut everywhere = 0u8;
         let mut taken: [Vec<(usize, usize)>; 6] = Default::default();
@@ -723,7 +971,7 @@ impl Classifier {
             .zip(&from_view)
             .max_by_key(|&(&r, _)| self.key(r))
             .map(|(_, &v)| v);
-        match winner {
+        let (answer, mut side) = match winner {
             Some(v) => self.answer(norm, &mut seen[v], survivors, location, None),
             None => self.answer(
                 norm,
@@ -732,7 +980,9 @@ impl Classifier {
                 location,
                 fired.first().map(|(v, _)| v.id.as_str()),
             ),
-        }
+        };
+        side.denies_emergency = denies_emergency;
+        (answer, side)
     }
 
     /// Builds the answer from the rules that fired (`survivors`) and the
@@ -745,58 +995,72 @@ impl Classifier {
         survivors: &[u32],
         location: Option<Location>,
         veto: Option<&str>,
-    ) -> Classification {
+    ) -> (Classification, RuleSide) {
         let winner = survivors.iter().copied().max_by_key(|&r| self.key(r));
         let Some(w) = winner else {
             // Silence; name the veto if one spoke, so staff can see why.
-            return Classification {
-                intent: Intent::Other,
-                category: None,
-                faq: None,
-                location,
-                utility: None,
-                rule: veto.map(|id| format!("veto:{id}")),
-                keywords: Vec::new(),
+            let rule = veto.map(|id| format!("veto:{id}"));
+            let side = RuleSide {
+                vetoed: rule.is_some(),
+                ..RuleSide::default()
             };
+            let decided_by = match &rule {
+                Some(id) => Decided::Rule { id: id.clone() },
+                None => Decided::None,
+            };
+            return (
+                Classification {
+                    intent: Intent::Other,
+                    category: None,
+                    faq: None,
+                    location,
+                    utility: None,
+                    rule,
+                    keywords: Vec::new(),
+                    decided_by,
+                    model: None,
+                },
+                side,
+            );
         };
         let rule = &self.c.rules[w as usize];
         let intent = rule.intent;
+        let mut side = RuleSide {
+            explicit: !rule.generic,
+            generic: rule.generic,
+            ..RuleSide::default()
+        };
 
-        let category = if intent.has_category() {
-            rule.category
-                .or_else(|| {
-                    survivors
-                        .iter()
-                        .copied()
-                        .filter(|&r| {
-                            self.c.rules[r as usize].intent.has_category()
-                                && self.c.rules[r as usize].category.is_some()
-                        })
-                        .max_by_key(|&r| self.key(r))
-                        .and_then(|r| self.c.rules[r as usize].category)
+        let named = rule.category.or_else(|| {
+            survivors
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    self.c.rules[r as usize].intent.has_category()
+                        && self.c.rules[r as usize].category.is_some()
                 })
-                .or_else(|| self.best_category(hits))
+                .max_by_key(|&r| self.key(r))
+                .and_then(|r| self.c.rules[r as usize].category)
+        });
+        let category = if intent.has_category() {
+            side.category_named = named.is_some();
+            let worded = named.or_else(|| self.best_category(hits));
+            side.category_from_words = worded.is_some();
+            worded
                 .or(rule.fallback_category)
                 .map(|c| self.c.categories[c as usize].id.clone())
         } else {
             None
         };
         let faq = if intent == Intent::Inquiry {
+            side.faq_named = rule.faq.is_some();
             rule.faq
                 .or_else(|| self.best_faq(hits))
                 .map(|q| self.c.faqs[q as usize].id.clone())
         } else {
             None
         };
-        let utility = if matches!(intent, Intent::Other | Intent::Suggestion) {
-            None
-        } else {
-            self.c
-                .utilities
-                .iter()
-                .find(|u| self.fires(norm, hits, &u.when))
-                .map(|u| u.utility)
-        };
+        let utility = self.utility(norm, hits, intent);
         let mut keywords = Vec::new();
         for cond in &rule.when.conds {
             if let Cond::Group(g) = cond {
@@ -809,14 +1073,164 @@ impl Classifier {
                 }
             }
         }
+        (
+            Classification {
+                intent,
+                category,
+                faq,
+                location,
+                utility,
+                rule: Some(rule.id.clone()),
+                keywords,
+                decided_by: Decided::Rule {
+                    id: rule.id.clone(),
+                },
+                model: None,
+            },
+            side,
+        )
+    }
+
+    /// The supply a message about `intent` says is off, if any.
+    fn utility(&self, norm: &str, hits: &mut Hits, intent: Intent) -> Option<Utility> {
+        if matches!(intent, Intent::Other | Intent::Suggestion) {
+            return None;
+        }
+        self.c
+            .utilities
+            .iter()
+            .find(|u| self.fires(norm, hits, &u.when))
+            .map(|u| u.utility)
+    }
+
+    /// One decision from the rules' answer and the model (module docs,
+    /// "One decision from both").
+    fn combine(
+        &self,
+        model: &Model,
+        norm: &str,
+        hits: &mut Hits,
+        features: &Features,
+        mut answer: Classification,
+        side: RuleSide,
+    ) -> Classification {
+        let p = model.intent(features);
+        let (top, top_p) = p
+            .iter()
+            .copied()
+            .enumerate()
+            .fold(
+                (5, f32::MIN),
+                |best, (i, q)| if q > best.1 { (i, q) } else { best },
+            );
+        let guess = Intent::ALL[top];
+        answer.model = Some(Guess {
+            intent: guess,
+            probability: round3(top_p),
+        });
+        let policy = &self.policy;
+        // An emergency the rules found stands.
+        if answer.intent == Intent::Emergency {
+            return answer;
+        }
+        // Either side raises one: recall first. Only a veto that says the
+        // danger is not real or not here silences the model too.
+        let p_emergency = p[Intent::Emergency.rank() as usize];
+        if p_emergency >= policy.emergency_floor && !side.denies_emergency {
+            let keep = side
+                .category_named
+                .then(|| answer.category.clone())
+                .flatten();
+            return self.model_decides(
+                model,
+                norm,
+                hits,
+                features,
+                answer,
+                Intent::Emergency,
+                p_emergency,
+                keep,
+            );
+        }
+        if side.explicit {
+            // The rule decides; the model only names a category the rule
+            // had to guess from nothing.
+            if answer.intent.has_category()
+                && !side.category_from_words
+                && let Some((c, _)) = model.category(answer.intent, features)
+            {
+                answer.category = Some(self.c.categories[c as usize].id.clone());
+            }
+            return answer;
+        }
+        if side.vetoed {
+            // The veto explains the message; the model does not reopen it.
+            return answer;
+        }
+        let threshold = if side.generic {
+            policy.generic_threshold
+        } else {
+            policy.silent_threshold
+        };
+        if guess != answer.intent && top_p >= threshold {
+            return self.model_decides(model, norm, hits, features, answer, guess, top_p, None);
+        }
+        if !side.generic {
+            // Silence: the model agrees (`other`) or was not sure enough.
+            answer.decided_by = if guess == Intent::Other {
+                Decided::Model {
+                    probability: round3(top_p),
+                }
+            } else {
+                Decided::None
+            };
+        }
+        answer
+    }
+
+    /// The answer when the model decides the intent: its category and FAQ
+    /// heads fill in what the intent needs (`category`: one the rules named,
+    /// to keep).
+    #[allow(clippy::too_many_arguments)]
+    fn model_decides(
+        &self,
+        model: &Model,
+        norm: &str,
+        hits: &mut Hits,
+        features: &Features,
+        answer: Classification,
+        intent: Intent,
+        probability: f32,
+        category: Option<String>,
+    ) -> Classification {
+        let category = if intent.has_category() {
+            category.or_else(|| {
+                model
+                    .category(intent, features)
+                    .map(|(c, _)| self.c.categories[c as usize].id.clone())
+            })
+        } else {
+            None
+        };
+        let faq = if intent == Intent::Inquiry {
+            model
+                .faq(features)
+                .map(|(q, _)| self.c.faqs[q as usize].id.clone())
+        } else {
+            None
+        };
         Classification {
             intent,
             category,
             faq,
-            location,
-            utility,
-            rule: Some(rule.id.clone()),
-            keywords,
+            location: answer.location,
+            utility: self.utility(norm, hits, intent),
+            rule: None,
+            keywords: Vec::new(),
+            decided_by: Decided::Model {
+                probability: round3(probability),
+            },
+            model: answer.model,
         }
     }
 
@@ -836,6 +1250,13 @@ impl Classifier {
         })
     }
 }
+
+fn round3(p: f32) -> f32 {
+    (p * 1000.0).round() / 1000.0
+}
+
+/// How `examples_origin` names the examples built into the binary.
+const BUILTIN_EXAMPLES: &str = "built-in examples";
 
 /// Every intent, in precedence order.
 const INTENTS: [Intent; 6] = Intent::ALL;

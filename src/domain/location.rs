@@ -2,7 +2,10 @@
 //! (单元) and room.
 //!
 //! Owners write addresses in a handful of shapes (`3栋2单元501`,
-//! `3号楼2单元501室`, `3-2-501`, `12#1102`, `B座1203`, `十二栋二单元九零二`),
+//! `3号楼2单元501室`, `3-2-501`, `12#1102`, `B座1203`, `十二栋二单元九零二`;
+//! Hong Kong and Taiwan estates: `第3座15樓C室`, `9樓D室` (floor and flat make
+//! the room `15C`), `Block 7`, `Flat 12A`, `Building 2`; mainland shorthands
+//! `8#` and `东单元`/`西单元`),
 //! but messages are also full of numbers that are *not* addresses: floors
 //! (`8栋12楼` names building 8 only), times (`9:00`), dates (`5号`, `11月25日`),
 //! counts (`3次`), money and phone numbers. A regex over the whole message
@@ -244,13 +247,19 @@ fn scan_chars(cs: &[char]) -> Option<Location> {
     while i < cs.len() {
         let c = cs[i];
         // Every form starts with a digit, a letter or a Chinese numeral.
-        if !(c.is_ascii_alphanumeric() || c == '十' || cn_digit(c).is_some()) {
+        if !(c.is_ascii_alphanumeric() || c == '十' || cn_digit(c).is_some() || is_side(c)) {
             i += 1;
             continue;
         }
         let Some((loc, end)) = parse_dash(cs, i)
             .or_else(|| parse_hash(cs, i))
             .or_else(|| parse_address(cs, i))
+            .or_else(|| {
+                let (room, end) = parse_floor_flat(cs, i, true)?;
+                Some((Location::new(None, None, Some(room))?, end))
+            })
+            .or_else(|| parse_side_unit(cs, i))
+            .or_else(|| parse_english(cs, i))
             .or_else(|| parse_lone_room(cs, i))
         else {
             i += 1;
@@ -296,8 +305,12 @@ fn scan_chars(cs: &[char]) -> Option<Location> {
 /// and no decoding. (A multi-byte character ends a digit run, as it should:
 /// none of its bytes is an ASCII digit.)
 fn has_marker(s: &str) -> bool {
-    const MARKERS: [&str; 5] = ["栋", "幢", "座", "单", "号"];
+    const MARKERS: [&str; 6] = ["栋", "幢", "座", "单", "号", "室"];
+    const WORDS: [&str; 5] = ["block", "blk", "building", "tower", "flat"];
     let b = s.as_bytes();
+    if b.iter().any(|&x| matches!(x, b'b' | b'f' | b't')) && WORDS.iter().any(|w| s.contains(w)) {
+        return true;
+    }
     let mut digits = 0;
     for (i, &x) in b.iter().enumerate() {
         match x {
@@ -578,9 +591,15 @@ fn parse_address(cs: &[char], i: usize) -> Option<(Location, usize)> {
         {
             unit = Some(u);
             end = e;
+        } else if let Some((u, e)) = side_unit(cs, unit_start) {
+            unit = Some(u);
+            end = e;
         }
         let mut room = None;
         if let Some((r, e)) = parse_trailing_room(cs, end) {
+            room = Some(r);
+            end = e;
+        } else if let Some((r, e)) = parse_floor_flat(cs, skip_space(cs, end), false) {
             room = Some(r);
             end = e;
         }
@@ -665,11 +684,12 @@ fn parse_hash(cs: &[char], i: usize) -> Option<(Location, usize)> {
     if let Some((r, end)) = parse_trailing_room(cs, j + 1) {
         return Some((Location::new(Some(b), None, Some(r))?, end));
     }
-    // "8#2单元301": a unit (and room) may follow as in 8栋2单元301.
-    if let Some((u, after_u)) = parse_number(cs, j + 1)
-        && !u.starts_with(|c: char| c.is_ascii_alphabetic())
-        && let Some(end) = parse_unit_marker(cs, after_u)
-    {
+    // "8#2单元301", "8#东单元": a unit (and room) may follow as in 8栋2单元301.
+    let unit = parse_number(cs, j + 1)
+        .filter(|(u, _)| !u.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .and_then(|(u, after_u)| Some((u, parse_unit_marker(cs, after_u)?)))
+        .or_else(|| side_unit(cs, j + 1));
+    if let Some((u, end)) = unit {
         let (room, end) = match parse_trailing_room(cs, end) {
             Some((r, e)) => (Some(r), e),
             None => (None, end),
@@ -682,6 +702,101 @@ fn parse_hash(cs: &[char], i: usize) -> Option<(Location, usize)> {
         None | Some(' ' | '?' | '!') => Some((Location::new(Some(b), None, None)?, j + 1)),
         _ => None,
     }
+}
+
+/// East / west / south / north / middle: a unit named by its side (东单元).
+fn is_side(c: char) -> bool {
+    matches!(c, '东' | '西' | '南' | '北' | '中')
+}
+
+/// `东单元` at `i`: the unit `东` and the index after it.
+fn side_unit(cs: &[char], i: usize) -> Option<(String, usize)> {
+    let c = *cs.get(i)?;
+    let end = parse_unit_marker(cs, i + 1).filter(|_| is_side(c))?;
+    Some((c.to_string(), end))
+}
+
+/// `西单元3楼`, `东单元502`: a side unit with no building before it.
+fn parse_side_unit(cs: &[char], i: usize) -> Option<(Location, usize)> {
+    let (unit, end) = side_unit(cs, i)?;
+    let (room, end) = match parse_trailing_room(cs, end) {
+        Some((r, e)) => (Some(r), e),
+        None => (None, end),
+    };
+    Some((Location::new(None, Some(unit), room)?, end))
+}
+
+/// `15楼c室`, `9楼d室` (Hong Kong / Taiwan: floor 15, flat C): the room
+/// `15C`. A floor alone stays no location. `need_room_mark`: on its own in
+/// a message the flat needs its 室 (`9楼d室`); after a building (`第3座15楼c`)
+/// the letter is enough.
+fn parse_floor_flat(cs: &[char], i: usize, need_room_mark: bool) -> Option<(String, usize)> {
+    if i > 0 && cs[i - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    let mut j = i;
+    while cs.get(j).is_some_and(|c| is_digit(*c)) {
+        j += 1;
+    }
+    if !(1..=3).contains(&(j - i)) || !matches!(cs.get(j), Some('楼' | '层')) {
+        return None;
+    }
+    let flat = *cs.get(j + 1)?;
+    if !flat.is_ascii_lowercase() {
+        return None;
+    }
+    let after = cs.get(j + 2).copied();
+    let end = match after {
+        Some('室' | '房') => j + 3,
+        Some(c) if need_room_mark || c.is_ascii_alphanumeric() => return None,
+        None if need_room_mark => return None,
+        _ => j + 2,
+    };
+    let floor: String = cs[i..j].iter().collect();
+    let floor = floor.trim_start_matches('0');
+    if floor.is_empty() {
+        return None;
+    }
+    Some((format!("{floor}{}", flat.to_ascii_uppercase()), end))
+}
+
+/// `block 7`, `blk 7`, `building 2`, `tower 3` (a building) and `flat 12a`
+/// (a room), as estates write them in English.
+fn parse_english(cs: &[char], i: usize) -> Option<(Location, usize)> {
+    if i > 0 && cs[i - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    let word = |w: &str| {
+        w.chars()
+            .enumerate()
+            .all(|(k, c)| cs.get(i + k) == Some(&c))
+            .then(|| skip_space(cs, i + w.chars().count()))
+    };
+    for w in ["building", "block", "blk", "tower"] {
+        if let Some(at) = word(w) {
+            let (num, end) = parse_number(cs, at)?;
+            if cs.get(end).is_some_and(|c| c.is_ascii_alphanumeric()) {
+                return None;
+            }
+            return Some((Location::new(Some(num), None, None)?, end));
+        }
+    }
+    let at = word("flat")?;
+    let mut end = at;
+    while cs.get(end).is_some_and(|c| is_digit(*c)) {
+        end += 1;
+    }
+    if !(1..=4).contains(&(end - at)) {
+        return None;
+    }
+    if cs.get(end).is_some_and(|c| c.is_ascii_lowercase()) {
+        end += 1;
+    }
+    if cs.get(end).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let room = canonical_room(&cs[at..end].iter().collect::<String>())?;
+    Some((Location::new(None, None, Some(room))?, end))
 }
 
 /// A room number on its own, only where the words around it say it is a
@@ -801,6 +916,52 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(extract(text), want, "{text}");
+        }
+    }
+
+    /// Hong Kong / Taiwan forms and mainland shorthands (issue 11), through
+    /// normalisation as the classifier sees them.
+    #[test]
+    fn hong_kong_taiwan_and_shorthand_forms() {
+        let cases = [
+            ("第3座15樓C室廚房漏水", loc(Some("3"), None, Some("15C"))),
+            ("9樓D室門口盞燈壞咗", loc(None, None, Some("9D"))),
+            ("第3座15樓C", loc(Some("3"), None, Some("15C"))),
+            ("7座大堂嘅門鐘壞咗", loc(Some("7"), None, None)),
+            ("Block 7 lift is broken", loc(Some("7"), None, None)),
+            ("blk 12 water leak", loc(Some("12"), None, None)),
+            (
+                "Flat 12A, the toilet keeps running",
+                loc(None, None, Some("12A")),
+            ),
+            ("Flat 12A, Block 7", loc(Some("7"), None, Some("12A"))),
+            ("Building 2 的门禁坏了", loc(Some("2"), None, None)),
+            ("Tower B lobby", loc(Some("B"), None, None)),
+            ("8#楼道灯不亮", loc(Some("8"), None, None)),
+            ("8#东单元的楼道灯不亮", loc(Some("8"), Some("东"), None)),
+            ("3栋西单元502漏水", loc(Some("3"), Some("西"), Some("502"))),
+            ("西单元三楼的窗户关不上", loc(None, Some("西"), None)),
+            ("東單元1203", loc(None, Some("东"), Some("1203"))),
+        ];
+        for (text, want) in cases {
+            let norm = crate::domain::text::normalize(text);
+            assert_eq!(extract(&norm), want, "{text} ({norm})");
+        }
+        for text in [
+            "8栋12楼",
+            "我住15楼",
+            "flatten the box",
+            "a tall building",
+            "东门的灯不亮",
+            "中单元测试",
+            "12楼a区",
+        ] {
+            let norm = crate::domain::text::normalize(text);
+            let got = extract(&norm);
+            assert!(
+                got.as_ref().is_none_or(|l| l.room.is_none()),
+                "{text}: {got:?}"
+            );
         }
     }
 

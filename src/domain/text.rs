@@ -162,7 +162,8 @@ pub fn normalize(s: &str) -> String {
 ///
 /// Returns `false` only when the output surely holds no address marker as
 /// [`location::extract`](crate::domain::location::extract) looks for one
-/// (`-`, `#`, 栋/幢/座/单/号, or a run of three ASCII digits); the
+/// (`-`, `#`, 栋/幢/座/单/号/室, a letter that may start `block`/`flat`…, or a
+/// run of three ASCII digits); the
 /// classifier then skips the location pass. Learnt here for free while the
 /// characters go by, instead of in a second pass over the text. `true` means
 /// "maybe" (rare characters always say maybe).
@@ -199,12 +200,17 @@ pub fn normalize_into(s: &str, out: &mut String) -> bool {
                     marker |= digits >= 3;
                 }
                 Fold::Keep('-' | '#') => marker = true,
+                // The first letters of block / building / tower / flat.
+                Fold::Keep('b' | 't' | 'f') => {
+                    marker = true;
+                    digits = 0;
+                }
                 _ => digits = 0,
             }
             push(fold, out);
         } else if (CJK_START..=CJK_END).contains(&cp) {
             let c = t2s.simplify(c);
-            marker |= matches!(c, '栋' | '幢' | '座' | '单' | '号');
+            marker |= matches!(c, '栋' | '幢' | '座' | '单' | '号' | '室');
             digits = 0;
             push(Fold::Keep(c), out);
         } else if (0xFF01..=0xFF5E).contains(&cp) {

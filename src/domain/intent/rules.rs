@@ -38,6 +38,13 @@ pub enum RuleError {
     },
     #[error("{file}: {reason}")]
     File { file: String, reason: String },
+    /// A labelled example that cannot be used (`examples/*.jsonl`).
+    #[error("{file} line {line}: {reason}")]
+    Example {
+        file: String,
+        line: usize,
+        reason: String,
+    },
 }
 
 // ---------------------------------------------------------------------------
@@ -121,6 +128,11 @@ struct RuleSpec {
     priority: i32,
     /// Words of the `all` groups must lie within this many characters.
     near: Option<usize>,
+    /// A broad rule (a question word, "broken" with no thing named): where
+    /// it is the best rule that fired, the model may overrule it when
+    /// confident (see `intent` module docs).
+    #[serde(default)]
+    generic: bool,
     #[serde(flatten)]
     when: Conditions,
 }
@@ -205,6 +217,8 @@ pub(crate) struct Rule {
     pub faq: Option<u16>,
     pub priority: i32,
     pub near: Option<usize>,
+    /// Marked `generic = true`: the model may overrule it.
+    pub generic: bool,
     pub when: Matcher,
 }
 
@@ -705,6 +719,7 @@ fn compile(files: Vec<Loaded>, origin: &str) -> Result<Compiled, RuleError> {
                 faq,
                 priority: r.priority,
                 near: r.near,
+                generic: r.generic,
                 when,
             });
         }
