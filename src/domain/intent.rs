@@ -274,7 +274,9 @@ struct RuleSide {
 
 impl Classification {
     /// Did anything explain the message: an intent, or a rule (a chatter rule,
-    /// a veto) that says why it is nothing for the desk?
+    /// a veto) that says why it is nothing for the desk? The model's "other" does
+    /// not count: it learned chatter between neighbours, and a message said to
+    /// the desk that no rule places deserves a person.
     pub fn is_explained(&self) -> bool {
         self.intent != Intent::Other || self.rule.is_some()
     }
