@@ -239,3 +239,67 @@ async fn a_mention_or_a_reply_to_the_bot_in_a_real_group_is_heard() {
         "{staff:?}"
     );
 }
+
+/// Staff correct the desk, and it learns: a message nothing placed is sorted and
+/// reclassified by staff, exported, added to the examples, and the classifier
+/// trained from them places it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_correction_round_trips_into_what_the_classifier_learns() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("intents");
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents"),
+        &rules,
+    );
+    let w = world(at(2026, 11, 30, 9, 0), |s| {
+        s.desk.rules_dir = Some(rules.clone())
+    })
+    .await;
+    let text = "喷泉池子里的锦鲤翻肚皮了";
+    let before = w.desk.classifier().classify(text);
+    assert_eq!(before.intent.as_str(), "other", "nothing places it yet");
+
+    // Said to the desk in private: 待分类; staff make it a repair of the facilities.
+    w.desk.on_message(&w.msg(OWNER, OWNER, text)).await.unwrap();
+    w.drain().await;
+    w.desk
+        .press(&Actor::new(ADMIN, "主管"), "us:repair:1".parse().unwrap())
+        .await
+        .unwrap();
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    w.desk
+        .reclassify(
+            &w.msg(STAFF, ADMIN, "/reclassify"),
+            "1".parse().unwrap(),
+            &words("报修 facilities"),
+        )
+        .await
+        .unwrap();
+
+    let mut out = Vec::new();
+    guanjia::corrections_cli::export(w.desk.store(), w.desk.classifier(), &mut out)
+        .await
+        .unwrap();
+    std::fs::write(rules.join("examples").join("corrections.jsonl"), &out).unwrap();
+    let retrained = guanjia::domain::Classifier::load(&rules).unwrap();
+    let after = retrained.classify(text);
+    assert_eq!(
+        (after.intent.as_str(), after.category.as_deref()),
+        ("repair", Some("facilities")),
+        "{after:?}"
+    );
+    w.stop.cancel();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
