@@ -272,6 +272,30 @@ impl Default for Flood {
     }
 }
 
+/// Several owners reporting one shared problem (the lift of their building has
+/// stopped) make one ticket with several reporters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Merge {
+    /// Reports of the same category in the same building within this many
+    /// minutes of the first join its ticket; 0 turns merging off.
+    pub minutes: i64,
+    /// Categories of shared things (a lift, corridor lights, a gate), where a
+    /// second report is the same problem; a leak in one flat is not.
+    pub categories: Vec<String>,
+}
+
+impl Default for Merge {
+    fn default() -> Self {
+        Self {
+            minutes: 120,
+            categories: ["elevator", "lighting", "door_access", "facilities"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildingConfig {
@@ -290,6 +314,7 @@ pub struct Settings {
     pub fees: Fees,
     pub inbox: Inbox,
     pub flood: Flood,
+    pub merge: Merge,
     pub building: Vec<BuildingConfig>,
 }
 

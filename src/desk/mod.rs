@@ -10,6 +10,7 @@ mod broadcast;
 mod escalation;
 mod inbox;
 mod media;
+mod merging;
 mod owner;
 mod render;
 pub mod router;

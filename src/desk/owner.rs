@@ -264,6 +264,10 @@ impl Desk {
         } else {
             (None, None)
         };
+        // The lift of this building was reported already: join that ticket.
+        if self.join_shared(msg, c, location.as_ref(), group).await? {
+            return Ok(());
+        }
         let new = self.new_ticket(
             (msg.chat_id, msg.message_id),
             &msg.from,

@@ -130,6 +130,10 @@ impl Desk {
         if !t.status.is_active() || t.source_chat > 0 {
             return Vec::new();
         }
+        super::merging::with_button(self.private_button(t), self.me_too_button(t))
+    }
+
+    fn private_button(&self, t: &Ticket) -> Keyboard {
         let label = if t.location.is_none() {
             "🔒 私聊补充房号/电话"
         } else {

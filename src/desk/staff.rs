@@ -45,6 +45,12 @@ impl Desk {
             let chat_name = self.store().building_of(after.source_chat).await?;
             let reporter_private =
                 after.source_chat > 0 || self.store().has_private_chat(after.reporter.id).await?;
+            // Finished work is news for everyone who reported it.
+            let others = if events.iter().any(|e| matches!(e, EventKind::Done { .. })) {
+                self.store().co_reporters(id).await?
+            } else {
+                Vec::new()
+            };
             // No store reads past this point until commit: SQLite has one connection.
             let mut tx = self.store().begin().await?;
             if !tx.save_ticket(&after, now).await? {
@@ -63,6 +69,8 @@ impl Desk {
                 reporter_private,
             )
             .await?;
+            self.tell_co_reporters_done(&mut tx, &after, &others)
+                .await?;
             self.commit(tx).await?;
             return Ok(Ok(after));
         }
@@ -615,6 +623,7 @@ impl Desk {
                 stars,
             } => self.rate(ticket, round, stars, from).await,
             Action::Sort { unsorted, choice } => self.sort_unsorted(from, unsorted, choice).await,
+            Action::MeToo(id) => self.me_too(from, id).await,
             Action::Claim(id) => {
                 let outcome = self
                     .change_ticket(id, from, |t| Ok(vec![t.claim(from)?]))

@@ -44,6 +44,9 @@ pub enum Action {
     Room { request: i64, confirm: bool },
     /// Staff sort unsorted message `unsorted` (`us:<choice>:N`).
     Sort { unsorted: i64, choice: SortChoice },
+    /// An owner has the same shared problem as ticket `0` (`metoo:N`): they join
+    /// it and hear when it is done.
+    MeToo(TicketId),
 }
 
 /// What staff decided an unsorted message is.
@@ -120,7 +123,7 @@ pub enum Audience {
 impl Action {
     pub fn audience(&self) -> Audience {
         match self {
-            Action::Rate { .. } => Audience::Owners,
+            Action::Rate { .. } | Action::MeToo(_) => Audience::Owners,
             _ => Audience::Staff,
         }
     }
@@ -180,6 +183,7 @@ impl fmt::Display for Action {
                 write!(f, "rr:{verdict}:{request}")
             }
             Action::Sort { unsorted, choice } => write!(f, "us:{}:{unsorted}", choice.as_str()),
+            Action::MeToo(t) => write!(f, "metoo:{}", t.get()),
         }
     }
 }
@@ -232,6 +236,9 @@ impl FromStr for Action {
                 }),
                 _ => Err(StaleButton::Unreadable),
             },
+            "metoo" => ticket(rest)
+                .map(Action::MeToo)
+                .ok_or(StaleButton::Unreadable),
             "room" => Err(StaleButton::OldRoom),
             _ => Err(StaleButton::Unreadable),
         }
@@ -251,6 +258,7 @@ mod tests {
         let cases = [
             (Action::Claim(id(1)), "claim:1"),
             (Action::Done(id(12)), "done:12"),
+            (Action::MeToo(id(7)), "metoo:7"),
             (
                 Action::Rate {
                     ticket: id(3),

@@ -79,6 +79,8 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("unsorted_reply_private", &[]),
     ("addressed_hint", &[]),
     ("after_hours", &["opening"]),
+    ("ack_merged", &["ticket", "status"]),
+    ("merged_done", &["ticket"]),
     ("photo_private_hint", &[]),
     ("finished_photo", &["ticket", "category"]),
     ("room_request_ack", &["location"]),

@@ -29,6 +29,7 @@ mod media;
 mod outbox;
 mod people;
 mod report;
+mod reporters;
 mod state;
 mod tickets;
 
@@ -42,6 +43,7 @@ pub use inbox::DeadLetter;
 pub use media::{MediaRole, TicketMedia, Unsorted};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use people::{Owner, RoomDecision, RoomRequest};
+pub use reporters::CoReporter;
 pub use tickets::{EventRecord, TicketFilter};
 
 use chrono::{DateTime, Utc};

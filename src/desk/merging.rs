@@ -1,0 +1,233 @@
+//! Merged reports: several owners, one shared problem, one ticket.
+//!
+//! Five owners writing that their building's lift has stopped are one job for
+//! the desk: the first report opens the ticket, the others join it as reporters
+//! (`ticket_reporters`), are told its number at once and when it is done, and
+//! staff see one post that counts them. Only shared things merge (`[merge]
+//! categories`: lifts, corridor lights, gates), only in one building, only within
+//! `[merge] minutes`, and never an emergency or a report that names a flat:
+//! two people trapped in two lifts are two emergencies.
+
+use chrono::Duration;
+
+use super::render::staff_tag;
+use super::{CallbackAnswer, Desk, Incoming, Result};
+use crate::domain::Location;
+use crate::domain::action::Action;
+use crate::domain::intent::{Classification, Intent};
+use crate::domain::outgoing::{Button, Keyboard, Lane, Outgoing};
+use crate::domain::ticket::{Actor, EventKind, Status, Ticket, TicketId};
+
+impl Desk {
+    /// Is this report one of a shared problem in `building` already reported?
+    /// Then it joins that ticket (and true is returned).
+    pub(super) async fn join_shared(
+        &self,
+        msg: &Incoming,
+        c: &Classification,
+        location: Option<&Location>,
+        group: Option<&str>,
+    ) -> Result<bool> {
+        let merge = &self.settings().merge;
+        let (Some(category), Some(building)) = (
+            c.category.as_deref(),
+            location.and_then(|l| l.building.as_deref()),
+        ) else {
+            return Ok(false);
+        };
+        let names_a_flat = c.location.as_ref().is_some_and(|l| l.room.is_some());
+        if merge.minutes <= 0
+            || !matches!(c.intent, Intent::Repair | Intent::Complaint)
+            || names_a_flat
+            || !merge.categories.iter().any(|m| m == category)
+        {
+            return Ok(false);
+        }
+        let now = self.now();
+        let Some(t) = self
+            .store()
+            .shared_ticket(building, category, now - Duration::minutes(merge.minutes))
+            .await?
+            .filter(|t| t.reporter.id != msg.from.id)
+        else {
+            return Ok(false);
+        };
+        let mut tx = self.store().begin().await?;
+        if !tx
+            .add_event_from(
+                t.id,
+                &msg.from,
+                &EventKind::Repeated {
+                    text: msg.text.clone(),
+                },
+                &msg.reply_tag(),
+                now,
+            )
+            .await?
+        {
+            return Ok(true);
+        }
+        tx.add_co_reporter(t.id, &msg.from, msg.chat_id, Some(msg.message_id), now)
+            .await?;
+        let count = tx.reporter_count(t.id).await?;
+        tx.enqueue(
+            &Outgoing::send(
+                msg.chat_id,
+                self.t().render(
+                    "ack_merged",
+                    &[("ticket", &t.id.to_string()), ("status", t.status.label())],
+                ),
+            )
+            .reply_to(msg.message_id)
+            .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        self.tell_staff_of_reporter(&mut tx, &t, count, group, &msg.from, Some(&msg.text))
+            .await?;
+        if let Some(media) = &msg.media {
+            let caption = format!(
+                "📷 工单 {} · 又一位业主反映时附的{}",
+                t.id,
+                media.kind.label()
+            );
+            self.keep_media(&mut tx, msg, &t, media, &caption, Lane::Interactive)
+                .await?;
+        }
+        self.commit(tx).await?;
+        tracing::info!(ticket = t.id.get(), reporters = count, "report merged");
+        Ok(true)
+    }
+
+    /// 我也有这个问题, pressed under a shared ticket's reply in the group.
+    pub(super) async fn me_too(&self, from: &Actor, id: TicketId) -> Result<CallbackAnswer> {
+        let Some(t) = self.store().ticket(id).await? else {
+            return Ok(CallbackAnswer::alert("按钮已失效"));
+        };
+        if t.reporter.id == from.id {
+            return Ok(CallbackAnswer::toast(format!(
+                "工单 {} 就是您报的,处理完成后会告诉您",
+                t.id
+            )));
+        }
+        if !t.status.is_active() {
+            return Ok(CallbackAnswer::toast(format!(
+                "工单 {} 已处理完成,谢谢!",
+                t.id
+            )));
+        }
+        let group = self.store().building_of(t.source_chat).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        if !tx
+            .add_co_reporter(t.id, from, t.source_chat, None, now)
+            .await?
+        {
+            return Ok(CallbackAnswer::toast("已经记下您了,处理完成后会告诉您"));
+        }
+        let count = tx.reporter_count(t.id).await?;
+        self.tell_staff_of_reporter(&mut tx, &t, count, group.as_deref(), from, None)
+            .await?;
+        self.commit(tx).await?;
+        Ok(CallbackAnswer::toast(format!(
+            "已记下,共 {count} 位业主反映了这个问题。处理完成后会在群里告诉大家"
+        )))
+    }
+
+    async fn tell_staff_of_reporter(
+        &self,
+        tx: &mut crate::storage::Tx,
+        t: &Ticket,
+        count: i64,
+        group: Option<&str>,
+        who: &Actor,
+        text: Option<&str>,
+    ) -> Result<()> {
+        let now = self.now();
+        let said = text
+            .map(|s| format!(":{}", super::render::excerpt(s, 200)))
+            .unwrap_or_else(|| "(点了「我也有这个问题」)".into());
+        for out in self.to_staff(
+            &format!("merge:{}:{}", t.id.get(), who.id),
+            &format!(
+                "👥 工单 {} 又一位业主反映,共 {count} 位:{} · {}{said}",
+                t.id,
+                group.unwrap_or("私聊"),
+                who.name
+            ),
+        ) {
+            tx.enqueue(&out, now).await?;
+        }
+        if let Some(staff) = self.staff_chat() {
+            tx.enqueue(
+                &Outgoing::edit(
+                    staff,
+                    staff_tag(t),
+                    format!("{}\n👥 共 {count} 位业主反映", self.staff_text(t, group)),
+                )
+                .keyboard(self.staff_keyboard(t)),
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The button under a shared ticket's acknowledgement in a group.
+    pub(super) fn me_too_button(&self, t: &Ticket) -> Option<Button> {
+        let shared = t
+            .category
+            .as_deref()
+            .is_some_and(|c| self.settings().merge.categories.iter().any(|m| m == c));
+        (shared
+            && self.settings().merge.minutes > 0
+            && t.source_chat < 0
+            && t.status.is_active()
+            && t.intent != Intent::Emergency)
+            .then(|| Button::action("🙋 我也有这个问题", Action::MeToo(t.id)))
+    }
+
+    /// Finished: everyone who reported it hears so, where they reported it.
+    pub(super) async fn tell_co_reporters_done(
+        &self,
+        tx: &mut crate::storage::Tx,
+        t: &Ticket,
+        others: &[crate::storage::CoReporter],
+    ) -> Result<()> {
+        if t.status != Status::Done || others.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let text = self
+            .t()
+            .render("merged_done", &[("ticket", &t.id.to_string())]);
+        let mut told_group = false;
+        for r in others {
+            let out = match r.message_id {
+                Some(m) => Outgoing::send(r.chat_id, text.clone())
+                    .reply_to(m)
+                    .tag(format!("t{}:r{}:done:{}", t.id.get(), t.round, r.who.id)),
+                // Button presses joined in the ticket's own group: one notice there.
+                None if !told_group => {
+                    told_group = true;
+                    Outgoing::send(r.chat_id, text.clone()).tag(format!(
+                        "t{}:r{}:done:group",
+                        t.id.get(),
+                        t.round
+                    ))
+                }
+                None => continue,
+            };
+            tx.enqueue(&out, now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The keyboard under an acknowledgement, with 我也有这个问题 added.
+pub(super) fn with_button(mut keyboard: Keyboard, button: Option<Button>) -> Keyboard {
+    if let Some(b) = button {
+        keyboard.push(vec![b]);
+    }
+    keyboard
+}

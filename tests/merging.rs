@@ -1,0 +1,129 @@
+//! Five owners, one stopped lift: one ticket, everyone told the same number and
+//! told when it is done; staff see one post that counts them.
+
+mod support;
+
+use guanjia::domain::Actor;
+use support::inprocess::{ADMIN, G5, STAFF, at, world};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_reporting_one_stopped_lift_share_one_ticket() {
+    let w = world(at(2026, 11, 30, 9, 0), |_| {}).await;
+    let reports = [
+        (3001, "5栋的电梯坏了,停在3楼不动"),
+        (3002, "电梯又不动了"),
+        (3003, "5栋电梯停了 爬楼好累"),
+        (3004, "电梯坏了吗?按了没反应"),
+        (3005, "电梯停运了,什么时候能修好"),
+    ];
+    let mut ids = Vec::new();
+    for (owner, text) in reports {
+        let m = w.msg(G5, owner, text);
+        ids.push(m.message_id);
+        w.desk.on_message(&m).await.unwrap();
+    }
+    // Someone trapped is an emergency of its own, never merged.
+    w.desk
+        .on_message(&w.msg(G5, 3006, "5栋电梯困人了,快来"))
+        .await
+        .unwrap();
+    w.drain().await;
+
+    let log = w.sent.log.lock().unwrap().clone();
+    let to_group: Vec<&String> = log
+        .iter()
+        .filter(|(op, c, _)| *op == "send" && *c == G5)
+        .map(|(_, _, t)| t)
+        .collect();
+    assert_eq!(
+        to_group.iter().filter(|t| t.contains("#1")).count(),
+        5,
+        "every owner of the lift is told #1: {to_group:?}"
+    );
+    assert_eq!(
+        to_group
+            .iter()
+            .filter(|t| t.contains("已有邻居反映"))
+            .count(),
+        4
+    );
+    assert!(
+        to_group
+            .iter()
+            .any(|t| t.contains("#2") && t.contains("紧急"))
+    );
+    let staff_posts = log
+        .iter()
+        .filter(|(op, c, t)| *op == "send" && *c == STAFF && t.contains("工单 #1 ·"))
+        .count();
+    assert_eq!(staff_posts, 1, "one post for the lift");
+    assert!(
+        log.iter()
+            .any(|(_, c, t)| *c == STAFF && t.contains("共 5 位")),
+        "staff see the count"
+    );
+
+    // A neighbour presses 我也有这个问题 under the acknowledgement.
+    let pressed = w
+        .desk
+        .press(&Actor::new(3010, "邻居"), "metoo:1".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(pressed.text.contains("共 6 位"), "{}", pressed.text);
+
+    // Done: every reporter hears it where they reported it.
+    let staff = w.msg(STAFF, ADMIN, "/claim 1");
+    w.desk.claim(&staff, "1".parse().unwrap()).await.unwrap();
+    let done = w.msg(STAFF, ADMIN, "/done 1");
+    w.desk
+        .finish(&done, "1".parse().unwrap(), Some("更换了控制板".into()))
+        .await
+        .unwrap();
+    w.drain().await;
+    let finished = w.sent.sent_to(G5, "工单 #1)已处理完成");
+    assert_eq!(
+        finished,
+        4 + 1,
+        "four who wrote, one notice for those who pressed"
+    );
+    let t = w
+        .desk
+        .store()
+        .ticket("1".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.reporter.id, 3001, "the first report is the ticket's");
+    w.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn problems_in_flats_and_other_buildings_are_not_merged() {
+    let w = world(at(2026, 11, 30, 9, 0), |_| {}).await;
+    w.desk
+        .on_message(&w.msg(G5, 3001, "5栋电梯坏了"))
+        .await
+        .unwrap();
+    // Another building's lift, and a light inside one flat.
+    w.desk
+        .on_message(&w.msg(support::inprocess::G3, 3002, "3栋电梯坏了"))
+        .await
+        .unwrap();
+    w.desk
+        .on_message(&w.msg(G5, 3003, "5栋2单元501 家里的灯坏了"))
+        .await
+        .unwrap();
+    w.desk
+        .on_message(&w.msg(G5, 3004, "5栋2单元602 卫生间灯也坏了"))
+        .await
+        .unwrap();
+    w.drain().await;
+    for n in 1..=4 {
+        assert_eq!(
+            w.sent.sent_to(STAFF, &format!("工单 #{n} ·")),
+            1,
+            "ticket #{n} is its own"
+        );
+    }
+    w.stop.cancel();
+}
