@@ -289,7 +289,9 @@ impl Default for Merge {
     fn default() -> Self {
         Self {
             minutes: 120,
-            categories: ["elevator", "lighting", "door_access", "facilities"]
+            // Not door_access: a car-park barrier and a unit's door are both
+            // "door_access" and different things.
+            categories: ["elevator", "lighting", "facilities"]
                 .map(String::from)
                 .to_vec(),
         }

@@ -127,3 +127,41 @@ async fn problems_in_flats_and_other_buildings_are_not_merged() {
     }
     w.stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_in_the_staff_group_count_this_weeks_work() {
+    let w = world(at(2026, 11, 30, 9, 0), |_| {}).await;
+    w.desk
+        .on_message(&w.msg(G5, 3001, "5栋电梯坏了"))
+        .await
+        .unwrap();
+    w.desk
+        .on_message(&w.msg(G5, 3002, "5栋2单元501 厨房水管漏水"))
+        .await
+        .unwrap();
+    w.clock.advance(chrono::Duration::minutes(10));
+    let claim = w.msg(STAFF, ADMIN, "/claim 1");
+    w.desk.claim(&claim, "1".parse().unwrap()).await.unwrap();
+    w.clock.advance(chrono::Duration::minutes(50));
+    let done = w.msg(STAFF, ADMIN, "/done 1");
+    w.desk
+        .finish(&done, "1".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let ask = w.msg(STAFF, ADMIN, "/stats");
+    w.desk.stats(&ask, 7).await.unwrap();
+    w.drain().await;
+    let log = w.sent.log.lock().unwrap().clone();
+    let stats = log
+        .iter()
+        .find(|(_, c, t)| *c == STAFF && t.starts_with("📊"))
+        .map(|(_, _, t)| t.clone())
+        .expect("the figures");
+    // Ticket 1 claimed after 10 minutes (in time), finished after 60; ticket 2
+    // not claimed and its 15 minutes long past: 1 of 2 claimed in time.
+    assert!(stats.contains("工单 2 张"), "{stats}");
+    assert!(stats.contains("认领用时 中位数 10 分钟"), "{stats}");
+    assert!(stats.contains("按时认领 50%"), "{stats}");
+    assert!(stats.contains("完成用时 中位数 60 分钟"), "{stats}");
+    w.stop.cancel();
+}

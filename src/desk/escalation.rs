@@ -205,3 +205,77 @@ impl Desk {
         }
     }
 }
+
+impl Desk {
+    /// `/stats [days]`: the figures of the manager's report for the last days,
+    /// short enough for a chat (the full report is `guanjia report`).
+    pub async fn stats(&self, msg: &super::Incoming, days: i64) -> Result<()> {
+        let now = self.now();
+        let mut builder = crate::domain::stats::ReportBuilder::new(now, self.tz());
+        self.store()
+            .for_each_ticket_fact(
+                now - Duration::days(days),
+                now + Duration::seconds(1),
+                |f| builder.add(&f),
+            )
+            .await?;
+        let r = builder.finish();
+        let minutes = |m: Option<i64>| match m {
+            None => "—".to_string(),
+            Some(m) if m < 120 => format!("{m} 分钟"),
+            Some(m) => format!("{:.1} 小时", m as f64 / 60.0),
+        };
+        let share = |s: crate::domain::stats::Share| match s.ratio() {
+            None => "—".to_string(),
+            Some(x) => format!("{:.0}%", x * 100.0),
+        };
+        let mut text = format!(
+            "📊 近 {days} 天:工单 {} 张\n认领用时 中位数 {},P90 {};按时认领 {}\n完成用时 中位数 {},P90 {};按时完成 {}\n业主评价 {};重新打开 {}",
+            r.tickets,
+            minutes(r.claim_median_minutes),
+            minutes(r.claim_p90_minutes),
+            share(r.claimed_in_time),
+            minutes(r.finish_median_minutes),
+            minutes(r.finish_p90_minutes),
+            share(r.finished_in_time),
+            r.rating_average
+                .map(|a| format!("{a:.1} 星({} 条,不满意 {})", r.rated, r.unhappy))
+                .unwrap_or_else(|| "—".into()),
+            share(r.reopened),
+        );
+        let mut categories: Vec<_> = r.by_category.iter().collect();
+        categories.sort_by(|a, b| b.1.cmp(a.1));
+        if !categories.is_empty() {
+            text.push_str("\n类别:");
+            text.push_str(
+                &categories
+                    .iter()
+                    .take(6)
+                    .map(|(c, n)| format!("{} {n}", self.category_label(Some(c))))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            );
+        }
+        if !r.recurring.is_empty() {
+            text.push_str("\n反复出现:");
+            text.push_str(
+                &r.recurring
+                    .iter()
+                    .take(3)
+                    .map(|p| {
+                        format!(
+                            "{}栋{} {} 次({})",
+                            p.building,
+                            self.category_label(Some(&p.category)),
+                            p.tickets,
+                            p.week
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            );
+        }
+        text.push_str("\n完整报告:guanjia report --format html");
+        self.reply(msg, text).await
+    }
+}

@@ -4,7 +4,8 @@
 //! the desk: the first report opens the ticket, the others join it as reporters
 //! (`ticket_reporters`), are told its number at once and when it is done, and
 //! staff see one post that counts them. Only shared things merge (`[merge]
-//! categories`: lifts, corridor lights, gates), only in one building, only within
+//! categories`: lifts, corridor lights), only in one building (and one unit when
+//! both name it), only within
 //! `[merge] minutes`, and never an emergency or a report that names a flat:
 //! two people trapped in two lifts are two emergencies.
 
@@ -49,6 +50,14 @@ impl Desk {
             .shared_ticket(building, category, now - Duration::minutes(merge.minutes))
             .await?
             .filter(|t| t.reporter.id != msg.from.id)
+            // 1单元's corridor light is not 2单元's.
+            .filter(|t| {
+                let unit = |l: Option<&Location>| l.and_then(|l| l.unit.clone());
+                match (unit(t.location.as_ref()), unit(location)) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+            })
         else {
             return Ok(false);
         };

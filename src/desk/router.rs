@@ -125,6 +125,7 @@ async fn run_staff(desk: &Desk, msg: &Incoming, cmd: &StaffCommand) -> Result<()
         S::RemindFees(args) => desk.remind_fees(msg, args).await,
         S::Recall(id) => desk.recall(msg, *id).await,
         S::Broadcasts => desk.broadcast_log(msg).await,
+        S::Stats(days) => desk.stats(msg, days.unwrap_or(7)).await,
         S::SetStaffGroup => desk.set_staff_group(msg).await,
     }
 }

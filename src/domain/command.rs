@@ -88,6 +88,8 @@ pub enum StaffCommand {
     Recall(i64),
     Broadcasts,
     SetStaffGroup,
+    /// `/stats [days]`: the service figures of the last days (default 7).
+    Stats(Option<i64>),
 }
 
 impl StaffCommand {
@@ -131,6 +133,8 @@ pub enum ArgError {
     BadTicket(#[from] TicketError),
     #[error("用法:/tickets [open|mine|overdue]")]
     TicketList,
+    #[error("用法:/stats [天数],例如 /stats 30(1 到 366 天)")]
+    StatsDays,
     #[error("用法:/outage_cancel 编号(见 /outages)")]
     OutageNumber,
     #[error("用法:/recall 编号(发送结果里的广播编号)")]
@@ -222,6 +226,15 @@ fn parse_staff(name: &str, args: &str) -> Option<Result<StaffCommand, ArgError>>
             .map(S::Recall)
             .ok_or(ArgError::BroadcastNumber),
         "broadcasts" => Ok(S::Broadcasts),
+        "stats" => match args.trim() {
+            "" => Ok(S::Stats(None)),
+            n => n
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=366).contains(d))
+                .map(|d| S::Stats(Some(d)))
+                .ok_or(ArgError::StatsDays),
+        },
         "set_staff_group" => Ok(S::SetStaffGroup),
         _ => return None,
     })
@@ -302,6 +315,7 @@ pub const STAFF_COMMANDS: &[CommandHelp] = &[
     ),
     c("recall", "撤回广播:/recall 编号"),
     c("broadcasts", "广播记录:谁、何时、发到哪、送达/失败"),
+    c("stats", "服务统计:/stats [天数](默认 7 天)"),
     c("set_staff_group", "把本群设为员工群(管理员,在员工群里发送)"),
 ];
 

@@ -225,7 +225,14 @@ impl World {
         for _ in 0..500 {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             let due = self.desk.store().next_outbox_due().await.unwrap();
-            if due.is_none_or(|d| d > self.clock.now_utc()) {
+            // A leased row's next "due" is its lease's end: it is still in
+            // flight, so wait for it too.
+            let in_flight: i64 =
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE state = 'sending'")
+                    .fetch_one(self.desk.store().raw_pool())
+                    .await
+                    .unwrap();
+            if in_flight == 0 && due.is_none_or(|d| d > self.clock.now_utc()) {
                 return;
             }
         }
