@@ -62,6 +62,13 @@ async fn owners_reporting_one_stopped_lift_share_one_ticket() {
             .any(|(_, c, t)| *c == STAFF && t.contains("共 5 位")),
         "staff see the count"
     );
+    assert_eq!(
+        log.iter()
+            .filter(|(op, c, t)| *op == "send" && *c == STAFF && t.contains("又有业主反映"))
+            .count(),
+        1,
+        "staff hear of the second reporter once; the post keeps the count"
+    );
 
     // A neighbour presses 我也有这个问题 under the acknowledgement.
     let pressed = w

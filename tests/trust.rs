@@ -107,12 +107,14 @@ async fn a_flood_from_one_group_is_summarised_and_an_emergency_still_goes_first(
     )
     .unwrap();
     let _d = home.start(&fake).await;
-    // Thirty different owners, thirty reports: all kept, five posted one by one.
+    // Thirty different owners, thirty problems in their own flats (a shared
+    // one, like the corridor light, would be one merged ticket): all kept, five
+    // posted one by one.
     for n in 0..30 {
         fake.push_text(
             &group5(),
             &FakeUser::new(5000 + n, "业主"),
-            "楼道的灯坏了,晚上黑漆漆的",
+            "家里厨房下水道堵了,水下不去",
         );
     }
     fake.wait_for(

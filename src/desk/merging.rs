@@ -153,19 +153,23 @@ impl Desk {
         text: Option<&str>,
     ) -> Result<()> {
         let now = self.now();
-        let said = text
-            .map(|s| format!(":{}", super::render::excerpt(s, 200)))
-            .unwrap_or_else(|| "(点了「我也有这个问题」)".into());
-        for out in self.to_staff(
-            &format!("merge:{}:{}", t.id.get(), who.id),
-            &format!(
-                "👥 工单 {} 又一位业主反映,共 {count} 位:{} · {}{said}",
-                t.id,
-                group.unwrap_or("私聊"),
-                who.name
-            ),
-        ) {
-            tx.enqueue(&out, now).await?;
+        // Staff hear of the second reporter once; after that the ticket's post
+        // keeps the count, so thirty neighbours are not thirty messages.
+        if count == 2 {
+            let said = text
+                .map(|s| format!(":{}", super::render::excerpt(s, 200)))
+                .unwrap_or_else(|| "(点了「我也有这个问题」)".into());
+            for out in self.to_staff(
+                &format!("merge:{}", t.id.get()),
+                &format!(
+                    "👥 工单 {} 又有业主反映同一问题:{} · {}{said}(之后的人数见工单帖)",
+                    t.id,
+                    group.unwrap_or("私聊"),
+                    who.name
+                ),
+            ) {
+                tx.enqueue(&out, now).await?;
+            }
         }
         if let Some(staff) = self.staff_chat() {
             tx.enqueue(
