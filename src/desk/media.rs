@@ -390,18 +390,7 @@ impl Desk {
         let ticket = new.opened(ticket_id);
         tx.add_event(ticket_id, Some(from), &EventKind::Opened, now)
             .await?;
-        if let Some(m) = &u.media {
-            tx.add_ticket_media(
-                ticket_id,
-                m,
-                MediaRole::Report,
-                (u.source_chat, u.source_message),
-                None,
-                u.sender.id,
-                now,
-            )
-            .await?;
-        }
+        keep_unsorted_file(&mut tx, &u, ticket_id, now).await?;
         let lane = self.lane_for(intent == Intent::Emergency);
         let private = u.source_chat > 0;
         tx.enqueue(
@@ -457,18 +446,7 @@ impl Desk {
         {
             return Ok(());
         }
-        if let Some(m) = &u.media {
-            tx.add_ticket_media(
-                t.id,
-                m,
-                MediaRole::Report,
-                (u.source_chat, u.source_message),
-                None,
-                u.sender.id,
-                now,
-            )
-            .await?;
-        }
+        keep_unsorted_file(tx, u, t.id, now).await?;
         let place = unsorted_place(u.source_chat, group);
         self.edit_unsorted_posts(
             tx,
@@ -580,6 +558,28 @@ impl Desk {
             created_at: now,
         }
     }
+}
+
+/// The voice message of an unsorted message goes with the ticket it became.
+async fn keep_unsorted_file(
+    tx: &mut Tx,
+    u: &Unsorted,
+    ticket: crate::domain::ticket::TicketId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    if let Some(m) = &u.media {
+        tx.add_ticket_media(
+            ticket,
+            m,
+            MediaRole::Report,
+            (u.source_chat, u.source_message),
+            None,
+            u.sender.id,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn unsorted_place(chat: i64, group: Option<&str>) -> String {
