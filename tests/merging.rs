@@ -172,3 +172,65 @@ async fn stats_in_the_staff_group_count_this_weeks_work() {
     assert!(stats.contains("完成用时 中位数 60 分钟"), "{stats}");
     w.stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrongly_merged_owner_is_split_into_a_ticket_of_their_own() {
+    let w = world(at(2026, 11, 30, 9, 0), |_| {}).await;
+    let say = |chat, from, text: &str| {
+        let m = w.msg(chat, from, text);
+        let desk = w.desk.clone();
+        async move { guanjia::desk::route(&desk, &m).await.unwrap() }
+    };
+    say(G5, 3001, "5栋楼道灯坏了,晚上黑乎乎的").await;
+    // Meant the light in their own flat, but named none: merged.
+    say(G5, 3002, "5栋的灯也坏了,开关按了没反应").await;
+    w.drain().await;
+    assert_eq!(w.sent.sent_to(G5, "#1"), 2, "both were told #1");
+
+    say(STAFF, ADMIN, "/split 1 9999").await;
+    w.drain().await;
+    assert_eq!(
+        w.sent.sent_to(STAFF, "合并进来的有:业主(3002)"),
+        1,
+        "an unknown reporter is refused with the list"
+    );
+    say(STAFF, ADMIN, "/split 1 3002").await;
+    w.drain().await;
+    assert_eq!(w.sent.sent_to(STAFF, "单独登记为工单 #2"), 1);
+    assert_eq!(
+        w.sent.sent_to(G5, "误并入了工单 #1"),
+        1,
+        "the owner is told, with the new number"
+    );
+    assert_eq!(w.sent.sent_to(G5, "#2"), 1);
+    assert_eq!(w.sent.sent_to(STAFF, "工单 #2 ·"), 1, "staff get its post");
+    let t2 = w
+        .desk
+        .store()
+        .ticket("2".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t2.reporter.id, 3002);
+    assert!(t2.text.contains("开关按了没反应"), "their own words");
+
+    // The same command again changes nothing.
+    say(STAFF, ADMIN, "/split 1 3002").await;
+    w.drain().await;
+    assert_eq!(w.sent.sent_to(STAFF, "单独登记为工单"), 1);
+    assert!(
+        w.desk
+            .store()
+            .ticket("3".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // #1 is done: only its own reporter hears, not the owner split out.
+    say(STAFF, ADMIN, "/claim 1").await;
+    say(STAFF, ADMIN, "/done 1").await;
+    w.drain().await;
+    assert_eq!(w.sent.sent_to(G5, "工单 #1)已处理完成"), 0);
+    w.stop.cancel();
+}

@@ -77,7 +77,7 @@ async fn staff_commands_run_typed_and_misused_ones_say_what_to_write() {
     assert!(
         staff
             .iter()
-            .any(|t| t == "⚠️ 用法:/tickets [open|mine|overdue]"),
+            .any(|t| t == "⚠️ 用法:/tickets [open|mine|overdue|followup]"),
         "{staff:?}"
     );
     w.stop.cancel();

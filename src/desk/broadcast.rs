@@ -757,6 +757,7 @@ impl Desk {
         let now = self.now();
         self.prune(now).await;
         self.escalate().await?;
+        self.follow_up_unrated().await?;
         let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
         for o in self.store().due_outage_reminders(now, lead).await? {
             self.outage_step(&o, OutageStep::Reminded).await?;

@@ -179,7 +179,7 @@ impl Desk {
     }
 
     /// Told when tickets are late: `[desk] supervisors`, else the admins.
-    fn supervisors(&self) -> Vec<i64> {
+    pub(super) fn supervisors(&self) -> Vec<i64> {
         let d = &self.settings().desk;
         if d.supervisors.is_empty() {
             d.admins.clone()

@@ -12,6 +12,7 @@
 
 use chrono::Duration;
 
+use super::place::building_location;
 use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::action::{Action, SortChoice};
@@ -630,10 +631,4 @@ fn already_sorted(u: &Unsorted) -> String {
         ("answered", _) => "已由其他同事答复".into(),
         _ => "已由其他同事处理".into(),
     }
-}
-
-/// The building of a group named like `3栋` as a location, if it reads as one.
-pub(super) fn building_location(name: &str) -> Option<Location> {
-    let building = name.parse::<Location>().ok()?.building?;
-    Location::new(Some(building), None, None)
 }

@@ -17,7 +17,7 @@ use crate::domain::Location;
 use crate::domain::action::Action;
 use crate::domain::intent::{Classification, Intent};
 use crate::domain::outgoing::{Button, Keyboard, Lane, Outgoing};
-use crate::domain::ticket::{Actor, EventKind, Status, Ticket, TicketId};
+use crate::domain::ticket::{Actor, EventKind, Priority, Status, Ticket, TicketId};
 
 impl Desk {
     /// Is this report one of a shared problem in `building` already reported?
@@ -61,6 +61,7 @@ impl Desk {
         else {
             return Ok(false);
         };
+        let mut t = t;
         let mut tx = self.store().begin().await?;
         if !tx
             .add_event_from(
@@ -76,8 +77,19 @@ impl Desk {
         {
             return Ok(true);
         }
-        tx.add_co_reporter(t.id, &msg.from, msg.chat_id, Some(msg.message_id), now)
-            .await?;
+        tx.add_co_reporter(
+            t.id,
+            &msg.from,
+            msg.chat_id,
+            Some((msg.message_id, msg.text.as_str())),
+            now,
+        )
+        .await?;
+        if let Some(reason) = c.upset.as_deref() {
+            // The post is edited just below, with the count.
+            self.mark_upset(&mut tx, &mut t, reason, group, false)
+                .await?;
+        }
         let count = tx.reporter_count(t.id).await?;
         tx.enqueue(
             &Outgoing::send(
@@ -184,6 +196,145 @@ impl Desk {
             .await?;
         }
         Ok(())
+    }
+
+    /// `/split N <who>`: a reporter merged into ticket N by mistake (their own
+    /// flat's light, not the corridor's) gets a ticket of their own, opened from
+    /// their own words; one who only pressed 我也有这个问题 is taken off.
+    pub async fn split(&self, msg: &Incoming, id: TicketId, who: Option<&str>) -> Result<()> {
+        let Some(who) = who.map(str::trim).filter(|w| !w.is_empty()) else {
+            return self
+                .reply(msg, "⚠️ 拆分谁?例如 /split 12 10002、/split 12 @wangwu 或 /split 12 王先生(见 /ticket 12)")
+                .await;
+        };
+        let Some(t) = self.store().ticket(id).await? else {
+            return self.reply(msg, format!("⚠️ 没有工单 {id}")).await;
+        };
+        let others = self.store().co_reporters(id).await?;
+        let handle = match who.starts_with('@') {
+            true => self.store().person(who).await?.map(|a| a.id),
+            false => who.parse::<i64>().ok(),
+        };
+        let Some(r) = others
+            .iter()
+            .find(|r| Some(r.who.id) == handle || r.who.name == who)
+            .cloned()
+        else {
+            let names: Vec<String> = others
+                .iter()
+                .map(|r| format!("{}({})", r.who.name, r.who.id))
+                .collect();
+            let listed = if names.is_empty() {
+                "只有最早报告的业主一人,没有可拆分的".to_string()
+            } else {
+                format!("合并进来的有:{}", names.join("、"))
+            };
+            return self
+                .reply(msg, format!("⚠️ 工单 {id} 的报告人里没有 {who}。{listed}"))
+                .await;
+        };
+        // Their own ticket, from their own words, placed as their report would be.
+        let group = self.store().building_of(r.chat_id).await?;
+        let source_group = self.store().building_of(t.source_chat).await?;
+        let own = match (r.message_id, r.text.as_deref()) {
+            (Some(m), Some(text)) if !text.trim().is_empty() => {
+                let c = self.classifier().classify(text);
+                let (intent, category) = if matches!(
+                    c.intent,
+                    Intent::Repair | Intent::Complaint | Intent::Emergency
+                ) {
+                    (c.intent, c.category.clone().or(t.category.clone()))
+                } else {
+                    (t.intent, t.category.clone())
+                };
+                let place = self
+                    .report_location(r.who.id, c.location.clone(), group.as_deref())
+                    .await?;
+                Some(self.new_ticket(
+                    (r.chat_id, m),
+                    &r.who,
+                    text.to_string(),
+                    intent,
+                    category,
+                    place,
+                ))
+            }
+            _ => None,
+        };
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        if !tx.remove_co_reporter(id, r.who.id).await? {
+            // Split already: the command arrived twice.
+            return Ok(());
+        }
+        let new_id = match own {
+            Some(new) => tx.insert_ticket(&new).await?.map(|n| (new, n)),
+            None => None,
+        };
+        tx.add_event(
+            id,
+            Some(&msg.from),
+            &EventKind::Split {
+                who: r.who.name.clone(),
+                into: new_id.as_ref().map(|(_, n)| *n),
+            },
+            now,
+        )
+        .await?;
+        let answer = match new_id {
+            Some((new, n)) => {
+                let mine = new.opened(n);
+                tx.add_event(n, Some(&msg.from), &EventKind::Opened, now)
+                    .await?;
+                let private = mine.source_chat > 0;
+                let text = format!(
+                    "{}\n{}",
+                    self.t()
+                        .render("split_owner", &[("ticket", &t.id.to_string())]),
+                    self.ack_text(&mine, private)
+                );
+                let lane = self.lane_for(mine.priority == Priority::Urgent);
+                tx.enqueue(
+                    &Outgoing::send(mine.source_chat, text)
+                        .reply_to(mine.source_message)
+                        .keyboard(self.ack_keyboard(&mine))
+                        .tag(super::render::ack_tag(&mine))
+                        .lane(lane),
+                    now,
+                )
+                .await?;
+                self.post_ticket_to_staff(&mut tx, &mine, group.as_deref(), lane)
+                    .await?;
+                format!(
+                    "✅ 已把 {} 从工单 {} 拆出,单独登记为工单 {}。",
+                    r.who.name, t.id, mine.id
+                )
+            }
+            None => format!(
+                "✅ 已把 {} 从工单 {} 移出(对方是点按钮加入的,没有自己的描述;如有别的问题请业主直接说明)。",
+                r.who.name, t.id
+            ),
+        };
+        let count = tx.reporter_count(id).await?;
+        if let Some(staff) = self.staff_chat() {
+            let mut post = self.staff_text(&t, source_group.as_deref());
+            if count > 1 {
+                post.push_str(&format!("\n👥 共 {count} 位业主反映"));
+            }
+            tx.enqueue(
+                &Outgoing::edit(staff, staff_tag(&t), post).keyboard(self.staff_keyboard(&t)),
+                now,
+            )
+            .await?;
+        }
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, answer)
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        self.commit(tx).await
     }
 
     /// The button under a shared ticket's acknowledgement in a group.

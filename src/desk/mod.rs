@@ -8,10 +8,12 @@
 
 mod broadcast;
 mod escalation;
+mod followup;
 mod inbox;
 mod media;
 mod merging;
 mod owner;
+mod place;
 mod render;
 pub mod router;
 mod setup;

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use super::media::building_location;
+use super::place::{names_another_room, with_building_from};
 use super::render::ack_tag;
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
@@ -225,7 +225,9 @@ impl Desk {
                 return Ok(());
             }
             let window = now - Duration::minutes(flood.repeat_minutes);
-            return self.join_ticket(msg, &t, "ack_repeat", window).await;
+            return self
+                .join_ticket(msg, &t, "ack_repeat", window, c.upset.as_deref())
+                .await;
         }
         // One owner cannot bury the desk: past the hourly limit, ordinary reports
         // are kept on their latest ticket. Emergencies always open their own.
@@ -238,7 +240,13 @@ impl Desk {
             && let Some(t) = self.store().latest_active_ticket_of(msg.from.id).await?
         {
             return self
-                .join_ticket(msg, &t, "ack_over_limit", now - Duration::hours(1))
+                .join_ticket(
+                    msg,
+                    &t,
+                    "ack_over_limit",
+                    now - Duration::hours(1),
+                    c.upset.as_deref(),
+                )
                 .await;
         }
         // One group cannot bury the staff group: past the limit, ordinary tickets
@@ -249,21 +257,9 @@ impl Desk {
                 .ordinary_tickets_from(msg.chat_id, now - Duration::minutes(10))
                 .await?
                 < flood.chat_posts_per_10_minutes;
-        let owner = self.store().owner(msg.from.id).await?;
-        let group_location = group.and_then(building_location);
-        let (location, source) = if let Some(l) = c.location.clone() {
-            // "2单元电梯卡在8楼" in the 5栋 group is 5栋2单元.
-            (
-                Some(with_building_from(l, group_location.as_ref())),
-                Some("message"),
-            )
-        } else if let Some(l) = owner.as_ref().and_then(|o| o.confirmed_location()).cloned() {
-            (Some(l), Some("owner"))
-        } else if let Some(l) = group_location.clone() {
-            (Some(l), Some("group"))
-        } else {
-            (None, None)
-        };
+        let (location, source) = self
+            .report_location(msg.from.id, c.location.clone(), group)
+            .await?;
         // The lift of this building was reported already: join that ticket.
         if self.join_shared(msg, c, location.as_ref(), group).await? {
             return Ok(());
@@ -277,14 +273,22 @@ impl Desk {
             (location, source),
         );
         let pending_voice = self.pending_voice(msg).await?;
+        let upset = self
+            .upset_reason(msg, c.upset.as_deref(), c.category.as_deref(), None)
+            .await?;
         let mut tx = self.store().begin().await?;
         let Some(id) = tx.insert_ticket(&new).await? else {
             // This message already opened a ticket: a re-delivered update.
             return Ok(());
         };
-        let ticket = new.opened(id);
+        let mut ticket = new.opened(id);
         tx.add_event(id, Some(&msg.from), &EventKind::Opened, now)
             .await?;
+        if let Some(reason) = &upset {
+            // Before the staff post, which then shows it.
+            self.mark_upset(&mut tx, &mut ticket, reason, group, false)
+                .await?;
+        }
         let lane = self.lane_for(ticket.priority == Priority::Urgent);
         tx.enqueue(
             &Outgoing::send(msg.chat_id, self.ack_text(&ticket, msg.is_private()))
@@ -346,9 +350,30 @@ impl Desk {
         t: &Ticket,
         template: &str,
         since: chrono::DateTime<chrono::Utc>,
+        mood: Option<&str>,
     ) -> Result<()> {
         let now = self.now();
         let answer = self.store().repeats_by(t.id, msg.from.id, since).await? == 0;
+        let upset = if t.upset || t.reporter.id != msg.from.id {
+            None
+        } else {
+            // A repeat of this very problem: the report that opened it and the
+            // owner's repeats came before. (Past the hourly limit the ticket is
+            // only the owner's latest, perhaps about something else.)
+            let earlier = if template == "ack_repeat" {
+                1 + self
+                    .store()
+                    .repeats_by(t.id, msg.from.id, t.created_at)
+                    .await?
+            } else {
+                0
+            };
+            self.upset_reason(msg, mood, None, Some(earlier)).await?
+        };
+        let group = match upset {
+            Some(_) => self.store().building_of(t.source_chat).await?,
+            None => None,
+        };
         let mut tx = self.store().begin().await?;
         let event = EventKind::Repeated {
             text: msg.text.clone(),
@@ -359,6 +384,10 @@ impl Desk {
         {
             // Already recorded: a re-delivered update.
             return Ok(());
+        }
+        if let Some(reason) = &upset {
+            self.mark_upset(&mut tx, &mut t.clone(), reason, group.as_deref(), true)
+                .await?;
         }
         if let Some(media) = &msg.media {
             let caption = format!(
@@ -772,23 +801,4 @@ fn reports_something_new(c: &Classification, ticket: &Ticket) -> bool {
         Intent::Repair | Intent::Complaint => c.category != ticket.category,
         _ => false,
     }
-}
-
-/// Do both places name a room, and different ones?
-fn names_another_room(new: Option<&Location>, old: Option<&Location>) -> bool {
-    match (
-        new.and_then(|l| l.room.as_ref()),
-        old.and_then(|l| l.room.as_ref()),
-    ) {
-        (Some(a), Some(b)) => a != b,
-        _ => false,
-    }
-}
-
-/// `location`, with the building taken from `known` when it names none.
-fn with_building_from(mut location: Location, known: Option<&Location>) -> Location {
-    if location.building.is_none() {
-        location.building = known.and_then(|k| k.building.clone());
-    }
-    location
 }

@@ -187,6 +187,9 @@ impl Desk {
         if t.follow_up {
             s.push_str("\n⚠️ 业主不满意,需主管回访");
         }
+        if t.upset && t.status.is_active() {
+            s.push_str("\n😠 业主情绪激动:请主管尽快亲自回复(先倾听、致歉,再说明处理和时间)");
+        }
         s
     }
 
@@ -228,7 +231,8 @@ impl Desk {
             ""
         };
         format!(
-            "{} {} · {} · {}{}{}",
+            "{}{} {} · {} · {}{}{}",
+            if t.upset { "😠" } else { "" },
             t.id,
             t.status.label(),
             self.category_label(t.category.as_deref()),

@@ -60,6 +60,10 @@ impl Desk {
             after.version += 1;
             for event in &events {
                 tx.add_event(id, Some(actor), event, now).await?;
+                if matches!(event, EventKind::Done { .. }) {
+                    // A new round of work: its follow-up starts afresh.
+                    tx.reset_revisit(id).await?;
+                }
             }
             self.queue_ticket_news(
                 &mut tx,
@@ -532,9 +536,10 @@ impl Desk {
         self.commit(tx).await
     }
 
-    /// `/tickets [open|mine|overdue]`
+    /// `/tickets [open|mine|overdue|followup]`
     pub async fn list_tickets(&self, msg: &Incoming, kind: TicketListKind) -> Result<()> {
         let filter = match kind {
+            TicketListKind::Followup => return self.list_to_call(msg).await,
             TicketListKind::Open => TicketFilter::Active,
             TicketListKind::Mine => TicketFilter::AssignedTo(msg.from.id),
             TicketListKind::Overdue => TicketFilter::Overdue,
@@ -544,6 +549,7 @@ impl Desk {
             TicketListKind::Open => "未完成的工单",
             TicketListKind::Mine => "我负责的工单",
             TicketListKind::Overdue => "超时的工单",
+            TicketListKind::Followup => "待回访的工单",
         };
         if tickets.is_empty() {
             return self.reply(msg, format!("{title}:无 👍")).await;
@@ -739,5 +745,10 @@ fn event_label(kind: EventType) -> &'static str {
         EventType::OwnerDetails => "业主私聊补充",
         EventType::Repeated => "业主再次反映",
         EventType::Reclassified => "改正分类",
+        EventType::FollowUpAsked => "再次请业主评价",
+        EventType::FollowUpDue => "待电话回访",
+        EventType::FollowedUp => "已回访",
+        EventType::Upset => "业主情绪",
+        EventType::Split => "拆分报告人",
     }
 }

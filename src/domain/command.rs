@@ -65,6 +65,16 @@ pub enum StaffCommand {
     },
     Ticket(TicketId),
     Tickets(TicketListKind),
+    /// `/followup 12 <outcome>`: a staff member called the owner back (回访).
+    Followup {
+        ticket: TicketId,
+        outcome: Option<String>,
+    },
+    /// `/split 12 <user id, @name or name>`: take a wrongly merged reporter out.
+    Split {
+        ticket: TicketId,
+        who: Option<String>,
+    },
     /// `/staff_add ID [name]`. Admins only, which the desk checks before it
     /// says what is wrong with the arguments, so a missing or bad id is `None`.
     StaffAdd {
@@ -104,12 +114,14 @@ impl StaffCommand {
     }
 }
 
-/// `/tickets [open|mine|overdue]`.
+/// `/tickets [open|mine|overdue|followup]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TicketListKind {
     Open,
     Mine,
     Overdue,
+    /// Finished work waiting for a call (回访).
+    Followup,
 }
 
 impl TicketListKind {
@@ -118,6 +130,7 @@ impl TicketListKind {
             "" | "open" | "未完成" => Some(Self::Open),
             "mine" | "我的" => Some(Self::Mine),
             "overdue" | "超时" => Some(Self::Overdue),
+            "followup" | "回访" => Some(Self::Followup),
             _ => None,
         }
     }
@@ -131,7 +144,7 @@ pub enum ArgError {
     NoTicket,
     #[error(transparent)]
     BadTicket(#[from] TicketError),
-    #[error("用法:/tickets [open|mine|overdue]")]
+    #[error("用法:/tickets [open|mine|overdue|followup]")]
     TicketList,
     #[error("用法:/stats [天数],例如 /stats 30(1 到 366 天)")]
     StatsDays,
@@ -196,6 +209,14 @@ fn parse_staff(name: &str, args: &str) -> Option<Result<StaffCommand, ArgError>>
                 .collect(),
         }),
         "ticket" => ticket().map(S::Ticket),
+        "followup" => ticket().map(|ticket| S::Followup {
+            ticket,
+            outcome: rest(),
+        }),
+        "split" => ticket().map(|ticket| S::Split {
+            ticket,
+            who: rest(),
+        }),
         "tickets" => TicketListKind::parse(args)
             .map(S::Tickets)
             .ok_or(ArgError::TicketList),
@@ -296,7 +317,12 @@ pub const STAFF_COMMANDS: &[CommandHelp] = &[
         "改正分类:/reclassify 12 投诉 [装修](咨询/建议/其他 表示不是工单,会关闭)",
     ),
     c("ticket", "查看工单及记录:/ticket 12"),
-    c("tickets", "工单列表:/tickets [open|mine|overdue]"),
+    c("tickets", "工单列表:/tickets [open|mine|overdue|followup]"),
+    c("followup", "记录回访:/followup 12 回访结果"),
+    c(
+        "split",
+        "把误合并的业主拆成单独工单:/split 12 <user id、@用户名或称呼>",
+    ),
     c("staff_add", "添加工作人员(管理员):/staff_add 用户id 称呼"),
     c("staff_remove", "移除工作人员(管理员):/staff_remove 用户id"),
     c("bind", "在业主群里绑定楼栋:/bind 3栋"),

@@ -100,6 +100,7 @@ mod tests {
             updated_at: at(10, 0),
             round: 0,
             version: 0,
+            upset: false,
         }
     }
 

@@ -212,6 +212,10 @@ pub struct Classification {
     pub keywords: Vec<String>,
     /// Which side decided the intent.
     pub decided_by: Decided,
+    /// A sign the writer is at the end of their patience (`[[mood]]` rules):
+    /// the label staff read on the ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upset: Option<String>,
     /// The model's own best intent and its probability, whoever decided
     /// (for staff reading `guanjia classify`, and for a desk that wants to
     /// know how sure the answer was).
@@ -416,14 +420,16 @@ impl Classifier {
             };
             self.scan(&norm, hits);
             let (answer, side) = self.decide(&norm, hits, location);
-            if !self.policy.use_model {
-                hits.norm = norm;
-                return answer;
-            }
-            let mut features = std::mem::take(&mut hits.features);
-            features.fill(&norm);
-            let answer = self.combine(model, &norm, hits, &features, answer, side);
-            hits.features = features;
+            let mut answer = if self.policy.use_model {
+                let mut features = std::mem::take(&mut hits.features);
+                features.fill(&norm);
+                let answer = self.combine(model, &norm, hits, &features, answer, side);
+                hits.features = features;
+                answer
+            } else {
+                answer
+            };
+            answer.upset = self.mood(&norm, hits);
             hits.norm = norm;
             answer
         };

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod command;
 pub mod escalation;
 pub mod fees;
+pub mod followup;
 pub mod intent;
 pub mod location;
 pub mod media;

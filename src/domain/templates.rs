@@ -81,6 +81,8 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("after_hours", &["opening"]),
     ("ack_merged", &["ticket", "status"]),
     ("merged_done", &["ticket"]),
+    ("followup_ask", &["ticket"]),
+    ("split_owner", &["ticket"]),
     ("photo_private_hint", &[]),
     ("finished_photo", &["ticket", "category"]),
     ("room_request_ack", &["location"]),

@@ -53,6 +53,8 @@ pub struct Ticket {
     pub round: i64,
     /// Bumped on every stored change; see `storage`.
     pub version: i64,
+    /// The owner is at the end of their patience (情绪): a senior person answers.
+    pub upset: bool,
 }
 
 /// A ticket before it has a number: what the desk understood of a report. The
@@ -97,6 +99,7 @@ impl NewTicket {
             updated_at: self.created_at,
             round: 0,
             version: 0,
+            upset: false,
         }
     }
 }
@@ -278,6 +281,19 @@ impl Ticket {
         }
     }
 
+    /// A staff member followed up finished work (回访) and says how it went:
+    /// unrated work is closed by it; reopened work (an unhappy rating) stays
+    /// with its assignee, the supervisor's call made.
+    pub fn followed_up(&mut self, outcome: String) -> Result<EventKind, TicketError> {
+        match self.status {
+            Status::Done => self.status = Status::Closed,
+            Status::Claimed | Status::Open if self.follow_up => {}
+            _ => return Err(self.wrong("回访")),
+        }
+        self.follow_up = false;
+        Ok(EventKind::FollowedUp { outcome })
+    }
+
     /// Fill in where, when the owner names it after the report.
     /// Staff say it is something else. A repair, complaint or emergency stays a
     /// ticket of that kind (an emergency is urgent, the rest normal); a question,
@@ -352,6 +368,7 @@ mod tests {
             updated_at: t0,
             round: 0,
             version: 0,
+            upset: false,
         }
     }
 

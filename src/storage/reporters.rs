@@ -13,6 +13,8 @@ pub struct CoReporter {
     pub who: Actor,
     pub chat_id: i64,
     pub message_id: Option<i64>,
+    /// Their own words; `None` when they pressed 我也有这个问题.
+    pub text: Option<String>,
 }
 
 impl Store {
@@ -42,7 +44,7 @@ impl Store {
 
     pub async fn co_reporters(&self, ticket: TicketId) -> Result<Vec<CoReporter>> {
         let rows = sqlx::query(
-            "SELECT user_id, name, chat_id, message_id FROM ticket_reporters WHERE ticket_id = $1 ORDER BY joined_at",
+            "SELECT user_id, name, chat_id, message_id, text FROM ticket_reporters WHERE ticket_id = $1 ORDER BY joined_at",
         )
         .bind(ticket.get())
         .fetch_all(&self.pool)
@@ -55,6 +57,7 @@ impl Store {
                     who: Actor::new(r.try_get(0).ctx(c)?, r.try_get::<String, _>(1).ctx(c)?),
                     chat_id: r.try_get(2).ctx(c)?,
                     message_id: r.try_get(3).ctx(c)?,
+                    text: r.try_get(4).ctx(c)?,
                 })
             })
             .collect()
@@ -62,25 +65,27 @@ impl Store {
 }
 
 impl Tx {
-    /// Add a reporter to a ticket. False if they are on it already.
+    /// Add a reporter to a ticket, with their report (message id and words)
+    /// unless they pressed the button. False if they are on it already.
     pub async fn add_co_reporter(
         &mut self,
         ticket: TicketId,
         who: &Actor,
         chat_id: i64,
-        message_id: Option<i64>,
+        report: Option<(i64, &str)>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO ticket_reporters (ticket_id, user_id, name, chat_id, message_id, joined_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (ticket_id, user_id) DO NOTHING",
+            "INSERT INTO ticket_reporters (ticket_id, user_id, name, chat_id, message_id, joined_at, text)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id, user_id) DO NOTHING",
         )
         .bind(ticket.get())
         .bind(who.id)
         .bind(&who.name)
         .bind(chat_id)
-        .bind(message_id)
+        .bind(report.map(|(m, _)| m))
         .bind(ms(now))
+        .bind(report.map(|(_, text)| text))
         .execute(&mut *self.tx)
         .await
         .ctx("adding a reporter")?;

@@ -342,7 +342,7 @@ async fn ticket<'e>(db: impl Executor<'e, Database = Any>, id: TicketId) -> Resu
 
 pub(super) const TICKET_COLUMNS: &str = "id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent, category,
     building, unit, room, priority, status, assignee_id, assignee_name, rating, follow_up, respond_by, resolve_by,
-    created_at, updated_at, version, round";
+    created_at, updated_at, version, round, upset";
 
 pub(super) fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
     let get_i = |i: usize| r.try_get::<i64, _>(i).ctx("reading a ticket");
@@ -374,5 +374,6 @@ pub(super) fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
         updated_at: from_ms(get_i(20)?),
         version: get_i(21)?,
         round: get_i(22)?,
+        upset: get_i(23)? != 0,
     })
 }

@@ -211,6 +211,7 @@ impl Classifier {
                     keywords: Vec::new(),
                     decided_by,
                     model: None,
+                    upset: None,
                 },
                 side,
             );
@@ -278,6 +279,7 @@ impl Classifier {
                     id: rule.id.clone(),
                 },
                 model: None,
+                upset: None,
             },
             side,
         )
@@ -293,6 +295,15 @@ impl Classifier {
             .iter()
             .find(|u| self.fires(norm, hits, &u.when))
             .map(|u| u.utility)
+    }
+
+    /// The label of the first `[[mood]]` rule the message fires, if any.
+    pub(super) fn mood(&self, norm: &str, hits: &mut Hits) -> Option<String> {
+        self.c
+            .moods
+            .iter()
+            .find(|m| self.fires(norm, hits, &m.when))
+            .map(|m| m.label.clone())
     }
 
     /// Category whose keywords the message matches best: highest category

@@ -195,6 +195,7 @@ impl Classifier {
                 probability: round3(probability),
             },
             model: answer.model,
+            upset: None,
         }
     }
 }

@@ -79,6 +79,8 @@ struct RuleFile {
     faqs: Vec<FaqSpec>,
     #[serde(default, rename = "utility")]
     utilities: Vec<UtilitySpec>,
+    #[serde(default, rename = "mood")]
+    moods: Vec<MoodSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +176,19 @@ struct FaqSpec {
 #[serde(deny_unknown_fields)]
 struct UtilitySpec {
     id: String,
+    #[serde(flatten)]
+    when: Conditions,
+}
+
+/// Signs that an owner is at the end of their patience (情绪): threats to go
+/// to the 12345 hotline, the media or a court, anger words. Orthogonal to the
+/// intent: a repair or a complaint may carry one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoodSpec {
+    id: String,
+    /// What staff read on the ticket ("扬言投诉到 12345、媒体或法院").
+    label: String,
     #[serde(flatten)]
     when: Conditions,
 }

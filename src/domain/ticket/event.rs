@@ -42,6 +42,23 @@ pub enum EventKind {
         from: String,
         to: String,
     },
+    /// Finished work nobody rated: the owner was asked once more (回访).
+    FollowUpAsked,
+    /// Still unrated: listed for a staff member's call.
+    FollowUpDue,
+    /// A staff member followed it up (`/followup N <outcome>`).
+    FollowedUp {
+        outcome: String,
+    },
+    /// The owner is at the end of their patience (情绪): why it was seen.
+    Upset {
+        reason: String,
+    },
+    /// A wrongly merged reporter was split out into ticket `into` (`/split`).
+    Split {
+        who: String,
+        into: Option<super::TicketId>,
+    },
 }
 
 impl EventKind {
@@ -59,6 +76,11 @@ impl EventKind {
             EventKind::OwnerDetails => EventType::OwnerDetails,
             EventKind::Repeated { .. } => EventType::Repeated,
             EventKind::Reclassified { .. } => EventType::Reclassified,
+            EventKind::FollowUpAsked => EventType::FollowUpAsked,
+            EventKind::FollowUpDue => EventType::FollowUpDue,
+            EventKind::FollowedUp { .. } => EventType::FollowedUp,
+            EventKind::Upset { .. } => EventType::Upset,
+            EventKind::Split { .. } => EventType::Split,
         }
     }
 
@@ -73,6 +95,12 @@ impl EventKind {
             EventKind::LocationSet { location } => Some(location.clone()),
             EventKind::Repeated { text } => Some(text.clone()),
             EventKind::Reclassified { from, to } => Some(format!("{from} → {to}")),
+            EventKind::FollowedUp { outcome } => Some(outcome.clone()),
+            EventKind::Upset { reason } => Some(reason.clone()),
+            EventKind::Split { who, into } => Some(match into {
+                Some(n) => format!("{who} → {n}"),
+                None => who.clone(),
+            }),
             _ => None,
         }
     }
@@ -94,10 +122,15 @@ pub enum EventType {
     OwnerDetails,
     Repeated,
     Reclassified,
+    FollowUpAsked,
+    FollowUpDue,
+    FollowedUp,
+    Upset,
+    Split,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 16] = [
         EventType::Opened,
         EventType::Claimed,
         EventType::Transferred,
@@ -109,6 +142,11 @@ impl EventType {
         EventType::OwnerDetails,
         EventType::Repeated,
         EventType::Reclassified,
+        EventType::FollowUpAsked,
+        EventType::FollowUpDue,
+        EventType::FollowedUp,
+        EventType::Upset,
+        EventType::Split,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +162,11 @@ impl EventType {
             EventType::OwnerDetails => "owner_details",
             EventType::Repeated => "repeated",
             EventType::Reclassified => "reclassified",
+            EventType::FollowUpAsked => "followup_asked",
+            EventType::FollowUpDue => "followup_due",
+            EventType::FollowedUp => "followed_up",
+            EventType::Upset => "upset",
+            EventType::Split => "split",
         }
     }
 }

@@ -5,7 +5,9 @@
 //! edit can fail is here, with an error naming the file, the rule and the
 //! reason; the schema stays in the parent module so it reads on one page.
 
-use super::tables::{Category, Compiled, Cond, FaqEntry, Matcher, Rule, Scope, UtilityRule, Veto};
+use super::tables::{
+    Category, Compiled, Cond, FaqEntry, Matcher, MoodRule, Rule, Scope, UtilityRule, Veto,
+};
 use super::{Conditions, Loaded, NegationSpec, RuleError};
 use crate::domain::intent::{Intent, Utility};
 use crate::domain::text::normalize;
@@ -476,6 +478,17 @@ pub(super) fn compile(files: Vec<Loaded>, origin: &str) -> Result<Compiled, Rule
             };
             let when = matcher(&mut b, &u.when).map_err(err)?;
             b.c.utilities.push(UtilityRule { utility, when });
+        }
+        for m in &f.spec.moods {
+            let err = |reason: String| rule_err("mood", &m.id, reason);
+            if m.label.trim().is_empty() {
+                return Err(err("label is empty: staff read it on the ticket".into()));
+            }
+            let when = matcher(&mut b, &m.when).map_err(err)?;
+            b.c.moods.push(MoodRule {
+                label: m.label.trim().to_string(),
+                when,
+            });
         }
     }
     if b.c.rules.is_empty() {

@@ -83,6 +83,12 @@ pub(crate) struct UtilityRule {
     pub when: Matcher,
 }
 
+#[derive(Debug, Clone)]
+pub(crate) struct MoodRule {
+    pub label: String,
+    pub when: Matcher,
+}
+
 /// Everything the rule files say, resolved to indices.
 #[derive(Debug, Default)]
 pub(crate) struct Compiled {
@@ -105,4 +111,5 @@ pub(crate) struct Compiled {
     pub rules: Vec<Rule>,
     pub vetoes: Vec<Veto>,
     pub utilities: Vec<UtilityRule>,
+    pub moods: Vec<MoodRule>,
 }
