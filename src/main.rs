@@ -61,7 +61,8 @@ enum Command {
         /// Day after the last one (default: tomorrow, i.e. up to now)
         #[arg(long)]
         until: Option<chrono::NaiveDate>,
-        /// md, csv, json or html (one self-contained file with charts)
+        /// md, csv, json, html (one self-contained file with charts), or events
+        /// (every ticket with its history, one CSV row per event)
         #[arg(long, default_value = "md")]
         format: guanjia::report_cli::Format,
         /// Write here instead of standard output (never overwrites)
@@ -307,12 +308,13 @@ async fn main() -> Result<()> {
             };
             let (c, _) = startup::load_rules(&settings)?;
             let store = guanjia::storage::Store::connect(&settings.database.url).await?;
-            let mut builder = guanjia::domain::stats::ReportBuilder::new(chrono::Utc::now(), tz);
-            store
-                .for_each_ticket_fact(start(since)?, start(until)?, |f| builder.add(&f))
+            if format == guanjia::report_cli::Format::Events {
+                return export_events(&store, &c, (start(since)?, start(until)?), tz, output).await;
+            }
+            let report = store
+                .report(start(since)?, start(until)?, chrono::Utc::now(), tz)
                 .await?;
             store.close().await;
-            let report = builder.finish();
             let category = |id: &str| c.category_label(id).unwrap_or(id).to_string();
             let intent = |id: &str| {
                 id.parse::<guanjia::domain::Intent>()
@@ -373,4 +375,46 @@ async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `guanjia report --format events`: tickets with their histories as CSV,
+/// streamed from the database to the file.
+async fn export_events(
+    store: &guanjia::storage::Store,
+    c: &Classifier,
+    (since, until): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    tz: chrono_tz::Tz,
+    output: Option<PathBuf>,
+) -> Result<()> {
+    let out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| {
+                    format!("{} (an existing file is never overwritten)", path.display())
+                })?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let category = |id: &str| c.category_label(id).unwrap_or(id).to_string();
+    let intent = |id: &str| {
+        id.parse::<guanjia::domain::Intent>()
+            .map(guanjia::report_cli::intent_label)
+            .unwrap_or(id)
+            .to_string()
+    };
+    let labels = guanjia::report_cli::Labels {
+        category: &category,
+        intent: &intent,
+    };
+    let mut csv = guanjia::report_cli::EventsCsv::new(out, tz)?;
+    let n = store
+        .for_each_ticket_event(since, until, |e| csv.write(&e, &labels))
+        .await?;
+    csv.finish()?;
+    store.close().await;
+    eprintln!("导出了 {n} 条工单记录。");
+    Ok(())
 }

@@ -13,6 +13,8 @@ pub enum Format {
     Csv,
     Json,
     Html,
+    /// Every ticket with its history, one CSV row per event.
+    Events,
 }
 
 impl std::str::FromStr for Format {
@@ -23,7 +25,10 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
             "html" => Ok(Format::Html),
-            other => Err(format!("unknown format '{other}': md, csv, json or html")),
+            "events" => Ok(Format::Events),
+            other => Err(format!(
+                "unknown format '{other}': md, csv, json, html or events"
+            )),
         }
     }
 }
@@ -53,6 +58,80 @@ pub fn render(r: &Report, title: &str, format: Format, labels: &Labels) -> Strin
         Format::Csv => csv(r, labels),
         Format::Json => serde_json::to_string_pretty(r).expect("a report serialises"),
         Format::Html => html(r, title, labels),
+        // Written row by row by `write_events`, not from the figures.
+        Format::Events => csv(r, labels),
+    }
+}
+
+/// The CSV export of tickets with their events, written as they are read.
+pub struct EventsCsv<W: std::io::Write> {
+    w: csv::Writer<W>,
+    tz: chrono_tz::Tz,
+}
+
+impl<W: std::io::Write> EventsCsv<W> {
+    pub fn new(out: W, tz: chrono_tz::Tz) -> std::io::Result<Self> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "工单",
+            "提交时间",
+            "类型",
+            "类别",
+            "楼栋",
+            "优先级",
+            "当前状态",
+            "评价",
+            "时间",
+            "事件",
+            "操作人",
+            "说明",
+        ])?;
+        Ok(Self { w, tz })
+    }
+
+    pub fn write(&mut self, e: &crate::storage::EventLine, labels: &Labels) -> std::io::Result<()> {
+        let time = |t: chrono::DateTime<chrono::Utc>| {
+            t.with_timezone(&self.tz)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        };
+        let kind = e
+            .kind
+            .parse::<crate::domain::ticket::EventType>()
+            .map(|k| k.label())
+            .unwrap_or(e.kind.as_str());
+        let status = e
+            .status
+            .parse::<crate::domain::Status>()
+            .map(|s| s.label())
+            .unwrap_or(e.status.as_str());
+        let priority = e
+            .priority
+            .parse::<crate::domain::Priority>()
+            .map(|p| p.label())
+            .unwrap_or(e.priority.as_str());
+        self.w.write_record([
+            format!("#{}", e.ticket),
+            time(e.opened_at),
+            (labels.intent)(&e.intent),
+            e.category
+                .as_deref()
+                .map(|c| (labels.category)(c))
+                .unwrap_or_default(),
+            e.building.as_deref().map(building).unwrap_or_default(),
+            priority.to_string(),
+            status.to_string(),
+            e.rating.map(|r| r.to_string()).unwrap_or_default(),
+            time(e.at),
+            kind.to_string(),
+            e.actor.clone().unwrap_or_default(),
+            e.detail.clone().unwrap_or_default(),
+        ])?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.w.flush()
     }
 }
 
@@ -89,6 +168,9 @@ fn headline(r: &Report) -> Vec<(&'static str, String)> {
             },
         ),
         ("重新打开", share(r.reopened)),
+        ("升级提醒(超时)", r.escalated.to_string()),
+        ("业主情绪", r.upset.to_string()),
+        ("分类纠正", r.corrections.to_string()),
     ]
 }
 

@@ -717,4 +717,29 @@ fn the_report_counts_the_mornings_tickets_in_every_format() {
     assert!(!again.status.success());
     let csv = guanjia_in(dir.path(), &["report", "--format", "csv"], b"");
     assert!(String::from_utf8_lossy(&csv.stdout).starts_with("section,key,value"));
+
+    // Tickets with their histories, one row per event, read back as CSV.
+    let events = guanjia_in(dir.path(), &["report", "--format", "events"], b"");
+    assert!(events.status.success());
+    let mut reader = csv::Reader::from_reader(events.stdout.as_slice());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let of = |n: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| &r[0] == n)
+            .map(|r| r[9].to_string())
+            .collect()
+    };
+    assert_eq!(of("#1"), ["提交", "认领", "完成", "评价"], "{rows:?}");
+    assert_eq!(of("#2"), ["提交", "认领"]);
+    let done = rows
+        .iter()
+        .find(|r| &r[0] == "#1" && &r[9] == "完成")
+        .unwrap();
+    assert_eq!((&done[10], &done[11]), ("客服小李", "换了阀门"));
+    assert_eq!(&done[6], "已关闭", "the ticket's state now");
+    let all = String::from_utf8_lossy(&events.stdout).to_string();
+    assert!(
+        !all.contains("501") && !all.contains("厨房水管"),
+        "no rooms and no owners' words in an export: {all}"
+    );
 }

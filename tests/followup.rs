@@ -141,6 +141,12 @@ async fn an_owner_threatening_the_hotline_is_flagged_and_a_supervisor_told_once(
         .unwrap()
         .unwrap();
     assert!(t.upset);
+    say(&w, STAFF, ADMIN, "/stats").await;
+    assert_eq!(
+        w.sent.sent_to(STAFF, "业主情绪 1 张"),
+        1,
+        "the manager's figures count it"
+    );
 
     // A calm report with a phone number that happens to hold 12345 is calm.
     say(&w, G3, 3002, "3栋1单元201 门锁坏了,电话 13812345678").await;

@@ -211,15 +211,15 @@ impl Desk {
     /// short enough for a chat (the full report is `guanjia report`).
     pub async fn stats(&self, msg: &super::Incoming, days: i64) -> Result<()> {
         let now = self.now();
-        let mut builder = crate::domain::stats::ReportBuilder::new(now, self.tz());
-        self.store()
-            .for_each_ticket_fact(
+        let r = self
+            .store()
+            .report(
                 now - Duration::days(days),
                 now + Duration::seconds(1),
-                |f| builder.add(&f),
+                now,
+                self.tz(),
             )
             .await?;
-        let r = builder.finish();
         let minutes = |m: Option<i64>| match m {
             None => "—".to_string(),
             Some(m) if m < 120 => format!("{m} 分钟"),
@@ -243,6 +243,10 @@ impl Desk {
                 .unwrap_or_else(|| "—".into()),
             share(r.reopened),
         );
+        text.push_str(&format!(
+            "\n升级提醒 {} 张;业主情绪 {} 张;分类纠正 {} 次",
+            r.escalated, r.upset, r.corrections
+        ));
         let mut categories: Vec<_> = r.by_category.iter().collect();
         categories.sort_by(|a, b| b.1.cmp(a.1));
         if !categories.is_empty() {

@@ -485,7 +485,7 @@ impl Desk {
                 "\n{} {} {}{}{times}",
                 self.show(e.at),
                 e.actor_name.as_deref().unwrap_or("系统"),
-                event_label(e.kind),
+                e.kind.label(),
                 e.detail
                     .as_deref()
                     .map(|d| format!(":{}", super::render::excerpt(d, 200)))
@@ -729,26 +729,5 @@ pub fn stale_answer(stale: StaleButton) -> CallbackAnswer {
         StaleButton::Unreadable | StaleButton::UnreadableRating => {
             CallbackAnswer::alert("按钮已失效")
         }
-    }
-}
-
-fn event_label(kind: EventType) -> &'static str {
-    match kind {
-        EventType::Opened => "提交",
-        EventType::Claimed => "认领",
-        EventType::Transferred => "转交",
-        EventType::Done => "完成",
-        EventType::Reopened => "重新打开",
-        EventType::Rated => "评价",
-        EventType::Note => "备注",
-        EventType::LocationSet => "补充位置",
-        EventType::OwnerDetails => "业主私聊补充",
-        EventType::Repeated => "业主再次反映",
-        EventType::Reclassified => "改正分类",
-        EventType::FollowUpAsked => "再次请业主评价",
-        EventType::FollowUpDue => "待电话回访",
-        EventType::FollowedUp => "已回访",
-        EventType::Upset => "业主情绪",
-        EventType::Split => "拆分报告人",
     }
 }

@@ -28,6 +28,10 @@ pub struct TicketFacts {
     pub rating: Option<u8>,
     pub reopened: bool,
     pub assignee: Option<String>,
+    /// Pushed up the ladder at least once (late to claim or to finish).
+    pub escalated: bool,
+    /// Marked 情绪: the owner was at the end of their patience.
+    pub upset: bool,
 }
 
 /// `part` of `whole`.
@@ -80,6 +84,12 @@ pub struct Report {
     /// Rated 1 or 2.
     pub unhappy: u64,
     pub reopened: Share,
+    /// Tickets escalated at least once (see `escalation`).
+    pub escalated: u64,
+    /// Tickets marked 情绪.
+    pub upset: u64,
+    /// How often staff corrected the classifier (`/reclassify`, 待分类) in the period.
+    pub corrections: u64,
     /// Most frequent first, at least two tickets each.
     pub recurring: Vec<Recurring>,
     /// Most tickets first.
@@ -166,6 +176,8 @@ impl ReportBuilder {
         }
         r.reopened.whole += 1;
         r.reopened.part += u64::from(t.reopened);
+        r.escalated += u64::from(t.escalated);
+        r.upset += u64::from(t.upset);
         if t.category.is_some() && t.building.is_some() {
             let w = t.created_at.iso_week();
             let week = format!("{}-W{:02}", w.year(), w.week());
@@ -258,6 +270,8 @@ mod tests {
             rating: None,
             reopened: false,
             assignee: claim.map(|_| "李师傅".to_string()),
+            escalated: false,
+            upset: false,
         }
     }
 
@@ -271,6 +285,8 @@ mod tests {
         b.add(&TicketFacts {
             rating: Some(2),
             reopened: true,
+            escalated: true,
+            upset: true,
             ..facts("plumbing", "5", Some(40), Some(120))
         });
         b.add(&TicketFacts {
@@ -280,6 +296,7 @@ mod tests {
         });
         let r = b.finish();
         assert_eq!(r.tickets, 5);
+        assert_eq!((r.escalated, r.upset), (1, 1));
         assert_eq!(r.by_category["elevator"], 3);
         assert_eq!(r.by_building["5"], 2);
         assert_eq!(r.per_day["2026-11-30"]["elevator"], 3);

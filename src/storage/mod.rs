@@ -45,6 +45,7 @@ pub use inbox::DeadLetter;
 pub use media::{MediaRole, TicketMedia, Unsorted};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use people::{Owner, RoomDecision, RoomRequest};
+pub use report::EventLine;
 pub use reporters::CoReporter;
 pub use tickets::{EventRecord, TicketFilter};
 
@@ -70,6 +71,9 @@ pub enum StorageError {
     Corrupt(String),
     #[error("{0}")]
     Unsupported(&'static str),
+    /// What was read could not be written out (an export's file, a full disk).
+    #[error("writing what was read: {0}")]
+    Write(std::io::Error),
 }
 
 impl From<TicketError> for StorageError {

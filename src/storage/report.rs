@@ -6,9 +6,35 @@ use futures::TryStreamExt;
 use sqlx::Row;
 
 use super::{Context, Result, StorageError, Store, from_ms, ms};
-use crate::domain::stats::TicketFacts;
+use crate::domain::stats::{Report, ReportBuilder, TicketFacts};
 
 impl Store {
+    /// The manager's figures for tickets opened in `[since, until)`, as of `now`.
+    pub async fn report(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+    ) -> Result<Report> {
+        let mut builder = ReportBuilder::new(now, tz);
+        self.for_each_ticket_fact(since, until, |f| builder.add(&f))
+            .await?;
+        let mut report = builder.finish();
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM corrections WHERE decided_at >= $1 AND decided_at < $2",
+        )
+        .bind(ms(since))
+        .bind(ms(until))
+        .fetch_one(&self.pool)
+        .await
+        .ctx("counting corrections")?
+        .try_get(0)
+        .ctx("counting corrections")?;
+        report.corrections = u64::try_from(n).unwrap_or(0);
+        Ok(report)
+    }
+
     /// Call `each` with the facts of every ticket opened in `[since, until)`.
     pub async fn for_each_ticket_fact(
         &self,
@@ -23,7 +49,8 @@ impl Store {
                     t.rating, t.assignee_name,
                     (SELECT MIN(e.at) FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'claimed'),
                     (SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'done'),
-                    (SELECT COUNT(*) FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'reopened')
+                    (SELECT COUNT(*) FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'reopened'),
+                    t.escalation + t.overdue, t.upset
              FROM tickets t WHERE t.created_at >= $1 AND t.created_at < $2",
         )
         .bind(ms(since))
@@ -50,7 +77,87 @@ impl Store {
                 rating: rating.and_then(|r| u8::try_from(r).ok()),
                 reopened: reopened > 0,
                 assignee: r.try_get(7).ctx(c)?,
+                escalated: r.try_get::<i64, _>(11).ctx(c)? > 0,
+                upset: r.try_get::<i64, _>(12).ctx(c)? != 0,
             });
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// One line of a ticket's history, for the CSV export: what happened to which
+/// ticket, when and by whom. Owners are not named and their own words are left
+/// out (they may hold a room or a phone number); `/ticket N` shows those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLine {
+    pub ticket: i64,
+    pub opened_at: DateTime<Utc>,
+    pub intent: String,
+    pub category: Option<String>,
+    pub building: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub rating: Option<i64>,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    /// A staff member's name; `None` for the owner or the desk itself.
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    /// Call `each` with every event of every ticket opened in `[since, until)`,
+    /// ticket by ticket in order, streamed.
+    pub async fn for_each_ticket_event(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        mut each: impl FnMut(EventLine) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        let mut rows = sqlx::query(
+            "SELECT t.id, t.created_at, t.intent, t.category, t.building, t.priority, t.status, t.rating,
+                    e.at, e.kind, e.actor_id, e.actor_name, e.detail, t.reporter_id
+             FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id
+             WHERE t.created_at >= $1 AND t.created_at < $2
+             ORDER BY t.id, e.id",
+        )
+        .bind(ms(since))
+        .bind(ms(until))
+        .fetch(&self.pool);
+        let c = "reading ticket events for an export";
+        let mut n = 0;
+        while let Some(r) = rows.try_next().await.ctx(c)? {
+            let kind: String = r.try_get(9).ctx(c)?;
+            let actor_id: Option<i64> = r.try_get(10).ctx(c)?;
+            let reporter: i64 = r.try_get(13).ctx(c)?;
+            // Owners (the reporter, or a neighbour who joined) are never named,
+            // nor their words repeated.
+            let by_owner = actor_id == Some(reporter)
+                || matches!(kind.as_str(), "repeated" | "owner_details" | "location");
+            let line = EventLine {
+                ticket: r.try_get(0).ctx(c)?,
+                opened_at: from_ms(r.try_get(1).ctx(c)?),
+                intent: r.try_get(2).ctx(c)?,
+                category: r.try_get(3).ctx(c)?,
+                building: r.try_get(4).ctx(c)?,
+                priority: r.try_get(5).ctx(c)?,
+                status: r.try_get(6).ctx(c)?,
+                rating: r.try_get(7).ctx(c)?,
+                at: from_ms(r.try_get(8).ctx(c)?),
+                kind,
+                actor: if by_owner {
+                    None
+                } else {
+                    r.try_get(11).ctx(c)?
+                },
+                detail: if by_owner {
+                    None
+                } else {
+                    r.try_get(12).ctx(c)?
+                },
+            };
+            each(line).map_err(StorageError::Write)?;
             n += 1;
         }
         Ok(n)
