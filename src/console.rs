@@ -126,6 +126,17 @@ impl Transport for ConsoleTransport {
         Ok(id)
     }
 
+    async fn send_poll(
+        &self,
+        chat: i64,
+        poll: &crate::domain::survey::Poll,
+    ) -> Result<(i64, String), SendError> {
+        let options: Vec<String> = poll.options.iter().map(|o| format!("○ {o}")).collect();
+        let text = format!("📊 {}\n{}", poll.question, options.join("\n"));
+        let id = self.send(chat, &text, None, None).await?;
+        Ok((id, format!("console-{chat}-{id}")))
+    }
+
     async fn send_media(
         &self,
         chat: i64,

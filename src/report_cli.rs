@@ -213,7 +213,38 @@ fn markdown(r: &Report, title: &str, l: &Labels) -> String {
     for w in &r.staff {
         let _ = writeln!(s, "| {} | {} | {} |", w.name, w.tickets, w.finished);
     }
+    if !r.surveys.is_empty() {
+        let _ = write!(
+            s,
+            "\n## 满意度调查(匿名,1–5 分)\n\n| 调查 | 楼栋 | 票数 | 平均分 |\n|---|---|---|---|\n"
+        );
+        for (survey, place, votes) in survey_rows(r) {
+            let _ = writeln!(
+                s,
+                "| {survey} | {place} | {} | {} |",
+                votes.total(),
+                score(votes.average())
+            );
+        }
+    }
     s
+}
+
+/// One row per survey and building, then the survey as a whole.
+fn survey_rows(r: &Report) -> Vec<(String, String, crate::domain::survey::Votes)> {
+    let mut rows = Vec::new();
+    for sv in &r.surveys {
+        let name = format!("#{} {} {}", sv.id, sv.sent_on, sv.question);
+        for (b, v) in &sv.buildings {
+            rows.push((name.clone(), building(b), *v));
+        }
+        rows.push((name, "全部".into(), sv.overall()));
+    }
+    rows
+}
+
+fn score(a: Option<f64>) -> String {
+    a.map(|a| format!("{a:.2}")).unwrap_or_else(|| "—".into())
 }
 
 fn csv(r: &Report, l: &Labels) -> String {
@@ -242,6 +273,10 @@ fn csv(r: &Report, l: &Labels) -> String {
     }
     for s in &r.staff {
         let _ = w.write_record(["staff", &s.name, &s.tickets.to_string()]);
+    }
+    for (survey, place, votes) in survey_rows(r) {
+        let key = format!("{survey} {place}");
+        let _ = w.write_record(["survey", &key, &score(votes.average())]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -401,7 +436,22 @@ fn html(r: &Report, title: &str, l: &Labels) -> String {
             w.finished
         );
     }
-    s.push_str("</table></body></html>\n");
+    s.push_str("</table>");
+    if !r.surveys.is_empty() {
+        s.push_str("<h2>满意度调查(匿名,1–5 分)</h2><table><tr><th>调查</th><th>楼栋</th><th>票数</th><th>平均分</th></tr>");
+        for (survey, place, votes) in survey_rows(r) {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&survey),
+                escape(&place),
+                votes.total(),
+                score(votes.average())
+            );
+        }
+        s.push_str("</table>");
+    }
+    s.push_str("</body></html>\n");
     s
 }
 

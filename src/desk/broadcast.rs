@@ -124,7 +124,10 @@ impl Desk {
     }
 
     /// The groups `targets` reaches, and the names that matched no group.
-    async fn resolve(&self, targets: &Targets) -> Result<(Vec<BuildingGroup>, Vec<String>)> {
+    pub(super) async fn resolve(
+        &self,
+        targets: &Targets,
+    ) -> Result<(Vec<BuildingGroup>, Vec<String>)> {
         let groups = self.store().buildings().await?;
         let reached: Vec<BuildingGroup> = groups
             .iter()
@@ -317,7 +320,7 @@ impl Desk {
     /// What in a text meant for building groups would expose an owner: a phone
     /// number (other than the desk's own `{phone}`) or a room. Groups never see
     /// either, whoever types them.
-    fn private_details_in(&self, text: &str) -> Option<&'static str> {
+    pub(super) fn private_details_in(&self, text: &str) -> Option<&'static str> {
         let norm = crate::domain::text::normalize(text);
         let desk_phone: String = self
             .t()
@@ -344,7 +347,7 @@ impl Desk {
         room.then_some("房号")
     }
 
-    async fn refuse_private_details(&self, msg: &Incoming, found: &str) -> Result<()> {
+    pub(super) async fn refuse_private_details(&self, msg: &Incoming, found: &str) -> Result<()> {
         self.reply(
             msg,
             format!(

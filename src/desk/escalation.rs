@@ -207,6 +207,15 @@ impl Desk {
 }
 
 impl Desk {
+    /// A group's name as bound (`3栋`); a bare number gets its 栋.
+    fn building_name(&self, b: &str) -> String {
+        if b.chars().all(|c| c.is_ascii_digit()) {
+            format!("{b}栋")
+        } else {
+            b.to_string()
+        }
+    }
+
     /// `/stats [days]`: the figures of the manager's report for the last days,
     /// short enough for a chat (the full report is `guanjia report`).
     pub async fn stats(&self, msg: &super::Incoming, days: i64) -> Result<()> {
@@ -278,6 +287,26 @@ impl Desk {
                     .collect::<Vec<_>>()
                     .join(";"),
             );
+        }
+        if let Some(sv) = r.surveys.first() {
+            let all = sv.overall();
+            let places: Vec<String> = sv
+                .buildings
+                .iter()
+                .map(|(b, v)| match v.average() {
+                    Some(a) => format!("{} {a:.1}({} 票)", self.building_name(b), v.total()),
+                    None => format!("{} —", self.building_name(b)),
+                })
+                .collect();
+            text.push_str(&format!(
+                "\n满意度调查 #{}:{}({} 票);{}",
+                sv.id,
+                all.average()
+                    .map(|a| format!("平均 {a:.1} 分"))
+                    .unwrap_or_else(|| "还没有人投票".into()),
+                all.total(),
+                places.join("、")
+            ));
         }
         text.push_str("\n完整报告:guanjia report --format html");
         self.reply(msg, text).await

@@ -18,6 +18,7 @@ mod render;
 pub mod router;
 mod setup;
 mod staff;
+mod survey;
 
 pub use crate::domain::command::TicketListKind;
 pub use broadcast::FeeRun;

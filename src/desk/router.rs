@@ -115,6 +115,7 @@ async fn run_staff(desk: &Desk, msg: &Incoming, cmd: &StaffCommand) -> Result<()
         S::Tickets(kind) => desk.list_tickets(msg, *kind).await,
         S::Followup { ticket, outcome } => desk.followed_up(msg, *ticket, outcome.as_deref()).await,
         S::Split { ticket, who } => desk.split(msg, *ticket, who.as_deref()).await,
+        S::Survey(args) => desk.survey(msg, args).await,
         S::StaffAdd { user, name } => desk.staff_add(msg, *user, name.as_deref()).await,
         S::StaffRemove(user) => desk.staff_remove(msg, *user).await,
         S::Bind(name) => desk.bind(msg, name).await,

@@ -98,6 +98,8 @@ pub enum StaffCommand {
     Recall(i64),
     Broadcasts,
     SetStaffGroup,
+    /// `/survey <targets> <question>`, read by the desk.
+    Survey(String),
     /// `/stats [days]`: the service figures of the last days (default 7).
     Stats(Option<i64>),
 }
@@ -247,6 +249,7 @@ fn parse_staff(name: &str, args: &str) -> Option<Result<StaffCommand, ArgError>>
             .map(S::Recall)
             .ok_or(ArgError::BroadcastNumber),
         "broadcasts" => Ok(S::Broadcasts),
+        "survey" => Ok(S::Survey(args.to_string())),
         "stats" => match args.trim() {
             "" => Ok(S::Stats(None)),
             n => n
@@ -342,6 +345,10 @@ pub const STAFF_COMMANDS: &[CommandHelp] = &[
     c("recall", "撤回广播:/recall 编号"),
     c("broadcasts", "广播记录:谁、何时、发到哪、送达/失败"),
     c("stats", "服务统计:/stats [天数](默认 7 天)"),
+    c(
+        "survey",
+        "满意度调查(匿名 1–5 分投票):/survey <all|3栋> 问题",
+    ),
     c("set_staff_group", "把本群设为员工群(管理员,在员工群里发送)"),
 ];
 

@@ -16,6 +16,7 @@ pub mod media;
 pub mod notice;
 pub mod outgoing;
 pub mod stats;
+pub mod survey;
 pub mod templates;
 pub mod text;
 pub mod ticket;

@@ -110,6 +110,8 @@ pub struct Outgoing {
     pub text: Option<String>,
     /// A photo or voice message to send (by its file id); `text` is its caption.
     pub media: Option<Media>,
+    /// A poll to send instead of a text (a satisfaction survey).
+    pub poll: Option<super::survey::Poll>,
     pub reply_to: Option<i64>,
     pub keyboard: Option<Keyboard>,
     /// For edit/delete/pin/unpin: the tag of the message to act on.
@@ -132,6 +134,7 @@ impl Outgoing {
             op: Op::Send,
             text: Some(text.into()),
             media: None,
+            poll: None,
             reply_to: None,
             keyboard: None,
             ref_tag: None,
@@ -177,6 +180,15 @@ impl Outgoing {
         Self {
             media: Some(media),
             ..Self::send(chat_id, caption)
+        }
+    }
+
+    /// Send `poll` (anonymous) to `chat_id`.
+    pub fn poll(chat_id: i64, poll: super::survey::Poll) -> Self {
+        Self {
+            text: None,
+            poll: Some(poll),
+            ..Self::send(chat_id, "")
         }
     }
 

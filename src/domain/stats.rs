@@ -96,6 +96,8 @@ pub struct Report {
     pub staff: Vec<StaffLoad>,
     /// Tickets per day (`2026-11-30`, in the desk's timezone) and category.
     pub per_day: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Satisfaction surveys sent in the period, newest first.
+    pub surveys: Vec<super::survey::SurveyResult>,
 }
 
 /// Figures so far; [`ReportBuilder::finish`] turns them into a [`Report`].

@@ -83,6 +83,7 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("merged_done", &["ticket"]),
     ("followup_ask", &["ticket"]),
     ("split_owner", &["ticket"]),
+    ("survey_options", &[]),
     ("photo_private_hint", &[]),
     ("finished_photo", &["ticket", "category"]),
     ("room_request_ack", &["location"]),

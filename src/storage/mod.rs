@@ -32,6 +32,7 @@ mod people;
 mod report;
 mod reporters;
 mod state;
+mod surveys;
 mod tickets;
 
 /// A domain type, re-exported because the store is where a new ticket goes.

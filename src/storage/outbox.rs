@@ -46,6 +46,8 @@ pub struct OutboxRow {
     pub target_message: Option<i64>,
     /// Send this photo or voice message, with `text` as its caption.
     pub media: Option<Media>,
+    /// Send this poll instead of a text.
+    pub poll: Option<crate::domain::survey::Poll>,
     pub tag: Option<String>,
     pub lane: Lane,
     pub broadcast_id: Option<i64>,
@@ -67,7 +69,7 @@ pub struct OutboxStats {
 /// Finished rows deleted per [`Store::outbox_prune`] call.
 const PRUNE_BATCH: u64 = 5000;
 
-const ROW_COLUMNS: &str = "id, chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id, attempts, target_message_id, media_kind, media_file_id";
+const ROW_COLUMNS: &str = "id, chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id, attempts, target_message_id, media_kind, media_file_id, poll";
 
 fn row_from(r: &AnyRow) -> Result<OutboxRow> {
     let c = "reading the outbox";
@@ -75,6 +77,7 @@ fn row_from(r: &AnyRow) -> Result<OutboxRow> {
     let buttons: Option<String> = r.try_get(5).ctx(c)?;
     let media_kind: Option<String> = r.try_get(12).ctx(c)?;
     let media_file: Option<String> = r.try_get(13).ctx(c)?;
+    let poll: Option<String> = r.try_get(14).ctx(c)?;
     let media = match (media_kind, media_file) {
         (Some(k), Some(f)) => Some(
             MediaKind::parse(&k)
@@ -100,6 +103,10 @@ fn row_from(r: &AnyRow) -> Result<OutboxRow> {
         attempts: r.try_get(10).ctx(c)?,
         target_message: r.try_get(11).ctx(c)?,
         media,
+        poll: poll
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|e| StorageError::Corrupt(format!("outbox poll: {e}")))?,
     })
 }
 
@@ -139,8 +146,8 @@ impl Tx {
         }
         let done = sqlx::query(
             "INSERT INTO outbox (chat_id, op, text, reply_to, buttons, ref_tag, tag, priority, broadcast_id,
-                 state, attempts, due_at, created_at, target_message_id, media_kind, media_file_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12, $13, $14)
+                 state, attempts, due_at, created_at, target_message_id, media_kind, media_file_id, poll)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (tag) DO NOTHING",
         )
         .bind(m.chat_id)
@@ -157,6 +164,11 @@ impl Tx {
         .bind(m.target_message)
         .bind(m.media.as_ref().map(|x| x.kind.as_str()))
         .bind(m.media.as_ref().map(|x| x.file_id()))
+        .bind(
+            m.poll
+                .as_ref()
+                .map(|p| serde_json::to_string(p).expect("a poll serialises")),
+        )
         .execute(&mut *self.tx)
         .await
         .ctx("queuing a message")?;

@@ -32,6 +32,7 @@ impl Store {
         .try_get(0)
         .ctx("counting corrections")?;
         report.corrections = u64::try_from(n).unwrap_or(0);
+        report.surveys = self.survey_results(since, until, tz).await?;
         Ok(report)
     }
 

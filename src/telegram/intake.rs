@@ -256,6 +256,7 @@ pub async fn run(
                 AllowedUpdate::Message,
                 AllowedUpdate::CallbackQuery,
                 AllowedUpdate::MyChatMember,
+                AllowedUpdate::Poll,
             ]);
         let result = tokio::select! {
             r = poll.send() => r,

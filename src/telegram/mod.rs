@@ -27,6 +27,7 @@ type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// - a message from a person → the router (commands, then free text)
 /// - pressed buttons → the router (claim / finish / rate / confirm a room / sort)
 /// - the bot removed from a group → unbind it; added to an unknown one → tell staff
+/// - a survey's poll changed → its counts
 pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'static>> {
     let messages = Update::filter_message()
         .branch(
@@ -38,6 +39,19 @@ pub fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync + 'stat
         .branch(messages)
         .branch(Update::filter_callback_query().endpoint(on_callback))
         .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
+        .branch(Update::filter_poll().endpoint(on_poll))
+}
+
+/// Anonymous polls report only counts, which is all a survey keeps.
+async fn on_poll(desk: Desk, poll: teloxide::types::Poll) -> HandlerResult {
+    let counts: Vec<u64> = poll
+        .options
+        .iter()
+        .map(|o| u64::from(o.voter_count))
+        .collect();
+    desk.on_poll(&poll.id.0, &counts)
+        .await
+        .or_else(|e| internal(0, e))
 }
 
 /// The desk's view of a message; `None` (ignored) for messages without a human

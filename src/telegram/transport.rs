@@ -122,6 +122,28 @@ impl Transport for TelegramTransport {
         req.await.map(|m| i64::from(m.id.0)).map_err(classify)
     }
 
+    async fn send_poll(
+        &self,
+        chat: i64,
+        poll: &crate::domain::survey::Poll,
+    ) -> Result<(i64, String), SendError> {
+        let options = poll
+            .options
+            .iter()
+            .map(|o| teloxide::types::InputPollOption::new(o.clone()));
+        let sent = self
+            .bot
+            .send_poll(ChatId(chat), poll.question.clone(), options)
+            .is_anonymous(true)
+            .await
+            .map_err(classify)?;
+        let poll_id = sent
+            .poll()
+            .map(|p| p.id.0.clone())
+            .ok_or_else(|| SendError::Permanent("the sent poll came back without an id".into()))?;
+        Ok((i64::from(sent.id.0), poll_id))
+    }
+
     async fn send_media(
         &self,
         chat: i64,

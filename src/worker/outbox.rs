@@ -38,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use crate::desk::Desk;
 use crate::domain::media::Media;
 use crate::domain::outgoing::{Keyboard, Op};
+use crate::domain::survey::Poll;
 use crate::storage::{OutboxRow, Store};
 
 /// Why a delivery did not happen.
@@ -83,6 +84,16 @@ pub trait Transport: Send + Sync + 'static {
     -> impl Future<Output = Result<(), SendError>> + Send;
     fn pin(&self, chat: i64, message: i64) -> impl Future<Output = Result<(), SendError>> + Send;
     fn unpin(&self, chat: i64, message: i64) -> impl Future<Output = Result<(), SendError>> + Send;
+    /// Send an anonymous poll; the platform's ids for the message and the poll
+    /// (answers arrive under the poll's id). A platform without polls says so.
+    fn send_poll(
+        &self,
+        chat: i64,
+        poll: &Poll,
+    ) -> impl Future<Output = Result<(i64, String), SendError>> + Send {
+        let _ = (chat, poll);
+        async { Err(SendError::Permanent("this platform has no polls".into())) }
+    }
 }
 
 /// Limits and timings for the worker.
@@ -536,6 +547,19 @@ impl<T: Transport> Shared<T> {
     /// Do what the row says. Edits and the like first find the message they act on.
     async fn perform(&self, row: &OutboxRow) -> Result<Option<i64>, SendError> {
         let text = row.text.as_deref().unwrap_or("");
+        if row.op == Op::Send
+            && let Some(poll) = &row.poll
+        {
+            let (message, poll_id) = self.transport.send_poll(row.chat_id, poll).await?;
+            // Answers arrive under the poll's id; whoever asked for the poll
+            // (a survey) finds it by the row's tag. Not retried: the poll is out.
+            if let Some(tag) = &row.tag
+                && let Err(e) = self.store.poll_sent(tag, &poll_id).await
+            {
+                tracing::error!(row = row.id, error = %e, "could not record a poll's id");
+            }
+            return Ok(Some(message));
+        }
         if row.op == Op::Send
             && let Some(media) = &row.media
         {

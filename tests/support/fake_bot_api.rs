@@ -491,7 +491,7 @@ impl Call {
 /// [`SentMessage::method`] telling which, `copyMessage` / `forwardMessage`).
 #[derive(Clone, Debug)]
 pub struct SentMessage {
-    /// `"sendmessage"`, `"copymessage"` or `"forwardmessage"`.
+    /// `"sendmessage"`, `"sendpoll"`, `"copymessage"` or `"forwardmessage"`.
     pub method: String,
     /// Chat the message went to.
     pub chat_id: i64,
@@ -2612,6 +2612,7 @@ fn dispatch(
             Ok(Reply::ok(json!(true)))
         }
         "sendmessage" => send_message(inner, st, p, at),
+        "sendpoll" => send_poll(inner, st, p, at),
         "sendphoto" | "sendvoice" | "sendvideo" | "senddocument" | "sendaudio" => {
             send_media(inner, st, method, p, at)
         }
@@ -2926,6 +2927,95 @@ fn send_message(inner: &Inner, st: &mut St, p: &Value, at: Instant) -> Result<Re
             .map(String::from),
         reply_to_message_id: reply_to,
         reply_markup: markup,
+        params: p.clone(),
+        at,
+    });
+    Ok(Reply::ok(json))
+}
+
+/// `sendPoll`: a regular poll with 2–10 options; the poll's id is
+/// `poll-<chat>-<message>`, and the question is recorded as the text.
+fn send_poll(inner: &Inner, st: &mut St, p: &Value, at: Instant) -> Result<Reply, Reply> {
+    let chat_id = st.resolve_chat_id(p.get("chat_id"))?;
+    let chat = st
+        .known_chat(chat_id, inner.options.strict_chats)
+        .ok_or_else(|| Reply::err(400, "Bad Request: chat not found"))?;
+    let question = p
+        .get("question")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if question.is_empty() || question.chars().count() > 300 {
+        return Err(Reply::err(
+            400,
+            "Bad Request: poll question length must be 1-300",
+        ));
+    }
+    let options = match p.get("options").cloned() {
+        Some(Value::String(s)) => serde_json::from_str(&s).unwrap_or(Value::Null),
+        other => other.unwrap_or(Value::Null),
+    };
+    let texts: Vec<String> = options
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| o.get("text").and_then(Value::as_str).or(o.as_str()))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !(2..=10).contains(&texts.len())
+        || texts
+            .iter()
+            .any(|t| t.is_empty() || t.chars().count() > 100)
+    {
+        return Err(Reply::err(
+            400,
+            "Bad Request: poll must have 2-10 options of 1-100 characters",
+        ));
+    }
+    st.check_writable(&chat)?;
+    if let Some(limits) = inner.options.rate_limits {
+        st.check_rate(limits, chat_id, at)?;
+    }
+    let message_id = st.alloc_message_id(chat_id);
+    let anonymous = p
+        .get("is_anonymous")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let poll = json!({
+        "id": format!("poll-{chat_id}-{message_id}"),
+        "question": question,
+        "options": texts.iter().map(|t| json!({"text": t, "voter_count": 0})).collect::<Vec<_>>(),
+        "total_voter_count": 0,
+        "is_closed": false,
+        "is_anonymous": anonymous,
+        "type": "regular",
+        "allows_multiple_answers": false,
+    });
+    let json = json!({
+        "message_id": message_id,
+        "from": inner.bot_user(),
+        "chat": chat.to_json(),
+        "date": unix_now(),
+        "poll": poll,
+    });
+    st.messages.insert(
+        (chat_id, message_id),
+        StoredMessage {
+            json: json.clone(),
+            from_bot: true,
+            deleted: false,
+        },
+    );
+    st.sent.push(SentMessage {
+        method: "sendpoll".into(),
+        chat_id,
+        message_id,
+        text: question,
+        parse_mode: None,
+        reply_to_message_id: None,
+        reply_markup: None,
         params: p.clone(),
         at,
     });

@@ -98,6 +98,20 @@ impl Transport for Recorder {
         self.push("unpin", chat, "");
         Ok(())
     }
+    /// Recorded as op "poll", text the question and options; the poll's id is
+    /// `poll-<chat>`.
+    async fn send_poll(
+        &self,
+        chat: i64,
+        poll: &guanjia::domain::survey::Poll,
+    ) -> Result<(i64, String), SendError> {
+        let id = self.push(
+            "poll",
+            chat,
+            &format!("{} | {}", poll.question, poll.options.join(" | ")),
+        );
+        Ok((id, format!("poll{chat}")))
+    }
 }
 
 pub struct World {
