@@ -7,11 +7,11 @@ use chrono::Duration;
 
 use super::render::staff_tag;
 use super::{Desk, Result};
+use crate::domain::action::Action;
 use crate::domain::calendar::OfficeHours;
 use crate::domain::escalation::{self, Limits, Step};
 use crate::domain::outgoing::{Button, Outgoing};
 use crate::domain::ticket::{Priority, Ticket};
-use crate::domain::{Intent, action::Action};
 
 impl Desk {
     /// Fire every escalation tier that has fallen due.
@@ -190,19 +190,7 @@ impl Desk {
 
     /// The time limits of a ticket's kind, from the service standard.
     pub(super) fn limits(&self, t: &Ticket) -> Limits {
-        let svc = &self.settings().service;
-        Limits {
-            respond: Duration::minutes(if t.priority == Priority::Urgent {
-                svc.emergency_respond_minutes
-            } else {
-                svc.respond_minutes
-            }),
-            resolve: Duration::hours(if t.intent == Intent::Complaint {
-                svc.complaint_answer_hours
-            } else {
-                svc.resolve_hours
-            }),
-        }
+        self.standard().limits_of(t)
     }
 }
 

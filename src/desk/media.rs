@@ -521,29 +521,10 @@ impl Desk {
     ) -> NewTicket {
         let now = self.now();
         let priority = Priority::for_intent(intent);
-        let svc = &self.settings().service;
-        let respond = if priority == Priority::Urgent {
-            svc.emergency_respond_minutes
-        } else {
-            svc.respond_minutes
-        };
-        let resolve = if intent == Intent::Complaint {
-            svc.complaint_answer_hours
-        } else {
-            svc.resolve_hours
-        };
         // Emergencies run round the clock; the rest in office hours.
-        let (respond_by, resolve_by) = if priority == Priority::Urgent {
-            (
-                now + Duration::minutes(respond),
-                now + Duration::hours(resolve),
-            )
-        } else {
-            (
-                self.calendar().add(now, Duration::minutes(respond)),
-                self.calendar().add(now, Duration::hours(resolve)),
-            )
-        };
+        let (respond_by, resolve_by) =
+            self.standard()
+                .deadlines(intent, priority, now, self.calendar());
         NewTicket {
             source_chat: source.0,
             source_message: source.1,

@@ -211,6 +211,18 @@ impl Desk {
         self.inner.tz
     }
 
+    /// The handbook's time limits (`[service]`).
+    pub(crate) fn standard(&self) -> crate::domain::service::ServiceStandard {
+        use chrono::Duration;
+        let s = &self.inner.settings.service;
+        crate::domain::service::ServiceStandard {
+            respond: Duration::minutes(s.respond_minutes),
+            emergency_respond: Duration::minutes(s.emergency_respond_minutes),
+            resolve: Duration::hours(s.resolve_hours),
+            complaint_answer: Duration::hours(s.complaint_answer_hours),
+        }
+    }
+
     /// Office hours, for ordinary service clocks.
     pub(crate) fn calendar(&self) -> &OfficeHours {
         &self.inner.calendar

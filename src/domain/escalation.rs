@@ -12,7 +12,7 @@
 //! Times are working time on the office-hours calendar for ordinary tickets and
 //! plain time for emergencies, so a report at 23:40 escalates the next morning.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::calendar::OfficeHours;
 use super::ticket::{Status, Ticket};
@@ -26,12 +26,7 @@ pub enum Step {
     Overdue(u8),
 }
 
-/// The time limits of one ticket's kind.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub respond: Duration,
-    pub resolve: Duration,
-}
+pub use super::service::Limits;
 
 /// The next step due for `t` at `now`, given the tiers already fired; the
 /// highest one due, so a desk that was down for an hour catches up in one step
@@ -69,7 +64,7 @@ mod tests {
     use super::*;
     use crate::domain::Intent;
     use crate::domain::ticket::{Actor, Priority, TicketId};
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
     use chrono_tz::Asia::Shanghai;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {

@@ -15,6 +15,7 @@ pub mod location;
 pub mod media;
 pub mod notice;
 pub mod outgoing;
+pub mod service;
 pub mod stats;
 pub mod survey;
 pub mod templates;
