@@ -59,6 +59,30 @@ fn main() {
             .map(|m| m.len() / 1_000_000)
             .unwrap_or(0)
     );
+    // What /stats computes, in process: the whole year (`/stats 366`) and the
+    // last week (`/stats`, the default).
+    rt.block_on(async {
+        let store = Store::connect(&url).await.expect("the database");
+        let year_end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        for (label, days) in [("/stats 366", 366), ("/stats", 7)] {
+            let started = Instant::now();
+            let r = store
+                .report(
+                    year_end - chrono::Duration::days(days),
+                    year_end,
+                    year_end,
+                    chrono_tz::Asia::Shanghai,
+                )
+                .await
+                .expect("the figures");
+            println!(
+                "{label} figures over {} of {n} tickets: {:.2} s",
+                r.tickets,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        store.close().await;
+    });
     std::fs::write(
         dir.path().join("guanjia.toml"),
         format!("[database]\nurl = \"{url}\"\n"),
@@ -117,7 +141,7 @@ async fn generate(url: &str, n: u64) {
         let mut tickets = String::from(
             "INSERT INTO tickets (id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent,
                  category, building, priority, status, assignee_id, assignee_name, rating, respond_by, resolve_by,
-                 created_at, updated_at) VALUES ",
+                 created_at, updated_at, claimed_at, finished_at, reopens) VALUES ",
         );
         let mut events = String::from(
             "INSERT INTO ticket_events (ticket_id, at, actor_id, actor_name, kind) VALUES ",
@@ -142,19 +166,22 @@ async fn generate(url: &str, n: u64) {
                 tickets.push(',');
                 events.push(',');
             }
+            let reopened = finished && rng.below(20) == 0;
             tickets.push_str(&format!(
                 "({t}, -{building}, {t}, {}, '业主', '报修', 'repair', '{category}', '{building}', 'normal', '{status}',
-                  {staff}, '师傅{staff}', {rating}, {}, {}, {created}, {created})",
+                  {staff}, '师傅{staff}', {rating}, {}, {}, {created}, {created}, {claim}, {}, {})",
                 1_000_000 + rng.below(50_000),
                 created + 15 * 60_000,
-                created + 24 * 3_600_000
+                created + 24 * 3_600_000,
+                if finished { done.to_string() } else { "NULL".into() },
+                i64::from(reopened),
             ));
             events.push_str(&format!(
                 "({t}, {created}, NULL, '业主', 'opened'), ({t}, {claim}, {staff}, '师傅{staff}', 'claimed')"
             ));
             if finished {
                 events.push_str(&format!(", ({t}, {done}, {staff}, '师傅{staff}', 'done')"));
-                if rng.below(20) == 0 {
+                if reopened {
                     events.push_str(&format!(
                         ", ({t}, {}, NULL, '业主', 'reopened')",
                         done + 3_600_000

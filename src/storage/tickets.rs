@@ -298,6 +298,29 @@ impl Tx {
         .execute(&mut *self.tx)
         .await
         .ctx("recording a ticket event")?;
+        self.note_times(id, event.kind(), now).await
+    }
+
+    /// The times the manager's figures read, kept on the ticket with the event.
+    async fn note_times(&mut self, id: TicketId, kind: EventType, at: DateTime<Utc>) -> Result<()> {
+        let query = match kind {
+            EventType::Claimed => sqlx::query(
+                "UPDATE tickets SET claimed_at = COALESCE(claimed_at, $1) WHERE id = $2",
+            )
+            .bind(ms(at)),
+            EventType::Done => {
+                sqlx::query("UPDATE tickets SET finished_at = $1 WHERE id = $2").bind(ms(at))
+            }
+            EventType::Reopened => {
+                sqlx::query("UPDATE tickets SET reopens = reopens + 1 WHERE id = $1")
+            }
+            _ => return Ok(()),
+        };
+        query
+            .bind(id.get())
+            .execute(&mut *self.tx)
+            .await
+            .ctx("recording a ticket's times")?;
         Ok(())
     }
 
@@ -325,7 +348,11 @@ impl Tx {
         .execute(&mut *self.tx)
         .await
         .ctx("recording a ticket event")?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.note_times(id, event.kind(), now).await?;
+        Ok(true)
     }
 }
 
