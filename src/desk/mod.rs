@@ -13,9 +13,11 @@ mod media;
 mod merging;
 mod owner;
 mod render;
+mod room;
 pub mod router;
 mod setup;
 mod staff;
+mod wording;
 
 pub use crate::domain::command::TicketListKind;
 pub use broadcast::FeeRun;
@@ -213,7 +215,7 @@ impl Desk {
         &self.inner.calendar
     }
 
-    fn t(&self) -> &Templates {
+    pub(crate) fn t(&self) -> &Templates {
         &self.inner.templates
     }
 
@@ -362,7 +364,10 @@ impl Desk {
             let mut tx = self.inner.store.begin().await?;
             for out in self.to_staff(
                 &format!("removed:{chat_id}:{}", now.timestamp()),
-                &format!("ℹ️ 机器人已被移出 {name} 的业主群(chat {chat_id}),已解除绑定。"),
+                &self.t().staff(
+                    "removed_from_group",
+                    &[("building", name), ("chat", &chat_id.to_string())],
+                ),
             ) {
                 tx.enqueue(&out, now).await?;
             }
