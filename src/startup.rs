@@ -88,7 +88,7 @@ pub fn company_notes(settings: &Settings, templates: &Templates) -> Vec<String> 
             "配置里的 [desk] company = \"{company}\" 是旧写法:公司信息(公司名、电话、服务时间、地点、缴费方式)统一写在 templates.toml 的 [vars] 里,只改一处。现在仍以配置里的公司名为准;请把它移到 [vars] company 并删掉这一行"
         ));
     }
-    let Ok(samples) = Templates::builtin() else {
+    let Ok(samples) = Templates::builtin_for(&settings.desk.locale) else {
         return notes;
     };
     let still: Vec<&str> = ["phone", "desk_location"]
