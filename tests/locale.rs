@@ -34,6 +34,12 @@ async fn a_traditional_desk_answers_and_posts_in_traditional_chinese() {
         ..w.msg(G3, 2001, "廚房水管漏水了,麻煩盡快派人")
     };
     w.desk.on_message(&report).await.unwrap();
+    // And another in private, naming the flat.
+    let private = guanjia::desk::Incoming {
+        from: Actor::new(2002, "林生"),
+        ..w.msg(2002, 2002, "3棟2單元501 客廳的燈不亮了")
+    };
+    w.desk.on_message(&private).await.unwrap();
     w.drain().await;
     for command in ["/claim 1", "/help"] {
         guanjia::desk::route(&w.desk, &w.msg(STAFF, ADMIN, command))
@@ -61,6 +67,11 @@ async fn a_traditional_desk_answers_and_posts_in_traditional_chinese() {
         "{post}"
     );
     assert!(post.contains("水管/漏水"), "the category by name: {post}");
+    assert!(
+        log.iter()
+            .any(|(_, chat, t)| *chat == STAFF && t.contains("位置:3棟2單元501")),
+        "the flat is written in Traditional: {log:#?}"
+    );
     assert!(
         log.iter()
             .any(|(_, chat, t)| *chat == STAFF && t.contains("由您負責")),

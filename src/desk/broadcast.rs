@@ -683,7 +683,7 @@ impl Desk {
                     if !targets.includes(&fee.building) {
                         continue;
                     }
-                    let location = fee.location();
+                    let location = self.fee_location(&fee);
                     let text = self.t().render(
                         "fee_private",
                         &[

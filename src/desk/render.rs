@@ -69,6 +69,42 @@ impl Desk {
         })
     }
 
+    /// A place as the desk's language writes it ("3栋2单元501", "3棟2單元501").
+    pub(crate) fn location_label(&self, l: &Location) -> String {
+        let t = self.t();
+        let mut out = String::new();
+        if let Some(b) = &l.building {
+            let key = if b.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                "location_block"
+            } else {
+                "location_building"
+            };
+            out.push_str(&t.label_with(key, &[("building", b)]));
+        }
+        if let Some(u) = &l.unit {
+            out.push_str(&t.label_with("location_unit", &[("unit", u)]));
+        }
+        if let Some(r) = &l.room {
+            if l.building.is_none() && l.unit.is_none() {
+                out.push_str(&t.label_with("location_room", &[("room", r)]));
+            } else {
+                out.push_str(r);
+            }
+        }
+        out
+    }
+
+    /// The flat a fee is for, as [`Desk::location_label`] writes places.
+    pub(crate) fn fee_location(&self, fee: &crate::domain::fees::FeeRow) -> String {
+        Location::new(
+            Some(fee.building.clone()),
+            fee.unit.clone(),
+            Some(fee.room.clone()),
+        )
+        .map(|l| self.location_label(&l))
+        .unwrap_or_default()
+    }
+
     pub(crate) fn utility_label(&self, utility: Utility) -> String {
         self.t().label(match utility {
             Utility::Water => "utility_water",
@@ -127,7 +163,7 @@ impl Desk {
     pub(crate) fn ack_text(&self, t: &Ticket, private: bool) -> String {
         let svc = &self.settings().service;
         let location = match (&t.location, private) {
-            (Some(l), true) => format!(",{l}"),
+            (Some(l), true) => format!(",{}", self.location_label(l)),
             _ => String::new(),
         };
         let key = match t.intent {
@@ -204,7 +240,7 @@ impl Desk {
         let location = t
             .location
             .as_ref()
-            .map(Location::to_string)
+            .map(|l| self.location_label(l))
             .unwrap_or_else(|| self.t().label("location_missing"));
         // An emergency's head says 紧急 once; others give priority and kind.
         let kind = if t.intent == Intent::Emergency {

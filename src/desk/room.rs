@@ -57,7 +57,7 @@ impl Desk {
                 .await;
         }
         let now = self.now();
-        let shown = location.to_string();
+        let shown = self.location_label(&location);
         let mut tx = self.store().begin().await?;
         let request = tx.request_room(&msg.from, &location, now).await?;
         tx.enqueue(
@@ -134,7 +134,7 @@ impl Desk {
         let shown = decided
             .location
             .as_ref()
-            .map(ToString::to_string)
+            .map(|l| self.location_label(l))
             .unwrap_or_default();
         let key = if confirm {
             "room_confirmed"

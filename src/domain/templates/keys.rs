@@ -343,4 +343,8 @@ pub const LABELS: &[(&str, &[&str])] = &[
     ("notice_outage_usage", &[]),
     ("notice_empty_text", &[]),
     ("error_not_intent", &["text"]),
+    ("location_building", &["building"]),
+    ("location_block", &["building"]),
+    ("location_unit", &["unit"]),
+    ("location_room", &["room"]),
 ];
