@@ -8,6 +8,7 @@
 
 mod broadcast;
 mod escalation;
+mod fees;
 mod inbox;
 mod media;
 mod merging;
@@ -20,7 +21,7 @@ mod staff;
 mod wording;
 
 pub use crate::domain::command::TicketListKind;
-pub use broadcast::FeeRun;
+pub use fees::FeeRun;
 pub use inbox::FailedUpdate;
 pub use render::excerpt;
 pub use router::{Routed, press, route};

@@ -663,8 +663,8 @@ impl Desk {
                 .await;
         };
         let removed = self.store().remove_staff(user).await?;
-        let id = [("user", user.to_string())];
-        let id = [(id[0].0, id[0].1.as_str())];
+        let user_id = user.to_string();
+        let id = [("user", user_id.as_str())];
         let text = if removed {
             self.t().staff("staff_removed", &id)
         } else if self.settings().desk.staff.contains(&user) || self.is_admin(user) {
