@@ -83,6 +83,13 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
 /// `{company}` but is reported, and so are details still at the shipped samples.
 pub fn company_notes(settings: &Settings, templates: &Templates) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some((file, keys)) = templates.filled_in() {
+        notes.push(format!(
+            "话术文件 {file} 缺少 {} 条:{};这些用的是内置的说法。要修改它们,请从 guanjia init 生成的新文件里复制过来",
+            keys.len(),
+            keys.join("、")
+        ));
+    }
     if let Some(company) = &settings.desk.company {
         notes.push(format!(
             "配置里的 [desk] company = \"{company}\" 是旧写法:公司信息(公司名、电话、服务时间、地点、缴费方式)统一写在 templates.toml 的 [vars] 里,只改一处。现在仍以配置里的公司名为准;请把它移到 [vars] company 并删掉这一行"

@@ -125,8 +125,11 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("finished_photo_said", &["said"]),
 ];
 
+/// A table's keys, each with the placeholders the bot fills for it.
+pub type Registry = &'static [(&'static str, &'static [&'static str])];
+
 /// The tables of a catalogue and the keys each must have.
-pub const TABLES: &[(&str, &[(&str, &[&str])])] =
+pub const TABLES: &[(&str, Registry)] =
     &[("messages", MESSAGES), ("staff", STAFF), ("labels", LABELS)];
 
 /// The locales a catalogue ships in: `[desk] locale`.
@@ -139,6 +142,9 @@ pub struct Templates {
     staff: HashMap<String, String>,
     labels: HashMap<String, String>,
     categories: HashMap<String, String>,
+    /// `[table] key` of the texts an edited file lacked and the built-in
+    /// wording filled in (see [`Templates::load_over`]), with that file.
+    filled_in: Option<(String, Vec<String>)>,
 }
 
 #[derive(serde::Deserialize)]
@@ -207,6 +213,7 @@ impl Templates {
             reason: e.to_string(),
         })?;
         let mut added = Vec::new();
+        let mut filled = Vec::new();
         for (table, keys) in TABLES {
             for (key, _) in *keys {
                 if !parsed.table(table).contains_key(*key)
@@ -214,6 +221,7 @@ impl Templates {
                 {
                     parsed.table(table).insert(key.to_string(), body.clone());
                     added.push(*key);
+                    filled.push(format!("[{table}] {key}"));
                 }
             }
         }
@@ -223,7 +231,11 @@ impl Templates {
                 .entry(name.clone())
                 .or_insert_with(|| value.clone());
         }
-        Ok((Self::check(&file, parsed)?, added))
+        let mut templates = Self::check(&file, parsed)?;
+        if !filled.is_empty() {
+            templates.filled_in = Some((file, filled));
+        }
+        Ok((templates, added))
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
@@ -265,6 +277,7 @@ impl Templates {
             staff: parsed.staff,
             labels: parsed.labels,
             categories: parsed.categories,
+            filled_in: None,
         })
     }
 
@@ -339,6 +352,14 @@ impl Templates {
     /// What command `name` does, for `/help` and the "/" menus.
     pub fn command(&self, name: &str) -> String {
         self.label(&format!("command_{name}"))
+    }
+
+    /// The edited file and the `[table] key`s it lacks, if the built-in
+    /// wording had to fill any in: `guanjia check` names them.
+    pub fn filled_in(&self) -> Option<(&str, &[String])> {
+        self.filled_in
+            .as_ref()
+            .map(|(file, keys)| (file.as_str(), keys.as_slice()))
     }
 
     /// The name of category `id` in this catalogue, if it gives one.
@@ -616,6 +637,28 @@ mod tests {
     }
 
     #[test]
+    fn an_edited_file_without_a_new_text_is_told_which_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("templates.toml");
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml"),
+        )
+        .unwrap();
+        let edited: String = src
+            .lines()
+            .filter(|l| !l.starts_with("claim_ok ="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, edited).unwrap();
+        let (t, added) = Templates::load_over(&path, &shipped()).unwrap();
+        assert_eq!(added, vec!["claim_ok"]);
+        let (file, keys) = t.filled_in().expect("the gap is remembered");
+        assert!(file.ends_with("templates.toml"), "{file}");
+        assert_eq!(keys, ["[staff] claim_ok"]);
+        assert!(t.staff("claim_ok", &[]).contains("由您负责"));
+    }
+
+    #[test]
     fn braces_that_are_not_placeholders_survive() {
         let t = Templates {
             vars: HashMap::from([("phone".into(), "123".into())]),
@@ -623,6 +666,7 @@ mod tests {
             staff: HashMap::new(),
             labels: HashMap::new(),
             categories: HashMap::new(),
+            filled_in: None,
         };
         assert_eq!(t.fill("电话 {phone} {不是} {"), "电话 123 {不是} {");
     }
