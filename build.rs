@@ -1,4 +1,5 @@
-//! Builds the shipped `intents/*.toml` and the labelled examples
+//! Builds the shipped `intents/*.toml`, the Traditional Chinese catalogue
+//! `intents/zh-Hant/*.toml` and the labelled examples
 //! `intents/examples/*.jsonl` into the binary (see `src/domain/builtin.rs`), so
 //! `guanjia` runs, model included, with no files beside it. The lists are
 //! generated rather than written by hand so a file added to `intents/` can
@@ -14,6 +15,11 @@ fn main() {
         &intents,
         "toml",
         &Path::new(&out_dir).join("builtin_intents.rs"),
+    );
+    embed(
+        &intents.join("zh-Hant"),
+        "toml",
+        &Path::new(&out_dir).join("builtin_zh_hant.rs"),
     );
     embed(
         &intents.join("examples"),

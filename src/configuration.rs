@@ -109,6 +109,9 @@ pub struct Desk {
     pub rules_dir: Option<PathBuf>,
     /// An owner's follow-up within this many minutes completes their ticket.
     pub follow_up_minutes: i64,
+    /// The catalogue owners and staff read: "zh-Hans" (Simplified, the default)
+    /// or "zh-Hant" (Traditional).
+    pub locale: String,
 }
 
 impl Default for Desk {
@@ -122,6 +125,7 @@ impl Default for Desk {
             supervisors: Vec::new(),
             rules_dir: None,
             follow_up_minutes: 10,
+            locale: "zh-Hans".into(),
         }
     }
 }
@@ -389,6 +393,16 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.timezone()?;
+        if !crate::domain::templates::LOCALES.contains(&self.desk.locale.as_str()) {
+            return Err(ConfigError::Invalid {
+                key: "desk.locale",
+                reason: format!(
+                    "'{}' 不是可用的语言;可用的有: {}",
+                    self.desk.locale,
+                    crate::domain::templates::LOCALES.join(", ")
+                ),
+            });
+        }
         for (key, cron) in [
             ("fees.group_schedule", &self.fees.group_schedule),
             ("fees.private_schedule", &self.fees.private_schedule),

@@ -25,6 +25,7 @@ use crate::configuration::{BuildingConfig, Settings};
 use crate::desk::{ChatKind, Desk, Incoming};
 use crate::domain::action::{Audience, audience_of};
 use crate::domain::outgoing::{ButtonAction, Keyboard};
+use crate::domain::templates::Templates;
 use crate::domain::{Actor, Media, MediaKind, SystemClock};
 use crate::worker::{OutboxConfig, OutboxWorker, SendError, Transport};
 
@@ -59,17 +60,24 @@ struct ConsoleTransport {
     out: Arc<Mutex<Box<dyn Write + Send>>>,
     names: HashMap<i64, String>,
     next_id: Mutex<HashMap<i64, i64>>,
+    /// The desk's wording, for the console's own lines too.
+    t: Templates,
 }
 
 impl ConsoleTransport {
     fn name(&self, chat: i64) -> String {
         self.names.get(&chat).cloned().unwrap_or_else(|| {
-            if chat > 0 {
-                format!("私聊 {chat}")
+            let key = if chat > 0 {
+                "console_private"
             } else {
-                format!("群 {chat}")
-            }
+                "console_group"
+            };
+            self.t.staff(key, &[("chat", &chat.to_string())])
         })
+    }
+
+    fn say(&self, key: &str, args: &[(&str, &str)]) {
+        self.print(self.t.staff(key, args));
     }
 
     fn print(&self, text: String) {
@@ -160,8 +168,9 @@ impl Transport for ConsoleTransport {
         text: &str,
         keyboard: Option<&Keyboard>,
     ) -> Result<(), SendError> {
+        let edited = self.t.staff("console_edited", &[]);
         self.print(format!(
-            "✎ [{}] #{message} 改为:\n    {}{}",
+            "✎ [{}] #{message} {edited}\n    {}{}",
             self.name(chat),
             indent(text),
             buttons(keyboard)
@@ -170,17 +179,20 @@ impl Transport for ConsoleTransport {
     }
 
     async fn delete(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        self.print(format!("✗ [{}] #{message} 已删除", self.name(chat)));
+        let done = self.t.staff("console_deleted", &[]);
+        self.print(format!("✗ [{}] #{message} {done}", self.name(chat)));
         Ok(())
     }
 
     async fn pin(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        self.print(format!("📌 [{}] #{message} 已置顶", self.name(chat)));
+        let done = self.t.staff("console_pinned", &[]);
+        self.print(format!("📌 [{}] #{message} {done}", self.name(chat)));
         Ok(())
     }
 
     async fn unpin(&self, chat: i64, message: i64) -> Result<(), SendError> {
-        self.print(format!("📍 [{}] #{message} 取消置顶", self.name(chat)));
+        let done = self.t.staff("console_unpinned", &[]);
+        self.print(format!("📍 [{}] #{message} {done}", self.name(chat)));
         Ok(())
     }
 }
@@ -213,53 +225,68 @@ pub async fn run(
     output: Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let (settings, staff_chat) = console_settings(settings);
-    let staff = Actor::new(settings.desk.admins[0], "客服小李");
-    let owner = Actor::new(OWNER, "业主王先生");
-    let mut names: HashMap<i64, String> = settings
-        .building
-        .iter()
-        .map(|b| (b.chat, format!("{}业主群", b.name)))
-        .collect();
-    names.insert(staff_chat, "员工群".into());
-    names.insert(OWNER, "私聊 业主王先生".into());
-    let groups: Vec<(String, i64)> = settings
-        .building
-        .iter()
-        .map(|b| (b.name.clone(), b.chat))
-        .collect();
+    let admin = settings.desk.admins[0];
+    let buildings = settings.building.clone();
     let mut cfg = OutboxConfig::new(1000, 1000);
     cfg.max_attempts = 1;
 
     let desk =
         crate::startup::build_desk(settings, Arc::new(SystemClock), "guanjia_bot".into()).await?;
+    let t = desk.t().clone();
+    // The console's people speak the desk's language.
+    let staff = Actor::new(admin, t.label("console_staff_name"));
+    let owner = Actor::new(OWNER, t.label("console_owner_name"));
+    let mut names: HashMap<i64, String> = buildings
+        .iter()
+        .map(|b| {
+            let name = t.staff("console_building_group", &[("building", &b.name)]);
+            (b.chat, name)
+        })
+        .collect();
+    names.insert(staff_chat, t.staff("console_staff_group", &[]));
+    names.insert(
+        OWNER,
+        t.staff("console_private", &[("chat", owner.name.as_str())]),
+    );
+    let groups: Vec<(String, i64)> = buildings.iter().map(|b| (b.name.clone(), b.chat)).collect();
     let out = Arc::new(Mutex::new(output));
     let transport = Arc::new(ConsoleTransport {
         out: out.clone(),
         names,
         next_id: Mutex::new(HashMap::new()),
+        t,
     });
     let shutdown = CancellationToken::new();
     let worker =
         tokio::spawn(OutboxWorker::new(desk.clone(), transport.clone(), cfg).run(shutdown.clone()));
 
-    transport.print(format!(
-        "管家 console。直接输入 = 业主在 {} 群里说话;@private 私聊;@staff 员工群(管理员);:press 按钮;:group 切换楼栋群;:tick;:quit",
-        groups.first().map(|g| g.0.as_str()).unwrap_or("?")
-    ));
+    transport.say(
+        "console_welcome",
+        &[(
+            "building",
+            groups.first().map(|g| g.0.as_str()).unwrap_or("?"),
+        )],
+    );
     let mut group = groups.first().map(|g| g.1).unwrap_or(-1003);
     // Each session numbers its messages from its own base, so a second session on
     // the same database is never taken for a re-delivery of the first one's lines.
     let session = next_session(&desk).await?;
-    transport.print(format!(
-        "(控制台第 {session} 次会话,数据库 {})",
-        crate::storage::redact(&desk.settings().database.url)
-    ));
+    transport.say(
+        "console_session",
+        &[
+            ("session", &session.to_string()),
+            (
+                "database",
+                &crate::storage::redact(&desk.settings().database.url),
+            ),
+        ],
+    );
     let mut message_id = session * SESSION_MESSAGES;
     for line in input.lines() {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                transport.print(format!("(无法读取这一行: {e})"));
+                transport.say("console_unreadable", &[("error", &e.to_string())]);
                 continue;
             }
         };
@@ -274,17 +301,15 @@ pub async fn run(
             match groups.iter().find(|g| g.0 == name.trim()) {
                 Some(g) => {
                     group = g.1;
-                    transport.print(format!("(现在业主在 {} 群里说话)", g.0));
+                    transport.say("console_group_now", &[("building", &g.0)]);
                 }
-                None => transport.print(format!(
-                    "(没有 {} 群;可选:{})",
-                    name.trim(),
-                    groups
-                        .iter()
-                        .map(|g| g.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join("、")
-                )),
+                None => {
+                    let known: Vec<&str> = groups.iter().map(|g| g.0.as_str()).collect();
+                    transport.say(
+                        "console_no_group",
+                        &[("building", name.trim()), ("known", &known.join("、"))],
+                    )
+                }
             }
             Ok(())
         } else if line == ":tick" {
@@ -297,7 +322,7 @@ pub async fn run(
             };
             match crate::desk::press(&desk, who, data).await {
                 Ok(a) => {
-                    transport.print(format!("(按钮提示 {}: {})", who.name, a.text));
+                    transport.say("console_toast", &[("name", &who.name), ("text", &a.text)]);
                     Ok(())
                 }
                 Err(e) => Err(e),
@@ -331,7 +356,7 @@ pub async fn run(
             crate::desk::route(&desk, &msg).await.map(|_| ())
         };
         if let Err(e) = result {
-            transport.print(format!("(出错了: {e})"));
+            transport.say("console_error", &[("error", &e.to_string())]);
         }
         settle(&desk).await;
     }

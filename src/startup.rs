@@ -34,7 +34,7 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
     let Some(dir) = &settings.desk.rules_dir else {
         let classifier =
             Classifier::from_files(&builtin::rule_files()).context("loading the built-in rules")?;
-        let templates = Templates::builtin()?;
+        let templates = Templates::builtin_for(&settings.desk.locale)?;
         check_faq(&classifier, &templates, "built-in faq.toml")?;
         return Ok((classifier, templates));
     };
@@ -50,12 +50,21 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
     }
     let classifier =
         Classifier::load(dir).with_context(|| format!("loading rules from {}", dir.display()))?;
-    let (templates, added) =
-        Templates::load_over(&dir.join("templates.toml"), &Templates::builtin()?)?;
+    let locale = settings.desk.locale.as_str();
+    let file = dir.join(builtin::templates_path(locale));
+    let builtin = Templates::builtin_for(locale)?;
+    // A rules directory from before the Traditional catalogue shipped has none:
+    // the built-in one is used, as with no rules directory.
+    let (templates, added) = if locale != "zh-Hans" && !file.exists() {
+        tracing::warn!(file = %file.display(), "no templates for this locale here; the built-in ones are used (`guanjia init` writes an editable copy)");
+        (builtin, Vec::new())
+    } else {
+        Templates::load_over(&file, &builtin)?
+    };
     if !added.is_empty() {
         // An edited copy from an earlier release: the desk still starts.
         tracing::warn!(
-            file = %dir.join("templates.toml").display(),
+            file = %file.display(),
             keys = %added.join(", "),
             "these messages are not in your templates; the built-in wording is used (copy them from `guanjia init` into your file to edit them)"
         );
@@ -74,12 +83,19 @@ pub fn load_rules(settings: &Settings) -> Result<(Classifier, Templates)> {
 /// `{company}` but is reported, and so are details still at the shipped samples.
 pub fn company_notes(settings: &Settings, templates: &Templates) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some((file, keys)) = templates.filled_in() {
+        notes.push(format!(
+            "话术文件 {file} 缺少 {} 条:{};这些用的是内置的说法。要修改它们,请从 guanjia init 生成的新文件里复制过来",
+            keys.len(),
+            keys.join("、")
+        ));
+    }
     if let Some(company) = &settings.desk.company {
         notes.push(format!(
             "配置里的 [desk] company = \"{company}\" 是旧写法:公司信息(公司名、电话、服务时间、地点、缴费方式)统一写在 templates.toml 的 [vars] 里,只改一处。现在仍以配置里的公司名为准;请把它移到 [vars] company 并删掉这一行"
         ));
     }
-    let Ok(samples) = Templates::builtin() else {
+    let Ok(samples) = Templates::builtin_for(&settings.desk.locale) else {
         return notes;
     };
     let still: Vec<&str> = ["phone", "desk_location"]
@@ -196,7 +212,7 @@ pub async fn run(settings: Settings) -> Result<()> {
     }
     staff.sort_unstable();
     staff.dedup();
-    telegram::set_command_menus(&bot, desk.staff_chat(), &staff).await;
+    telegram::set_command_menus(&bot, desk.t(), desk.staff_chat(), &staff).await;
 
     let shutdown = CancellationToken::new();
     let sender = OutboxWorker::new(
@@ -281,6 +297,12 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
             .iter()
             .map(|(name, text)| (rules.join(name), *text)),
     );
+    // The Traditional Chinese wording, for a company that sets `locale = "zh-Hant"`.
+    files.extend(
+        builtin::ZH_HANT
+            .iter()
+            .map(|(name, text)| (rules.join("zh-Hant").join(name), *text)),
+    );
     // The labelled examples the model learns from, for staff to add to.
     files.extend(
         builtin::EXAMPLES
@@ -298,9 +320,10 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
             existing.join("\n  ")
         );
     }
-    let examples = rules.join("examples");
-    std::fs::create_dir_all(&examples)
-        .with_context(|| format!("creating {}", examples.display()))?;
+    for sub in ["examples", "zh-Hant"] {
+        let sub = rules.join(sub);
+        std::fs::create_dir_all(&sub).with_context(|| format!("creating {}", sub.display()))?;
+    }
     for (path, text) in &files {
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -1,4 +1,5 @@
-//! The outbound half: building bindings, notices, planned outages, fee reminders.
+//! The outbound half: building bindings, notices, planned outages (fee
+//! reminders are in `fees.rs`).
 //!
 //! A broadcast is one `broadcasts` row (keyed by the command that asked for it, so
 //! a re-delivered command cannot send twice) and one outbox row per target group
@@ -8,39 +9,21 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::fees::FeeRun;
 use super::{ChatKind, Desk, Incoming, Result};
-use crate::domain::fees::{current_period, format_cents};
 use crate::domain::notice::{BroadcastKind, NoticeError, OutagePlan, Targets};
 use crate::domain::outgoing::{Lane, Op, Outgoing};
 use crate::storage::{BuildingGroup, NewBroadcast, Outage, OutageStep, Tx};
 
-/// Which fee reminder a scheduled run sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeeRun {
-    /// The general reminder in every building group: no rooms, no amounts.
-    Groups,
-    /// Amounts, in private, to owners whose room staff confirmed.
-    Private,
-}
-
-impl FeeRun {
-    pub fn job(self) -> &'static str {
-        match self {
-            FeeRun::Groups => "fees_group",
-            FeeRun::Private => "fees_private",
-        }
-    }
-}
-
-struct Plan<'a> {
-    kind: BroadcastKind,
-    text: String,
-    targets: &'a Targets,
-    dedupe_key: String,
-    sender: Option<i64>,
-    report_chat: Option<i64>,
-    outage_id: Option<i64>,
-    pin: bool,
+pub(super) struct Plan<'a> {
+    pub(super) kind: BroadcastKind,
+    pub(super) text: String,
+    pub(super) targets: &'a Targets,
+    pub(super) dedupe_key: String,
+    pub(super) sender: Option<i64>,
+    pub(super) report_chat: Option<i64>,
+    pub(super) outage_id: Option<i64>,
+    pub(super) pin: bool,
 }
 
 impl Desk {
@@ -48,40 +31,30 @@ impl Desk {
     pub async fn bind(&self, msg: &Incoming, name: &str) -> Result<()> {
         let name = name.trim();
         if msg.chat_kind != ChatKind::Group {
-            return self
-                .reply(
-                    msg,
-                    "⚠️ 请在要绑定的业主群里发送 /bind 楼栋名,例如 /bind 3栋",
-                )
-                .await;
+            return self.reply(msg, self.t().staff("bind_not_group", &[])).await;
         }
         if name.is_empty() || name.chars().count() > 32 {
-            return self
-                .reply(msg, "⚠️ 用法:/bind 3栋(楼栋名不超过 32 个字)")
-                .await;
+            return self.reply(msg, self.t().staff("bind_usage", &[])).await;
         }
         if Some(msg.chat_id) == self.staff_chat() {
             // The staff group shows rooms, names and phone numbers: it must never
             // become a building group that broadcasts reach.
             return self
-                .reply(
-                    msg,
-                    "⚠️ 这是员工群,不能绑定为业主群。请在对应的业主群里发送 /bind 楼栋名。",
-                )
+                .reply(msg, self.t().staff("bind_staff_group", &[]))
                 .await;
         }
         self.store()
             .bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now())
             .await?;
-        self.reply(msg, format!("✅ 本群已绑定为 {name} 业主群。"))
+        self.reply(msg, self.t().staff("bind_ok", &[("building", name)]))
             .await
     }
 
     /// `/unbind` inside a group.
     pub async fn unbind(&self, msg: &Incoming) -> Result<()> {
         let text = match self.store().unbind_building(msg.chat_id).await? {
-            Some(name) => format!("✅ 本群已解除与 {name} 的绑定。"),
-            None => "本群没有绑定楼栋。".to_string(),
+            Some(name) => self.t().staff("unbind_ok", &[("building", &name)]),
+            None => self.t().staff("unbind_none", &[]),
         };
         self.reply(msg, text).await
     }
@@ -90,9 +63,7 @@ impl Desk {
     pub async fn groups(&self, msg: &Incoming) -> Result<()> {
         let mut groups = self.store().buildings().await?;
         if groups.is_empty() {
-            return self
-                .reply(msg, "还没有绑定任何业主群。在群里发送 /bind 3栋 即可绑定。")
-                .await;
+            return self.reply(msg, self.t().staff("groups_none", &[])).await;
         }
         // 1栋, 2栋, … 10栋: by building number, then by name.
         groups.sort_by_key(|g| {
@@ -101,26 +72,23 @@ impl Desk {
                 .unwrap_or(u32::MAX);
             (number, g.name.clone(), g.chat_id)
         });
+        let from_config = self.t().label("from_config");
         let lines: Vec<String> = groups
             .iter()
             .map(|g| {
-                format!(
-                    "{} · chat {}{}",
-                    g.name,
-                    g.chat_id,
-                    if g.source == "config" {
-                        "(配置文件)"
-                    } else {
-                        ""
-                    }
-                )
+                let source = if g.source == "config" {
+                    &from_config
+                } else {
+                    ""
+                };
+                format!("{} · chat {}{source}", g.name, g.chat_id)
             })
             .collect();
-        self.reply(
-            msg,
-            format!("已绑定的业主群({} 个):\n{}", groups.len(), lines.join("\n")),
-        )
-        .await
+        let count = groups.len().to_string();
+        let text = self
+            .t()
+            .staff("groups", &[("count", &count), ("lines", &lines.join("\n"))]);
+        self.reply(msg, text).await
     }
 
     /// The groups `targets` reaches, and the names that matched no group.
@@ -174,7 +142,7 @@ impl Desk {
 
     /// Record a broadcast and queue one copy per group. `None` if this command
     /// already did (a re-delivered update).
-    async fn queue_broadcast(
+    pub(super) async fn queue_broadcast(
         &self,
         tx: &mut Tx,
         plan: Plan<'_>,
@@ -230,13 +198,18 @@ impl Desk {
     ) -> Result<()> {
         let mut names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
         names.dedup();
-        let mut text = format!(
-            "📤 {what}已排队,发往 {} 个群({}),送达后会告诉您结果。",
-            groups.len(),
-            names.join("、")
+        let count = groups.len().to_string();
+        let mut text = self.t().staff(
+            "broadcast_queued",
+            &[
+                ("what", what),
+                ("count", &count),
+                ("groups", &names.join("、")),
+            ],
         );
         if !missing.is_empty() {
-            text.push_str(&format!("\n⚠️ 没有找到这些楼栋的群:{}", missing.join("、")));
+            let missing = missing.join("、");
+            text.push_str(&self.t().staff("broadcast_missing", &[("groups", &missing)]));
         }
         self.reply(msg, text).await
     }
@@ -250,7 +223,8 @@ impl Desk {
                 return self
                     .reply(
                         msg,
-                        format!("⚠️ {e}\n用法:/notice 3栋,5栋 明天上午清洗水箱"),
+                        self.t()
+                            .staff("notice_usage", &[("error", &self.notice_error(&e))]),
                     )
                     .await;
             }
@@ -259,9 +233,9 @@ impl Desk {
             return self
                 .reply(
                     msg,
-                    format!(
-                        "⚠️ {}\n用法:/notice all 明天上午清洗水箱",
-                        NoticeError::EmptyText
+                    self.t().staff(
+                        "notice_empty",
+                        &[("error", &self.notice_error(&NoticeError::EmptyText))],
                     ),
                 )
                 .await;
@@ -271,14 +245,9 @@ impl Desk {
         }
         let (groups, missing) = self.resolve(&targets).await?;
         if groups.is_empty() {
+            let missing = missing.join("、");
             return self
-                .reply(
-                    msg,
-                    format!(
-                        "⚠️ 没有找到目标群:{}。请先在群里 /bind。",
-                        missing.join("、")
-                    ),
-                )
+                .reply(msg, self.t().staff("no_groups", &[("groups", &missing)]))
                 .await;
         }
         let text = self.t().render("notice", &[("text", body.trim())]);
@@ -301,15 +270,16 @@ impl Desk {
             return Ok(());
         }
         self.commit(tx).await?;
-        self.queued_reply(msg, "温馨提示", &groups, &missing).await
+        let what = self.t().label("broadcast_notice");
+        self.queued_reply(msg, &what, &groups, &missing).await
     }
 
     fn outage_text(&self, key: &str, o: &Outage) -> String {
         self.t().render(
             key,
             &[
-                ("utility", o.utility.word()),
-                ("buildings", &o.targets.to_string()),
+                ("utility", &self.utility_label(o.utility)),
+                ("buildings", &self.targets_label(&o.targets)),
                 ("start", &self.show(o.starts_at)),
                 ("end", &self.show_end(o.starts_at, o.ends_at)),
                 ("reason", &o.reason),
@@ -320,7 +290,7 @@ impl Desk {
     /// What in a text meant for building groups would expose an owner: a phone
     /// number (other than the desk's own `{phone}`) or a room. Groups never see
     /// either, whoever types them.
-    pub(super) fn private_details_in(&self, text: &str) -> Option<&'static str> {
+    pub(super) fn private_details_in(&self, text: &str) -> Option<String> {
         let norm = crate::domain::text::normalize(text);
         let desk_phone: String = self
             .t()
@@ -337,24 +307,21 @@ impl Desk {
                     || (!desk_phone.ends_with(&digits) && !digits.ends_with(&desk_phone))
             });
         if foreign_phone {
-            return Some("电话号码");
+            return Some(self.t().label("private_phone"));
         }
         let room = self
             .classifier()
             .classify(text)
             .location
             .is_some_and(|l| l.room.is_some());
-        room.then_some("房号")
+        room.then(|| self.t().label("private_room"))
     }
 
-    pub(super) async fn refuse_private_details(&self, msg: &Incoming, found: &str) -> Result<()> {
-        self.reply(
-            msg,
-            format!(
-                "⚠️ 内容里有{found},为保护业主隐私,不会发到业主群。请删去后重新发送;需要留联系方式时,请写物业服务电话。"
-            ),
-        )
-        .await
+    pub(super) async fn refuse_private_details(&self, msg: &Incoming, found: String) -> Result<()> {
+        let text = self
+            .t()
+            .staff("private_details_refused", &[("found", &found)]);
+        self.reply(msg, text).await
     }
 
     /// `/outage <targets> <kind> <start> <end> <reason>`
@@ -362,12 +329,14 @@ impl Desk {
         let now = self.now();
         let plan = match OutagePlan::parse(args, now, self.tz()) {
             Ok(p) => p,
-            Err(e) => return self.reply(msg, format!("⚠️ {e}")).await,
+            Err(e) => {
+                return self
+                    .reply(msg, format!("⚠️ {}", self.notice_error(&e)))
+                    .await;
+            }
         };
         if plan.ends_at <= now {
-            return self
-                .reply(msg, "⚠️ 这次停水/停电的结束时间已经过去了,请检查时间。")
-                .await;
+            return self.reply(msg, self.t().staff("outage_ended", &[])).await;
         }
         if let Some(found) = self.private_details_in(&plan.reason) {
             return self.refuse_private_details(msg, found).await;
@@ -376,14 +345,9 @@ impl Desk {
         let (groups, missing) = self.resolve(&plan.targets).await?;
         plan.targets = Self::named_as_groups(&plan.targets, &groups);
         if groups.is_empty() {
+            let missing = missing.join("、");
             return self
-                .reply(
-                    msg,
-                    format!(
-                        "⚠️ 没有找到目标群:{}。请先在群里 /bind。",
-                        missing.join("、")
-                    ),
-                )
+                .reply(msg, self.t().staff("no_groups", &[("groups", &missing)]))
                 .await;
         }
         let dedupe_key = format!("cmd:{}:{}", msg.chat_id, msg.message_id);
@@ -424,11 +388,14 @@ impl Desk {
         // The times as understood, so a misread date is caught before owners see it.
         self.queued_reply(
             msg,
-            &format!(
-                "停{}温馨提示(编号 {id},{} 至 {})",
-                plan.utility.word(),
-                self.show(plan.starts_at),
-                self.show_end(plan.starts_at, plan.ends_at)
+            &self.t().staff(
+                "outage_queued",
+                &[
+                    ("utility", &self.utility_label(plan.utility)),
+                    ("id", &id.to_string()),
+                    ("start", &self.show(plan.starts_at)),
+                    ("end", &self.show_end(plan.starts_at, plan.ends_at)),
+                ],
             ),
             &groups,
             &missing,
@@ -440,31 +407,36 @@ impl Desk {
     pub async fn outages(&self, msg: &Incoming) -> Result<()> {
         let list = self.store().current_outages(self.now()).await?;
         if list.is_empty() {
-            return self.reply(msg, "目前没有计划中的停水停电停气。").await;
+            return self.reply(msg, self.t().staff("outages_none", &[])).await;
         }
         let lines: Vec<String> = list
             .iter()
             .map(|o| {
-                format!(
-                    "{} · 停{} · {} · {} 至 {} · {}",
-                    o.id,
-                    o.utility.word(),
-                    o.targets,
-                    self.show(o.starts_at),
-                    self.show_end(o.starts_at, o.ends_at),
-                    o.reason
+                self.t().staff(
+                    "outages_line",
+                    &[
+                        ("id", &o.id.to_string()),
+                        ("utility", &self.utility_label(o.utility)),
+                        ("buildings", &self.targets_label(&o.targets)),
+                        ("start", &self.show(o.starts_at)),
+                        ("end", &self.show_end(o.starts_at, o.ends_at)),
+                        ("reason", &o.reason),
+                    ],
                 )
             })
             .collect();
-        self.reply(msg, format!("计划中的停水停电:\n{}", lines.join("\n")))
-            .await
+        let text = self.t().staff("outages", &[("lines", &lines.join("\n"))]);
+        self.reply(msg, text).await
     }
 
     /// `/outage_cancel N`
     pub async fn outage_cancel(&self, msg: &Incoming, id: i64) -> Result<()> {
         let Some(outage) = self.store().outage(id).await? else {
             return self
-                .reply(msg, format!("⚠️ 没有编号为 {id} 的停水停电计划"))
+                .reply(
+                    msg,
+                    self.t().staff("outage_unknown", &[("id", &id.to_string())]),
+                )
                 .await;
         };
         let (groups, _) = self.resolve(&outage.targets).await?;
@@ -472,7 +444,10 @@ impl Desk {
         let mut tx = self.store().begin().await?;
         if !tx.cancel_outage(id).await? {
             drop(tx);
-            return self.reply(msg, format!("编号 {id} 已经取消过了。")).await;
+            let text = self
+                .t()
+                .staff("outage_cancelled_before", &[("id", &id.to_string())]);
+            return self.reply(msg, text).await;
         }
         let text = self.outage_text("outage_cancel", &outage);
         let plan = Plan {
@@ -490,11 +465,12 @@ impl Desk {
             tx.enqueue(unpin, self.now()).await?;
         }
         self.commit(tx).await?;
-        self.reply(
-            msg,
-            format!("✅ 已取消编号 {id},正在通知 {} 个群。", groups.len()),
-        )
-        .await
+        let count = groups.len().to_string();
+        let text = self.t().staff(
+            "outage_cancelled",
+            &[("id", &id.to_string()), ("count", &count)],
+        );
+        self.reply(msg, text).await
     }
 
     /// Unpins for every copy of an outage's pinned announcement. Read before a
@@ -522,13 +498,19 @@ impl Desk {
     /// `/recall N`: delete broadcast N from every group it reached.
     pub async fn recall(&self, msg: &Incoming, id: i64) -> Result<()> {
         if self.store().broadcast(id).await?.is_none() {
-            return self.reply(msg, format!("⚠️ 没有编号为 {id} 的广播")).await;
+            let text = self
+                .t()
+                .staff("broadcast_unknown", &[("id", &id.to_string())]);
+            return self.reply(msg, text).await;
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
         if !tx.mark_recalled(id, msg.from.id, now).await? {
             drop(tx);
-            return self.reply(msg, format!("广播 {id} 已经撤回过了。")).await;
+            let text = self
+                .t()
+                .staff("recalled_before", &[("id", &id.to_string())]);
+            return self.reply(msg, text).await;
         }
         let delivered = tx.recall_broadcast(id, now).await?;
         for (chat, tag) in &delivered {
@@ -541,46 +523,46 @@ impl Desk {
             .await?;
         }
         self.commit(tx).await?;
-        self.reply(
-            msg,
-            format!(
-                "✅ 正在从 {} 个群撤回广播 {id};尚未发出的已取消。",
-                delivered.len()
-            ),
-        )
-        .await
+        let count = delivered.len().to_string();
+        let text = self
+            .t()
+            .staff("recalling", &[("id", &id.to_string()), ("count", &count)]);
+        self.reply(msg, text).await
     }
 
     /// `/broadcasts`: the broadcast log — who sent what, when, and how it went.
     pub async fn broadcast_log(&self, msg: &Incoming) -> Result<()> {
         let list = self.store().recent_broadcasts(15).await?;
         if list.is_empty() {
-            return self.reply(msg, "还没有发过广播。").await;
+            return self
+                .reply(msg, self.t().staff("broadcasts_none", &[]))
+                .await;
         }
         let mut lines = Vec::with_capacity(list.len());
         for b in &list {
             let stats = self.store().broadcast_stats(b.id).await?;
             let who = match b.sender_id {
-                Some(s) => self
-                    .store()
-                    .display_name(s)
-                    .await?
-                    .unwrap_or_else(|| format!("工作人员 {s}")),
-                None => "定时".into(),
+                Some(s) => self.store().display_name(s).await?.unwrap_or_else(|| {
+                    self.t()
+                        .label_with("staff_numbered", &[("user", &s.to_string())])
+                }),
+                None => self.t().label("scheduled"),
             };
-            let mut line = format!(
-                "{} · {} · {} · {} → {}:送达 {},失败 {},待发 {}",
-                b.id,
-                self.show(b.created_at),
-                kind_label(b.kind),
-                who,
-                b.targets,
-                stats.sent,
-                stats.failed,
-                stats.pending
+            let mut line = self.t().staff(
+                "broadcasts_line",
+                &[
+                    ("id", &b.id.to_string()),
+                    ("at", &self.show(b.created_at)),
+                    ("kind", &self.t().label(kind_label(b.kind))),
+                    ("who", &who),
+                    ("targets", &self.targets_label(&b.targets)),
+                    ("sent", &stats.sent.to_string()),
+                    ("failed", &stats.failed.to_string()),
+                    ("pending", &stats.pending.to_string()),
+                ],
             );
             if b.recalled_at.is_some() {
-                line.push_str(" · 已撤回");
+                line.push_str(&self.t().label("recalled_mark"));
             }
             line.push_str(&format!(
                 "\n   {}",
@@ -588,130 +570,10 @@ impl Desk {
             ));
             lines.push(line);
         }
-        self.reply(msg, format!("最近的广播:\n{}", lines.join("\n")))
-            .await
-    }
-
-    /// `/remind_fees [targets]`: the reminder, now.
-    pub async fn remind_fees(&self, msg: &Incoming, args: &str) -> Result<()> {
-        let targets = if args.trim().is_empty() {
-            Targets::All
-        } else {
-            match Targets::parse(args) {
-                Ok(t) => t,
-                Err(e) => return self.reply(msg, format!("⚠️ {e}")).await,
-            }
-        };
-        let key = format!("cmd:{}:{}", msg.chat_id, msg.message_id);
-        match self
-            .send_fee_reminders(
-                FeeRun::Groups,
-                &targets,
-                &key,
-                Some((msg.from.id, msg.chat_id)),
-            )
-            .await?
-        {
-            None => Ok(()),
-            Some(groups) => {
-                let owners = self
-                    .send_fee_reminders(FeeRun::Private, &targets, &format!("{key}:private"), None)
-                    .await?;
-                self.reply(
-                    msg,
-                    format!(
-                        "📤 缴费温馨提示已排队:{groups} 个群(不含房号和金额);{} 位已确认房号的业主将私聊收到各自的金额。",
-                        owners.unwrap_or(0)
-                    ),
-                )
-                .await
-            }
-        }
-    }
-
-    /// Queue fee reminders. Group posts are general; amounts only go in private to
-    /// owners whose room staff confirmed. Returns how many were queued, or `None`
-    /// if `key` already ran.
-    pub async fn send_fee_reminders(
-        &self,
-        run: FeeRun,
-        targets: &Targets,
-        key: &str,
-        by: Option<(i64, i64)>,
-    ) -> Result<Option<usize>> {
-        let now = self.now();
-        let current = self.current_fee_period().await?;
-        let period = current
-            .clone()
-            .unwrap_or_else(|| self.settings().fees.period.clone());
-        let (groups, _) = self.resolve(targets).await?;
-        let fees = match (run, &current) {
-            (FeeRun::Private, Some(p)) => self.store().fees_for_confirmed_owners(p).await?,
-            _ => Vec::new(),
-        };
-        let mut tx = self.store().begin().await?;
-        match run {
-            FeeRun::Groups => {
-                let plan = Plan {
-                    kind: BroadcastKind::Fee,
-                    text: self.t().render("fee_group", &[("period", &period)]),
-                    targets,
-                    dedupe_key: key.to_string(),
-                    sender: by.map(|b| b.0),
-                    report_chat: by.map(|b| b.1),
-                    outage_id: None,
-                    pin: false,
-                };
-                if self
-                    .queue_broadcast(&mut tx, plan, &groups)
-                    .await?
-                    .is_none()
-                {
-                    return Ok(None);
-                }
-                self.commit(tx).await?;
-                Ok(Some(groups.len()))
-            }
-            FeeRun::Private => {
-                let mut count = 0;
-                for (user, fee) in fees {
-                    if !targets.includes(&fee.building) {
-                        continue;
-                    }
-                    let location = fee.location();
-                    let text = self.t().render(
-                        "fee_private",
-                        &[
-                            ("location", &location),
-                            ("period", &fee.period),
-                            ("amount", &format_cents(fee.amount_cents)),
-                            ("due_date", &fee.due_date.format("%Y-%m-%d").to_string()),
-                        ],
-                    );
-                    if tx
-                        .enqueue(
-                            &Outgoing::send(user, text)
-                                .tag(format!("{key}:{user}:{}", fee.period))
-                                .lane(Lane::Broadcast),
-                            now,
-                        )
-                        .await?
-                    {
-                        count += 1;
-                    }
-                }
-                self.commit(tx).await?;
-                Ok(Some(count))
-            }
-        }
-    }
-
-    /// The period fee reminders are about: `[fees] period` when staff set it to
-    /// something other than the default, else the period of the latest ledger
-    /// import. `None` when neither: private reminders then have nothing to say.
-    pub async fn current_fee_period(&self) -> Result<Option<String>> {
-        let latest = self.store().latest_fee_period().await?;
-        Ok(current_period(&self.settings().fees.period, latest))
+        let text = self
+            .t()
+            .staff("broadcasts", &[("lines", &lines.join("\n"))]);
+        self.reply(msg, text).await
     }
 
     /// Called by the outbox worker when a broadcast's copies are all settled: tell
@@ -727,7 +589,11 @@ impl Desk {
         if stats.pending > 0 {
             return Ok(());
         }
-        let mut text = format!("📬 广播 {broadcast_id} 已送达 {} 个群", stats.sent);
+        let id = broadcast_id.to_string();
+        let mut text = self.t().staff(
+            "broadcast_report",
+            &[("id", &id), ("sent", &stats.sent.to_string())],
+        );
         if stats.failed > 0 {
             let groups = self.store().buildings().await?;
             let names: Vec<String> = stats
@@ -741,12 +607,23 @@ impl Desk {
                         .unwrap_or_else(|| format!("chat {c}"))
                 })
                 .collect();
-            text.push_str(&format!(",失败 {} 个:{}", stats.failed, names.join("、")));
+            text.push_str(&self.t().staff(
+                "broadcast_report_failed",
+                &[
+                    ("failed", &stats.failed.to_string()),
+                    ("groups", &names.join("、")),
+                ],
+            ));
         }
         if stats.cancelled > 0 {
-            text.push_str(&format!(",撤回/取消 {} 个", stats.cancelled));
+            let n = stats.cancelled.to_string();
+            text.push_str(
+                &self
+                    .t()
+                    .staff("broadcast_report_cancelled", &[("cancelled", &n)]),
+            );
         }
-        text.push_str(&format!("。撤回请发 /recall {broadcast_id}"));
+        text.push_str(&self.t().staff("broadcast_report_recall", &[("id", &id)]));
         self.post(Outgoing::send(chat, text).tag(format!("b{broadcast_id}:report")))
             .await
     }
@@ -874,13 +751,14 @@ impl Desk {
     }
 }
 
+/// The `[labels]` key of a broadcast's kind.
 fn kind_label(kind: BroadcastKind) -> &'static str {
     match kind {
-        BroadcastKind::Notice => "温馨提示",
-        BroadcastKind::Outage => "停水停电",
-        BroadcastKind::OutageReminder => "停水停电提醒",
-        BroadcastKind::OutageEnd => "恢复通知",
-        BroadcastKind::OutageCancel => "取消通知",
-        BroadcastKind::Fee => "缴费提醒",
+        BroadcastKind::Notice => "broadcast_notice",
+        BroadcastKind::Outage => "broadcast_outage",
+        BroadcastKind::OutageReminder => "broadcast_outage_reminder",
+        BroadcastKind::OutageEnd => "broadcast_outage_end",
+        BroadcastKind::OutageCancel => "broadcast_outage_cancel",
+        BroadcastKind::Fee => "broadcast_fee",
     }
 }

@@ -34,7 +34,7 @@ impl Desk {
                     self.store()
                         .display_name(*id)
                         .await?
-                        .unwrap_or_else(|| "主管".into()),
+                        .unwrap_or_else(|| self.t().label("supervisor")),
                 );
             }
             let group = self.store().building_of(t.source_chat).await?;
@@ -55,19 +55,26 @@ impl Desk {
             match step {
                 Step::Unclaimed(1) => {
                     let minutes = self.limits(&t).respond.num_minutes();
-                    let text = format!(
-                        "⏰ 工单 {}({what})已超过 {minutes} 分钟无人认领,请尽快认领。{}",
-                        t.id,
-                        if names.is_empty() {
-                            String::new()
-                        } else {
-                            format!("\n请主管关注:{}", names.join("、"))
-                        }
+                    let attention = if names.is_empty() {
+                        String::new()
+                    } else {
+                        self.t()
+                            .staff("late_attention", &[("names", &names.join("、"))])
+                    };
+                    let text = self.t().staff(
+                        "late_unclaimed",
+                        &[
+                            ("ticket", &t.id.to_string()),
+                            ("what", &what),
+                            ("minutes", &minutes.to_string()),
+                            ("attention", &attention),
+                        ],
                     );
                     for out in self.to_staff(&tag("u1"), &text) {
                         let out = out
                             .keyboard(vec![vec![Button::action(
-                                format!("🙋 认领 {}", t.id),
+                                self.t()
+                                    .label_with("button_claim", &[("ticket", &t.id.to_string())]),
                                 Action::Claim(t.id),
                             )]])
                             .lane(lane);
@@ -77,7 +84,7 @@ impl Desk {
                         &mut tx,
                         &t,
                         group.as_deref(),
-                        "⏰ 已超时无人认领,已提醒主管",
+                        &self.t().label("late_mark_reminded"),
                     )
                     .await?;
                 }
@@ -92,10 +99,15 @@ impl Desk {
                         tx.enqueue(
                             &Outgoing::send(
                                 id,
-                                format!(
-                                    "⏰ 工单 {}({what})已超过 {minutes} 分钟无人认领(第 {k} 级提醒),请安排人员处理。内容:{}",
-                                    t.id,
-                                    super::render::excerpt(&t.text, 100)
+                                self.t().staff(
+                                    "late_unclaimed_escalated",
+                                    &[
+                                        ("ticket", &t.id.to_string()),
+                                        ("what", &what),
+                                        ("minutes", &minutes.to_string()),
+                                        ("level", &k.to_string()),
+                                        ("text", &super::render::excerpt(&t.text, 100)),
+                                    ],
                                 ),
                             )
                             .tag(tag(&format!("u{k}:{id}")))
@@ -104,12 +116,12 @@ impl Desk {
                         )
                         .await?;
                     }
-                    let note = if k == 2 {
-                        "⏰ 已超时无人认领,已私信主管"
+                    let note = self.t().label(if k == 2 {
+                        "late_mark_supervisors"
                     } else {
-                        "⏰ 已超时无人认领,已私信管理员"
-                    };
-                    self.mark_staff_post(&mut tx, &t, group.as_deref(), note)
+                        "late_mark_admins"
+                    });
+                    self.mark_staff_post(&mut tx, &t, group.as_deref(), &note)
                         .await?;
                 }
                 Step::Overdue(k) => {
@@ -118,16 +130,26 @@ impl Desk {
                         _ => supervisors.clone(),
                     };
                     let text = if k == 1 {
-                        format!(
-                            "⏰ 您负责的工单 {}({what})已超过完成时限({}),请尽快处理;需要他人接手请 /transfer。",
-                            t.id,
-                            self.show(t.resolve_by)
+                        self.t().staff(
+                            "late_overdue",
+                            &[
+                                ("ticket", &t.id.to_string()),
+                                ("what", &what),
+                                ("deadline", &self.show(t.resolve_by)),
+                            ],
                         )
                     } else {
-                        format!(
-                            "⏰ 工单 {}({what})超过完成时限很久仍未完成(负责人:{}),请主管跟进。",
-                            t.id,
-                            t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无")
+                        let assignee = match &t.assignee {
+                            Some(a) => a.name.clone(),
+                            None => self.t().label("nobody"),
+                        };
+                        self.t().staff(
+                            "late_overdue_escalated",
+                            &[
+                                ("ticket", &t.id.to_string()),
+                                ("what", &what),
+                                ("assignee", &assignee),
+                            ],
                         )
                     };
                     for id in who {
@@ -139,12 +161,12 @@ impl Desk {
                         )
                         .await?;
                     }
-                    let note = if k == 1 {
-                        "⏰ 已超过完成时限,已提醒负责人"
+                    let note = self.t().label(if k == 1 {
+                        "late_mark_assignee"
                     } else {
-                        "⏰ 已超过完成时限,已告知主管"
-                    };
-                    self.mark_staff_post(&mut tx, &t, group.as_deref(), note)
+                        "late_mark_supervisors_told"
+                    });
+                    self.mark_staff_post(&mut tx, &t, group.as_deref(), &note)
                         .await?;
                 }
             }
@@ -195,15 +217,6 @@ impl Desk {
 }
 
 impl Desk {
-    /// A group's name as bound (`3栋`); a bare number gets its 栋.
-    fn building_name(&self, b: &str) -> String {
-        if b.chars().all(|c| c.is_ascii_digit()) {
-            format!("{b}栋")
-        } else {
-            b.to_string()
-        }
-    }
-
     /// `/stats [days]`: the figures of the manager's report for the last days,
     /// short enough for a chat (the full report is `guanjia report`).
     pub async fn stats(&self, msg: &super::Incoming, days: i64) -> Result<()> {
@@ -219,35 +232,57 @@ impl Desk {
             .await?;
         let minutes = |m: Option<i64>| match m {
             None => "—".to_string(),
-            Some(m) if m < 120 => format!("{m} 分钟"),
-            Some(m) => format!("{:.1} 小时", m as f64 / 60.0),
+            Some(m) if m < 120 => self
+                .t()
+                .label_with("stats_minutes", &[("n", &m.to_string())]),
+            Some(m) => self
+                .t()
+                .label_with("stats_hours", &[("n", &format!("{:.1}", m as f64 / 60.0))]),
         };
         let share = |s: crate::domain::stats::Share| match s.ratio() {
             None => "—".to_string(),
             Some(x) => format!("{:.0}%", x * 100.0),
         };
-        let mut text = format!(
-            "📊 近 {days} 天:工单 {} 张\n认领用时 中位数 {},P90 {};按时认领 {}\n完成用时 中位数 {},P90 {};按时完成 {}\n业主评价 {};重新打开 {}",
-            r.tickets,
-            minutes(r.claim_median_minutes),
-            minutes(r.claim_p90_minutes),
-            share(r.claimed_in_time),
-            minutes(r.finish_median_minutes),
-            minutes(r.finish_p90_minutes),
-            share(r.finished_in_time),
-            r.rating_average
-                .map(|a| format!("{a:.1} 星({} 条,不满意 {})", r.rated, r.unhappy))
-                .unwrap_or_else(|| "—".into()),
-            share(r.reopened),
+        let rating = r
+            .rating_average
+            .map(|a| {
+                self.t().label_with(
+                    "stats_rating",
+                    &[
+                        ("average", &format!("{a:.1}")),
+                        ("rated", &r.rated.to_string()),
+                        ("unhappy", &r.unhappy.to_string()),
+                    ],
+                )
+            })
+            .unwrap_or_else(|| "—".into());
+        let mut text = self.t().staff(
+            "stats",
+            &[
+                ("days", &days.to_string()),
+                ("tickets", &r.tickets.to_string()),
+                ("claim_median", &minutes(r.claim_median_minutes)),
+                ("claim_p90", &minutes(r.claim_p90_minutes)),
+                ("claimed_in_time", &share(r.claimed_in_time)),
+                ("finish_median", &minutes(r.finish_median_minutes)),
+                ("finish_p90", &minutes(r.finish_p90_minutes)),
+                ("finished_in_time", &share(r.finished_in_time)),
+                ("rating", &rating),
+                ("reopened", &share(r.reopened)),
+            ],
         );
-        text.push_str(&format!(
-            "\n升级提醒 {} 张;业主情绪 {} 张;分类纠正 {} 次",
-            r.escalated, r.upset, r.corrections
+        text.push_str(&self.t().staff(
+            "stats_service",
+            &[
+                ("escalated", &r.escalated.to_string()),
+                ("upset", &r.upset.to_string()),
+                ("corrections", &r.corrections.to_string()),
+            ],
         ));
         let mut categories: Vec<_> = r.by_category.iter().collect();
         categories.sort_by(|a, b| b.1.cmp(a.1));
         if !categories.is_empty() {
-            text.push_str("\n类别:");
+            text.push_str(&self.t().staff("stats_categories", &[]));
             text.push_str(
                 &categories
                     .iter()
@@ -258,18 +293,20 @@ impl Desk {
             );
         }
         if !r.recurring.is_empty() {
-            text.push_str("\n反复出现:");
+            text.push_str(&self.t().staff("stats_recurring", &[]));
             text.push_str(
                 &r.recurring
                     .iter()
                     .take(3)
                     .map(|p| {
-                        format!(
-                            "{}栋{} {} 次({})",
-                            p.building,
-                            self.category_label(Some(&p.category)),
-                            p.tickets,
-                            p.week
+                        self.t().staff(
+                            "stats_recurring_line",
+                            &[
+                                ("building", &p.building),
+                                ("category", &self.category_label(Some(&p.category))),
+                                ("tickets", &p.tickets.to_string()),
+                                ("week", &p.week),
+                            ],
                         )
                     })
                     .collect::<Vec<_>>()
@@ -282,21 +319,36 @@ impl Desk {
                 .buildings
                 .iter()
                 .map(|(b, v)| match v.average() {
-                    Some(a) => format!("{} {a:.1}({} 票)", self.building_name(b), v.total()),
-                    None => format!("{} —", self.building_name(b)),
+                    Some(a) => self.t().label_with(
+                        "survey_place",
+                        &[
+                            ("building", b),
+                            ("average", &format!("{a:.1}")),
+                            ("votes", &v.total().to_string()),
+                        ],
+                    ),
+                    None => self
+                        .t()
+                        .label_with("survey_place_empty", &[("building", b)]),
                 })
                 .collect();
-            text.push_str(&format!(
-                "\n满意度调查 #{}:{}({} 票);{}",
-                sv.id,
-                all.average()
-                    .map(|a| format!("平均 {a:.1} 分"))
-                    .unwrap_or_else(|| "还没有人投票".into()),
-                all.total(),
-                places.join("、")
+            let overall = match all.average() {
+                Some(a) => self
+                    .t()
+                    .label_with("survey_average", &[("average", &format!("{a:.1}"))]),
+                None => self.t().label("survey_no_votes"),
+            };
+            text.push_str(&self.t().staff(
+                "stats_survey",
+                &[
+                    ("survey", &sv.id.to_string()),
+                    ("overall", &overall),
+                    ("votes", &all.total().to_string()),
+                    ("places", &places.join("、")),
+                ],
             ));
         }
-        text.push_str("\n完整报告:guanjia report --format html");
+        text.push_str(&self.t().staff("stats_full_report", &[]));
         self.reply(msg, text).await
     }
 }

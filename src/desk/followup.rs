@@ -62,12 +62,14 @@ impl Desk {
                 _ => {
                     tx.add_event(t.id, None, &EventKind::FollowUpDue, now)
                         .await?;
-                    let text = format!(
-                        "📞 工单 {}({})完成已超过 {} 小时,业主仍未评价,请电话回访。回访后发:/followup {} 回访结果",
-                        t.id,
-                        self.category_label(t.category.as_deref()),
-                        hours * 2,
-                        n
+                    let text = self.t().staff(
+                        "followup_call",
+                        &[
+                            ("ticket", &t.id.to_string()),
+                            ("category", &self.category_label(t.category.as_deref())),
+                            ("hours", &(hours * 2).to_string()),
+                            ("number", &n.to_string()),
+                        ],
                     );
                     for out in self.to_staff(&format!("t{n}:r{}:followup_call", t.round), &text) {
                         tx.enqueue(&out.lane(Lane::Interactive), now).await?;
@@ -88,12 +90,11 @@ impl Desk {
         outcome: Option<&str>,
     ) -> Result<()> {
         let Some(outcome) = outcome.map(str::trim).filter(|s| !s.is_empty()) else {
-            return self
-                .reply(msg, "⚠️ 请写上回访结果,例如 /followup 12 电话回访,业主满意")
-                .await;
+            return self.reply(msg, self.t().staff("followup_usage", &[])).await;
         };
         if self.store().ticket(id).await?.is_none() {
-            return self.reply(msg, format!("⚠️ 没有工单 {id}")).await;
+            let text = self.t().staff("no_ticket", &[("ticket", &id.to_string())]);
+            return self.reply(msg, text).await;
         }
         let outcome = outcome.to_string();
         let result = self
@@ -101,17 +102,19 @@ impl Desk {
             .await?;
         match result {
             Ok(t) => {
-                self.reply(
-                    msg,
-                    format!(
-                        "✅ 工单 {} 已记录回访:{}",
-                        t.id,
-                        super::excerpt(&outcome, 100)
-                    ),
-                )
-                .await
+                let text = self.t().staff(
+                    "followup_ok",
+                    &[
+                        ("ticket", &t.id.to_string()),
+                        ("outcome", &super::excerpt(&outcome, 100)),
+                    ],
+                );
+                self.reply(msg, text).await
             }
-            Err(e) => self.reply(msg, format!("⚠️ {e}")).await,
+            Err(e) => {
+                self.reply(msg, format!("⚠️ {}", self.ticket_error(&e)))
+                    .await
+            }
         }
     }
 
@@ -119,28 +122,29 @@ impl Desk {
     pub(super) async fn list_to_call(&self, msg: &Incoming) -> Result<()> {
         let tickets = self.store().tickets_to_call(30).await?;
         if tickets.is_empty() {
-            return self.reply(msg, "待回访的工单:无 👍").await;
+            let title = self.t().label("list_followup");
+            let text = self.t().staff("list_empty", &[("title", &title)]);
+            return self.reply(msg, text).await;
         }
         let lines: Vec<String> = tickets
             .iter()
             .map(|t| {
-                let why = if t.follow_up {
-                    "业主不满意"
+                let why = self.t().label(if t.follow_up {
+                    "followup_unhappy"
                 } else {
-                    "未评价"
-                };
+                    "followup_unrated"
+                });
                 format!("{} · {why}", self.list_line(t))
             })
             .collect();
-        self.reply(
-            msg,
-            format!(
-                "待回访的工单({} 条,回访后发 /followup 编号 结果):\n{}",
-                tickets.len(),
-                lines.join("\n")
-            ),
-        )
-        .await
+        let text = self.t().staff(
+            "list_followup",
+            &[
+                ("count", &tickets.len().to_string()),
+                ("lines", &lines.join("\n")),
+            ],
+        );
+        self.reply(msg, text).await
     }
 
     /// Why this report shows an owner at the end of their patience, if it does:
@@ -164,7 +168,10 @@ impl Desk {
             }
             (None, None) => 0,
         };
-        Ok((earlier >= 2).then(|| format!("第 {} 次反映同一问题", earlier + 1)))
+        Ok((earlier >= 2).then(|| {
+            self.t()
+                .label_with("upset_repeated", &[("n", &(earlier + 1).to_string())])
+        }))
     }
 
     /// Mark `t` 情绪 in `tx` and tell the supervisors, once per ticket. `t` is
@@ -191,12 +198,16 @@ impl Desk {
             now,
         )
         .await?;
-        let text = format!(
-            "😠 工单 {}({} · {})业主情绪激动:{reason}。请主管尽快亲自回复:先倾听、致歉,再说明怎么处理、几点前处理好,最后致谢。\n内容:{}",
-            t.id,
-            self.category_label(t.category.as_deref()),
-            group.unwrap_or("私聊"),
-            super::excerpt(&t.text, 200),
+        let private = self.t().label("private_chat");
+        let text = self.t().staff(
+            "upset_alert",
+            &[
+                ("ticket", &t.id.to_string()),
+                ("category", &self.category_label(t.category.as_deref())),
+                ("place", group.unwrap_or(&private)),
+                ("reason", reason),
+                ("text", &super::excerpt(&t.text, 200)),
+            ],
         );
         for id in self.supervisors() {
             tx.enqueue(

@@ -40,7 +40,7 @@ impl Desk {
             .text
             .as_deref()
             .map(|t| excerpt(t, 300))
-            .unwrap_or_else(|| "(无文字)".into());
+            .unwrap_or_else(|| self.t().label("no_text"));
         let error = excerpt(&f.error, 200);
         let staff_text = self.t().render(
             "dead_letter_staff",

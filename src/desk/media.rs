@@ -16,7 +16,7 @@ use super::place::building_location;
 use super::render::{ack_tag, staff_tag};
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::action::{Action, SortChoice};
-use crate::domain::media::Media;
+use crate::domain::media::{Media, MediaKind};
 use crate::domain::outgoing::{Button, Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Priority, Ticket, TicketId};
 use crate::domain::{Intent, Location};
@@ -92,12 +92,14 @@ impl Desk {
             .await?
             == 0;
         let mut tx = self.store().begin().await?;
-        let caption = format!(
-            "{} 工单 {} · {} · 业主补充的{}",
-            media_icon(media),
-            t.id,
-            self.category_label(t.category.as_deref()),
-            media.kind.label()
+        let caption = self.t().staff(
+            "added_media_caption",
+            &[
+                ("icon", media_icon(media)),
+                ("ticket", &t.id.to_string()),
+                ("category", &self.category_label(t.category.as_deref())),
+                ("media", &self.media_label(media.kind)),
+            ],
         );
         let lane = self.lane_for(t.priority == Priority::Urgent);
         if !self
@@ -196,33 +198,40 @@ impl Desk {
             )
             .await?;
         }
-        let place = group.unwrap_or("私聊");
+        let private = self.t().label("private_chat");
+        let place = group.unwrap_or(&private);
         let post = match media {
             Some(m) => {
                 for out in self.staff_media(
                     &format!("us:{id}:file"),
                     m,
-                    &format!(
-                        "{} 待分类 {id} · {place} · {}",
-                        media_icon(m),
-                        msg.from.name
+                    &self.t().staff(
+                        "unsorted_file_caption",
+                        &[
+                            ("icon", media_icon(m)),
+                            ("id", &id.to_string()),
+                            ("place", place),
+                            ("name", &msg.from.name),
+                        ],
                     ),
                 ) {
                     tx.enqueue(&out, now).await?;
                 }
-                format!(
-                    "{},请收听后选择:",
-                    unsorted_head(id, place, &msg.from, Some(m))
+                self.t().staff(
+                    "unsorted_post_media",
+                    &[("head", &self.unsorted_head(id, place, &msg.from, Some(m)))],
                 )
             }
-            None => format!(
-                "{}:{}\n请选择:",
-                unsorted_head(id, place, &msg.from, None),
-                super::render::excerpt(&msg.text, 500)
+            None => self.t().staff(
+                "unsorted_post_text",
+                &[
+                    ("head", &self.unsorted_head(id, place, &msg.from, None)),
+                    ("text", &super::render::excerpt(&msg.text, 500)),
+                ],
             ),
         };
         for out in self.to_staff(&format!("us:{id}:post"), &post) {
-            tx.enqueue(&out.keyboard(unsorted_keyboard(id)), now)
+            tx.enqueue(&out.keyboard(self.unsorted_keyboard(id)), now)
                 .await?;
         }
         self.commit(tx).await
@@ -240,8 +249,10 @@ impl Desk {
             return Ok(false);
         }
         let Some(t) = self.store().ticket(id).await? else {
-            self.reply(msg, format!("⚠️ 没有工单 {id},请检查照片说明里的工单号。"))
-                .await?;
+            let text = self
+                .t()
+                .staff("finished_photo_no_ticket", &[("ticket", &id.to_string())]);
+            self.reply(msg, text).await?;
             return Ok(true);
         };
         let now = self.now();
@@ -270,7 +281,7 @@ impl Desk {
             ],
         );
         if !said.is_empty() {
-            caption.push_str(&format!("\n师傅留言:{said}"));
+            caption.push_str(&self.t().render("finished_photo_said", &[("said", &said)]));
         }
         let answer = if reachable {
             // The owner's private chat, never the group: the inside of a flat is
@@ -281,12 +292,11 @@ impl Desk {
                 now,
             )
             .await?;
-            format!("✅ 已存入工单 {},并私聊发给了业主。", t.id)
+            self.t()
+                .staff("finished_photo_sent", &[("ticket", &t.id.to_string())])
         } else {
-            format!(
-                "📎 已存入工单 {}。业主还没有私聊过我,所以没法私发照片;可以请业主点工单下的私聊按钮后再发一次。",
-                t.id
-            )
+            self.t()
+                .staff("finished_photo_kept", &[("ticket", &t.id.to_string())])
         };
         tx.enqueue(
             &Outgoing::send(msg.chat_id, answer)
@@ -307,10 +317,10 @@ impl Desk {
         choice: SortChoice,
     ) -> Result<CallbackAnswer> {
         let Some(u) = self.store().unsorted(id).await? else {
-            return Ok(CallbackAnswer::alert("按钮已失效"));
+            return Ok(CallbackAnswer::alert(self.t().label("button_stale")));
         };
         if u.state != "open" {
-            return Ok(CallbackAnswer::alert(already_sorted(&u)));
+            return Ok(CallbackAnswer::alert(self.already_sorted(&u)));
         }
         let intent = choice.ticket_intent();
         let now = self.now();
@@ -320,7 +330,7 @@ impl Desk {
         } else {
             None
         };
-        let place = unsorted_place(u.source_chat, group.as_deref());
+        let place = self.unsorted_place(u.source_chat, group.as_deref());
         let owner = self.store().owner(u.sender.id).await?;
         let mut tx = self.store().begin().await?;
         // What staff decided is a labelled example, when there are words to learn from.
@@ -343,17 +353,23 @@ impl Desk {
                 "ignored"
             };
             if !tx.decide_unsorted(id, state, None, from.id, now).await? {
-                return Ok(CallbackAnswer::alert("已由其他同事处理"));
+                return Ok(CallbackAnswer::alert(self.t().label("sorted_by_other")));
             }
-            let word = if state == "answered" {
-                "已答复"
+            let word = self.t().label(if state == "answered" {
+                "sorted_answered"
             } else {
-                "已忽略"
-            };
-            self.edit_unsorted_posts(&mut tx, &u, &place, &format!("{word}({})", from.name))
+                "sorted_ignored"
+            });
+            let outcome = self
+                .t()
+                .staff("sorted_by", &[("outcome", &word), ("name", &from.name)]);
+            self.edit_unsorted_posts(&mut tx, &u, &place, &outcome)
                 .await?;
             self.commit(tx).await?;
-            return Ok(CallbackAnswer::toast(format!("待分类 {id}:{word}")));
+            return Ok(CallbackAnswer::toast(self.t().label_with(
+                "toast_sorted",
+                &[("id", &id.to_string()), ("outcome", &word)],
+            )));
         };
         let (location, source) = match owner.as_ref().and_then(|o| o.confirmed_location()).cloned()
         {
@@ -369,7 +385,7 @@ impl Desk {
             if u.text.trim().is_empty() {
                 format!(
                     "[{}]",
-                    u.media.as_ref().map(|m| m.kind.label()).unwrap_or("语音")
+                    self.media_label(u.media.as_ref().map_or(MediaKind::Voice, |m| m.kind))
                 )
             } else {
                 u.text.clone()
@@ -380,13 +396,13 @@ impl Desk {
         );
         // Decide first: of two presses, only one opens the ticket.
         let Some(ticket_id) = tx.insert_ticket(&new).await? else {
-            return Ok(CallbackAnswer::alert("已由其他同事处理"));
+            return Ok(CallbackAnswer::alert(self.t().label("sorted_by_other")));
         };
         if !tx
             .decide_unsorted(id, "ticket", Some(ticket_id), from.id, now)
             .await?
         {
-            return Ok(CallbackAnswer::alert("已由其他同事处理"));
+            return Ok(CallbackAnswer::alert(self.t().label("sorted_by_other")));
         }
         let ticket = new.opened(ticket_id);
         tx.add_event(ticket_id, Some(from), &EventKind::Opened, now)
@@ -409,16 +425,21 @@ impl Desk {
             &mut tx,
             &u,
             &place,
-            &format!(
-                "已转为{}工单 {}({})",
-                Self::intent_label(intent),
-                ticket_id,
-                from.name
+            &self.t().staff(
+                "sorted_to_ticket",
+                &[
+                    ("intent", &self.intent_label(intent)),
+                    ("ticket", &ticket_id.to_string()),
+                    ("name", &from.name),
+                ],
             ),
         )
         .await?;
         self.commit(tx).await?;
-        Ok(CallbackAnswer::toast(format!("已转为工单 {ticket_id}")))
+        Ok(CallbackAnswer::toast(self.t().label_with(
+            "toast_sorted_to_ticket",
+            &[("ticket", &ticket_id.to_string())],
+        )))
     }
 
     /// The owner's voice message waiting for staff, if one came just before
@@ -448,14 +469,11 @@ impl Desk {
             return Ok(());
         }
         keep_unsorted_file(tx, u, t.id, now).await?;
-        let place = unsorted_place(u.source_chat, group);
-        self.edit_unsorted_posts(
-            tx,
-            u,
-            &place,
-            &format!("业主已用文字补充,并入工单 {}", t.id),
-        )
-        .await
+        let place = self.unsorted_place(u.source_chat, group);
+        let outcome = self
+            .t()
+            .staff("sorted_absorbed", &[("ticket", &t.id.to_string())]);
+        self.edit_unsorted_posts(tx, u, &place, &outcome).await
     }
 
     async fn edit_unsorted_posts(
@@ -468,7 +486,7 @@ impl Desk {
         let now = self.now();
         let text = format!(
             "{}\n→ {outcome}",
-            unsorted_head(u.id, place, &u.sender, u.media.as_ref())
+            self.unsorted_head(u.id, place, &u.sender, u.media.as_ref())
         );
         for out in self.to_staff(&format!("us:{}:post", u.id), "") {
             let tag = out.tag.clone().unwrap_or_default();
@@ -564,52 +582,66 @@ async fn keep_unsorted_file(
     Ok(())
 }
 
-fn unsorted_place(chat: i64, group: Option<&str>) -> String {
-    match (chat < 0, group) {
-        (true, Some(g)) => g.to_string(),
-        (true, None) => "群".into(),
-        (false, _) => "私聊".into(),
+impl Desk {
+    fn unsorted_place(&self, chat: i64, group: Option<&str>) -> String {
+        match (chat < 0, group) {
+            (true, Some(g)) => g.to_string(),
+            (true, None) => self.t().label("group_chat"),
+            (false, _) => self.t().label("private_chat"),
+        }
+    }
+
+    /// "🎤 待分类 3:5栋 · 业主王先生 发来一条语音(见上方)"
+    fn unsorted_head(&self, id: i64, place: &str, sender: &Actor, media: Option<&Media>) -> String {
+        let id = id.to_string();
+        match media {
+            Some(m) => self.t().staff(
+                "unsorted_head_media",
+                &[
+                    ("icon", media_icon(m)),
+                    ("id", &id),
+                    ("place", place),
+                    ("name", &sender.name),
+                    ("media", &self.media_label(m.kind)),
+                ],
+            ),
+            None => self.t().staff(
+                "unsorted_head",
+                &[("id", &id), ("place", place), ("name", &sender.name)],
+            ),
+        }
+    }
+
+    fn unsorted_keyboard(&self, id: i64) -> Vec<Vec<Button>> {
+        let sort = |choice| Action::Sort {
+            unsorted: id,
+            choice,
+        };
+        let label = |key| self.t().label(key);
+        vec![
+            vec![
+                Button::action(label("button_sort_repair"), sort(SortChoice::Repair)),
+                Button::action(label("button_sort_complaint"), sort(SortChoice::Complaint)),
+                Button::action(label("button_sort_emergency"), sort(SortChoice::Emergency)),
+            ],
+            vec![
+                Button::action(label("button_sort_answered"), sort(SortChoice::Answered)),
+                Button::action(label("button_sort_ignore"), sort(SortChoice::Ignore)),
+            ],
+        ]
+    }
+
+    fn already_sorted(&self, u: &Unsorted) -> String {
+        match (u.state.as_str(), u.ticket) {
+            ("ticket", Some(t)) => self
+                .t()
+                .label_with("toast_sorted_to_ticket", &[("ticket", &t.to_string())]),
+            ("answered", _) => self.t().label("answered_by_other"),
+            _ => self.t().label("sorted_by_other"),
+        }
     }
 }
 
 fn media_icon(m: &Media) -> &'static str {
     if m.kind.is_spoken() { "🎤" } else { "📷" }
-}
-
-/// "🎤 待分类 3:5栋 · 业主王先生 发来一条语音(见上方)"
-fn unsorted_head(id: i64, place: &str, sender: &Actor, media: Option<&Media>) -> String {
-    let (icon, what) = match media {
-        Some(m) => (media_icon(m), format!("一条{}(见上方)", m.kind.label())),
-        None => ("❔", String::new()),
-    };
-    if what.is_empty() {
-        return format!("{icon} 待分类 {id}:{place} · {}", sender.name);
-    }
-    format!("{icon} 待分类 {id}:{place} · {}发来{what}", sender.name)
-}
-
-fn unsorted_keyboard(id: i64) -> Vec<Vec<Button>> {
-    let sort = |choice| Action::Sort {
-        unsorted: id,
-        choice,
-    };
-    vec![
-        vec![
-            Button::action("🔧 报修", sort(SortChoice::Repair)),
-            Button::action("📢 投诉", sort(SortChoice::Complaint)),
-            Button::action("🚨 紧急", sort(SortChoice::Emergency)),
-        ],
-        vec![
-            Button::action("💬 已答复", sort(SortChoice::Answered)),
-            Button::action("🙈 忽略", sort(SortChoice::Ignore)),
-        ],
-    ]
-}
-
-fn already_sorted(u: &Unsorted) -> String {
-    match (u.state.as_str(), u.ticket) {
-        ("ticket", Some(t)) => format!("已转为工单 {t}"),
-        ("answered", _) => "已由其他同事答复".into(),
-        _ => "已由其他同事处理".into(),
-    }
 }

@@ -96,7 +96,10 @@ impl Desk {
                 msg.chat_id,
                 self.t().render(
                     "ack_merged",
-                    &[("ticket", &t.id.to_string()), ("status", t.status.label())],
+                    &[
+                        ("ticket", &t.id.to_string()),
+                        ("status", &self.status_label(t.status)),
+                    ],
                 ),
             )
             .reply_to(msg.message_id)
@@ -107,10 +110,12 @@ impl Desk {
         self.tell_staff_of_reporter(&mut tx, &t, count, group, &msg.from, Some(&msg.text))
             .await?;
         if let Some(media) = &msg.media {
-            let caption = format!(
-                "📷 工单 {} · 又一位业主反映时附的{}",
-                t.id,
-                media.kind.label()
+            let caption = self.t().staff(
+                "merged_media_caption",
+                &[
+                    ("ticket", &t.id.to_string()),
+                    ("media", &self.media_label(media.kind)),
+                ],
             );
             self.keep_media(&mut tx, msg, &t, media, &caption, Lane::Interactive)
                 .await?;
@@ -123,18 +128,18 @@ impl Desk {
     /// 我也有这个问题, pressed under a shared ticket's reply in the group.
     pub(super) async fn me_too(&self, from: &Actor, id: TicketId) -> Result<CallbackAnswer> {
         let Some(t) = self.store().ticket(id).await? else {
-            return Ok(CallbackAnswer::alert("按钮已失效"));
+            return Ok(CallbackAnswer::alert(self.t().label("button_stale")));
         };
         if t.reporter.id == from.id {
-            return Ok(CallbackAnswer::toast(format!(
-                "工单 {} 就是您报的,处理完成后会告诉您",
-                t.id
-            )));
+            return Ok(CallbackAnswer::toast(
+                self.t()
+                    .label_with("toast_me_too_own", &[("ticket", &t.id.to_string())]),
+            ));
         }
         if !t.status.is_active() {
-            return Ok(CallbackAnswer::toast(format!(
-                "工单 {} 已处理完成,谢谢!",
-                t.id
+            return Ok(CallbackAnswer::toast(self.t().label_with(
+                "toast_me_too_finished",
+                &[("ticket", &t.id.to_string())],
             )));
         }
         let group = self.store().building_of(t.source_chat).await?;
@@ -144,14 +149,15 @@ impl Desk {
             .add_co_reporter(t.id, from, t.source_chat, None, now)
             .await?
         {
-            return Ok(CallbackAnswer::toast("已经记下您了,处理完成后会告诉您"));
+            return Ok(CallbackAnswer::toast(self.t().label("toast_me_too_again")));
         }
         let count = tx.reporter_count(t.id).await?;
         self.tell_staff_of_reporter(&mut tx, &t, count, group.as_deref(), from, None)
             .await?;
         self.commit(tx).await?;
-        Ok(CallbackAnswer::toast(format!(
-            "已记下,共 {count} 位业主反映了这个问题。处理完成后会在群里告诉大家"
+        Ok(CallbackAnswer::toast(self.t().label_with(
+            "toast_me_too",
+            &[("count", &count.to_string())],
         )))
     }
 
@@ -170,16 +176,18 @@ impl Desk {
         if count == 2 {
             let said = text
                 .map(|s| format!(":{}", super::render::excerpt(s, 200)))
-                .unwrap_or_else(|| "(点了「我也有这个问题」)".into());
-            for out in self.to_staff(
-                &format!("merge:{}", t.id.get()),
-                &format!(
-                    "👥 工单 {} 又有业主反映同一问题:{} · {}{said}(之后的人数见工单帖)",
-                    t.id,
-                    group.unwrap_or("私聊"),
-                    who.name
-                ),
-            ) {
+                .unwrap_or_else(|| self.t().label("me_too_pressed"));
+            let private = self.t().label("private_chat");
+            let text = self.t().staff(
+                "merged_reporter",
+                &[
+                    ("ticket", &t.id.to_string()),
+                    ("chat", group.unwrap_or(&private)),
+                    ("name", &who.name),
+                    ("said", &said),
+                ],
+            );
+            for out in self.to_staff(&format!("merge:{}", t.id.get()), &text) {
                 tx.enqueue(&out, now).await?;
             }
         }
@@ -188,7 +196,13 @@ impl Desk {
                 &Outgoing::edit(
                     staff,
                     staff_tag(t),
-                    format!("{}\n👥 共 {count} 位业主反映", self.staff_text(t, group)),
+                    self.t().staff(
+                        "merged_post",
+                        &[
+                            ("post", &self.staff_text(t, group)),
+                            ("count", &count.to_string()),
+                        ],
+                    ),
                 )
                 .keyboard(self.staff_keyboard(t)),
                 now,
@@ -203,12 +217,11 @@ impl Desk {
     /// their own words; one who only pressed 我也有这个问题 is taken off.
     pub async fn split(&self, msg: &Incoming, id: TicketId, who: Option<&str>) -> Result<()> {
         let Some(who) = who.map(str::trim).filter(|w| !w.is_empty()) else {
-            return self
-                .reply(msg, "⚠️ 拆分谁?例如 /split 12 10002、/split 12 @wangwu 或 /split 12 王先生(见 /ticket 12)")
-                .await;
+            return self.reply(msg, self.t().staff("split_usage", &[])).await;
         };
         let Some(t) = self.store().ticket(id).await? else {
-            return self.reply(msg, format!("⚠️ 没有工单 {id}")).await;
+            let text = self.t().staff("no_ticket", &[("ticket", &id.to_string())]);
+            return self.reply(msg, text).await;
         };
         let others = self.store().co_reporters(id).await?;
         let handle = match who.starts_with('@') {
@@ -225,13 +238,20 @@ impl Desk {
                 .map(|r| format!("{}({})", r.who.name, r.who.id))
                 .collect();
             let listed = if names.is_empty() {
-                "只有最早报告的业主一人,没有可拆分的".to_string()
+                self.t().label("split_nobody")
             } else {
-                format!("合并进来的有:{}", names.join("、"))
+                self.t()
+                    .label_with("split_listed", &[("names", &names.join("、"))])
             };
-            return self
-                .reply(msg, format!("⚠️ 工单 {id} 的报告人里没有 {who}。{listed}"))
-                .await;
+            let text = self.t().staff(
+                "split_not_found",
+                &[
+                    ("ticket", &id.to_string()),
+                    ("who", who),
+                    ("listed", &listed),
+                ],
+            );
+            return self.reply(msg, text).await;
         };
         // Their own ticket, from their own words, placed as their report would be.
         let group = self.store().building_of(r.chat_id).await?;
@@ -305,21 +325,28 @@ impl Desk {
                 .await?;
                 self.post_ticket_to_staff(&mut tx, &mine, group.as_deref(), lane)
                     .await?;
-                format!(
-                    "✅ 已把 {} 从工单 {} 拆出,单独登记为工单 {}。",
-                    r.who.name, t.id, mine.id
+                self.t().staff(
+                    "split_ok",
+                    &[
+                        ("name", &r.who.name),
+                        ("ticket", &t.id.to_string()),
+                        ("new", &mine.id.to_string()),
+                    ],
                 )
             }
-            None => format!(
-                "✅ 已把 {} 从工单 {} 移出(对方是点按钮加入的,没有自己的描述;如有别的问题请业主直接说明)。",
-                r.who.name, t.id
+            None => self.t().staff(
+                "split_removed",
+                &[("name", &r.who.name), ("ticket", &t.id.to_string())],
             ),
         };
         let count = tx.reporter_count(id).await?;
         if let Some(staff) = self.staff_chat() {
             let mut post = self.staff_text(&t, source_group.as_deref());
             if count > 1 {
-                post.push_str(&format!("\n👥 共 {count} 位业主反映"));
+                post = self.t().staff(
+                    "merged_post",
+                    &[("post", &post), ("count", &count.to_string())],
+                );
             }
             tx.enqueue(
                 &Outgoing::edit(staff, staff_tag(&t), post).keyboard(self.staff_keyboard(&t)),
@@ -348,7 +375,7 @@ impl Desk {
             && t.source_chat < 0
             && t.status.is_active()
             && t.intent != Intent::Emergency)
-            .then(|| Button::action("🙋 我也有这个问题", Action::MeToo(t.id)))
+            .then(|| Button::action(self.t().label("button_me_too"), Action::MeToo(t.id)))
     }
 
     /// Finished: everyone who reported it hears so, where they reported it.

@@ -8,6 +8,7 @@
 
 mod broadcast;
 mod escalation;
+mod fees;
 mod followup;
 mod inbox;
 mod media;
@@ -15,13 +16,15 @@ mod merging;
 mod owner;
 mod place;
 mod render;
+mod room;
 pub mod router;
 mod setup;
 mod staff;
 mod survey;
+mod wording;
 
 pub use crate::domain::command::TicketListKind;
-pub use broadcast::FeeRun;
+pub use fees::FeeRun;
 pub use inbox::FailedUpdate;
 pub use render::excerpt;
 pub use router::{Routed, press, route};
@@ -228,7 +231,7 @@ impl Desk {
         &self.inner.calendar
     }
 
-    fn t(&self) -> &Templates {
+    pub(crate) fn t(&self) -> &Templates {
         &self.inner.templates
     }
 
@@ -377,7 +380,10 @@ impl Desk {
             let mut tx = self.inner.store.begin().await?;
             for out in self.to_staff(
                 &format!("removed:{chat_id}:{}", now.timestamp()),
-                &format!("ℹ️ 机器人已被移出 {name} 的业主群(chat {chat_id}),已解除绑定。"),
+                &self.t().staff(
+                    "removed_from_group",
+                    &[("building", name), ("chat", &chat_id.to_string())],
+                ),
             ) {
                 tx.enqueue(&out, now).await?;
             }

@@ -7,9 +7,8 @@ use super::place::{names_another_room, with_building_from};
 use super::render::ack_tag;
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
-use crate::domain::action::Action;
 use crate::domain::intent::{Classification, Intent, Utility};
-use crate::domain::outgoing::{Button, Outgoing};
+use crate::domain::outgoing::Outgoing;
 use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
 use crate::storage::TicketFilter;
 
@@ -187,8 +186,8 @@ impl Desk {
         self.t().render(
             "outage_answer",
             &[
-                ("utility", o.utility.word()),
-                ("buildings", &o.targets.to_string()),
+                ("utility", &self.utility_label(o.utility)),
+                ("buildings", &self.targets_label(&o.targets)),
                 ("start", &self.show(o.starts_at)),
                 ("end", &self.show_end(o.starts_at, o.ends_at)),
                 ("reason", &o.reason),
@@ -305,7 +304,8 @@ impl Desk {
                 .await?;
         } else {
             let window = now.timestamp() / 600;
-            let place = group.unwrap_or("私聊");
+            let private = self.t().label("private_chat");
+            let place = group.unwrap_or(&private);
             for target in self.staff_targets() {
                 tx.enqueue(
                     &Outgoing::send(
@@ -325,7 +325,13 @@ impl Desk {
             }
         }
         if let Some(media) = &msg.media {
-            let caption = format!("📷 工单 {} 的现场{}", ticket.id, media.kind.label());
+            let caption = self.t().staff(
+                "report_media_caption",
+                &[
+                    ("ticket", &ticket.id.to_string()),
+                    ("media", &self.media_label(media.kind)),
+                ],
+            );
             self.keep_media(&mut tx, msg, &ticket, media, &caption, lane)
                 .await?;
         }
@@ -390,10 +396,12 @@ impl Desk {
                 .await?;
         }
         if let Some(media) = &msg.media {
-            let caption = format!(
-                "📷 工单 {} · 业主再次反映时附的{}",
-                t.id,
-                media.kind.label()
+            let caption = self.t().staff(
+                "repeat_media_caption",
+                &[
+                    ("ticket", &t.id.to_string()),
+                    ("media", &self.media_label(media.kind)),
+                ],
             );
             let lane = self.lane_for(t.priority == Priority::Urgent);
             self.keep_media(&mut tx, msg, t, media, &caption, lane)
@@ -405,7 +413,10 @@ impl Desk {
                     msg.chat_id,
                     self.t().render(
                         template,
-                        &[("ticket", &t.id.to_string()), ("status", t.status.label())],
+                        &[
+                            ("ticket", &t.id.to_string()),
+                            ("status", &self.status_label(t.status)),
+                        ],
                     ),
                 )
                 .reply_to(msg.message_id)
@@ -434,8 +445,10 @@ impl Desk {
             .change_ticket(ticket.id, &actor, |t| Ok(vec![t.locate(location.clone())?]))
             .await?;
         if outcome.is_ok() {
-            self.reply(msg, format!("好的,已为工单 {} 补充位置,谢谢!", ticket.id))
-                .await?;
+            let text = self
+                .t()
+                .render("location_added", &[("ticket", &ticket.id.to_string())]);
+            self.reply(msg, text).await?;
         }
         Ok(true)
     }
@@ -482,7 +495,8 @@ impl Desk {
 
     async fn take_suggestion(&self, msg: &Incoming, group: Option<&str>) -> Result<()> {
         let now = self.now();
-        let place = group.unwrap_or("私聊");
+        let private = self.t().label("private_chat");
+        let place = group.unwrap_or(&private);
         let mut tx = self.store().begin().await?;
         tx.enqueue(
             &Outgoing::send(msg.chat_id, self.t().render("suggestion_thanks", &[]))
@@ -493,10 +507,13 @@ impl Desk {
         .await?;
         for out in self.to_staff(
             &format!("sug:{}:{}", msg.chat_id, msg.message_id),
-            &format!(
-                "💡 业主建议({place} · {}):{}",
-                msg.from.name,
-                super::render::excerpt(&msg.text, 500)
+            &self.t().staff(
+                "suggestion",
+                &[
+                    ("chat", place),
+                    ("name", &msg.from.name),
+                    ("text", &super::render::excerpt(&msg.text, 500)),
+                ],
             ),
         ) {
             tx.enqueue(&out, now).await?;
@@ -551,20 +568,24 @@ impl Desk {
         let to = ticket
             .assignee
             .as_ref()
-            .map(|a| format!("(负责人 {})", a.name))
+            .map(|a| self.t().staff("details_assignee", &[("assignee", &a.name)]))
             .unwrap_or_default();
         let said = super::render::excerpt(&msg.text, 900);
         if let Some(media) = &msg.media {
             // The words go under the photo or voice message they came with.
-            let caption = format!(
-                "🔒 工单 {} 业主私聊补充的{}{to}{}",
-                ticket.id,
-                media.kind.label(),
-                if said.is_empty() {
-                    String::new()
-                } else {
-                    format!(":{said}")
-                }
+            let said = if said.is_empty() {
+                String::new()
+            } else {
+                format!(":{said}")
+            };
+            let caption = self.t().staff(
+                "details_media_caption",
+                &[
+                    ("ticket", &ticket.id.to_string()),
+                    ("media", &self.media_label(media.kind)),
+                    ("assignee", &to),
+                    ("said", &said),
+                ],
             );
             let lane = self.lane_for(ticket.priority == Priority::Urgent);
             self.keep_media(&mut tx, msg, &ticket, media, &caption, lane)
@@ -572,7 +593,14 @@ impl Desk {
         } else {
             for out in self.to_staff(
                 &format!("details:{}:{}", msg.chat_id, msg.message_id),
-                &format!("🔒 工单 {} 业主私聊补充{to}:{said}", ticket.id),
+                &self.t().staff(
+                    "details",
+                    &[
+                        ("ticket", &ticket.id.to_string()),
+                        ("assignee", &to),
+                        ("said", &said),
+                    ],
+                ),
             ) {
                 tx.enqueue(&out, now).await?;
             }
@@ -617,20 +645,16 @@ impl Desk {
                     &[
                         ("ticket", &t.id.to_string()),
                         ("category", &self.category_label(t.category.as_deref())),
-                        ("status", t.status.label()),
+                        ("status", &self.status_label(t.status)),
                     ],
                 );
                 self.reply(msg, text).await
             }
             Some(t) => {
-                self.reply(
-                    msg,
-                    format!(
-                        "抱歉,工单 {} 不是您提交的,只有报修业主本人可以补充信息。",
-                        t.id
-                    ),
-                )
-                .await
+                let text = self
+                    .t()
+                    .render("not_your_ticket", &[("ticket", &t.id.to_string())]);
+                self.reply(msg, text).await
             }
             None => self.reply(msg, self.t().render("private_hint", &[])).await,
         }
@@ -640,7 +664,7 @@ impl Desk {
     pub async fn my_tickets(&self, msg: &Incoming) -> Result<()> {
         if !msg.is_private() {
             return self
-                .reply(msg, "为保护隐私,请私聊我发送 /mytickets 查看您的工单。")
+                .reply(msg, self.t().render("my_tickets_private_only", &[]))
                 .await;
         }
         let tickets = self
@@ -649,116 +673,16 @@ impl Desk {
             .await?;
         if tickets.is_empty() {
             return self
-                .reply(msg, "您目前没有工单。报修或投诉直接告诉我情况即可。")
+                .reply(msg, self.t().render("my_tickets_none", &[]))
                 .await;
         }
-        let mut text = String::from("您的工单:\n");
+        let mut text = self.t().render("my_tickets", &[]);
         // Each line names the person responsible once (list_line does).
         for t in &tickets {
             text.push_str(&self.list_line(t));
             text.push('\n');
         }
         self.reply(msg, text.trim_end()).await
-    }
-
-    /// `/room 3-2-501`: ask staff to confirm the owner's room. Only in private:
-    /// in a group it would tell the neighbours where the owner lives, so there the
-    /// room is neither echoed nor registered, and the message is taken down when
-    /// the bot may.
-    pub async fn request_room(&self, msg: &Incoming, arg: &str) -> Result<()> {
-        if !msg.is_private() {
-            return self
-                .refuse_in_group(msg, "room_private_only", !arg.trim().is_empty())
-                .await;
-        }
-        let location = match arg.trim().parse::<Location>() {
-            Ok(l) if l.building.is_some() && l.room.is_some() => l,
-            _ => {
-                return self
-                    .reply(
-                        msg,
-                        "请写明楼栋和房号,例如 /room 3-2-501 或 /room 3栋2单元501",
-                    )
-                    .await;
-            }
-        };
-        // A building the desk does not serve is a typo: say so before staff are asked.
-        let known: Vec<String> = self
-            .store()
-            .buildings()
-            .await?
-            .into_iter()
-            .map(|b| b.name)
-            .collect();
-        let building = location.building.as_deref().unwrap_or("");
-        if !known.is_empty()
-            && !known.iter().any(|name| {
-                crate::domain::location::canonical_building(name).as_deref() == Some(building)
-            })
-        {
-            let mut names = known.clone();
-            names.sort_by_key(|n| {
-                crate::domain::location::canonical_building(n)
-                    .and_then(|b| b.parse::<u32>().ok())
-                    .unwrap_or(u32::MAX)
-            });
-            names.dedup();
-            return self
-                .reply(
-                    msg,
-                    format!(
-                        "没有找到{building}栋(本服务台的楼栋:{})。请检查后重新发送,例如 /room 3-2-501",
-                        names.join("、")
-                    ),
-                )
-                .await;
-        }
-        let now = self.now();
-        let shown = location.to_string();
-        let mut tx = self.store().begin().await?;
-        let request = tx.request_room(&msg.from, &location, now).await?;
-        tx.enqueue(
-            &Outgoing::send(
-                msg.chat_id,
-                self.t().render("room_request_ack", &[("location", &shown)]),
-            )
-            .reply_to(msg.message_id)
-            .tag(msg.reply_tag()),
-            now,
-        )
-        .await?;
-        let user = msg.from.id;
-        for target in self.staff_targets() {
-            tx.enqueue(
-                &Outgoing::send(
-                    target,
-                    format!(
-                        "🏠 {}(id {user})申请登记房号 {shown}(申请 {request}),请核实。",
-                        msg.from.name
-                    ),
-                )
-                .keyboard(vec![vec![
-                    Button::action(
-                        "✅ 确认",
-                        Action::Room {
-                            request,
-                            confirm: true,
-                        },
-                    ),
-                    Button::action(
-                        "❌ 驳回",
-                        Action::Room {
-                            request,
-                            confirm: false,
-                        },
-                    ),
-                ]])
-                .tag(format!("room:{}:{}:{target}", msg.chat_id, msg.message_id)),
-                now,
-            )
-            .await?;
-        }
-        self.commit(tx).await
     }
 
     /// A star button under "请为本次服务打分".
@@ -771,7 +695,7 @@ impl Desk {
     ) -> Result<CallbackAnswer> {
         let rating = match Rating::new(stars) {
             Ok(r) => r,
-            Err(e) => return Ok(CallbackAnswer::alert(e.to_string())),
+            Err(e) => return Ok(CallbackAnswer::alert(self.ticket_error(&e))),
         };
         match self
             .change_ticket(ticket, from, |t| t.rate(from.id, rating, round))
@@ -779,15 +703,15 @@ impl Desk {
         {
             // One voice with the message that follows: an unhappy rating is
             // apologised for, not thanked for.
-            Ok(_) if rating.is_unhappy() => Ok(CallbackAnswer::toast(format!(
-                "已收到您的评价({} 星)。很抱歉没能让您满意,主管会尽快回访您。",
-                rating.stars()
+            Ok(_) if rating.is_unhappy() => Ok(CallbackAnswer::toast(self.t().label_with(
+                "toast_rated_unhappy",
+                &[("stars", &rating.stars().to_string())],
             ))),
-            Ok(_) => Ok(CallbackAnswer::toast(format!(
-                "感谢您的评价({} 星)!",
-                rating.stars()
+            Ok(_) => Ok(CallbackAnswer::toast(self.t().label_with(
+                "toast_rated",
+                &[("stars", &rating.stars().to_string())],
             ))),
-            Err(e) => Ok(CallbackAnswer::alert(e.to_string())),
+            Err(e) => Ok(CallbackAnswer::alert(self.ticket_error(&e))),
         }
     }
 }

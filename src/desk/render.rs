@@ -6,9 +6,11 @@ use super::Desk;
 use crate::domain::Location;
 use crate::domain::action::Action;
 use crate::domain::intent::Intent;
+use crate::domain::media::MediaKind;
 use crate::domain::notice::show_time;
+use crate::domain::notice::{Targets, Utility};
 use crate::domain::outgoing::{Button, Keyboard};
-use crate::domain::ticket::{Status, Ticket};
+use crate::domain::ticket::{Priority, Status, Ticket};
 
 /// Long messages are cut for posts; the whole text stays in the database.
 pub fn excerpt(text: &str, max_chars: usize) -> String {
@@ -28,22 +30,103 @@ pub(crate) fn staff_tag(t: &Ticket) -> String {
 }
 
 impl Desk {
+    /// A category's name: the catalogue's `[categories]` (a translation) first,
+    /// else the rules' own label.
     pub(crate) fn category_label(&self, category: Option<&str>) -> String {
         match category {
-            Some(c) => self.classifier().category_label(c).unwrap_or(c).to_string(),
-            None => "其他".to_string(),
+            Some(c) => match self.t().category(c) {
+                Some(label) => label.to_string(),
+                None => self.classifier().category_label(c).unwrap_or(c).to_string(),
+            },
+            None => self.t().label("category_other"),
         }
     }
 
-    pub(crate) fn intent_label(intent: Intent) -> &'static str {
-        match intent {
-            Intent::Emergency => "紧急",
-            Intent::Complaint => "投诉",
-            Intent::Repair => "报修",
-            Intent::Inquiry => "咨询",
-            Intent::Suggestion => "建议",
-            Intent::Other => "其他",
+    pub(crate) fn intent_label(&self, intent: Intent) -> String {
+        self.t().label(match intent {
+            Intent::Emergency => "intent_emergency",
+            Intent::Complaint => "intent_complaint",
+            Intent::Repair => "intent_repair",
+            Intent::Inquiry => "intent_inquiry",
+            Intent::Suggestion => "intent_suggestion",
+            Intent::Other => "intent_other",
+        })
+    }
+
+    pub(crate) fn status_label(&self, status: Status) -> String {
+        self.t().label(match status {
+            Status::Open => "status_open",
+            Status::Claimed => "status_claimed",
+            Status::Done => "status_done",
+            Status::Closed => "status_closed",
+        })
+    }
+
+    fn priority_label(&self, priority: Priority) -> String {
+        self.t().label(match priority {
+            Priority::Urgent => "priority_urgent",
+            Priority::Normal => "priority_normal",
+        })
+    }
+
+    /// A place as the desk's language writes it ("3栋2单元501", "3棟2單元501").
+    pub(crate) fn location_label(&self, l: &Location) -> String {
+        let t = self.t();
+        let mut out = String::new();
+        if let Some(b) = &l.building {
+            let key = if b.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                "location_block"
+            } else {
+                "location_building"
+            };
+            out.push_str(&t.label_with(key, &[("building", b)]));
         }
+        if let Some(u) = &l.unit {
+            out.push_str(&t.label_with("location_unit", &[("unit", u)]));
+        }
+        if let Some(r) = &l.room {
+            if l.building.is_none() && l.unit.is_none() {
+                out.push_str(&t.label_with("location_room", &[("room", r)]));
+            } else {
+                out.push_str(r);
+            }
+        }
+        out
+    }
+
+    /// The flat a fee is for, as [`Desk::location_label`] writes places.
+    pub(crate) fn fee_location(&self, fee: &crate::domain::fees::FeeRow) -> String {
+        Location::new(
+            Some(fee.building.clone()),
+            fee.unit.clone(),
+            Some(fee.room.clone()),
+        )
+        .map(|l| self.location_label(&l))
+        .unwrap_or_default()
+    }
+
+    pub(crate) fn utility_label(&self, utility: Utility) -> String {
+        self.t().label(match utility {
+            Utility::Water => "utility_water",
+            Utility::Power => "utility_power",
+            Utility::Gas => "utility_gas",
+        })
+    }
+
+    pub(crate) fn targets_label(&self, targets: &Targets) -> String {
+        match targets {
+            Targets::All => self.t().label("targets_all"),
+            Targets::Buildings(names) => names.join("、"),
+        }
+    }
+
+    pub(crate) fn media_label(&self, kind: MediaKind) -> String {
+        self.t().label(match kind {
+            MediaKind::Photo => "media_photo",
+            MediaKind::Voice => "media_voice",
+            MediaKind::Video => "media_video",
+            MediaKind::Document => "media_document",
+        })
     }
 
     pub(crate) fn show(&self, t: DateTime<Utc>) -> String {
@@ -68,8 +151,10 @@ impl Desk {
     /// posts and private chats; never a group).
     fn status_line(&self, t: &Ticket, with_name: bool) -> String {
         match (&t.status, &t.assignee) {
-            (Status::Claimed, Some(a)) if with_name => format!("{}({})", t.status.label(), a.name),
-            _ => t.status.label().to_string(),
+            (Status::Claimed, Some(a)) if with_name => {
+                format!("{}({})", self.status_label(t.status), a.name)
+            }
+            _ => self.status_label(t.status),
         }
     }
 
@@ -78,7 +163,7 @@ impl Desk {
     pub(crate) fn ack_text(&self, t: &Ticket, private: bool) -> String {
         let svc = &self.settings().service;
         let location = match (&t.location, private) {
-            (Some(l), true) => format!(",{l}"),
+            (Some(l), true) => format!(",{}", self.location_label(l)),
             _ => String::new(),
         };
         let key = match t.intent {
@@ -134,11 +219,11 @@ impl Desk {
     }
 
     fn private_button(&self, t: &Ticket) -> Keyboard {
-        let label = if t.location.is_none() {
-            "🔒 私聊补充房号/电话"
+        let label = self.t().label(if t.location.is_none() {
+            "button_private_room"
         } else {
-            "🔒 私聊补充电话/上门时间"
-        };
+            "button_private_details"
+        });
         vec![vec![Button::url(
             label,
             self.deep_link(&format!("t{}", t.id.get())),
@@ -147,48 +232,70 @@ impl Desk {
 
     /// The post in the staff group: everything staff need, and the next action.
     pub(crate) fn staff_text(&self, t: &Ticket, chat_name: Option<&str>) -> String {
-        let head = if t.intent == Intent::Emergency {
-            "🚨 紧急工单"
+        let head = self.t().label(if t.intent == Intent::Emergency {
+            "post_head_emergency"
         } else {
-            "🛠 工单"
-        };
+            "post_head"
+        });
         let location = t
             .location
             .as_ref()
-            .map(Location::to_string)
-            .unwrap_or_else(|| "未提供(已请业主补充)".into());
+            .map(|l| self.location_label(l))
+            .unwrap_or_else(|| self.t().label("location_missing"));
         // An emergency's head says 紧急 once; others give priority and kind.
         let kind = if t.intent == Intent::Emergency {
             String::new()
         } else {
             format!(
                 " · {} · {}",
-                t.priority.label(),
-                Self::intent_label(t.intent)
+                self.priority_label(t.priority),
+                self.intent_label(t.intent)
             )
         };
-        let mut s = format!(
-            "{head} {}{kind} · {}\n位置:{location}\n来自:{} · {}\n内容:{}\n",
-            t.id,
-            self.category_label(t.category.as_deref()),
-            chat_name.unwrap_or("私聊"),
-            t.reporter.name,
-            excerpt(&t.text, 500),
+        let private = self.t().label("private_chat");
+        let mut s = self.t().staff(
+            "post",
+            &[
+                ("head", &head),
+                ("ticket", &t.id.to_string()),
+                ("kind", &kind),
+                ("category", &self.category_label(t.category.as_deref())),
+                ("location", &location),
+                ("chat", chat_name.unwrap_or(&private)),
+                ("reporter", &t.reporter.name),
+                ("text", &excerpt(&t.text, 500)),
+            ],
         );
         match t.status {
-            Status::Open => s.push_str(&format!("时限:{} 前认领\n", self.show(t.respond_by))),
-            Status::Claimed => s.push_str(&format!("时限:{} 前完成\n", self.show(t.resolve_by))),
+            Status::Open => s.push_str(
+                &self
+                    .t()
+                    .staff("post_claim_by", &[("deadline", &self.show(t.respond_by))]),
+            ),
+            Status::Claimed => s.push_str(
+                &self
+                    .t()
+                    .staff("post_finish_by", &[("deadline", &self.show(t.resolve_by))]),
+            ),
             _ => {}
         }
-        s.push_str(&format!("状态:{}", self.status_line(t, true)));
+        s.push_str(
+            &self
+                .t()
+                .staff("post_status", &[("status", &self.status_line(t, true))]),
+        );
         if let Some(r) = t.rating {
-            s.push_str(&format!(" · 业主评价 {} 星", r.stars()));
+            s.push_str(
+                &self
+                    .t()
+                    .staff("post_rating", &[("stars", &r.stars().to_string())]),
+            );
         }
         if t.follow_up {
-            s.push_str("\n⚠️ 业主不满意,需主管回访");
+            s.push_str(&self.t().staff("post_follow_up", &[]));
         }
         if t.upset && t.status.is_active() {
-            s.push_str("\n😠 业主情绪激动:请主管尽快亲自回复(先倾听、致歉,再说明处理和时间)");
+            s.push_str(&self.t().label("staff_post_upset"));
         }
         s
     }
@@ -196,11 +303,13 @@ impl Desk {
     pub(crate) fn staff_keyboard(&self, t: &Ticket) -> Keyboard {
         match t.status {
             Status::Open => vec![vec![Button::action(
-                format!("🙋 认领 {}", t.id),
+                self.t()
+                    .label_with("button_claim", &[("ticket", &t.id.to_string())]),
                 Action::Claim(t.id),
             )]],
             Status::Claimed => vec![vec![Button::action(
-                format!("✅ 完成 {}", t.id),
+                self.t()
+                    .label_with("button_done", &[("ticket", &t.id.to_string())]),
                 Action::Done(t.id),
             )]],
             _ => Vec::new(),
@@ -226,15 +335,19 @@ impl Desk {
     /// One line per ticket for lists.
     pub(crate) fn list_line(&self, t: &Ticket) -> String {
         let overdue = if t.is_overdue(self.now()) {
-            " ⏰超时"
+            self.t().label("list_overdue_mark")
         } else {
-            ""
+            String::new()
         };
         format!(
             "{}{} {} · {} · {}{}{}",
-            if t.upset { "😠" } else { "" },
+            if t.upset {
+                self.t().label("list_upset_mark")
+            } else {
+                String::new()
+            },
             t.id,
-            t.status.label(),
+            self.status_label(t.status),
             self.category_label(t.category.as_deref()),
             excerpt(&t.text, 24),
             t.assignee

@@ -10,11 +10,11 @@
 //! - any other text → classify and act (or stay silent)
 //! - star buttons → the owner side; other buttons → staff only
 
-use super::staff::stale_answer;
+use super::wording::stale_answer;
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Actor;
 use crate::domain::action::{Action, Audience};
-use crate::domain::command::{self, Command, OwnerCommand, StaffCommand};
+use crate::domain::command::{Command, OwnerCommand, StaffCommand};
 
 /// What [`route`] did with a message, for an edge that follows up in its own
 /// terms (Telegram keeps its "/" menus in step with staff changes).
@@ -94,7 +94,7 @@ async fn run_owner(desk: &Desk, msg: &Incoming, cmd: &OwnerCommand) -> Result<()
         OwnerCommand::Start(payload) => desk.start(msg, payload).await,
         OwnerCommand::Help => {
             let staff = desk.is_staff(msg.from.id).await.unwrap_or(false);
-            desk.reply(msg, command::help(staff)).await
+            desk.reply(msg, desk.t().help(staff)).await
         }
         OwnerCommand::MyTickets => desk.my_tickets(msg).await,
         OwnerCommand::Room(arg) => desk.request_room(msg, arg).await,
@@ -142,10 +142,10 @@ pub async fn press(desk: &Desk, from: &Actor, data: &str) -> Result<CallbackAnsw
         Err(stale) => stale.audience(),
     };
     if audience == Audience::Staff && !desk.is_staff(from.id).await? {
-        return Ok(CallbackAnswer::alert("抱歉,这个按钮仅限物业工作人员使用。"));
+        return Ok(CallbackAnswer::alert(desk.t().label("button_staff_only")));
     }
     match action {
         Ok(action) => desk.press(from, action).await,
-        Err(stale) => Ok(stale_answer(stale)),
+        Err(stale) => Ok(stale_answer(desk.t(), stale)),
     }
 }

@@ -89,23 +89,21 @@ impl Desk {
     /// staff group. Remembered in the store; it wins over the config from now on.
     pub async fn set_staff_group(&self, msg: &Incoming) -> Result<()> {
         if !self.is_admin(msg.from.id) {
-            return self.reply(msg, "⚠️ 只有管理员可以设置员工群。").await;
+            return self
+                .reply(msg, self.t().staff("staff_group_refused", &[]))
+                .await;
         }
         if msg.chat_kind != ChatKind::Group {
             return self
-                .reply(
-                    msg,
-                    "⚠️ 请先把机器人拉进员工群,再在员工群里发送 /set_staff_group。",
-                )
+                .reply(msg, self.t().staff("staff_group_not_group", &[]))
                 .await;
         }
         if let Some(name) = self.store().building_of(msg.chat_id).await? {
             return self
                 .reply(
                     msg,
-                    format!(
-                        "⚠️ 本群已绑定为 {name} 业主群,不能同时作为员工群(业主会看到工单详情)。请在另一个群里发送,或先在本群 /unbind。"
-                    ),
+                    self.t()
+                        .staff("staff_group_is_building", &[("building", &name)]),
                 )
                 .await;
         }
@@ -134,10 +132,8 @@ impl Desk {
             tx.enqueue(
                 &Outgoing::send(
                     old,
-                    format!(
-                        "ℹ️ 员工群已改为另一个群(chat {}),新工单会发到那里。",
-                        msg.chat_id
-                    ),
+                    self.t()
+                        .staff("staff_group_moved", &[("chat", &msg.chat_id.to_string())]),
                 )
                 .tag(format!("{}:moved", msg.reply_tag())),
                 now,

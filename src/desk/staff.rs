@@ -6,13 +6,14 @@
 //! transaction. Two staff pressing 认领 at once: one wins, the other is told who.
 
 use super::render::{ack_tag, staff_tag};
+use super::wording::event_label;
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Intent;
-use crate::domain::action::{Action, StaleButton};
+use crate::domain::action::Action;
 use crate::domain::command::{ArgError, TicketListKind};
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, EventType, Ticket, TicketError, TicketId};
-use crate::storage::{MediaRole, RoomDecision, TicketFilter};
+use crate::storage::{MediaRole, TicketFilter};
 
 const CHANGE_RETRIES: usize = 8;
 
@@ -118,14 +119,13 @@ impl Desk {
             match event {
                 EventKind::Claimed | EventKind::Transferred { .. } => {
                     let text = if private {
-                        let assignee = t
-                            .assignee
-                            .as_ref()
-                            .map(|a| a.name.as_str())
-                            .unwrap_or("工作人员");
+                        let assignee = match &t.assignee {
+                            Some(a) => a.name.clone(),
+                            None => self.t().label("someone_staff"),
+                        };
                         self.t().render(
                             "owner_claimed",
-                            &[("ticket", &t.id.to_string()), ("assignee", assignee)],
+                            &[("ticket", &t.id.to_string()), ("assignee", &assignee)],
                         )
                     } else {
                         self.t()
@@ -188,10 +188,18 @@ impl Desk {
                     )
                     .await?;
                     if key == "rate_sorry" {
-                        let who = t.assignee.as_ref().map(|a| a.name.as_str()).unwrap_or("无");
-                        let text = format!(
-                            "⚠️ 工单 {} 业主只给了 {stars} 星,已重新打开(负责人:{who})。请主管在 {hours} 小时内回访业主。",
-                            t.id
+                        let who = match &t.assignee {
+                            Some(a) => a.name.clone(),
+                            None => self.t().label("nobody"),
+                        };
+                        let text = self.t().staff(
+                            "low_rating",
+                            &[
+                                ("ticket", &t.id.to_string()),
+                                ("stars", &stars),
+                                ("assignee", &who),
+                                ("hours", &hours),
+                            ],
                         );
                         for out in self.to_staff(&format!("t{n}:followup:v{v}"), &text) {
                             tx.enqueue(&out.lane(Lane::Interactive), now).await?;
@@ -212,19 +220,23 @@ impl Desk {
     ) -> Result<()> {
         match outcome {
             Ok(t) => self.reply(msg, ok(&t)).await,
-            Err(e) => self.reply(msg, format!("⚠️ {e}")).await,
+            Err(e) => {
+                self.reply(msg, format!("⚠️ {}", self.ticket_error(&e)))
+                    .await
+            }
         }
     }
 
     /// A staff command's arguments could not be used: say what to write instead.
     pub async fn refuse_arguments(&self, msg: &Incoming, e: &ArgError) -> Result<()> {
-        self.reply(msg, format!("⚠️ {e}")).await
+        self.reply(msg, format!("⚠️ {}", self.arg_error(e))).await
     }
 
     /// Does ticket `id` exist? If not, the sender is told.
     async fn exists(&self, msg: &Incoming, id: TicketId) -> Result<bool> {
         if self.store().ticket(id).await?.is_none() {
-            self.reply(msg, format!("⚠️ 没有工单 {id}")).await?;
+            let text = self.t().staff("no_ticket", &[("ticket", &id.to_string())]);
+            self.reply(msg, text).await?;
             return Ok(false);
         }
         Ok(true)
@@ -239,10 +251,12 @@ impl Desk {
             .change_ticket(id, &msg.from, |t| Ok(vec![t.claim(&msg.from)?]))
             .await?;
         self.reply_outcome(msg, outcome, |t| {
-            format!(
-                "✅ 工单 {} 由您负责,请在 {} 前完成。",
-                t.id,
-                self.show(t.resolve_by)
+            self.t().staff(
+                "claim_ok",
+                &[
+                    ("ticket", &t.id.to_string()),
+                    ("deadline", &self.show(t.resolve_by)),
+                ],
             )
         })
         .await
@@ -265,7 +279,7 @@ impl Desk {
             })
             .await?;
         self.reply_outcome(msg, outcome, |t| {
-            format!("✅ 工单 {} 已完成,已请业主评价。", t.id)
+            self.t().staff("done_ok", &[("ticket", &t.id.to_string())])
         })
         .await
     }
@@ -276,29 +290,25 @@ impl Desk {
             return Ok(());
         }
         let Some(who) = to else {
-            return self
-                .reply(
-                    msg,
-                    "⚠️ 转交给谁?例如 /transfer 12 @wangshifu 或 /transfer 12 10002",
-                )
-                .await;
+            return self.reply(msg, self.t().staff("transfer_usage", &[])).await;
         };
         // Owners are told who is responsible by name, so a colleague nobody knows
         // a name for is named first (never shown as a number).
         let Some(to) = self.store().person(who).await? else {
             let hint = match who.parse::<i64>() {
-                Ok(uid) => format!(
-                    "⚠️ 还不知道 {uid} 的名字:请对方先私聊我或在员工群说一句话,或由管理员发 /staff_add {uid} 名字 登记,然后再转交。"
-                ),
-                Err(_) => {
-                    format!("⚠️ 不认识 {who}:请对方先私聊我或在员工群说一句话,或用数字 user id。")
-                }
+                Ok(uid) => self
+                    .t()
+                    .staff("transfer_nameless", &[("user", &uid.to_string())]),
+                Err(_) => self.t().staff("transfer_unknown", &[("who", who)]),
             };
             return self.reply(msg, hint).await;
         };
         if !self.is_staff(to.id).await? {
             return self
-                .reply(msg, format!("⚠️ {} 不是物业工作人员,不能转交给他", to.name))
+                .reply(
+                    msg,
+                    self.t().staff("transfer_not_staff", &[("name", &to.name)]),
+                )
                 .await;
         }
         let admin = self.is_admin(msg.from.id);
@@ -308,7 +318,10 @@ impl Desk {
             })
             .await?;
         self.reply_outcome(msg, outcome, |t| {
-            format!("✅ 工单 {} 已转交给{},由其负责。", t.id, to.name)
+            self.t().staff(
+                "transfer_ok",
+                &[("ticket", &t.id.to_string()), ("name", &to.name)],
+            )
         })
         .await
     }
@@ -318,14 +331,22 @@ impl Desk {
     /// chatter is no ticket and is closed), and the correction is kept with the
     /// message text as a labelled example (`guanjia intents export`).
     pub async fn reclassify(&self, msg: &Incoming, id: TicketId, words: &[String]) -> Result<()> {
-        let usage = "用法:/reclassify 12 投诉 装修(意图:报修 投诉 紧急 咨询 建议 其他;类别可省略)";
+        let usage = self.t().staff("reclassify_usage", &[]);
         if !self.exists(msg, id).await? {
             return Ok(());
         }
         let mut words = words.iter().map(String::as_str);
-        let intent = match words.next().map(str::parse::<Intent>) {
-            Some(Ok(i)) => i,
-            Some(Err(e)) => return self.reply(msg, format!("⚠️ {e}\n{usage}")).await,
+        // Staff may type the intent in Traditional characters too (報修).
+        let intent = match words.next() {
+            Some(word) => match crate::domain::text::normalize(word).parse::<Intent>() {
+                Ok(i) => i,
+                Err(_) => {
+                    let e = self
+                        .t()
+                        .label_with("error_not_intent", &[("text", word.trim())]);
+                    return self.reply(msg, format!("⚠️ {e}\n{usage}")).await;
+                }
+            },
             None => return self.reply(msg, format!("⚠️ {usage}")).await,
         };
         let category = match words.next() {
@@ -342,20 +363,28 @@ impl Desk {
                     return self
                         .reply(
                             msg,
-                            format!("⚠️ 没有「{word}」这个类别。可用:{}", known.join("、")),
+                            self.t().staff(
+                                "no_category",
+                                &[("word", word), ("known", &known.join("、"))],
+                            ),
                         )
                         .await;
                 }
             },
         };
         let Some(before) = self.store().ticket(id).await? else {
-            return self.reply(msg, format!("⚠️ 没有工单 {id}")).await;
+            return self
+                .reply(
+                    msg,
+                    self.t().staff("no_ticket", &[("ticket", &id.to_string())]),
+                )
+                .await;
         };
         let show = |i: Intent, c: Option<&str>| match c {
             Some(c) if i.has_category() => {
-                format!("{}·{}", Self::intent_label(i), self.category_label(Some(c)))
+                format!("{}·{}", self.intent_label(i), self.category_label(Some(c)))
             }
-            _ => Self::intent_label(i).to_string(),
+            _ => self.intent_label(i).to_string(),
         };
         let outcome = self
             .change_ticket(id, &msg.from, |t| {
@@ -379,16 +408,20 @@ impl Desk {
         }
         self.reply_outcome(msg, outcome, |t| {
             if t.status.is_active() || intent.has_category() {
-                format!(
-                    "✅ 工单 {} 已改为 {},已记下这次改正。",
-                    t.id,
-                    show(intent, category.as_deref())
+                self.t().staff(
+                    "reclassify_ok",
+                    &[
+                        ("ticket", &t.id.to_string()),
+                        ("intent", &show(intent, category.as_deref())),
+                    ],
                 )
             } else {
-                format!(
-                    "✅ 工单 {} 不是工单({}),已关闭,已记下这次改正。如需答复业主,请直接回复。",
-                    t.id,
-                    show(intent, None)
+                self.t().staff(
+                    "reclassify_closed",
+                    &[
+                        ("ticket", &t.id.to_string()),
+                        ("intent", &show(intent, None)),
+                    ],
                 )
             }
         })
@@ -398,11 +431,12 @@ impl Desk {
     /// A category by id (`renovation`) or by its label (装修).
     fn category_id(&self, word: &str) -> Option<String> {
         let c = self.classifier();
+        let named = |label: &str| label == word || label.split('/').any(|p| p == word);
         c.categories()
             .find(|id| {
                 id.eq_ignore_ascii_case(word)
-                    || c.category_label(id)
-                        .is_some_and(|l| l == word || l.split('/').any(|p| p == word))
+                    || c.category_label(id).is_some_and(named)
+                    || self.t().category(id).is_some_and(named)
             })
             .map(str::to_string)
     }
@@ -413,9 +447,7 @@ impl Desk {
             return Ok(());
         }
         let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-            return self
-                .reply(msg, "⚠️ 备注内容为空,例如 /note 12 已联系业主,明早上门")
-                .await;
+            return self.reply(msg, self.t().staff("note_usage", &[])).await;
         };
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -429,9 +461,12 @@ impl Desk {
         )
         .await?;
         tx.enqueue(
-            &Outgoing::send(msg.chat_id, format!("📝 已记录到工单 {id}"))
-                .reply_to(msg.message_id)
-                .tag(msg.reply_tag()),
+            &Outgoing::send(
+                msg.chat_id,
+                self.t().staff("note_ok", &[("ticket", &id.to_string())]),
+            )
+            .reply_to(msg.message_id)
+            .tag(msg.reply_tag()),
             now,
         )
         .await?;
@@ -443,12 +478,18 @@ impl Desk {
         if !self.exists(msg, id).await? {
             return Ok(());
         }
-        let reason = format!("{} 重新打开", msg.from.name);
+        let reason = self.t().staff("reopened_by", &[("name", &msg.from.name)]);
         let outcome = self
             .change_ticket(id, &msg.from, |t| Ok(vec![t.reopen(reason.clone())?]))
             .await?;
         self.reply_outcome(msg, outcome, |t| {
-            format!("✅ 工单 {} 已重新打开,状态:{}", t.id, t.status.label())
+            self.t().staff(
+                "reopen_ok",
+                &[
+                    ("ticket", &t.id.to_string()),
+                    ("status", &self.status_label(t.status)),
+                ],
+            )
         })
         .await
     }
@@ -463,7 +504,7 @@ impl Desk {
         };
         let chat_name = self.store().building_of(t.source_chat).await?;
         let mut text = self.staff_text(&t, chat_name.as_deref());
-        text.push_str("\n\n记录:");
+        text.push_str(&self.t().staff("history_title", &[]));
         let events = self.store().events(id).await?;
         // A flood of identical repeats is one line with a count, so the history
         // stays readable and within one message.
@@ -477,15 +518,17 @@ impl Desk {
                 })
                 .count();
             let times = if e.kind == EventType::Repeated && same > 1 {
-                format!("(共 {same} 次)")
+                self.t()
+                    .staff("history_times", &[("count", &same.to_string())])
             } else {
                 String::new()
             };
+            let system = self.t().label("system");
             text.push_str(&format!(
                 "\n{} {} {}{}{times}",
                 self.show(e.at),
-                e.actor_name.as_deref().unwrap_or("系统"),
-                e.kind.label(),
+                e.actor_name.as_deref().unwrap_or(&system),
+                self.t().label(event_label(e.kind)),
                 e.detail
                     .as_deref()
                     .map(|d| format!(":{}", super::render::excerpt(d, 200)))
@@ -502,7 +545,11 @@ impl Desk {
         if media.is_empty() {
             return self.reply(msg, text).await;
         }
-        text.push_str(&format!("\n\n附件 {} 个(见下方)", media.len()));
+        text.push_str(
+            &self
+                .t()
+                .staff("history_media", &[("count", &media.len().to_string())]),
+        );
         let now = self.now();
         let mut tx = self.store().begin().await?;
         tx.enqueue(
@@ -513,19 +560,23 @@ impl Desk {
         )
         .await?;
         for (n, m) in media.iter().enumerate().take(MEDIA_SHOWN) {
-            let whose = match m.role {
-                MediaRole::Report => "业主",
-                MediaRole::Finished => "完工",
-            };
+            let whose = self.t().label(match m.role {
+                MediaRole::Report => "media_report",
+                MediaRole::Finished => "media_finished",
+            });
             tx.enqueue(
                 &Outgoing::send_media(
                     msg.chat_id,
                     m.media.clone(),
-                    format!(
-                        "工单 {id} 附件 {}/{} · {whose}{}",
-                        n + 1,
-                        media.len(),
-                        m.media.kind.label()
+                    self.t().staff(
+                        "history_media_caption",
+                        &[
+                            ("ticket", &id.to_string()),
+                            ("n", &(n + 1).to_string()),
+                            ("count", &media.len().to_string()),
+                            ("whose", &whose),
+                            ("kind", &self.media_label(m.media.kind)),
+                        ],
                     ),
                 )
                 .tag(format!("{}:media:{}", msg.reply_tag(), m.id)),
@@ -545,21 +596,26 @@ impl Desk {
             TicketListKind::Overdue => TicketFilter::Overdue,
         };
         let tickets = self.store().tickets(filter, self.now(), 30).await?;
-        let title = match kind {
-            TicketListKind::Open => "未完成的工单",
-            TicketListKind::Mine => "我负责的工单",
-            TicketListKind::Overdue => "超时的工单",
-            TicketListKind::Followup => "待回访的工单",
-        };
+        let title = self.t().label(match kind {
+            TicketListKind::Open => "list_open",
+            TicketListKind::Mine => "list_mine",
+            TicketListKind::Overdue => "list_overdue",
+            TicketListKind::Followup => "list_followup",
+        });
         if tickets.is_empty() {
-            return self.reply(msg, format!("{title}:无 👍")).await;
+            let text = self.t().staff("list_empty", &[("title", &title)]);
+            return self.reply(msg, text).await;
         }
         let lines: Vec<String> = tickets.iter().map(|t| self.list_line(t)).collect();
-        self.reply(
-            msg,
-            format!("{title}({} 条):\n{}", tickets.len(), lines.join("\n")),
-        )
-        .await
+        let text = self.t().staff(
+            "list",
+            &[
+                ("title", &title),
+                ("count", &tickets.len().to_string()),
+                ("lines", &lines.join("\n")),
+            ],
+        );
+        self.reply(msg, text).await
     }
 
     /// `/staff_add ID [名字]` (admins only). The name is what owners and
@@ -571,14 +627,13 @@ impl Desk {
         name: Option<&str>,
     ) -> Result<()> {
         if !self.is_admin(msg.from.id) {
-            return self.reply(msg, "⚠️ 只有管理员可以添加工作人员。").await;
+            return self
+                .reply(msg, self.t().staff("staff_add_refused", &[]))
+                .await;
         }
         let Some(user) = user.filter(|u| *u > 0) else {
             return self
-                .reply(
-                    msg,
-                    "⚠️ 用法:/staff_add 123456789 客服小王(对方的 Telegram user id 和称呼;对方私聊我发 /id 可以看到 id)",
-                )
+                .reply(msg, self.t().staff("staff_add_usage", &[]))
                 .await;
         };
         let name = name
@@ -587,15 +642,16 @@ impl Desk {
         self.store()
             .add_staff(user, name.as_deref(), msg.from.id, self.now())
             .await?;
+        let id = user.to_string();
         let text = if self.is_staff(user).await? {
             match self.store().display_name(user).await? {
-                Some(n) => format!("✅ {n}({user})现在是工作人员"),
-                None => format!(
-                    "✅ {user} 现在是工作人员。还不知道对方的名字:对方说过话后会显示名字,也可以发 /staff_add {user} 名字 登记"
-                ),
+                Some(n) => self
+                    .t()
+                    .staff("staff_added", &[("name", &n), ("user", &id)]),
+                None => self.t().staff("staff_added_nameless", &[("user", &id)]),
             }
         } else {
-            format!("⚠️ 未能添加 {user}")
+            self.t().staff("staff_add_failed", &[("user", &id)])
         };
         self.reply(msg, text).await
     }
@@ -603,18 +659,24 @@ impl Desk {
     /// `/staff_remove ID` (admins only)
     pub async fn staff_remove(&self, msg: &Incoming, user: Option<i64>) -> Result<()> {
         if !self.is_admin(msg.from.id) {
-            return self.reply(msg, "⚠️ 只有管理员可以移除工作人员。").await;
+            return self
+                .reply(msg, self.t().staff("staff_remove_refused", &[]))
+                .await;
         }
         let Some(user) = user else {
-            return self.reply(msg, "⚠️ 用法:/staff_remove 123456789").await;
+            return self
+                .reply(msg, self.t().staff("staff_remove_usage", &[]))
+                .await;
         };
         let removed = self.store().remove_staff(user).await?;
+        let user_id = user.to_string();
+        let id = [("user", user_id.as_str())];
         let text = if removed {
-            format!("✅ 已移除工作人员 {user}")
+            self.t().staff("staff_removed", &id)
         } else if self.settings().desk.staff.contains(&user) || self.is_admin(user) {
-            format!("⚠️ {user} 写在配置文件里,请在配置中移除")
+            self.t().staff("staff_remove_configured", &id)
         } else {
-            format!("⚠️ {user} 不是工作人员")
+            self.t().staff("staff_remove_not_staff", &id)
         };
         self.reply(msg, text).await
     }
@@ -635,8 +697,11 @@ impl Desk {
                     .change_ticket(id, from, |t| Ok(vec![t.claim(from)?]))
                     .await?;
                 Ok(match outcome {
-                    Ok(t) => CallbackAnswer::toast(format!("工单 {} 由您负责", t.id)),
-                    Err(e) => CallbackAnswer::alert(e.to_string()),
+                    Ok(t) => CallbackAnswer::toast(
+                        self.t()
+                            .label_with("toast_claimed", &[("ticket", &t.id.to_string())]),
+                    ),
+                    Err(e) => CallbackAnswer::alert(self.ticket_error(&e)),
                 })
             }
             Action::Done(id) => {
@@ -645,89 +710,15 @@ impl Desk {
                     .change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?]))
                     .await?;
                 Ok(match outcome {
-                    Ok(t) => CallbackAnswer::toast(format!("工单 {} 已完成", t.id)),
-                    Err(e) => CallbackAnswer::alert(e.to_string()),
+                    Ok(t) => CallbackAnswer::toast(
+                        self.t()
+                            .label_with("toast_done", &[("ticket", &t.id.to_string())]),
+                    ),
+                    Err(e) => CallbackAnswer::alert(self.ticket_error(&e)),
                 })
             }
             // Room buttons name the request they were shown with.
             Action::Room { request, confirm } => self.decide_room(from, request, confirm).await,
-        }
-    }
-
-    async fn decide_room(
-        &self,
-        from: &Actor,
-        request: i64,
-        confirm: bool,
-    ) -> Result<CallbackAnswer> {
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let decided = match tx.decide_room(request, confirm, from.id, now).await? {
-            RoomDecision::Decided(r) => r,
-            RoomDecision::Superseded(_) => {
-                return Ok(CallbackAnswer::alert(
-                    "业主之后又提交了新的房号申请,这条旧申请已作废,未做更改。请处理最新的申请。",
-                ));
-            }
-            RoomDecision::AlreadyDecided(_) => {
-                return Ok(CallbackAnswer::toast("这条申请已经处理过了"));
-            }
-            RoomDecision::NotFound => return Ok(CallbackAnswer::alert("按钮已失效")),
-        };
-        let shown = decided
-            .location
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let key = if confirm {
-            "room_confirmed"
-        } else {
-            "room_rejected"
-        };
-        // A private chat's id is the user's id.
-        tx.enqueue(
-            &Outgoing::send(
-                decided.user_id,
-                self.t().render(key, &[("location", &shown)]),
-            )
-            .tag(format!("roomdecision:{request}")),
-            now,
-        )
-        .await?;
-        let verdict = if confirm { "已确认" } else { "已驳回" };
-        for target in self.staff_targets() {
-            tx.enqueue(
-                &Outgoing::send(
-                    target,
-                    format!(
-                        "🏠 {} 的房号 {shown}(申请 {request}){verdict}(经办:{})",
-                        decided.name, from.name
-                    ),
-                )
-                .tag(format!("roomdecided:{request}:{target}")),
-                now,
-            )
-            .await?;
-        }
-        self.commit(tx).await?;
-        Ok(CallbackAnswer::toast(if confirm {
-            "已确认房号"
-        } else {
-            "已驳回"
-        }))
-    }
-}
-
-/// What the presser of a button the desk cannot act on is told.
-pub fn stale_answer(stale: StaleButton) -> CallbackAnswer {
-    match stale {
-        // Buttons from before requests had numbers named only the owner:
-        // they cannot say which room they were shown with.
-        StaleButton::OldRoom => CallbackAnswer::alert(
-            "这个按钮来自旧版本,无法确定对应哪次申请,未做更改。请业主重新发送 /room。",
-        ),
-        StaleButton::Unreadable | StaleButton::UnreadableRating => {
-            CallbackAnswer::alert("按钮已失效")
         }
     }
 }

@@ -5,12 +5,12 @@
 use super::{Desk, Incoming, Result};
 use crate::domain::notice::Targets;
 use crate::domain::outgoing::{Lane, Outgoing};
-use crate::domain::survey::{Poll, Votes};
+use crate::domain::survey::{Poll, SurveyError, Votes};
 
 impl Desk {
     /// `/survey <all|3栋,5栋> <question>`
     pub async fn survey(&self, msg: &Incoming, args: &str) -> Result<()> {
-        let usage = "用法:/survey all 您对本季度的物业服务满意吗?(或 /survey 3栋,5栋 …)";
+        let usage = self.t().label("survey_usage");
         let (targets, question) = crate::domain::notice::split_targets(args);
         let targets = match Targets::parse(&targets) {
             Ok(t) => t,
@@ -24,22 +24,26 @@ impl Desk {
             .collect();
         let poll = match Poll::satisfaction(question, options) {
             Ok(p) => p,
-            Err(e) => return self.reply(msg, format!("⚠️ {e}\n{usage}")).await,
+            Err(e) => {
+                let why = match e {
+                    SurveyError::NoQuestion => self.t().label("survey_no_question"),
+                    SurveyError::QuestionTooLong(n) => self
+                        .t()
+                        .label_with("survey_too_long", &[("n", &n.to_string())]),
+                    SurveyError::BadOptions => self.t().label("survey_bad_options"),
+                };
+                return self.reply(msg, format!("⚠️ {why}\n{usage}")).await;
+            }
         };
         if let Some(found) = self.private_details_in(&poll.question) {
             return self.refuse_private_details(msg, found).await;
         }
         let (groups, missing) = self.resolve(&targets).await?;
         if groups.is_empty() {
-            return self
-                .reply(
-                    msg,
-                    format!(
-                        "⚠️ 没有找到目标群:{}。请先在群里 /bind。",
-                        missing.join("、")
-                    ),
-                )
-                .await;
+            let text = self
+                .t()
+                .staff("no_groups", &[("groups", &missing.join("、"))]);
+            return self.reply(msg, text).await;
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -62,17 +66,21 @@ impl Desk {
             )
             .await?;
         }
-        let mut text = format!(
-            "📊 满意度调查 #{id} 已排队,发往 {} 个群({});业主匿名投票,结果见 /stats。",
-            groups.len(),
-            groups
-                .iter()
-                .map(|g| g.name.as_str())
-                .collect::<Vec<_>>()
-                .join("、")
+        let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        let mut text = self.t().staff(
+            "survey_queued",
+            &[
+                ("survey", &id.to_string()),
+                ("count", &groups.len().to_string()),
+                ("groups", &names.join("、")),
+            ],
         );
         if !missing.is_empty() {
-            text.push_str(&format!("\n⚠️ 没有找到这些楼栋的群:{}", missing.join("、")));
+            text.push_str(
+                &self
+                    .t()
+                    .staff("broadcast_missing", &[("groups", &missing.join("、"))]),
+            );
         }
         tx.enqueue(
             &Outgoing::send(msg.chat_id, text)

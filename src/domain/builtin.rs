@@ -7,6 +7,19 @@
 /// `(file name, contents)` for every `intents/*.toml`, in file-name order.
 pub const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_intents.rs"));
 
+/// `(file name, contents)` for every `intents/zh-Hant/*.toml`: the wording in
+/// Traditional Chinese (`[desk] locale = "zh-Hant"`).
+pub const ZH_HANT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_zh_hant.rs"));
+
+/// Where a locale's catalogue sits under `intents/`, for `guanjia init` and a
+/// configured rules directory.
+pub fn templates_path(locale: &str) -> &'static str {
+    match locale {
+        "zh-Hant" => "zh-Hant/templates.toml",
+        _ => TEMPLATES,
+    }
+}
+
 /// `(file name, contents)` for every `intents/examples/*.jsonl`, in file-name
 /// order: the labelled messages the model is trained on.
 pub const EXAMPLES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_examples.rs"));
@@ -25,11 +38,18 @@ pub fn rule_files() -> Vec<(&'static str, &'static str)> {
 
 /// The built-in `templates.toml`.
 pub fn templates() -> &'static str {
-    FILES
+    templates_for("zh-Hans").1
+}
+
+/// The built-in catalogue of `locale` and its path under `intents/`.
+pub fn templates_for(locale: &str) -> (&'static str, &'static str) {
+    let files = if locale == "zh-Hant" { ZH_HANT } else { FILES };
+    let text = files
         .iter()
         .find(|(name, _)| *name == TEMPLATES)
         .map(|(_, text)| *text)
-        .unwrap_or("")
+        .unwrap_or("");
+    (templates_path(locale), text)
 }
 
 #[cfg(test)]
@@ -62,5 +82,10 @@ mod tests {
             assert_eq!(*text, std::fs::read_to_string(examples.join(name)).unwrap());
         }
         assert!(super::templates().contains("[messages]"));
+        let hant = dir.join("zh-Hant/templates.toml");
+        assert_eq!(
+            super::templates_for("zh-Hant").1,
+            std::fs::read_to_string(hant).unwrap()
+        );
     }
 }

@@ -1,9 +1,15 @@
-//! Owner-facing wording, from `intents/templates.toml`.
+//! Every text owners and staff read, from `intents/templates.toml` (or
+//! `intents/zh-Hant/templates.toml` under `[desk] locale = "zh-Hant"`).
 //!
 //! Staff change the company name, phone and payment channels, or rephrase a reply,
-//! by editing that file. It is checked at load: every message the bot needs must be
-//! there, and each may only use the placeholders the bot fills for it (plus the
-//! `[vars]`), so a typo is caught at start-up, not in front of an owner.
+//! by editing that file. Its tables are `[messages]` (to owners), `[staff]` (posts
+//! and answers to staff) and `[labels]` (buttons, states, pop-ups). It is checked
+//! at load: every text the bot needs must be there, and each may only use the
+//! placeholders the bot fills for it (plus the `[vars]`), so a typo is caught at
+//! start-up, not in front of an owner.
+
+mod keys;
+pub use keys::{LABELS, STAFF};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,8 +22,12 @@ pub enum TemplateError {
     Read { file: String, reason: String },
     #[error("模板文件 {file}: TOML 格式错误: {reason}")]
     Parse { file: String, reason: String },
-    #[error("模板文件 {file}: 缺少消息 [messages] {key}")]
-    Missing { file: String, key: &'static str },
+    #[error("模板文件 {file}: 缺少消息 [{table}] {key}")]
+    Missing {
+        file: String,
+        table: &'static str,
+        key: &'static str,
+    },
     #[error("模板文件 {file}: 消息 {key} 使用了未知占位符 {{{placeholder}}};可用的有: {allowed}")]
     Placeholder {
         file: String,
@@ -108,12 +118,36 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("id_answer", &["chat", "user"]),
     ("group_added", &["title", "chat"]),
     ("staff_group_set", &["chat"]),
+    ("location_added", &["ticket"]),
+    ("not_your_ticket", &["ticket"]),
+    ("my_tickets_private_only", &[]),
+    ("my_tickets_none", &[]),
+    ("my_tickets", &[]),
+    ("room_usage", &[]),
+    ("room_unknown_building", &["building", "buildings"]),
+    ("finished_photo_said", &["said"]),
 ];
+
+/// A table's keys, each with the placeholders the bot fills for it.
+pub type Registry = &'static [(&'static str, &'static [&'static str])];
+
+/// The tables of a catalogue and the keys each must have.
+pub const TABLES: &[(&str, Registry)] =
+    &[("messages", MESSAGES), ("staff", STAFF), ("labels", LABELS)];
+
+/// The locales a catalogue ships in: `[desk] locale`.
+pub const LOCALES: &[&str] = &["zh-Hans", "zh-Hant"];
 
 #[derive(Debug, Clone)]
 pub struct Templates {
     vars: HashMap<String, String>,
     messages: HashMap<String, String>,
+    staff: HashMap<String, String>,
+    labels: HashMap<String, String>,
+    categories: HashMap<String, String>,
+    /// `[table] key` of the texts an edited file lacked and the built-in
+    /// wording filled in (see [`Templates::load_over`]), with that file.
+    filled_in: Option<(String, Vec<String>)>,
 }
 
 #[derive(serde::Deserialize)]
@@ -122,6 +156,24 @@ struct File {
     vars: HashMap<String, String>,
     #[serde(default)]
     messages: HashMap<String, String>,
+    #[serde(default)]
+    staff: HashMap<String, String>,
+    #[serde(default)]
+    labels: HashMap<String, String>,
+    /// Optional: category id → the name shown, where it should differ from
+    /// the rules' `label` (a translation).
+    #[serde(default)]
+    categories: HashMap<String, String>,
+}
+
+impl File {
+    fn table(&mut self, name: &str) -> &mut HashMap<String, String> {
+        match name {
+            "staff" => &mut self.staff,
+            "labels" => &mut self.labels,
+            _ => &mut self.messages,
+        }
+    }
 }
 
 impl Templates {
@@ -136,10 +188,14 @@ impl Templates {
 
     /// The templates built into the binary (`intents/templates.toml` at build time).
     pub fn builtin() -> Result<Self, TemplateError> {
-        Self::parse(
-            "built-in templates.toml",
-            crate::domain::builtin::templates(),
-        )
+        Self::builtin_for("zh-Hans")
+    }
+
+    /// The built-in catalogue of `locale` (one of [`LOCALES`]; another is the
+    /// Simplified one, the configuration has refused it before this).
+    pub fn builtin_for(locale: &str) -> Result<Self, TemplateError> {
+        let (name, text) = crate::domain::builtin::templates_for(locale);
+        Self::parse(&format!("built-in {name}"), text)
     }
 
     /// Load an edited copy over `base` (the built-in wording): a message the copy
@@ -160,12 +216,16 @@ impl Templates {
             reason: e.to_string(),
         })?;
         let mut added = Vec::new();
-        for (key, _) in MESSAGES {
-            if !parsed.messages.contains_key(*key)
-                && let Some(body) = base.messages.get(*key)
-            {
-                parsed.messages.insert(key.to_string(), body.clone());
-                added.push(*key);
+        let mut filled = Vec::new();
+        for (table, keys) in TABLES {
+            for (key, _) in *keys {
+                if !parsed.table(table).contains_key(*key)
+                    && let Some(body) = base.table(table).get(*key)
+                {
+                    parsed.table(table).insert(key.to_string(), body.clone());
+                    added.push(*key);
+                    filled.push(format!("[{table}] {key}"));
+                }
             }
         }
         for (name, value) in &base.vars {
@@ -174,7 +234,11 @@ impl Templates {
                 .entry(name.clone())
                 .or_insert_with(|| value.clone());
         }
-        Ok((Self::check(&file, parsed)?, added))
+        let mut templates = Self::check(&file, parsed)?;
+        if !filled.is_empty() {
+            templates.filled_in = Some((file, filled));
+        }
+        Ok((templates, added))
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
@@ -185,31 +249,47 @@ impl Templates {
         Self::check(file, parsed)
     }
 
-    fn check(file: &str, parsed: File) -> Result<Self, TemplateError> {
-        for (key, allowed) in MESSAGES {
-            let Some(body) = parsed.messages.get(*key) else {
-                return Err(TemplateError::Missing {
-                    file: file.to_string(),
-                    key,
-                });
-            };
-            for placeholder in placeholders(body) {
-                if !allowed.contains(&placeholder) && !parsed.vars.contains_key(placeholder) {
-                    let mut names: Vec<&str> = allowed.to_vec();
-                    names.extend(parsed.vars.keys().map(String::as_str));
-                    return Err(TemplateError::Placeholder {
+    fn check(file: &str, mut parsed: File) -> Result<Self, TemplateError> {
+        for (table, keys) in TABLES {
+            let bodies = parsed.table(table).clone();
+            for (key, allowed) in *keys {
+                let Some(body) = bodies.get(*key) else {
+                    return Err(TemplateError::Missing {
                         file: file.to_string(),
-                        key: key.to_string(),
-                        placeholder: placeholder.to_string(),
-                        allowed: names.join(", "),
+                        table,
+                        key,
                     });
+                };
+                for placeholder in placeholders(body) {
+                    if !allowed.contains(&placeholder) && !parsed.vars.contains_key(placeholder) {
+                        let mut names: Vec<&str> = allowed.to_vec();
+                        names.extend(parsed.vars.keys().map(String::as_str));
+                        return Err(TemplateError::Placeholder {
+                            file: file.to_string(),
+                            key: format!("[{table}] {key}"),
+                            placeholder: placeholder.to_string(),
+                            allowed: names.join(", "),
+                        });
+                    }
                 }
             }
         }
         Ok(Self {
             vars: parsed.vars,
             messages: parsed.messages,
+            staff: parsed.staff,
+            labels: parsed.labels,
+            categories: parsed.categories,
+            filled_in: None,
         })
+    }
+
+    fn table(&self, name: &str) -> &HashMap<String, String> {
+        match name {
+            "staff" => &self.staff,
+            "labels" => &self.labels,
+            _ => &self.messages,
+        }
     }
 
     /// Check texts written elsewhere (FAQ answers) that may use only the
@@ -238,13 +318,67 @@ impl Templates {
     /// The message `key` with `args` and the `[vars]` filled in.
     pub fn render(&self, key: &str, args: &[(&str, &str)]) -> String {
         let body = self.messages.get(key).map(String::as_str).unwrap_or(key);
-        self.fill_with(body, args)
+        self.fill_with(body, args, true)
+    }
+
+    /// The `[staff]` text `key` with `args` filled in. Staff texts are filled
+    /// as written (no typesetting of spaces): their layout is the wording's.
+    pub fn staff(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let body = self.staff.get(key).map(String::as_str).unwrap_or(key);
+        self.fill_with(body, args, false)
+    }
+
+    /// The `[labels]` text `key` (a button, a state, a pop-up), filled as written.
+    pub fn label(&self, key: &str) -> String {
+        self.label_with(key, &[])
+    }
+
+    /// The `/help` text: owners' commands, and staff ones for staff. The
+    /// commands are the domain's; what each does is `[labels] command_<name>`.
+    pub fn help(&self, staff: bool) -> String {
+        use crate::domain::command::{CommandHelp, OWNER_COMMANDS, STAFF_COMMANDS};
+        let section = |title: &str, commands: &[CommandHelp]| {
+            let lines: Vec<String> = commands
+                .iter()
+                .map(|c| format!("/{} — {}", c.name, self.command(c.name)))
+                .collect();
+            format!("{}\n\n{}", self.label(title), lines.join("\n"))
+        };
+        let mut text = section("help_owner_title", OWNER_COMMANDS);
+        if staff {
+            text.push_str("\n\n");
+            text.push_str(&section("help_staff_title", STAFF_COMMANDS));
+        }
+        text
+    }
+
+    /// What command `name` does, for `/help` and the "/" menus.
+    pub fn command(&self, name: &str) -> String {
+        self.label(&format!("command_{name}"))
+    }
+
+    /// The edited file and the `[table] key`s it lacks, if the built-in
+    /// wording had to fill any in: `guanjia check` names them.
+    pub fn filled_in(&self) -> Option<(&str, &[String])> {
+        self.filled_in
+            .as_ref()
+            .map(|(file, keys)| (file.as_str(), keys.as_slice()))
+    }
+
+    /// The name of category `id` in this catalogue, if it gives one.
+    pub fn category(&self, id: &str) -> Option<&str> {
+        self.categories.get(id).map(String::as_str)
+    }
+
+    pub fn label_with(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let body = self.labels.get(key).map(String::as_str).unwrap_or(key);
+        self.fill_with(body, args, false)
     }
 
     /// Fill only the `[vars]` (used for FAQ answers, which staff write with
     /// `{phone}` and friends).
     pub fn fill(&self, text: &str) -> String {
-        self.fill_with(text, &[])
+        self.fill_with(text, &[], true)
     }
 
     /// Override a `[vars]` value (the config's company name wins over the file's).
@@ -256,7 +390,7 @@ impl Templates {
         self.vars.get(name).map(String::as_str)
     }
 
-    fn fill_with(&self, body: &str, args: &[(&str, &str)]) -> String {
+    fn fill_with(&self, body: &str, args: &[(&str, &str)], typeset: bool) -> String {
         let mut out = String::with_capacity(body.len() + 32);
         let mut rest = body;
         while let Some(open) = rest.find('{') {
@@ -275,7 +409,8 @@ impl Templates {
                             // Chinese typesetting: a space the wording puts between a
                             // Chinese word and a Chinese value goes ("由 客服小李 负责"
                             // reads "由客服小李负责"); beside digits or Latin it stays.
-                            if v.chars().next().is_some_and(is_cjk)
+                            if typeset
+                                && v.chars().next().is_some_and(is_cjk)
                                 && out.ends_with(' ')
                                 && out.trim_end_matches(' ').chars().last().is_some_and(is_cjk)
                             {
@@ -283,7 +418,8 @@ impl Templates {
                             }
                             out.push_str(v);
                             let tail = &after[close + 1..];
-                            if v.chars().last().is_some_and(is_cjk)
+                            if typeset
+                                && v.chars().last().is_some_and(is_cjk)
                                 && tail.starts_with(' ')
                                 && tail
                                     .trim_start_matches(' ')
@@ -435,10 +571,105 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_staff_text_is_named_with_its_file_and_table() {
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/zh-Hant/templates.toml"),
+        )
+        .unwrap();
+        let broken: String = src
+            .lines()
+            .filter(|l| !l.starts_with("claim_ok ="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let err = Templates::parse("intents/zh-Hant/templates.toml", &broken)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("intents/zh-Hant/templates.toml") && err.contains("[staff] claim_ok"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_placeholder_in_a_label_is_named_with_the_allowed_ones() {
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml"),
+        )
+        .unwrap();
+        let broken = src.replace(
+            "toast_claimed = \"工单 {ticket} 由您负责\"",
+            "toast_claimed = \"工单 {tickt} 由您负责\"",
+        );
+        assert_ne!(broken, src);
+        let err = Templates::parse("my/templates.toml", &broken)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("my/templates.toml")
+                && err.contains("[labels] toast_claimed")
+                && err.contains("{tickt}")
+                && err.contains("ticket"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_locale_has_a_built_in_catalogue_that_fills_every_placeholder() {
+        for locale in LOCALES {
+            let t = Templates::builtin_for(locale).expect("the built-in catalogue loads");
+            for (table, keys) in TABLES {
+                for (key, allowed) in *keys {
+                    let args: Vec<(&str, &str)> = allowed.iter().map(|a| (*a, "X")).collect();
+                    let body = t.table(table).get(*key).expect("checked at load");
+                    let text = t.fill_with(body, &args, false);
+                    assert!(!text.contains('{'), "{locale} [{table}] {key}: {text}");
+                }
+            }
+        }
+        let hant = Templates::builtin_for("zh-Hant").unwrap();
+        assert_eq!(hant.label("intent_repair"), "報修");
+        assert_eq!(hant.category("elevator"), Some("電梯"));
+    }
+
+    #[test]
+    fn the_simplified_help_is_the_commands_own() {
+        let t = shipped();
+        for staff in [false, true] {
+            assert_eq!(t.help(staff), crate::domain::command::help(staff));
+        }
+    }
+
+    #[test]
+    fn an_edited_file_without_a_new_text_is_told_which_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("templates.toml");
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/templates.toml"),
+        )
+        .unwrap();
+        let edited: String = src
+            .lines()
+            .filter(|l| !l.starts_with("claim_ok ="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, edited).unwrap();
+        let (t, added) = Templates::load_over(&path, &shipped()).unwrap();
+        assert_eq!(added, vec!["claim_ok"]);
+        let (file, keys) = t.filled_in().expect("the gap is remembered");
+        assert!(file.ends_with("templates.toml"), "{file}");
+        assert_eq!(keys, ["[staff] claim_ok"]);
+        assert!(t.staff("claim_ok", &[]).contains("由您负责"));
+    }
+
+    #[test]
     fn braces_that_are_not_placeholders_survive() {
         let t = Templates {
             vars: HashMap::from([("phone".into(), "123".into())]),
             messages: HashMap::new(),
+            staff: HashMap::new(),
+            labels: HashMap::new(),
+            categories: HashMap::new(),
+            filled_in: None,
         };
         assert_eq!(t.fill("电话 {phone} {不是} {"), "电话 123 {不是} {");
     }

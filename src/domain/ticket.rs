@@ -116,11 +116,12 @@ pub enum TicketError {
     ClaimedBy { id: TicketId, by: String },
     #[error("工单 {0} 已经由您负责")]
     AlreadyYours(TicketId),
-    #[error("工单 {id} 目前是「{status}」状态,不能{action}")]
+    #[error("工单 {id} 目前是「{}」状态,不能{}", .status.label(), verb(*.action))]
     WrongState {
         id: TicketId,
-        status: &'static str,
-        action: &'static str,
+        status: Status,
+        /// What was refused, named by the event it would have made.
+        action: EventType,
     },
     #[error("工单 {id} 由 {by} 负责(首问负责制),请由负责人操作或转交")]
     NotAssignee { id: TicketId, by: String },
@@ -141,11 +142,26 @@ pub enum TicketError {
     Corrupt(String),
 }
 
+/// The refused action as the Simplified `Display` (for logs) names it; the
+/// desk names it from its catalogue.
+fn verb(action: EventType) -> &'static str {
+    match action {
+        EventType::Claimed => "认领",
+        EventType::Transferred => "转交",
+        EventType::Done => "完成",
+        EventType::Reopened => "重新打开",
+        EventType::Rated => "评价",
+        EventType::LocationSet => "补充位置",
+        EventType::FollowedUp => "回访",
+        _ => "这样操作",
+    }
+}
+
 impl Ticket {
-    fn wrong(&self, action: &'static str) -> TicketError {
+    fn wrong(&self, action: EventType) -> TicketError {
         TicketError::WrongState {
             id: self.id,
-            status: self.status.label(),
+            status: self.status,
             action,
         }
     }
@@ -170,7 +186,7 @@ impl Ticket {
                 id: self.id,
                 by: self.assignee_name(),
             }),
-            _ => Err(self.wrong("认领")),
+            _ => Err(self.wrong(EventType::Claimed)),
         }
     }
 
@@ -184,7 +200,7 @@ impl Ticket {
         let from = match (&self.status, &self.assignee) {
             (Status::Claimed, Some(a)) => a.clone(),
             (Status::Open, None) if is_admin => who.clone(),
-            _ => return Err(self.wrong("转交")),
+            _ => return Err(self.wrong(EventType::Transferred)),
         };
         if from.id != who.id && !is_admin {
             return Err(TicketError::NotAssignee {
@@ -219,7 +235,7 @@ impl Ticket {
                 id: self.id,
                 by: a.name.clone(),
             }),
-            _ => Err(self.wrong("完成")),
+            _ => Err(self.wrong(EventType::Done)),
         }
     }
 
@@ -227,7 +243,7 @@ impl Ticket {
     /// (they stay responsible), else to the open queue.
     pub fn reopen(&mut self, reason: impl Into<String>) -> Result<EventKind, TicketError> {
         if !matches!(self.status, Status::Done | Status::Closed) {
-            return Err(self.wrong("重新打开"));
+            return Err(self.wrong(EventType::Reopened));
         }
         self.status = if self.assignee.is_some() {
             Status::Claimed
@@ -260,7 +276,7 @@ impl Ticket {
             return Err(TicketError::AlreadyRated(self.id));
         }
         if self.status != Status::Done {
-            return Err(self.wrong("评价"));
+            return Err(self.wrong(EventType::Rated));
         }
         self.rating = Some(rating);
         if rating.is_unhappy() {
@@ -288,7 +304,7 @@ impl Ticket {
         match self.status {
             Status::Done => self.status = Status::Closed,
             Status::Claimed | Status::Open if self.follow_up => {}
-            _ => return Err(self.wrong("回访")),
+            _ => return Err(self.wrong(EventType::FollowedUp)),
         }
         self.follow_up = false;
         Ok(EventKind::FollowedUp { outcome })
@@ -325,7 +341,7 @@ impl Ticket {
 
     pub fn locate(&mut self, location: Location) -> Result<EventKind, TicketError> {
         if !self.status.is_active() {
-            return Err(self.wrong("补充位置"));
+            return Err(self.wrong(EventType::LocationSet));
         }
         let shown = location.to_string();
         self.location = Some(location);

@@ -19,6 +19,7 @@ pub use transport::TelegramTransport;
 use crate::desk::{CallbackAnswer, ChatKind, Desk, DeskError, Incoming, Routed};
 use crate::domain::Actor;
 use crate::domain::command::{CommandHelp, OWNER_COMMANDS, STAFF_COMMANDS, StaffCommand};
+use crate::domain::templates::Templates;
 
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -137,14 +138,14 @@ async fn on_message(bot: Bot, desk: Desk, msg: Incoming) -> HandlerResult {
 async fn follow_menus(bot: &Bot, desk: &Desk, msg: &Incoming, cmd: StaffCommand) {
     match cmd {
         StaffCommand::SetStaffGroup if desk.staff_chat() == Some(msg.chat_id) => {
-            set_menu(bot, staff_menu(), scope_chat(msg.chat_id)).await;
+            set_menu(bot, staff_menu(desk.t()), scope_chat(msg.chat_id)).await;
         }
         StaffCommand::StaffAdd {
             user: Some(user), ..
         }
         | StaffCommand::StaffRemove(Some(user)) => {
             if desk.is_staff(user).await.unwrap_or(false) {
-                set_menu(bot, staff_menu(), scope_chat(user)).await;
+                set_menu(bot, staff_menu(desk.t()), scope_chat(user)).await;
             } else if let Err(e) = bot.delete_my_commands().scope(scope_chat(user)).await {
                 tracing::warn!(error = %e, user, "could not remove a staff menu");
             }
@@ -167,7 +168,7 @@ async fn on_callback(bot: Bot, desk: Desk, q: CallbackQuery) -> HandlerResult {
         Err(e) => {
             tracing::error!(error = %e, "button failed");
             CallbackAnswer {
-                text: "抱歉,系统繁忙,刚才的操作没有生效,请稍后再按一次。".into(),
+                text: desk.t().label("button_failed"),
                 alert: true,
             }
         }
@@ -205,30 +206,30 @@ async fn on_my_chat_member(desk: Desk, update: ChatMemberUpdated) -> HandlerResu
 /// the staff group and each staff member's private chat get the staff commands
 /// too. Telegram shows the most specific scope's list, so owners never see staff
 /// commands. A failure is logged, never fatal: the commands work without a menu.
-pub async fn set_command_menus(bot: &Bot, staff_chat: Option<i64>, staff: &[i64]) {
-    set_menu(bot, owner_menu(), BotCommandScope::Default).await;
-    set_menu(bot, owner_menu(), BotCommandScope::AllPrivateChats).await;
+pub async fn set_command_menus(bot: &Bot, t: &Templates, staff_chat: Option<i64>, staff: &[i64]) {
+    set_menu(bot, owner_menu(t), BotCommandScope::Default).await;
+    set_menu(bot, owner_menu(t), BotCommandScope::AllPrivateChats).await;
     for chat in staff_chat.into_iter().chain(staff.iter().copied()) {
-        set_menu(bot, staff_menu(), scope_chat(chat)).await;
+        set_menu(bot, staff_menu(t), scope_chat(chat)).await;
     }
 }
 
-fn owner_menu() -> Vec<BotCommand> {
-    menu(OWNER_COMMANDS)
+fn owner_menu(t: &Templates) -> Vec<BotCommand> {
+    menu(t, OWNER_COMMANDS)
 }
 
 /// Staff see their own commands and the owners' ones.
-fn staff_menu() -> Vec<BotCommand> {
-    let mut all = owner_menu();
-    all.extend(menu(STAFF_COMMANDS));
+fn staff_menu(t: &Templates) -> Vec<BotCommand> {
+    let mut all = owner_menu(t);
+    all.extend(menu(t, STAFF_COMMANDS));
     all
 }
 
 /// Telegram wants the bare command name in a menu, without the `/`.
-fn menu(commands: &[CommandHelp]) -> Vec<BotCommand> {
+fn menu(t: &Templates, commands: &[CommandHelp]) -> Vec<BotCommand> {
     commands
         .iter()
-        .map(|c| BotCommand::new(c.name, c.description))
+        .map(|c| BotCommand::new(c.name, t.command(c.name)))
         .collect()
 }
 
