@@ -8,8 +8,10 @@
 
 use chrono_tz::Tz;
 use serde::Deserialize;
-use std::fmt;
 use std::path::{Path, PathBuf};
+
+mod ops;
+pub use ops::{Http, Log, LogFormat};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -43,28 +45,10 @@ pub struct Telegram {
     pub max_per_chat_per_minute: Option<u32>,
     /// Long-poll timeout for getUpdates, seconds (default 10).
     pub poll_timeout_secs: Option<u32>,
-}
-
-impl fmt::Debug for Telegram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Telegram")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("api_url", &self.api_url)
-            .field("max_per_second", &self.max_per_second)
-            .field("max_per_chat_per_minute", &self.max_per_chat_per_minute)
-            .field("poll_timeout_secs", &self.poll_timeout_secs)
-            .finish()
-    }
-}
-
-impl Telegram {
-    pub fn per_second(&self) -> u32 {
-        self.max_per_second.unwrap_or(30).max(1)
-    }
-
-    pub fn per_chat_per_minute(&self) -> u32 {
-        self.max_per_chat_per_minute.unwrap_or(20).max(1)
-    }
+    /// Set: Telegram posts updates here (served on `[http] listen`), no polling.
+    pub webhook_url: Option<String>,
+    /// Checked on every webhook request. Env: GUANJIA_WEBHOOK_SECRET.
+    pub secret_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -317,6 +301,8 @@ pub struct Settings {
     pub inbox: Inbox,
     pub flood: Flood,
     pub merge: Merge,
+    pub http: Http,
+    pub log: Log,
     pub building: Vec<BuildingConfig>,
 }
 
@@ -385,10 +371,12 @@ impl Settings {
         if let Some(v) = var("DATABASE_URL").filter(|v| !v.is_empty()) {
             self.database.url = v;
         }
+        self.apply_ops_env(&var);
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.timezone()?;
+        self.validate_ops()?;
         for (key, cron) in [
             ("fees.group_schedule", &self.fees.group_schedule),
             ("fees.private_schedule", &self.fees.private_schedule),
