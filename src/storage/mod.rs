@@ -15,7 +15,8 @@
 //! their events), `people` (staff, owners, private chats, room requests),
 //! `buildings`, `broadcasts` (and outages), `outbox`, `inbox`, `media`, `fees`,
 //! `corrections`, `jobs`, `state`, `clocks` (escalation tiers), `report`
-//! (the manager's figures, streamed). This file holds the connection, the
+//! (the manager's figures, streamed), `health` (what probes and `/metrics`
+//! read). This file holds the connection, the
 //! transaction, the errors and the helpers they share.
 
 mod broadcasts;
@@ -23,6 +24,7 @@ mod buildings;
 mod clocks;
 mod corrections;
 mod fees;
+mod health;
 mod inbox;
 mod jobs;
 mod media;
@@ -39,6 +41,7 @@ pub use broadcasts::{Broadcast, NewBroadcast, Outage, OutageStep};
 pub use buildings::BuildingGroup;
 pub use corrections::Correction;
 pub use fees::FeeImport;
+pub use health::OpsSnapshot;
 pub use inbox::DeadLetter;
 pub use media::{MediaRole, TicketMedia, Unsorted};
 pub use outbox::{OutboxRow, OutboxStats};
