@@ -121,6 +121,8 @@ async fn in_webhook_mode_an_owner_is_answered_and_telegram_is_never_polled() {
         Some("https://bot.example.com/telegram/hook")
     );
     assert_eq!(params["secret_token"].as_str(), Some(SECRET));
+    // One post at a time keeps a chat's messages in the order they were written.
+    assert_eq!(params["max_connections"].to_string().trim_matches('"'), "1");
     assert_eq!(
         fake.webhook_url().as_deref(),
         Some("https://bot.example.com/telegram/hook")
@@ -346,4 +348,58 @@ async fn with_json_logs_every_line_on_stderr_is_a_json_object() {
         lines.iter().any(|l| l.contains("connected to the Bot API")),
         "{text}"
     );
+}
+
+/// Serve `/healthz` and `/metrics` for an in-process desk on a free port.
+async fn serve_in_process(
+    desk: &guanjia::desk::Desk,
+) -> (u16, tokio_util::sync::CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(guanjia::http::serve(
+        listener,
+        guanjia::http::router(desk.clone(), None),
+        stop.clone(),
+    ));
+    (port, stop)
+}
+
+async fn get_health(port: u16) -> (u16, Value) {
+    let r = reqwest::get(format!("{}/healthz", base(port)))
+        .await
+        .expect("/healthz answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("a JSON body"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_reports_outbox_lag_and_fails_when_the_database_is_gone() {
+    use support::inprocess::{G3, at, world};
+    let w = world(at(2026, 11, 30, 10, 0), |_| {}).await;
+    // No sender: what the desk queues stays queued, and the clock says how long.
+    w.stop.cancel();
+    let (port, _server) = serve_in_process(&w.desk).await;
+    let (status, body) = get_health(port).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outbox_lag_seconds"], 0, "{body}");
+
+    let m = w.msg(G3, 1001, "3栋2单元501 厨房水管漏水了");
+    guanjia::desk::route(&w.desk, &m).await.expect("handled");
+    w.clock.advance(chrono::Duration::seconds(90));
+    let (status, body) = get_health(port).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"], "ok", "{body}");
+    assert!(
+        body["outbox_depth"].as_i64() >= Some(2),
+        "reply and staff post: {body}"
+    );
+    assert_eq!(body["outbox_lag_seconds"], 90, "{body}");
+
+    w.desk.store().close().await;
+    let (status, body) = get_health(port).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["database"], "error", "{body}");
 }

@@ -37,8 +37,8 @@ pub fn routes(path: &str, secret: String, accept: Accept) -> Router {
         .with_state(Arc::new(Webhook { accept, secret }))
 }
 
-/// Tell Telegram where to post, with the secret it must send back and the
-/// kinds of update the desk handles.
+/// Tell Telegram where to post, with the secret it must send back, the kinds
+/// of update the desk handles, and one connection at a time.
 pub async fn register(bot: &Bot, url: &str, secret: &str) -> Result<(), String> {
     let url = url
         .parse()
@@ -46,6 +46,10 @@ pub async fn register(bot: &Bot, url: &str, secret: &str) -> Result<(), String> 
     bot.set_webhook(url)
         .secret_token(secret)
         .allowed_updates(super::intake::allowed_updates())
+        // One post at a time: Telegram then posts in update order, so a chat's
+        // messages reach the inbox (and its queue) in the order they were
+        // written, as with polling. A post costs one commit before its 200.
+        .max_connections(1)
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
