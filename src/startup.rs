@@ -172,7 +172,15 @@ pub async fn run(settings: Settings) -> Result<()> {
     crate::metrics::metrics().bot_api_reached(true);
     let username = me.username.clone().unwrap_or_else(|| "guanjia_bot".into());
     tracing::info!(bot = %username, "connected to the Bot API");
-    let listen = settings.http.listen_addr();
+    // Bound now, so a port in use stops the start before anything runs.
+    let listener = match settings.http.listen_addr() {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("[http] listen: cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
     let webhook = settings.telegram.webhook_url.clone().zip(
         settings
             .telegram
@@ -229,17 +237,19 @@ pub async fn run(settings: Settings) -> Result<()> {
     });
     let (accept, router) =
         telegram::intake::start(bot.clone(), desk.clone(), me, shutdown.clone()).await;
-    // Bound before Telegram is told to post here, so its first post finds us.
-    let server = match listen {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("[http] listen: cannot listen on {addr}"))?;
+    // Served before Telegram is told to post here, so its first post finds us.
+    let server = match listener {
+        Some(listener) => {
             let hook = webhook.as_ref().map(|(_, (secret, path))| {
                 telegram::webhook::routes(path, secret.clone(), accept.clone())
             });
             let app = crate::http::router(desk.clone(), hook);
-            tracing::info!(%addr, webhook = webhook.is_some(), "serving /healthz and /metrics");
+            let addr = listener.local_addr().ok();
+            tracing::info!(
+                ?addr,
+                webhook = webhook.is_some(),
+                "serving /healthz and /metrics"
+            );
             Some(tokio::spawn(crate::http::serve(
                 listener,
                 app,

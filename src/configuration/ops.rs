@@ -104,6 +104,12 @@ impl Settings {
                 });
             }
         }
+        if let Some(path @ ("/healthz" | "/metrics")) = self.telegram.webhook_path().as_deref() {
+            return Err(ConfigError::Invalid {
+                key: "telegram.webhook_url",
+                reason: format!("路径 {path} 已用于健康检查或监控指标,请换一个,例如 /telegram"),
+            });
+        }
         if self.http.listen.is_none() {
             return Err(ConfigError::Invalid {
                 key: "http.listen",
@@ -151,6 +157,11 @@ mod tests {
         assert_eq!(
             invalid_key(&ok.replace("https://", "http://")),
             Some("telegram.webhook_url")
+        );
+        assert_eq!(
+            invalid_key(&ok.replace("/tg/hook", "/metrics")),
+            Some("telegram.webhook_url"),
+            "the path /metrics already serves"
         );
         assert_eq!(
             invalid_key(&ok.replace("listen = \"127.0.0.1:8080\"", "")),
