@@ -8,8 +8,13 @@
 
 use chrono_tz::Tz;
 use serde::Deserialize;
-use std::fmt;
 use std::path::{Path, PathBuf};
+
+mod crowd;
+mod ops;
+
+pub use crowd::{Flood, Merge};
+pub use ops::{Http, Log, LogFormat};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -43,28 +48,10 @@ pub struct Telegram {
     pub max_per_chat_per_minute: Option<u32>,
     /// Long-poll timeout for getUpdates, seconds (default 10).
     pub poll_timeout_secs: Option<u32>,
-}
-
-impl fmt::Debug for Telegram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Telegram")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("api_url", &self.api_url)
-            .field("max_per_second", &self.max_per_second)
-            .field("max_per_chat_per_minute", &self.max_per_chat_per_minute)
-            .field("poll_timeout_secs", &self.poll_timeout_secs)
-            .finish()
-    }
-}
-
-impl Telegram {
-    pub fn per_second(&self) -> u32 {
-        self.max_per_second.unwrap_or(30).max(1)
-    }
-
-    pub fn per_chat_per_minute(&self) -> u32 {
-        self.max_per_chat_per_minute.unwrap_or(20).max(1)
-    }
+    /// Set: Telegram posts updates here (served on `[http] listen`), no polling.
+    pub webhook_url: Option<String>,
+    /// Checked on every webhook request. Env: GUANJIA_WEBHOOK_SECRET.
+    pub secret_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,58 +237,6 @@ impl Inbox {
     }
 }
 
-/// Limits that keep one owner or one group from burying everyone else's reports.
-/// Emergencies are never held back by them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Flood {
-    /// The same owner reporting the same kind of problem in the same chat within
-    /// this many minutes adds to their open ticket instead of opening another.
-    pub repeat_minutes: i64,
-    /// Tickets one owner may open in an hour; later reports are added to their
-    /// latest ticket.
-    pub owner_tickets_per_hour: i64,
-    /// Ordinary tickets from one group posted to staff one by one in ten minutes;
-    /// past that they are still opened and listed, and staff get one summary.
-    pub chat_posts_per_10_minutes: i64,
-}
-
-impl Default for Flood {
-    fn default() -> Self {
-        Self {
-            repeat_minutes: 30,
-            owner_tickets_per_hour: 6,
-            chat_posts_per_10_minutes: 20,
-        }
-    }
-}
-
-/// Several owners reporting one shared problem (the lift of their building has
-/// stopped) make one ticket with several reporters.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Merge {
-    /// Reports of the same category in the same building within this many
-    /// minutes of the first join its ticket; 0 turns merging off.
-    pub minutes: i64,
-    /// Categories of shared things (a lift, corridor lights, a gate), where a
-    /// second report is the same problem; a leak in one flat is not.
-    pub categories: Vec<String>,
-}
-
-impl Default for Merge {
-    fn default() -> Self {
-        Self {
-            minutes: 120,
-            // Not door_access: a car-park barrier and a unit's door are both
-            // "door_access" and different things.
-            categories: ["elevator", "lighting", "facilities"]
-                .map(String::from)
-                .to_vec(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildingConfig {
@@ -321,6 +256,8 @@ pub struct Settings {
     pub inbox: Inbox,
     pub flood: Flood,
     pub merge: Merge,
+    pub http: Http,
+    pub log: Log,
     pub building: Vec<BuildingConfig>,
 }
 
@@ -389,6 +326,7 @@ impl Settings {
         if let Some(v) = var("DATABASE_URL").filter(|v| !v.is_empty()) {
             self.database.url = v;
         }
+        self.apply_ops_env(&var);
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -403,6 +341,7 @@ impl Settings {
                 ),
             });
         }
+        self.validate_ops()?;
         for (key, cron) in [
             ("fees.group_schedule", &self.fees.group_schedule),
             ("fees.private_schedule", &self.fees.private_schedule),

@@ -6,6 +6,7 @@
 //! - [`storage`]: the database edge (SQLite or PostgreSQL), all SQL.
 //! - [`telegram`] and [`console`]: chat edges.
 //! - [`worker`]: the outbox sender and the clock.
+//! - [`http`] and [`metrics`]: the operations edge (`/healthz`, `/metrics`, the webhook).
 
 pub mod classify_cli;
 pub mod configuration;
@@ -13,7 +14,9 @@ pub mod console;
 pub mod corrections_cli;
 pub mod desk;
 pub mod domain;
+pub mod http;
 pub mod inbox_cli;
+pub mod metrics;
 pub mod report_cli;
 pub mod startup;
 pub mod storage;

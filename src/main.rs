@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use guanjia::configuration::Settings;
+use guanjia::configuration::{LogFormat, Settings};
 use guanjia::domain::Classifier;
 use guanjia::{classify_cli, console, startup, telemetry};
 
@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the desk bot (long polling) until SIGINT/SIGTERM
+    /// Run the desk bot (long polling, or webhook mode) until SIGINT/SIGTERM
     Run,
     /// Try the desk without Telegram: type as an owner or staff, see what would be posted
     Console,
@@ -151,12 +151,13 @@ fn classifier(rules: Option<PathBuf>, settings: &Settings) -> Result<Classifier>
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    telemetry::init(if matches!(cli.command, Command::Run) {
+    let level = if matches!(cli.command, Command::Run) {
         "info"
     } else {
         "warn"
-    });
+    };
     if let Command::Init { dir } = &cli.command {
+        telemetry::init(level, LogFormat::Text);
         for path in startup::init(dir)? {
             println!("已写入 {}", path.display());
         }
@@ -168,6 +169,7 @@ async fn main() -> Result<()> {
         return Ok(());
     }
     let settings = settings(cli.config.as_deref())?;
+    telemetry::init(level, settings.log.format);
     match cli.command {
         // Handled above: it needs no config.
         Command::Init { .. } => Ok(()),

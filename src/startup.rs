@@ -166,7 +166,8 @@ pub fn outbox_config(settings: &Settings) -> OutboxConfig {
     )
 }
 
-/// `guanjia run`: long-poll Telegram until SIGINT or SIGTERM.
+/// `guanjia run`: long-poll Telegram (or, with `webhook_url`, take its posts)
+/// until SIGINT or SIGTERM, serving `/healthz` and `/metrics` on `[http] listen`.
 pub async fn run(settings: Settings) -> Result<()> {
     let token = settings
         .telegram
@@ -184,8 +185,25 @@ pub async fn run(settings: Settings) -> Result<()> {
         .get_me()
         .await
         .context("asking Telegram who we are (getMe)")?;
+    crate::metrics::metrics().bot_api_reached(true);
     let username = me.username.clone().unwrap_or_else(|| "guanjia_bot".into());
     tracing::info!(bot = %username, "connected to the Bot API");
+    // Bound now, so a port in use stops the start before anything runs.
+    let listener = match settings.http.listen_addr() {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("[http] listen: cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
+    let webhook = settings.telegram.webhook_url.clone().zip(
+        settings
+            .telegram
+            .secret_token
+            .clone()
+            .zip(settings.telegram.webhook_path()),
+    );
     let poll_timeout =
         Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs.unwrap_or(10)));
     let outbox_cfg = outbox_config(&settings);
@@ -233,8 +251,48 @@ pub async fn run(settings: Settings) -> Result<()> {
         tracing::info!("shutting down: finishing the work in hand");
         signals.cancel();
     });
-    telegram::intake::run(bot, desk.clone(), me, poll_timeout, shutdown.clone()).await;
+    let (accept, router) =
+        telegram::intake::start(bot.clone(), desk.clone(), me, shutdown.clone()).await;
+    // Served before Telegram is told to post here, so its first post finds us.
+    let server = match listener {
+        Some(listener) => {
+            let hook = webhook.as_ref().map(|(_, (secret, path))| {
+                telegram::webhook::routes(path, secret.clone(), accept.clone())
+            });
+            let app = crate::http::router(desk.clone(), hook);
+            let addr = listener.local_addr().ok();
+            tracing::info!(
+                ?addr,
+                webhook = webhook.is_some(),
+                "serving /healthz and /metrics"
+            );
+            Some(tokio::spawn(crate::http::serve(
+                listener,
+                app,
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
+    match &webhook {
+        Some((url, (secret, _))) => {
+            if let Err(e) = telegram::webhook::register(&bot, url, secret).await {
+                shutdown.cancel();
+                anyhow::bail!("setting the webhook (setWebhook {url}): {e}");
+            }
+            tracing::info!(%url, "webhook set: Telegram posts updates to us");
+            drop(accept);
+            shutdown.cancelled().await;
+        }
+        None => telegram::intake::poll(bot, accept, poll_timeout, shutdown.clone()).await,
+    }
     shutdown.cancel();
+    // The server holds the last way into the router: once it stopped, the
+    // router lets each chat finish.
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+    let _ = router.await;
     let _ = tokio::join!(sender, clock);
     let backlog = desk.store().outbox_backlog().await.unwrap_or(-1);
     desk.store().close().await;

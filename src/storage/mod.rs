@@ -15,7 +15,8 @@
 //! their events), `people` (staff, owners, private chats, room requests),
 //! `buildings`, `broadcasts` (and outages), `outbox`, `inbox`, `media`, `fees`,
 //! `corrections`, `jobs`, `state`, `clocks` (escalation tiers), `report`
-//! (the manager's figures, streamed). This file holds the connection, the
+//! (the manager's figures, streamed), `health` (what probes and `/metrics`
+//! read). This file holds the connection, the
 //! transaction, the errors and the helpers they share.
 
 mod broadcasts;
@@ -24,6 +25,7 @@ mod clocks;
 mod corrections;
 mod fees;
 mod followup;
+mod health;
 mod inbox;
 mod jobs;
 mod media;
@@ -42,6 +44,7 @@ pub use buildings::BuildingGroup;
 pub use corrections::Correction;
 pub use fees::FeeImport;
 pub use followup::Unrated;
+pub use health::OpsSnapshot;
 pub use inbox::DeadLetter;
 pub use media::{MediaRole, TicketMedia, Unsorted};
 pub use outbox::{OutboxRow, OutboxStats};

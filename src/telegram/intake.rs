@@ -16,6 +16,11 @@
 //! stays pending and is tried again, at the longest backoff, until it can.
 //!
 //! Updates of one chat are handled in order by one task; chats run side by side.
+//!
+//! Polling and the webhook (`super::webhook`) share everything from "stored in
+//! the inbox" on: both hand what Telegram delivered to [`Accept::accept`], and
+//! acknowledge it (the next poll's offset, the webhook's 200) only once that
+//! returned `Ok`.
 
 use futures::FutureExt;
 use std::collections::HashMap;
@@ -31,6 +36,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::desk::{Desk, FailedUpdate};
+use crate::metrics::metrics;
+use crate::storage::StorageError;
 
 /// A chat's task ends after this long without updates.
 const CHAT_IDLE: Duration = Duration::from_secs(60);
@@ -127,10 +134,12 @@ async fn handle(
     let policy = desk.settings().inbox.clone();
     loop {
         let deps = dptree::deps![update.clone(), bot.clone(), desk.clone(), me.clone()];
-        let error = match AssertUnwindSafe(handler.dispatch(deps))
+        let started = std::time::Instant::now();
+        let outcome = AssertUnwindSafe(handler.dispatch(deps))
             .catch_unwind()
-            .await
-        {
+            .await;
+        metrics().handled(started.elapsed());
+        let error = match outcome {
             Ok(std::ops::ControlFlow::Break(Ok(()))) => None,
             Ok(std::ops::ControlFlow::Continue(_)) => {
                 tracing::debug!(update = id, "no route for update");
@@ -196,96 +205,23 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Poll until `shutdown`; then let the chats finish what they have.
-pub async fn run(
-    bot: Bot,
+/// The way into the desk for what Telegram delivered: store it in the inbox,
+/// then queue it for its chat. Cheap to clone; the router stops taking updates
+/// once every clone is dropped.
+#[derive(Clone)]
+pub struct Accept {
     desk: Desk,
-    me: Me,
-    poll_timeout: Duration,
-    shutdown: CancellationToken,
-) {
-    let mut router = Router {
-        bot: bot.clone(),
-        desk: desk.clone(),
-        me,
-        handler: Arc::new(super::schema()),
-        chats: HashMap::new(),
-        tasks: JoinSet::new(),
-        shutdown: shutdown.clone(),
-    };
-    match desk.store().inbox_pending().await {
-        Ok(pending) => {
-            if !pending.is_empty() {
-                tracing::info!(
-                    count = pending.len(),
-                    "replaying updates a restart interrupted"
-                );
-            }
-            for (id, payload, attempts) in pending {
-                match serde_json::from_str::<Update>(&payload) {
-                    Ok(update) => router.route(id, update, attempts),
-                    Err(e) => {
-                        // Kept for staff rather than dropped: a dead letter at once.
-                        let failed = FailedUpdate {
-                            update_id: id,
-                            chat_id: None,
-                            sender: None,
-                            text: Some(crate::desk::excerpt(&payload, 300)),
-                            attempts,
-                            error: format!("stored update no longer parses: {e}"),
-                        };
-                        if let Err(e) = desk.dead_letter(&failed).await {
-                            tracing::error!(update = id, error = %e, "could not record a dead letter");
-                        }
-                    }
-                }
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "could not read the inbox"),
-    }
+    queue: mpsc::UnboundedSender<(i64, Update)>,
+}
 
-    let mut offset: i32 = 0;
-    let mut backoff = Duration::from_millis(500);
-    let secs = u32::try_from(poll_timeout.as_secs()).unwrap_or(10);
-    loop {
-        let poll = bot
-            .get_updates()
-            .offset(offset)
-            .timeout(secs)
-            .allowed_updates(vec![
-                AllowedUpdate::Message,
-                AllowedUpdate::CallbackQuery,
-                AllowedUpdate::MyChatMember,
-                AllowedUpdate::Poll,
-            ]);
-        let result = tokio::select! {
-            r = poll.send() => r,
-            _ = shutdown.cancelled() => break,
-        };
-        let updates = match result {
-            Ok(u) => {
-                backoff = Duration::from_millis(500);
-                u
-            }
-            Err(e) => {
-                let wait = match &e {
-                    RequestError::RetryAfter(s) => s.duration(),
-                    _ => {
-                        backoff = (backoff * 2).min(Duration::from_secs(30));
-                        backoff
-                    }
-                };
-                tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "getUpdates failed");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => continue,
-                    _ = shutdown.cancelled() => break,
-                }
-            }
-        };
+impl Accept {
+    /// Store `updates` in the inbox (committed) and queue the new ones for
+    /// handling; a re-delivered id is recognised and skipped. Returns how many
+    /// were new. An error means nothing was stored: do not acknowledge them.
+    pub async fn accept(&self, updates: Vec<Update>) -> Result<usize, StorageError> {
         let mut batch = Vec::with_capacity(updates.len());
         let mut parsed = HashMap::with_capacity(updates.len());
         for update in updates {
-            offset = offset.max(update.id.0 as i32 + 1);
             if let UpdateKind::Error(raw) = &update.kind {
                 tracing::warn!(update = update.id.0, raw = %crate::desk::excerpt(&raw.to_string(), 300), "unreadable update skipped");
                 continue;
@@ -302,12 +238,180 @@ pub async fn run(
             }
         }
         if batch.is_empty() {
-            continue;
+            return Ok(0);
         }
+        let fresh = self
+            .desk
+            .store()
+            .inbox_accept(&batch, self.desk.now())
+            .await?;
+        let count = fresh.len();
+        for id in fresh {
+            if let Some(update) = parsed.remove(&id) {
+                metrics().update_stored(kind_of(&update.kind));
+                // Stored: if the router is gone (shutting down), it replays on the next start.
+                let _ = self.queue.send((id, update));
+            }
+        }
+        Ok(count)
+    }
+}
+
+fn kind_of(kind: &UpdateKind) -> &'static str {
+    match kind {
+        UpdateKind::Message(_) => "message",
+        UpdateKind::EditedMessage(_) => "edited_message",
+        UpdateKind::CallbackQuery(_) => "callback_query",
+        UpdateKind::MyChatMember(_) => "my_chat_member",
+        UpdateKind::Poll(_) => "poll",
+        _ => "other",
+    }
+}
+
+/// The kinds of update the desk asks Telegram for (polling and webhook alike).
+pub fn allowed_updates() -> Vec<AllowedUpdate> {
+    vec![
+        AllowedUpdate::Message,
+        AllowedUpdate::CallbackQuery,
+        AllowedUpdate::MyChatMember,
+        AllowedUpdate::Poll,
+    ]
+}
+
+/// Replay what a restart interrupted, then start the router. It handles what
+/// the returned [`Accept`] is given until every clone of it is dropped, then
+/// lets each chat finish what it has; the handle ends when they did.
+pub async fn start(
+    bot: Bot,
+    desk: Desk,
+    me: Me,
+    shutdown: CancellationToken,
+) -> (Accept, tokio::task::JoinHandle<()>) {
+    let mut router = Router {
+        bot,
+        desk: desk.clone(),
+        me,
+        handler: Arc::new(super::schema()),
+        chats: HashMap::new(),
+        tasks: JoinSet::new(),
+        shutdown,
+    };
+    // Before anything can be accepted, so nothing is both replayed and queued.
+    replay(&mut router, &desk).await;
+    let (queue, mut rx) = mpsc::unbounded_channel::<(i64, Update)>();
+    let handle = tokio::spawn(async move {
+        while let Some((id, update)) = rx.recv().await {
+            router.route(id, update, 0);
+        }
+        // Close the queues and let each chat finish what it has.
+        router.chats.clear();
+        let drain = async { while router.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(10), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "some updates were still being handled at shutdown; they replay on the next start"
+            );
+        }
+    });
+    (Accept { desk, queue }, handle)
+}
+
+async fn replay(router: &mut Router, desk: &Desk) {
+    let pending = match desk.store().inbox_pending().await {
+        Ok(pending) => pending,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the inbox");
+            return;
+        }
+    };
+    if !pending.is_empty() {
+        tracing::info!(
+            count = pending.len(),
+            "replaying updates a restart interrupted"
+        );
+    }
+    for (id, payload, attempts) in pending {
+        match serde_json::from_str::<Update>(&payload) {
+            Ok(update) => router.route(id, update, attempts),
+            Err(e) => {
+                // Kept for staff rather than dropped: a dead letter at once.
+                let failed = FailedUpdate {
+                    update_id: id,
+                    chat_id: None,
+                    sender: None,
+                    text: Some(crate::desk::excerpt(&payload, 300)),
+                    attempts,
+                    error: format!("stored update no longer parses: {e}"),
+                };
+                if let Err(e) = desk.dead_letter(&failed).await {
+                    tracing::error!(update = id, error = %e, "could not record a dead letter");
+                }
+            }
+        }
+    }
+}
+
+/// Long-poll until `shutdown`. Each batch is accepted (stored) before the next
+/// poll's offset acknowledges it.
+pub async fn poll(bot: Bot, accept: Accept, poll_timeout: Duration, shutdown: CancellationToken) {
+    // A webhook left from an earlier webhook-mode run would refuse every poll.
+    match bot.get_webhook_info().await {
+        Ok(info) if info.url.is_some() => {
+            tracing::info!("removing the webhook an earlier run set; polling instead");
+            if let Err(e) = bot.delete_webhook().await {
+                tracing::warn!(error = %e, "could not remove the webhook");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not ask Telegram about a webhook"),
+    }
+    let mut offset: i32 = 0;
+    let mut backoff = Duration::from_millis(500);
+    let secs = u32::try_from(poll_timeout.as_secs()).unwrap_or(10);
+    loop {
+        let poll = bot
+            .get_updates()
+            .offset(offset)
+            .timeout(secs)
+            .allowed_updates(allowed_updates());
+        let result = tokio::select! {
+            r = poll.send() => r,
+            _ = shutdown.cancelled() => break,
+        };
+        let updates = match result {
+            Ok(u) => {
+                metrics().bot_api_reached(true);
+                backoff = Duration::from_millis(500);
+                u
+            }
+            Err(e) => {
+                metrics()
+                    .bot_api_reached(!matches!(e, RequestError::Network(_) | RequestError::Io(_)));
+                let wait = match &e {
+                    RequestError::RetryAfter(s) => s.duration(),
+                    _ => {
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        backoff
+                    }
+                };
+                tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "getUpdates failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        };
+        let next = updates
+            .iter()
+            .map(|u| u.id.0 as i32 + 1)
+            .max()
+            .unwrap_or(offset);
         // Stored before the next poll acknowledges them.
-        let fresh = loop {
-            match desk.store().inbox_accept(&batch, desk.now()).await {
-                Ok(fresh) => break fresh,
+        loop {
+            match accept.accept(updates.clone()).await {
+                Ok(_) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot store updates; not acknowledging them");
                     tokio::select! {
@@ -316,22 +420,20 @@ pub async fn run(
                     }
                 }
             }
-        };
-        for id in fresh {
-            if let Some(update) = parsed.remove(&id) {
-                router.route(id, update, 0);
-            }
         }
+        offset = offset.max(next);
     }
-    // Close the queues and let each chat finish what it has.
-    router.chats.clear();
-    let drain = async { while router.tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), drain)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "some updates were still being handled at shutdown; they replay on the next start"
-        );
-    }
+}
+
+/// Poll until `shutdown`; then let the chats finish what they have.
+pub async fn run(
+    bot: Bot,
+    desk: Desk,
+    me: Me,
+    poll_timeout: Duration,
+    shutdown: CancellationToken,
+) {
+    let (accept, router) = start(bot.clone(), desk, me, shutdown.clone()).await;
+    poll(bot, accept, poll_timeout, shutdown).await;
+    let _ = router.await;
 }

@@ -9,6 +9,7 @@
 
 pub mod intake;
 pub mod transport;
+pub mod webhook;
 
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;

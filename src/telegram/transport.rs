@@ -57,6 +57,9 @@ fn clip(text: &str) -> String {
 }
 
 fn classify(e: RequestError) -> SendError {
+    // Any answer, even a refusal, means the Bot API is reachable.
+    crate::metrics::metrics()
+        .bot_api_reached(!matches!(e, RequestError::Network(_) | RequestError::Io(_)));
     match e {
         RequestError::RetryAfter(secs) => {
             SendError::RetryAfter(secs.duration().max(Duration::from_secs(1)))

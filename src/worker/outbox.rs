@@ -54,6 +54,18 @@ pub enum SendError {
     Migrated(i64),
 }
 
+impl SendError {
+    /// The label it is counted under in `/metrics`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SendError::RetryAfter(_) => "retry_after",
+            SendError::Transient(_) => "transient",
+            SendError::Permanent(_) => "permanent",
+            SendError::Migrated(_) => "migrated",
+        }
+    }
+}
+
 /// A chat platform's outbound API, as the worker needs it.
 pub trait Transport: Send + Sync + 'static {
     /// Send a message; the platform's id for it.
@@ -480,6 +492,10 @@ impl<T: Transport> Shared<T> {
             };
             tokio::time::sleep_until(start).await;
             let outcome = self.perform(&row).await;
+            match &outcome {
+                Ok(_) => crate::metrics::metrics().sent(),
+                Err(e) => crate::metrics::metrics().send_error(e.kind()),
+            }
             {
                 let mut limiter = self.limiter.lock().await;
                 let done = Instant::now();

@@ -53,6 +53,12 @@ impl Home {
 
     /// As `new`, sending at most `per_second` messages a second.
     pub fn with_rate(fake: &FakeBotApi, per_second: u32, extra: &str) -> Home {
+        Self::with_telegram(fake, per_second, "", extra)
+    }
+
+    /// As `with_rate`, with `telegram` added to the `[telegram]` section
+    /// (`webhook_url = ...`).
+    pub fn with_telegram(fake: &FakeBotApi, per_second: u32, telegram: &str, extra: &str) -> Home {
         let dir = tempfile::tempdir().expect("a temp dir");
         let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
         let config = format!(
@@ -62,6 +68,7 @@ token = "{token}"
 api_url = "{url}"
 poll_timeout_secs = 1
 max_per_second = {per_second}
+{telegram}
 
 [database]
 url = "sqlite://{db}"
@@ -110,6 +117,17 @@ chat = {GROUP_5}
 
     /// Start `guanjia run` and wait until it is long-polling.
     pub async fn start(&self, fake: &FakeBotApi) -> Daemon {
+        let log = std::env::var("GUANJIA_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        let daemon = self.spawn(&log, Stdio::inherit());
+        fake.wait_until_polling(Duration::from_secs(20))
+            .await
+            .expect("the daemon polls");
+        daemon
+    }
+
+    /// Start `guanjia run` with `RUST_LOG=log` and its stderr going to
+    /// `stderr`, without waiting for anything.
+    pub fn spawn(&self, log: &str, stderr: Stdio) -> Daemon {
         let child = Command::new(env!("CARGO_BIN_EXE_guanjia"))
             .arg("--config")
             .arg(self.config())
@@ -117,18 +135,13 @@ chat = {GROUP_5}
             .env_remove("TELOXIDE_TOKEN")
             .env_remove("TELOXIDE_API_URL")
             .env_remove("DATABASE_URL")
-            .env(
-                "RUST_LOG",
-                std::env::var("GUANJIA_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env_remove("GUANJIA_WEBHOOK_SECRET")
+            .env("RUST_LOG", log)
             .stdin(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("the daemon starts");
-        let daemon = Daemon { child };
-        fake.wait_until_polling(Duration::from_secs(20))
-            .await
-            .expect("the daemon polls");
-        daemon
+        Daemon { child }
     }
 }
 
@@ -137,6 +150,11 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// What it writes to stderr, if it was spawned with `Stdio::piped()`.
+    pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
+    }
+
     /// SIGKILL: a crash, no chance to finish anything.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

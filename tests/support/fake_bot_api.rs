@@ -1291,6 +1291,16 @@ impl FakeBotApi {
         id
     }
 
+    /// The JSON of a pushed update, as Telegram would post it to a webhook.
+    pub fn update_json(&self, update_id: i64) -> Option<Value> {
+        self.inner.lock().history.get(&update_id).cloned()
+    }
+
+    /// The URL the bot registered with `setWebhook`, if any.
+    pub fn webhook_url(&self) -> Option<String> {
+        self.inner.lock().webhook_url.clone()
+    }
+
     /// Delivers an already pushed update again, with the same `update_id`, to
     /// the next `getUpdates` regardless of the bot's offset (as happens when
     /// a bot processed an update but crashed before confirming it). Returns
