@@ -971,3 +971,119 @@ async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself(store: Sto
 async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself_on_both_databases() {
     on_both!(a_transaction_reads_what_it_wrote_without_waiting_for_itself);
 }
+
+/// Three tickets whose figures are counted by hand: the manager's report, as
+/// the database groups them, on both databases.
+async fn the_report_matches_a_hand_count(store: Store) {
+    let li = Actor::new(1, "李师傅");
+    let elevator = NewTicket {
+        category: Some("elevator".into()),
+        location: Location::new(Some("5".into()), None, None),
+        ..new_ticket(3)
+    };
+    let mut tx = store.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for t in [new_ticket(1), new_ticket(2), elevator] {
+        ids.push(tx.insert_ticket(&t).await.unwrap().unwrap());
+    }
+    let at = |m: i64| t0() + Duration::minutes(m);
+    // #1: claimed after 10 minutes, done after 60, rated 5 (all in time).
+    tx.add_event(ids[0], Some(&li), &EventKind::Claimed, at(10))
+        .await
+        .unwrap();
+    tx.add_event(
+        ids[0],
+        Some(&li),
+        &EventKind::Done { summary: None },
+        at(60),
+    )
+    .await
+    .unwrap();
+    // #2: claimed after 20 (late), done after 30 hours (late), reopened.
+    tx.add_event(ids[1], Some(&li), &EventKind::Claimed, at(20))
+        .await
+        .unwrap();
+    tx.add_event(
+        ids[1],
+        Some(&li),
+        &EventKind::Done { summary: None },
+        at(1800),
+    )
+    .await
+    .unwrap();
+    tx.add_event(
+        ids[1],
+        None,
+        &EventKind::Reopened {
+            reason: "2 星".into(),
+        },
+        at(1900),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    for (id, stars) in [(ids[0], 5), (ids[1], 2)] {
+        let mut t = store.ticket(id).await.unwrap().unwrap();
+        t.assignee = Some(li.clone());
+        t.rating = Some(guanjia::domain::ticket::Rating::new(stars).unwrap());
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.save_ticket(&t, at(2000)).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+
+    let tz = chrono_tz::Asia::Shanghai;
+    let r = store
+        .report(
+            t0() - Duration::days(1),
+            t0() + Duration::days(1),
+            t0() + Duration::days(2),
+            tz,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.tickets, 3);
+    assert_eq!(
+        (r.by_category["plumbing"], r.by_category["elevator"]),
+        (2, 1)
+    );
+    assert_eq!((r.by_building["3"], r.by_building["5"]), (2, 1));
+    // Claimed after 10 and 20 minutes: median 10, P90 20; in time 1 of 3 (the
+    // unclaimed one is long past its deadline).
+    assert_eq!(
+        (r.claim_median_minutes, r.claim_p90_minutes),
+        (Some(10), Some(20))
+    );
+    assert_eq!((r.claimed_in_time.part, r.claimed_in_time.whole), (1, 3));
+    assert_eq!(
+        (r.finish_median_minutes, r.finish_p90_minutes),
+        (Some(60), Some(1800))
+    );
+    assert_eq!((r.finished_in_time.part, r.finished_in_time.whole), (1, 3));
+    assert_eq!((r.rated, r.unhappy, r.rating_average), (2, 1, Some(3.5)));
+    assert_eq!((r.reopened.part, r.reopened.whole), (1, 3));
+    // 2026-11-23 10:00 in Shanghai, a Monday of ISO week 48.
+    assert_eq!(r.per_day["2026-11-23"]["plumbing"], 2);
+    assert_eq!(r.recurring.len(), 1);
+    assert_eq!(
+        (
+            r.recurring[0].category.as_str(),
+            r.recurring[0].building.as_str(),
+            r.recurring[0].week.as_str(),
+            r.recurring[0].tickets
+        ),
+        ("plumbing", "3", "2026-W48", 2)
+    );
+    assert_eq!(
+        (
+            r.staff[0].name.as_str(),
+            r.staff[0].tickets,
+            r.staff[0].finished
+        ),
+        ("李师傅", 2, 2)
+    );
+}
+
+#[tokio::test]
+async fn the_report_matches_a_hand_count_on_both_databases() {
+    on_both!(the_report_matches_a_hand_count);
+}

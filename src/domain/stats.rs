@@ -101,20 +101,45 @@ pub struct Report {
 }
 
 /// Figures so far; [`ReportBuilder::finish`] turns them into a [`Report`].
+///
+/// It takes tickets one at a time ([`add`](Self::add)) or, as the database
+/// gives them for a big history, already counted in groups (the `count_*`
+/// methods): a million tickets arrive as a few thousand groups. Durations are
+/// kept as histograms of whole minutes, so memory does not grow with tickets.
 #[derive(Debug)]
 pub struct ReportBuilder {
     now: DateTime<Utc>,
     tz: chrono_tz::Tz,
     report: Report,
-    claim_minutes: Vec<i64>,
-    finish_minutes: Vec<i64>,
+    claim_minutes: BTreeMap<i64, u64>,
+    finish_minutes: BTreeMap<i64, u64>,
     rating_sum: u64,
     weeks: HashMap<(String, String, String), u64>,
     staff: HashMap<String, (u64, u64)>,
 }
 
+/// Per-ticket figures summed over a group of tickets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub tickets: u64,
+    pub claimed_in_time: Share,
+    pub finished_in_time: Share,
+    pub rated: u64,
+    pub rating_sum: u64,
+    pub unhappy: u64,
+    pub reopened: u64,
+    pub escalated: u64,
+    pub upset: u64,
+}
+
 /// How many recurring problems a report lists.
 const TOP_RECURRING: usize = 10;
+
+/// The ISO week (`2026-W48`) of a date.
+pub fn iso_week(d: chrono::NaiveDate) -> String {
+    let w = d.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
 
 impl ReportBuilder {
     /// `now`: tickets not yet claimed or finished count against their deadline
@@ -124,78 +149,129 @@ impl ReportBuilder {
             now,
             tz,
             report: Report::default(),
-            claim_minutes: Vec::new(),
-            finish_minutes: Vec::new(),
+            claim_minutes: BTreeMap::new(),
+            finish_minutes: BTreeMap::new(),
             rating_sum: 0,
             weeks: HashMap::new(),
             staff: HashMap::new(),
         }
     }
 
+    /// One ticket.
     pub fn add(&mut self, t: &TicketFacts) {
-        let r = &mut self.report;
-        r.tickets += 1;
-        *r.by_intent.entry(t.intent.as_str().into()).or_default() += 1;
         let category = t.category.clone().unwrap_or_else(|| "other".into());
         let building = t.building.clone().unwrap_or_else(|| "—".into());
-        *r.by_category.entry(category.clone()).or_default() += 1;
-        *r.by_building.entry(building.clone()).or_default() += 1;
-        let day = t
-            .created_at
-            .with_timezone(&self.tz)
-            .format("%Y-%m-%d")
-            .to_string();
-        *r.per_day
-            .entry(day)
-            .or_default()
-            .entry(category.clone())
-            .or_default() += 1;
-
+        let day = t.created_at.with_timezone(&self.tz).date_naive();
+        self.count_intent(t.intent.as_str(), 1);
+        self.count_building(&building, 1);
+        self.count_day(&category, day, 1);
+        if t.category.is_some() && t.building.is_some() {
+            self.count_week(&category, &building, &iso_week(day), 1);
+        }
+        let mut totals = Totals {
+            tickets: 1,
+            reopened: u64::from(t.reopened),
+            escalated: u64::from(t.escalated),
+            upset: u64::from(t.upset),
+            ..Totals::default()
+        };
         match t.claimed_at {
             Some(c) => {
-                self.claim_minutes
-                    .push((c - t.created_at).num_minutes().max(0));
-                r.claimed_in_time.whole += 1;
-                r.claimed_in_time.part += u64::from(c <= t.respond_by);
+                self.count_claim_minutes((c - t.created_at).num_minutes().max(0), 1);
+                totals.claimed_in_time = Share {
+                    part: u64::from(c <= t.respond_by),
+                    whole: 1,
+                };
             }
-            None if self.now > t.respond_by => r.claimed_in_time.whole += 1,
+            None if self.now > t.respond_by => totals.claimed_in_time.whole = 1,
             None => {}
         }
         match t.finished_at {
             Some(f) => {
-                self.finish_minutes
-                    .push((f - t.created_at).num_minutes().max(0));
-                r.finished_in_time.whole += 1;
-                r.finished_in_time.part += u64::from(f <= t.resolve_by);
+                self.count_finish_minutes((f - t.created_at).num_minutes().max(0), 1);
+                totals.finished_in_time = Share {
+                    part: u64::from(f <= t.resolve_by),
+                    whole: 1,
+                };
             }
-            None if self.now > t.resolve_by => r.finished_in_time.whole += 1,
+            None if self.now > t.resolve_by => totals.finished_in_time.whole = 1,
             None => {}
         }
         if let Some(stars) = t.rating {
-            r.rated += 1;
-            self.rating_sum += u64::from(stars);
-            r.unhappy += u64::from(stars <= 2);
+            totals.rated = 1;
+            totals.rating_sum = u64::from(stars);
+            totals.unhappy = u64::from(stars <= 2);
         }
-        r.reopened.whole += 1;
-        r.reopened.part += u64::from(t.reopened);
-        r.escalated += u64::from(t.escalated);
-        r.upset += u64::from(t.upset);
-        if t.category.is_some() && t.building.is_some() {
-            let w = t.created_at.iso_week();
-            let week = format!("{}-W{:02}", w.year(), w.week());
-            *self.weeks.entry((category, building, week)).or_default() += 1;
-        }
+        self.count_totals(&totals);
         if let Some(name) = &t.assignee {
-            let e = self.staff.entry(name.clone()).or_default();
-            e.0 += 1;
-            e.1 += u64::from(t.finished_at.is_some());
+            self.count_staff(name, 1, u64::from(t.finished_at.is_some()));
         }
     }
 
-    pub fn finish(mut self) -> Report {
+    pub fn count_totals(&mut self, t: &Totals) {
+        let r = &mut self.report;
+        r.tickets += t.tickets;
+        r.claimed_in_time.part += t.claimed_in_time.part;
+        r.claimed_in_time.whole += t.claimed_in_time.whole;
+        r.finished_in_time.part += t.finished_in_time.part;
+        r.finished_in_time.whole += t.finished_in_time.whole;
+        r.rated += t.rated;
+        self.rating_sum += t.rating_sum;
+        r.unhappy += t.unhappy;
+        r.reopened.part += t.reopened;
+        r.reopened.whole += t.tickets;
+        r.escalated += t.escalated;
+        r.upset += t.upset;
+    }
+
+    pub fn count_intent(&mut self, intent: &str, n: u64) {
+        *self.report.by_intent.entry(intent.into()).or_default() += n;
+    }
+
+    pub fn count_building(&mut self, building: &str, n: u64) {
+        *self.report.by_building.entry(building.into()).or_default() += n;
+    }
+
+    /// Tickets of `category` opened on `day` (in the desk's timezone).
+    pub fn count_day(&mut self, category: &str, day: chrono::NaiveDate, n: u64) {
+        *self.report.by_category.entry(category.into()).or_default() += n;
+        *self
+            .report
+            .per_day
+            .entry(day.format("%Y-%m-%d").to_string())
+            .or_default()
+            .entry(category.into())
+            .or_default() += n;
+    }
+
+    /// Tickets of `category` in `building` in ISO `week` (only tickets that name both).
+    pub fn count_week(&mut self, category: &str, building: &str, week: &str, n: u64) {
+        *self
+            .weeks
+            .entry((category.into(), building.into(), week.into()))
+            .or_default() += n;
+    }
+
+    /// `n` tickets claimed `minutes` after they were opened.
+    pub fn count_claim_minutes(&mut self, minutes: i64, n: u64) {
+        *self.claim_minutes.entry(minutes).or_default() += n;
+    }
+
+    /// `n` tickets last finished `minutes` after they were opened.
+    pub fn count_finish_minutes(&mut self, minutes: i64, n: u64) {
+        *self.finish_minutes.entry(minutes).or_default() += n;
+    }
+
+    pub fn count_staff(&mut self, name: &str, tickets: u64, finished: u64) {
+        let e = self.staff.entry(name.into()).or_default();
+        e.0 += tickets;
+        e.1 += finished;
+    }
+
+    pub fn finish(self) -> Report {
         let mut r = self.report;
-        (r.claim_median_minutes, r.claim_p90_minutes) = quantiles(&mut self.claim_minutes);
-        (r.finish_median_minutes, r.finish_p90_minutes) = quantiles(&mut self.finish_minutes);
+        (r.claim_median_minutes, r.claim_p90_minutes) = quantiles(&self.claim_minutes);
+        (r.finish_median_minutes, r.finish_p90_minutes) = quantiles(&self.finish_minutes);
         r.rating_average = (r.rated > 0).then(|| self.rating_sum as f64 / r.rated as f64);
         let mut recurring: Vec<Recurring> = self
             .weeks
@@ -232,15 +308,22 @@ impl ReportBuilder {
     }
 }
 
-/// Median and 90th percentile (nearest rank).
-fn quantiles(values: &mut [i64]) -> (Option<i64>, Option<i64>) {
-    if values.is_empty() {
+/// Median and 90th percentile (nearest rank) of a histogram.
+fn quantiles(histogram: &BTreeMap<i64, u64>) -> (Option<i64>, Option<i64>) {
+    let total: u64 = histogram.values().sum();
+    if total == 0 {
         return (None, None);
     }
-    values.sort_unstable();
     let rank = |q: f64| {
-        let i = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
-        values[i]
+        let want = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (value, n) in histogram {
+            seen += n;
+            if seen >= want {
+                return *value;
+            }
+        }
+        *histogram.keys().next_back().unwrap_or(&0)
     };
     (Some(rank(0.5)), Some(rank(0.9)))
 }
