@@ -329,7 +329,7 @@ async fn with_json_logs_every_line_on_stderr_is_a_json_object() {
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    fake.wait_until_polling(Duration::from_secs(20))
+    fake.wait_until_polling(Duration::from_secs(60))
         .await
         .expect("the daemon polls");
     let m = fake.push_text(&group3(), &owner(), "3栋2单元501 厨房水管漏水了");
