@@ -9,7 +9,7 @@
 use chrono::Duration;
 
 use super::render::staff_tag;
-use super::{Desk, Incoming, Result};
+use super::{Context, Desk, Incoming, Result};
 use crate::domain::calendar::OfficeHours;
 use crate::domain::followup::{self, Revisit};
 use crate::domain::outgoing::{Lane, Outgoing};
@@ -53,7 +53,7 @@ impl Desk {
                     tx.enqueue(
                         &Outgoing::send(t.source_chat, text)
                             .reply_to(t.source_message)
-                            .keyboard(Self::rating_keyboard(&t))
+                            .keyboard(Context::rating_keyboard(&t))
                             .tag(format!("t{n}:r{}:followup_ask", t.round)),
                         now,
                     )

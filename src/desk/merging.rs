@@ -14,7 +14,6 @@ use chrono::Duration;
 use super::render::staff_tag;
 use super::{CallbackAnswer, Desk, Incoming, Result};
 use crate::domain::Location;
-use crate::domain::action::Action;
 use crate::domain::intent::{Classification, Intent};
 use crate::domain::outgoing::{Button, Keyboard, Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Priority, Status, Ticket, TicketId};
@@ -362,20 +361,6 @@ impl Desk {
         )
         .await?;
         self.commit(tx).await
-    }
-
-    /// The button under a shared ticket's acknowledgement in a group.
-    pub(super) fn me_too_button(&self, t: &Ticket) -> Option<Button> {
-        let shared = t
-            .category
-            .as_deref()
-            .is_some_and(|c| self.settings().merge.categories.iter().any(|m| m == c));
-        (shared
-            && self.settings().merge.minutes > 0
-            && t.source_chat < 0
-            && t.status.is_active()
-            && t.intent != Intent::Emergency)
-            .then(|| Button::action(self.t().label("button_me_too"), Action::MeToo(t.id)))
     }
 
     /// Finished: everyone who reported it hears so, where they reported it.

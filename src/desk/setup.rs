@@ -12,14 +12,6 @@ use crate::domain::outgoing::Outgoing;
 const STAFF_CHAT_KEY: &str = "staff_chat";
 
 impl Desk {
-    fn set_staff_chat(&self, chat: i64) {
-        *self
-            .inner
-            .staff_chat
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Some(chat);
-    }
-
     /// Take up the staff group an admin chose in an earlier run. It overrides the
     /// config's `staff_chat`, which is only the default until someone chooses.
     pub async fn load_remembered_state(&self) -> Result<()> {

@@ -7,7 +7,7 @@
 
 use super::render::{ack_tag, staff_tag};
 use super::wording::event_label;
-use super::{CallbackAnswer, Desk, Incoming, Result};
+use super::{CallbackAnswer, Context, Desk, Incoming, Result};
 use crate::domain::Intent;
 use crate::domain::action::Action;
 use crate::domain::command::{ArgError, TicketListKind};
@@ -145,7 +145,7 @@ impl Desk {
                     );
                     tx.enqueue(
                         &to_owner(text)
-                            .keyboard(Self::rating_keyboard(t))
+                            .keyboard(Context::rating_keyboard(t))
                             .tag(format!("t{n}:rate:v{v}")),
                         now,
                     )
