@@ -12,13 +12,13 @@
 use chrono::Duration;
 
 use super::render::staff_tag;
-use super::{CallbackAnswer, Desk, Incoming, Result};
+use super::{CallbackAnswer, Incoming, Intake, Result, Workflow};
 use crate::domain::Location;
 use crate::domain::intent::{Classification, Intent};
 use crate::domain::outgoing::{Button, Keyboard, Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Priority, Status, Ticket, TicketId};
 
-impl Desk {
+impl Intake {
     /// Is this report one of a shared problem in `building` already reported?
     /// Then it joins that ticket (and true is returned).
     pub(super) async fn join_shared(
@@ -28,7 +28,7 @@ impl Desk {
         location: Option<&Location>,
         group: Option<&str>,
     ) -> Result<bool> {
-        let merge = &self.settings().merge;
+        let merge = &self.merge;
         let (Some(category), Some(building)) = (
             c.category.as_deref(),
             location.and_then(|l| l.building.as_deref()),
@@ -210,7 +210,17 @@ impl Desk {
         }
         Ok(())
     }
+}
 
+/// The keyboard under an acknowledgement, with 我也有这个问题 added.
+pub(super) fn with_button(mut keyboard: Keyboard, button: Option<Button>) -> Keyboard {
+    if let Some(b) = button {
+        keyboard.push(vec![b]);
+    }
+    keyboard
+}
+
+impl Workflow {
     /// `/split N <who>`: a reporter merged into ticket N by mistake (their own
     /// flat's light, not the corridor's) gets a ticket of their own, opened from
     /// their own words; one who only pressed 我也有这个问题 is taken off.
@@ -398,12 +408,4 @@ impl Desk {
         }
         Ok(())
     }
-}
-
-/// The keyboard under an acknowledgement, with 我也有这个问题 added.
-pub(super) fn with_button(mut keyboard: Keyboard, button: Option<Button>) -> Keyboard {
-    if let Some(b) = button {
-        keyboard.push(vec![b]);
-    }
-    keyboard
 }
