@@ -615,7 +615,7 @@ impl Context {
         Ok(())
     }
 
-    /// A ticket as reported, with the service standard's deadlines from now.
+    /// A ticket as reported now, under this desk's service standard and hours.
     pub(super) fn new_ticket(
         &self,
         source: (i64, i64),
@@ -625,25 +625,16 @@ impl Context {
         category: Option<String>,
         (location, location_source): (Option<Location>, Option<&'static str>),
     ) -> NewTicket {
-        let now = self.now();
-        let priority = Priority::for_intent(intent);
-        // Emergencies run round the clock; the rest in office hours.
-        let (respond_by, resolve_by) =
-            self.standard()
-                .deadlines(intent, priority, now, self.calendar());
-        NewTicket {
-            source_chat: source.0,
-            source_message: source.1,
-            reporter: reporter.clone(),
+        NewTicket::reported(
+            source,
+            reporter,
             text,
             intent,
             category,
-            location,
-            location_source,
-            priority,
-            respond_by,
-            resolve_by,
-            created_at: now,
-        }
+            (location, location_source),
+            &self.standard(),
+            self.calendar(),
+            self.now(),
+        )
     }
 }
