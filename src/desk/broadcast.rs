@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::fees::FeeRun;
-use super::{ChatKind, Desk, Incoming, Result};
+use super::{Incoming, Notices, Result};
 use crate::domain::notice::{BroadcastKind, NoticeError, OutagePlan, Targets};
 use crate::domain::outgoing::{Lane, Op, Outgoing};
 use crate::storage::{BuildingGroup, NewBroadcast, Outage, OutageStep, Tx};
@@ -26,71 +26,7 @@ pub(super) struct Plan<'a> {
     pub(super) pin: bool,
 }
 
-impl Desk {
-    /// `/bind 3栋` inside a group.
-    pub async fn bind(&self, msg: &Incoming, name: &str) -> Result<()> {
-        let name = name.trim();
-        if msg.chat_kind != ChatKind::Group {
-            return self.reply(msg, self.t().staff("bind_not_group", &[])).await;
-        }
-        if name.is_empty() || name.chars().count() > 32 {
-            return self.reply(msg, self.t().staff("bind_usage", &[])).await;
-        }
-        if Some(msg.chat_id) == self.staff_chat() {
-            // The staff group shows rooms, names and phone numbers: it must never
-            // become a building group that broadcasts reach.
-            return self
-                .reply(msg, self.t().staff("bind_staff_group", &[]))
-                .await;
-        }
-        self.store()
-            .bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now())
-            .await?;
-        self.reply(msg, self.t().staff("bind_ok", &[("building", name)]))
-            .await
-    }
-
-    /// `/unbind` inside a group.
-    pub async fn unbind(&self, msg: &Incoming) -> Result<()> {
-        let text = match self.store().unbind_building(msg.chat_id).await? {
-            Some(name) => self.t().staff("unbind_ok", &[("building", &name)]),
-            None => self.t().staff("unbind_none", &[]),
-        };
-        self.reply(msg, text).await
-    }
-
-    /// `/groups`
-    pub async fn groups(&self, msg: &Incoming) -> Result<()> {
-        let mut groups = self.store().buildings().await?;
-        if groups.is_empty() {
-            return self.reply(msg, self.t().staff("groups_none", &[])).await;
-        }
-        // 1栋, 2栋, … 10栋: by building number, then by name.
-        groups.sort_by_key(|g| {
-            let number = crate::domain::location::canonical_building(&g.name)
-                .and_then(|b| b.parse::<u32>().ok())
-                .unwrap_or(u32::MAX);
-            (number, g.name.clone(), g.chat_id)
-        });
-        let from_config = self.t().label("from_config");
-        let lines: Vec<String> = groups
-            .iter()
-            .map(|g| {
-                let source = if g.source == "config" {
-                    &from_config
-                } else {
-                    ""
-                };
-                format!("{} · chat {}{source}", g.name, g.chat_id)
-            })
-            .collect();
-        let count = groups.len().to_string();
-        let text = self
-            .t()
-            .staff("groups", &[("count", &count), ("lines", &lines.join("\n"))]);
-        self.reply(msg, text).await
-    }
-
+impl Notices {
     /// The groups `targets` reaches, and the names that matched no group.
     pub(super) async fn resolve(
         &self,
@@ -354,7 +290,7 @@ impl Desk {
         if self.store().broadcast_by_key(&dedupe_key).await?.is_some() {
             return Ok(());
         }
-        let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
+        let lead = Duration::minutes(self.notices.outage_reminder_minutes);
         let mut tx = self.store().begin().await?;
         // Starting within the reminder lead: this announcement is the reminder.
         let already_reminded = plan.starts_at - lead <= now;
@@ -379,7 +315,7 @@ impl Desk {
             sender: Some(msg.from.id),
             report_chat: Some(msg.chat_id),
             outage_id: Some(id),
-            pin: self.settings().notices.pin_outages,
+            pin: self.notices.pin_outages,
         };
         if self.queue_broadcast(&mut tx, b, &groups).await?.is_none() {
             return Ok(());
@@ -628,17 +564,13 @@ impl Desk {
             .await
     }
 
-    /// One tick of the clock: outage reminders and "已恢复" notices that fell due,
+    /// The notices' part of a clock tick: outage reminders and "已恢复" notices that fell due,
     /// and scheduled fee reminders. Each is queued under a unique key first and
     /// marked done after, in one transaction where it can be: a crash in between
     /// repeats the step, and the key makes the repeat a no-op. So each happens once
     /// even if the daemon was down, crashed, or runs on several instances.
-    pub async fn tick(&self) -> Result<()> {
-        let now = self.now();
-        self.prune(now).await;
-        self.escalate().await?;
-        self.follow_up_unrated().await?;
-        let lead = Duration::minutes(self.settings().notices.outage_reminder_minutes);
+    pub(super) async fn tick(&self, now: DateTime<Utc>) -> Result<()> {
+        let lead = Duration::minutes(self.notices.outage_reminder_minutes);
         for o in self.store().due_outage_reminders(now, lead).await? {
             self.outage_step(&o, OutageStep::Reminded).await?;
         }
@@ -646,11 +578,8 @@ impl Desk {
             self.outage_step(&o, OutageStep::Ended).await?;
         }
         for (run, schedule) in [
-            (FeeRun::Groups, self.settings().fees.group_schedule.clone()),
-            (
-                FeeRun::Private,
-                self.settings().fees.private_schedule.clone(),
-            ),
+            (FeeRun::Groups, self.fees.group_schedule.clone()),
+            (FeeRun::Private, self.fees.private_schedule.clone()),
         ] {
             if let Some(slot) = self.due_slot(run.job(), &schedule, now).await? {
                 let key = format!("{}:{}", run.job(), slot.timestamp());
@@ -660,35 +589,6 @@ impl Desk {
             }
         }
         Ok(())
-    }
-
-    /// Retention: forget handled updates and finished outbox rows older than
-    /// `[database] retention_days`, and chat holds that ended. A failure is logged:
-    /// it must not stop the reminders of this tick.
-    async fn prune(&self, now: DateTime<Utc>) {
-        let days = self.settings().database.retention_days;
-        if let Some(before) = (days > 0)
-            .then(|| now.checked_sub_signed(Duration::days(i64::from(days))))
-            .flatten()
-        {
-            if let Err(e) = self.store().inbox_prune(before).await {
-                tracing::warn!(error = %e, "could not prune the inbox");
-            }
-            // A few batches a tick: a large backlog goes over several ticks.
-            for _ in 0..20 {
-                match self.store().outbox_prune(before).await {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not prune the outbox");
-                        break;
-                    }
-                }
-            }
-        }
-        if let Err(e) = self.store().chat_holds_prune(now).await {
-            tracing::warn!(error = %e, "could not forget ended chat holds");
-        }
     }
 
     /// Queue an outage's reminder or "已恢复" (with its unpins) and mark it done.

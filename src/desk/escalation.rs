@@ -6,14 +6,14 @@
 use chrono::Duration;
 
 use super::render::staff_tag;
-use super::{Desk, Result};
+use super::{Context, Result, Workflow};
 use crate::domain::action::Action;
 use crate::domain::calendar::OfficeHours;
 use crate::domain::escalation::{self, Limits, Step};
 use crate::domain::outgoing::{Button, Outgoing};
 use crate::domain::ticket::{Priority, Ticket};
 
-impl Desk {
+impl Workflow {
     /// Fire every escalation tier that has fallen due.
     pub(super) async fn escalate(&self) -> Result<()> {
         let now = self.now();
@@ -92,7 +92,7 @@ impl Desk {
                     let who = if k == 2 {
                         supervisors.clone()
                     } else {
-                        self.settings().desk.admins.clone()
+                        self.desk.admins.clone()
                     };
                     let minutes = self.limits(&t).respond.num_minutes() * i64::from(k);
                     for id in who {
@@ -200,23 +200,13 @@ impl Desk {
         Ok(())
     }
 
-    /// Told when tickets are late: `[desk] supervisors`, else the admins.
-    pub(super) fn supervisors(&self) -> Vec<i64> {
-        let d = &self.settings().desk;
-        if d.supervisors.is_empty() {
-            d.admins.clone()
-        } else {
-            d.supervisors.clone()
-        }
-    }
-
     /// The time limits of a ticket's kind, from the service standard.
     pub(super) fn limits(&self, t: &Ticket) -> Limits {
         self.standard().limits_of(t)
     }
 }
 
-impl Desk {
+impl Workflow {
     /// `/stats [days]`: the figures of the manager's report for the last days,
     /// short enough for a chat (the full report is `guanjia report`).
     pub async fn stats(&self, msg: &super::Incoming, days: i64) -> Result<()> {
@@ -350,5 +340,17 @@ impl Desk {
         }
         text.push_str(&self.t().staff("stats_full_report", &[]));
         self.reply(msg, text).await
+    }
+}
+
+impl Context {
+    /// Told when tickets are late: `[desk] supervisors`, else the admins.
+    pub(super) fn supervisors(&self) -> Vec<i64> {
+        let d = &self.desk;
+        if d.supervisors.is_empty() {
+            d.admins.clone()
+        } else {
+            d.supervisors.clone()
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! `/remind_fees`.
 
 use super::broadcast::Plan;
-use super::{Desk, Incoming, Result};
+use super::{Incoming, Notices, Result};
 use crate::domain::fees::{current_period, format_cents};
 use crate::domain::notice::{BroadcastKind, Targets};
 use crate::domain::outgoing::{Lane, Outgoing};
@@ -26,7 +26,7 @@ impl FeeRun {
     }
 }
 
-impl Desk {
+impl Notices {
     /// `/remind_fees [targets]`: the reminder, now.
     pub async fn remind_fees(&self, msg: &Incoming, args: &str) -> Result<()> {
         let targets = if args.trim().is_empty() {
@@ -83,9 +83,7 @@ impl Desk {
     ) -> Result<Option<usize>> {
         let now = self.now();
         let current = self.current_fee_period().await?;
-        let period = current
-            .clone()
-            .unwrap_or_else(|| self.settings().fees.period.clone());
+        let period = current.clone().unwrap_or_else(|| self.fees.period.clone());
         let (groups, _) = self.resolve(targets).await?;
         let fees = match (run, &current) {
             (FeeRun::Private, Some(p)) => self.store().fees_for_confirmed_owners(p).await?,
@@ -153,6 +151,6 @@ impl Desk {
     /// import. `None` when neither: private reminders then have nothing to say.
     pub async fn current_fee_period(&self) -> Result<Option<String>> {
         let latest = self.store().latest_fee_period().await?;
-        Ok(current_period(&self.settings().fees.period, latest))
+        Ok(current_period(&self.fees.period, latest))
     }
 }

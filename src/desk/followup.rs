@@ -9,20 +9,20 @@
 use chrono::Duration;
 
 use super::render::staff_tag;
-use super::{Desk, Incoming, Result};
+use super::{CallbackAnswer, Context, Incoming, Intake, Result, Workflow};
 use crate::domain::calendar::OfficeHours;
 use crate::domain::followup::{self, Revisit};
 use crate::domain::outgoing::{Lane, Outgoing};
-use crate::domain::ticket::{EventKind, Priority, Ticket, TicketId};
+use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
 use crate::storage::Tx;
 
 /// How far back an owner's earlier reports of the same problem count.
 const SAME_PROBLEM_DAYS: i64 = 30;
 
-impl Desk {
+impl Workflow {
     /// One clock tick of follow-up: ask owners once more, then list for a call.
     pub(super) async fn follow_up_unrated(&self) -> Result<()> {
-        let hours = self.settings().service.follow_up_hours;
+        let hours = self.service.follow_up_hours;
         if hours <= 0 {
             return Ok(());
         }
@@ -53,7 +53,7 @@ impl Desk {
                     tx.enqueue(
                         &Outgoing::send(t.source_chat, text)
                             .reply_to(t.source_message)
-                            .keyboard(Self::rating_keyboard(&t))
+                            .keyboard(Context::rating_keyboard(&t))
                             .tag(format!("t{n}:r{}:followup_ask", t.round)),
                         now,
                     )
@@ -146,7 +146,9 @@ impl Desk {
         );
         self.reply(msg, text).await
     }
+}
 
+impl Intake {
     /// Why this report shows an owner at the end of their patience, if it does:
     /// the words of a `[[mood]]` rule, or a third report of the same problem
     /// (`earlier`: how many reports of it came before this one).
@@ -228,5 +230,37 @@ impl Desk {
         }
         tracing::info!(ticket = t.id.get(), reason, "owner upset");
         Ok(())
+    }
+}
+
+impl Workflow {
+    /// A star button under "请为本次服务打分".
+    pub async fn rate(
+        &self,
+        ticket: TicketId,
+        round: Option<i64>,
+        stars: i64,
+        from: &crate::domain::Actor,
+    ) -> Result<CallbackAnswer> {
+        let rating = match Rating::new(stars) {
+            Ok(r) => r,
+            Err(e) => return Ok(CallbackAnswer::alert(self.ticket_error(&e))),
+        };
+        match self
+            .change_ticket(ticket, from, |t| t.rate(from.id, rating, round))
+            .await?
+        {
+            // One voice with the message that follows: an unhappy rating is
+            // apologised for, not thanked for.
+            Ok(_) if rating.is_unhappy() => Ok(CallbackAnswer::toast(self.t().label_with(
+                "toast_rated_unhappy",
+                &[("stars", &rating.stars().to_string())],
+            ))),
+            Ok(_) => Ok(CallbackAnswer::toast(self.t().label_with(
+                "toast_rated",
+                &[("stars", &rating.stars().to_string())],
+            ))),
+            Err(e) => Ok(CallbackAnswer::alert(self.ticket_error(&e))),
+        }
     }
 }

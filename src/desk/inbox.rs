@@ -1,7 +1,7 @@
 //! Updates the desk could not handle: after the last attempt, staff are told once
 //! and the person who wrote gets an apology instead of silence.
 
-use super::{Desk, Result, render::excerpt};
+use super::{Admin, Result, render::excerpt};
 use crate::domain::outgoing::{Lane, Outgoing};
 
 /// What the edge knows of an update that failed every attempt.
@@ -16,7 +16,7 @@ pub struct FailedUpdate {
     pub error: String,
 }
 
-impl Desk {
+impl Admin {
     /// Move a failed update to the dead letters and tell staff, once. Returns
     /// false if it was already a dead letter (nobody is told twice).
     pub async fn dead_letter(&self, f: &FailedUpdate) -> Result<bool> {

@@ -14,7 +14,7 @@ use chrono::Duration;
 
 use super::place::building_location;
 use super::render::{ack_tag, staff_tag};
-use super::{CallbackAnswer, Desk, Incoming, Result};
+use super::{CallbackAnswer, Context, Incoming, Intake, Result};
 use crate::domain::action::{Action, SortChoice};
 use crate::domain::media::{Media, MediaKind};
 use crate::domain::outgoing::{Button, Lane, Outgoing};
@@ -26,7 +26,7 @@ use crate::storage::{MediaRole, NewTicket, Tx, Unsorted};
 /// quietly (an album, or three shots in a row, are thanked for once).
 const QUIET_SECONDS: i64 = 120;
 
-impl Desk {
+impl Intake {
     /// Keep the photo of `msg` with ticket `t` and show it to staff. Returns
     /// false if it was kept already (a re-delivered update).
     pub(super) async fn keep_media(
@@ -78,7 +78,7 @@ impl Desk {
     /// goes with that ticket. False if there is no such ticket.
     pub(super) async fn media_follow_up(&self, msg: &Incoming, media: &Media) -> Result<bool> {
         let now = self.now();
-        let since = now - Duration::minutes(self.settings().desk.follow_up_minutes);
+        let since = now - Duration::minutes(self.desk.follow_up_minutes);
         let Some(t) = self
             .store()
             .recent_ticket_of(msg.from.id, msg.chat_id, since)
@@ -170,7 +170,7 @@ impl Desk {
         reply: &str,
     ) -> Result<()> {
         let now = self.now();
-        let window = now - Duration::minutes(self.settings().desk.follow_up_minutes);
+        let window = now - Duration::minutes(self.desk.follow_up_minutes);
         let ask = self
             .store()
             .unsorted_count(msg.from.id, msg.chat_id, window)
@@ -445,7 +445,7 @@ impl Desk {
     /// The owner's voice message waiting for staff, if one came just before
     /// `msg`: a ticket opened from `msg` takes it along ([`Desk::absorb_unsorted`]).
     pub(super) async fn pending_voice(&self, msg: &Incoming) -> Result<Option<Unsorted>> {
-        let since = self.now() - Duration::minutes(self.settings().desk.follow_up_minutes);
+        let since = self.now() - Duration::minutes(self.desk.follow_up_minutes);
         Ok(self
             .store()
             .open_unsorted_of(msg.from.id, msg.chat_id, since)
@@ -499,65 +499,6 @@ impl Desk {
         }
         Ok(())
     }
-
-    /// The new ticket's post in the staff group (or to each admin), with its buttons.
-    pub(super) async fn post_ticket_to_staff(
-        &self,
-        tx: &mut Tx,
-        ticket: &Ticket,
-        group: Option<&str>,
-        lane: Lane,
-    ) -> Result<()> {
-        let now = self.now();
-        for target in self.staff_targets() {
-            let tag = if Some(target) == self.staff_chat() {
-                staff_tag(ticket)
-            } else {
-                format!("{}:{target}", staff_tag(ticket))
-            };
-            tx.enqueue(
-                &Outgoing::send(target, self.staff_text(ticket, group))
-                    .keyboard(self.staff_keyboard(ticket))
-                    .tag(tag)
-                    .lane(lane),
-                now,
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// A ticket as reported, with the service standard's deadlines from now.
-    pub(super) fn new_ticket(
-        &self,
-        source: (i64, i64),
-        reporter: &Actor,
-        text: String,
-        intent: Intent,
-        category: Option<String>,
-        (location, location_source): (Option<Location>, Option<&'static str>),
-    ) -> NewTicket {
-        let now = self.now();
-        let priority = Priority::for_intent(intent);
-        // Emergencies run round the clock; the rest in office hours.
-        let (respond_by, resolve_by) =
-            self.standard()
-                .deadlines(intent, priority, now, self.calendar());
-        NewTicket {
-            source_chat: source.0,
-            source_message: source.1,
-            reporter: reporter.clone(),
-            text,
-            intent,
-            category,
-            location,
-            location_source,
-            priority,
-            respond_by,
-            resolve_by,
-            created_at: now,
-        }
-    }
 }
 
 /// The voice message of an unsorted message goes with the ticket it became.
@@ -582,7 +523,7 @@ async fn keep_unsorted_file(
     Ok(())
 }
 
-impl Desk {
+impl Intake {
     fn unsorted_place(&self, chat: i64, group: Option<&str>) -> String {
         match (chat < 0, group) {
             (true, Some(g)) => g.to_string(),
@@ -644,4 +585,56 @@ impl Desk {
 
 fn media_icon(m: &Media) -> &'static str {
     if m.kind.is_spoken() { "🎤" } else { "📷" }
+}
+
+impl Context {
+    /// The new ticket's post in the staff group (or to each admin), with its buttons.
+    pub(super) async fn post_ticket_to_staff(
+        &self,
+        tx: &mut Tx,
+        ticket: &Ticket,
+        group: Option<&str>,
+        lane: Lane,
+    ) -> Result<()> {
+        let now = self.now();
+        for target in self.staff_targets() {
+            let tag = if Some(target) == self.staff_chat() {
+                staff_tag(ticket)
+            } else {
+                format!("{}:{target}", staff_tag(ticket))
+            };
+            tx.enqueue(
+                &Outgoing::send(target, self.staff_text(ticket, group))
+                    .keyboard(self.staff_keyboard(ticket))
+                    .tag(tag)
+                    .lane(lane),
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A ticket as reported now, under this desk's service standard and hours.
+    pub(super) fn new_ticket(
+        &self,
+        source: (i64, i64),
+        reporter: &Actor,
+        text: String,
+        intent: Intent,
+        category: Option<String>,
+        (location, location_source): (Option<Location>, Option<&'static str>),
+    ) -> NewTicket {
+        NewTicket::reported(
+            source,
+            reporter,
+            text,
+            intent,
+            category,
+            (location, location_source),
+            &self.standard(),
+            self.calendar(),
+            self.now(),
+        )
+    }
 }

@@ -12,14 +12,13 @@
 use chrono::Duration;
 
 use super::render::staff_tag;
-use super::{CallbackAnswer, Desk, Incoming, Result};
+use super::{CallbackAnswer, Incoming, Intake, Result, Workflow};
 use crate::domain::Location;
-use crate::domain::action::Action;
 use crate::domain::intent::{Classification, Intent};
 use crate::domain::outgoing::{Button, Keyboard, Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, Priority, Status, Ticket, TicketId};
 
-impl Desk {
+impl Intake {
     /// Is this report one of a shared problem in `building` already reported?
     /// Then it joins that ticket (and true is returned).
     pub(super) async fn join_shared(
@@ -29,7 +28,7 @@ impl Desk {
         location: Option<&Location>,
         group: Option<&str>,
     ) -> Result<bool> {
-        let merge = &self.settings().merge;
+        let merge = &self.merge;
         let (Some(category), Some(building)) = (
             c.category.as_deref(),
             location.and_then(|l| l.building.as_deref()),
@@ -211,7 +210,17 @@ impl Desk {
         }
         Ok(())
     }
+}
 
+/// The keyboard under an acknowledgement, with 我也有这个问题 added.
+pub(super) fn with_button(mut keyboard: Keyboard, button: Option<Button>) -> Keyboard {
+    if let Some(b) = button {
+        keyboard.push(vec![b]);
+    }
+    keyboard
+}
+
+impl Workflow {
     /// `/split N <who>`: a reporter merged into ticket N by mistake (their own
     /// flat's light, not the corridor's) gets a ticket of their own, opened from
     /// their own words; one who only pressed 我也有这个问题 is taken off.
@@ -364,20 +373,6 @@ impl Desk {
         self.commit(tx).await
     }
 
-    /// The button under a shared ticket's acknowledgement in a group.
-    pub(super) fn me_too_button(&self, t: &Ticket) -> Option<Button> {
-        let shared = t
-            .category
-            .as_deref()
-            .is_some_and(|c| self.settings().merge.categories.iter().any(|m| m == c));
-        (shared
-            && self.settings().merge.minutes > 0
-            && t.source_chat < 0
-            && t.status.is_active()
-            && t.intent != Intent::Emergency)
-            .then(|| Button::action(self.t().label("button_me_too"), Action::MeToo(t.id)))
-    }
-
     /// Finished: everyone who reported it hears so, where they reported it.
     pub(super) async fn tell_co_reporters_done(
         &self,
@@ -413,12 +408,4 @@ impl Desk {
         }
         Ok(())
     }
-}
-
-/// The keyboard under an acknowledgement, with 我也有这个问题 added.
-pub(super) fn with_button(mut keyboard: Keyboard, button: Option<Button>) -> Keyboard {
-    if let Some(b) = button {
-        keyboard.push(vec![b]);
-    }
-    keyboard
 }

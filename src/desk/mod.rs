@@ -7,6 +7,7 @@
 //! the message that opened them and every reply is tagged by what it answers.
 
 mod broadcast;
+mod context;
 mod escalation;
 mod fees;
 mod followup;
@@ -18,31 +19,31 @@ mod place;
 mod render;
 mod room;
 pub mod router;
+mod services;
 mod setup;
 mod staff;
 mod survey;
 mod wording;
 
 pub use crate::domain::command::TicketListKind;
+pub use context::Context;
 pub use fees::FeeRun;
 pub use inbox::FailedUpdate;
 pub use render::excerpt;
 pub use router::{Routed, press, route};
+pub use services::{Admin, Intake, Notices, Workflow};
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
-use tokio::sync::Notify;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 
 use crate::configuration::Settings;
-use crate::domain::calendar::OfficeHours;
+use crate::domain::Classifier;
+use crate::domain::Clock;
+use crate::domain::action::Action;
 use crate::domain::media::Media;
-use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::templates::Templates;
-use crate::domain::ticket::Actor;
-use crate::domain::{Classifier, Clock};
-use crate::storage::{StorageError, Store, Tx};
+use crate::domain::ticket::{Actor, TicketId};
+use crate::storage::{StorageError, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -114,31 +115,26 @@ impl CallbackAnswer {
     }
 }
 
-/// The desk's shared state. Cheap to clone.
+/// The façade the edges (Telegram, the console, the workers) hold: the shared
+/// context, reached through `Deref` so `desk.now()` and `desk.store()` read as
+/// before, and the whole settings for edges that ask (no use case reads them).
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct Desk {
-    inner: Arc<Inner>,
+    ctx: Arc<Context>,
+    settings: Arc<Settings>,
+    intake: Intake,
+    workflow: Workflow,
+    notices: Notices,
+    admin: Admin,
 }
 
-struct Inner {
-    store: Store,
-    classifier: Arc<Classifier>,
-    templates: Templates,
-    settings: Settings,
-    tz: Tz,
-    /// When ordinary service clocks run (`[service] hours`).
-    calendar: OfficeHours,
-    clock: Arc<dyn Clock>,
-    /// The bot's @username, for deep links into a private chat.
-    bot_username: String,
-    /// Rung after every commit that queued messages, so the worker sends at once.
-    outbox_wake: Arc<Notify>,
-    /// Staff and admins from the config; staff added at run time live in the store.
-    config_staff: HashSet<i64>,
-    /// The staff group: the config's `staff_chat` at first, replaced at build by
-    /// the one remembered in the store and at run time by `/set_staff_group`.
-    /// Read on every message, written almost never; never held across an await.
-    staff_chat: RwLock<Option<i64>>,
+impl std::ops::Deref for Desk {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
 }
 
 impl Desk {
@@ -150,264 +146,192 @@ impl Desk {
         clock: Arc<dyn Clock>,
         bot_username: String,
     ) -> Self {
-        let tz = settings.timezone().unwrap_or(chrono_tz::Asia::Shanghai);
-        // Checked when the settings were loaded; round the clock if not.
-        let calendar = settings
-            .service
-            .calendar(tz)
-            .unwrap_or_else(|_| OfficeHours::always(tz));
-        let config_staff = settings
-            .desk
-            .staff
-            .iter()
-            .chain(&settings.desk.admins)
-            .copied()
-            .collect();
-        let staff_chat = RwLock::new(settings.desk.staff_chat);
+        let ctx = Arc::new(Context::new(
+            store,
+            classifier,
+            templates,
+            &settings,
+            clock,
+            bot_username,
+        ));
+        let workflow = Workflow { ctx: ctx.clone() };
+        let intake = Intake {
+            ctx: ctx.clone(),
+            workflow: workflow.clone(),
+            flood: settings.flood.clone(),
+        };
+        let notices = Notices {
+            ctx: ctx.clone(),
+            notices: settings.notices.clone(),
+            fees: settings.fees.clone(),
+        };
+        let admin = Admin {
+            ctx: ctx.clone(),
+            buildings: settings.building.clone(),
+        };
         Self {
-            inner: Arc::new(Inner {
-                store,
-                classifier,
-                templates,
-                settings,
-                tz,
-                calendar,
-                clock,
-                bot_username,
-                outbox_wake: Arc::new(Notify::new()),
-                config_staff,
-                staff_chat,
-            }),
+            ctx,
+            settings: Arc::new(settings),
+            intake,
+            workflow,
+            notices,
+            admin,
         }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
-    pub fn classifier(&self) -> &Classifier {
-        &self.inner.classifier
     }
 
     pub fn settings(&self) -> &Settings {
-        &self.inner.settings
+        &self.settings
     }
 
-    pub fn outbox_wake(&self) -> Arc<Notify> {
-        self.inner.outbox_wake.clone()
+    pub fn intake(&self) -> &Intake {
+        &self.intake
     }
 
-    pub fn now(&self) -> DateTime<Utc> {
-        self.inner.clock.now()
+    pub fn workflow(&self) -> &Workflow {
+        &self.workflow
     }
 
-    pub fn clock(&self) -> Arc<dyn Clock> {
-        self.inner.clock.clone()
+    pub fn notices(&self) -> &Notices {
+        &self.notices
     }
 
-    /// The bot's @username (without the @): commands addressed to it are ours.
-    pub fn bot_username(&self) -> &str {
-        &self.inner.bot_username
+    pub fn admin(&self) -> &Admin {
+        &self.admin
     }
 
-    pub fn tz(&self) -> Tz {
-        self.inner.tz
-    }
-
-    /// The handbook's time limits (`[service]`).
-    pub(crate) fn standard(&self) -> crate::domain::service::ServiceStandard {
-        use chrono::Duration;
-        let s = &self.inner.settings.service;
-        crate::domain::service::ServiceStandard {
-            respond: Duration::minutes(s.respond_minutes),
-            emergency_respond: Duration::minutes(s.emergency_respond_minutes),
-            resolve: Duration::hours(s.resolve_hours),
-            complaint_answer: Duration::hours(s.complaint_answer_hours),
-        }
-    }
-
-    /// Office hours, for ordinary service clocks.
-    pub(crate) fn calendar(&self) -> &OfficeHours {
-        &self.inner.calendar
-    }
-
-    pub(crate) fn t(&self) -> &Templates {
-        &self.inner.templates
-    }
-
-    pub fn is_admin(&self, user: i64) -> bool {
-        self.inner.settings.is_admin(user)
-    }
-
-    /// Staff from the config, or added by an admin at run time.
-    pub async fn is_staff(&self, user: i64) -> Result<bool> {
-        Ok(self.inner.config_staff.contains(&user) || self.inner.store.is_staff(user).await?)
-    }
-
-    /// The staff group now: `/set_staff_group`'s choice, else the config's.
-    pub fn staff_chat(&self) -> Option<i64> {
-        *self
-            .inner
-            .staff_chat
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Where staff are told things: the staff group, or, until one is set, each
-    /// admin in private (a private chat's id is the user's id), so nothing staff
-    /// must hear of is dropped for want of a group.
-    pub(crate) fn staff_targets(&self) -> Vec<i64> {
-        match self.staff_chat() {
-            Some(chat) => vec![chat],
-            None => self.inner.settings.desk.admins.clone(),
-        }
-    }
-
-    /// One message for staff, once per `tag`: to the staff group, or a copy for
-    /// each admin in private (tagged `<tag>:<admin>`) while there is no group.
-    pub(crate) fn to_staff(&self, tag: &str, text: &str) -> Vec<Outgoing> {
-        self.staff_targets()
-            .into_iter()
-            .map(|target| {
-                let tag = if Some(target) == self.staff_chat() {
-                    tag.to_string()
-                } else {
-                    format!("{tag}:{target}")
-                };
-                Outgoing::send(target, text).tag(tag)
-            })
-            .collect()
-    }
-
-    /// Bind the `[[building]]` groups of the config (they win over earlier /bind).
-    pub async fn bind_configured_buildings(&self) -> Result<()> {
+    /// One tick of the clock: housekeeping, the service clocks (escalation,
+    /// follow-up), then outage reminders, "已恢复" notices and fee reminders that
+    /// fell due. Each step is keyed so a repeat after a crash is a no-op.
+    pub async fn tick(&self) -> Result<()> {
         let now = self.now();
-        for b in &self.inner.settings.building {
-            self.inner
-                .store
-                .bind_building(b.chat, &b.name, "config", None, now)
-                .await?;
-        }
-        Ok(())
+        self.prune(now).await;
+        self.workflow.escalate().await?;
+        self.workflow.follow_up_unrated().await?;
+        self.notices.tick(now).await
     }
+}
 
-    /// Commit and wake the sender.
-    async fn commit(&self, tx: Tx) -> Result<()> {
-        tx.commit().await?;
-        self.inner.outbox_wake.notify_one();
-        Ok(())
-    }
-
-    /// Answer `msg` with `text` (once, however often `msg` arrives).
-    pub async fn reply(&self, msg: &Incoming, text: impl Into<String>) -> Result<()> {
-        let mut tx = self.inner.store.begin().await?;
-        tx.enqueue(
-            &Outgoing::send(msg.chat_id, text)
-                .reply_to(msg.message_id)
-                .tag(msg.reply_tag()),
-            self.now(),
-        )
-        .await?;
-        self.commit(tx).await
-    }
-
-    /// Queue one message on its own.
-    async fn post(&self, out: Outgoing) -> Result<()> {
-        let mut tx = self.inner.store.begin().await?;
-        tx.enqueue(&out, self.now()).await?;
-        self.commit(tx).await
-    }
-
-    /// The polite refusal for someone who is not staff.
-    pub async fn refuse(&self, msg: &Incoming) -> Result<()> {
-        self.reply(msg, self.t().render("refuse_not_staff", &[]))
-            .await
-    }
-
-    /// The staff group or a private chat: where details may be shown.
-    pub fn is_staff_place(&self, msg: &Incoming) -> bool {
-        msg.is_private() || Some(msg.chat_id) == self.staff_chat()
-    }
-
-    /// A staff command typed where owners read: it is not run, the sender is told
-    /// where to ask, and the command (which may carry a note, a room or a phone
-    /// number) is taken down when the bot may delete messages there.
-    pub async fn not_here(&self, msg: &Incoming) -> Result<()> {
-        self.refuse_in_group(msg, "staff_command_elsewhere", true)
-            .await
-    }
-
-    /// Answer `msg` in its group with template `key` and, when `take_down`, ask
-    /// Telegram to delete it (it may hold private details): the deletion goes
-    /// first, before anything else queued for that group.
-    pub(crate) async fn refuse_in_group(
-        &self,
-        msg: &Incoming,
-        key: &str,
-        take_down: bool,
-    ) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.inner.store.begin().await?;
-        tx.enqueue(
-            &Outgoing::send(msg.chat_id, self.t().render(key, &[]))
-                .reply_to(msg.message_id)
-                .tag(msg.reply_tag()),
-            now,
-        )
-        .await?;
-        if take_down {
-            tx.enqueue(
-                &Outgoing::delete_message(msg.chat_id, msg.message_id)
-                    .tag(format!("del:{}:{}", msg.chat_id, msg.message_id))
-                    .lane(Lane::Emergency),
-                now,
-            )
-            .await?;
-        }
-        self.commit(tx).await
-    }
-
-    /// A deep link that opens a private chat with the bot about ticket `n`.
-    fn deep_link(&self, payload: &str) -> String {
-        format!("https://t.me/{}?start={payload}", self.inner.bot_username)
-    }
-
-    /// The bot was removed from a group: forget the binding.
-    pub async fn on_removed_from_chat(&self, chat_id: i64) -> Result<Option<String>> {
-        let name = self.inner.store.unbind_building(chat_id).await?;
-        if let Some(name) = &name {
-            let now = self.now();
-            let mut tx = self.inner.store.begin().await?;
-            for out in self.to_staff(
-                &format!("removed:{chat_id}:{}", now.timestamp()),
-                &self.t().staff(
-                    "removed_from_group",
-                    &[("building", name), ("chat", &chat_id.to_string())],
-                ),
-            ) {
-                tx.enqueue(&out, now).await?;
+impl Desk {
+    /// A pressed button. Who may press it is checked by the caller (see
+    /// `router::press`); a star button checks that its presser is the reporter.
+    pub async fn press(&self, from: &Actor, action: Action) -> Result<CallbackAnswer> {
+        match action {
+            Action::Rate {
+                ticket,
+                round,
+                stars,
+            } => self.workflow.rate(ticket, round, stars, from).await,
+            Action::Sort { unsorted, choice } => {
+                self.intake.sort_unsorted(from, unsorted, choice).await
             }
-            self.commit(tx).await?;
+            Action::MeToo(id) => self.intake.me_too(from, id).await,
+            Action::Claim(id) => {
+                let outcome = self
+                    .workflow
+                    .change_ticket(id, from, |t| Ok(vec![t.claim(from)?]))
+                    .await?;
+                Ok(match outcome {
+                    Ok(t) => CallbackAnswer::toast(
+                        self.t()
+                            .label_with("toast_claimed", &[("ticket", &t.id.to_string())]),
+                    ),
+                    Err(e) => CallbackAnswer::alert(self.ticket_error(&e)),
+                })
+            }
+            Action::Done(id) => {
+                let admin = self.is_admin(from.id);
+                let outcome = self
+                    .workflow
+                    .change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?]))
+                    .await?;
+                Ok(match outcome {
+                    Ok(t) => CallbackAnswer::toast(
+                        self.t()
+                            .label_with("toast_done", &[("ticket", &t.id.to_string())]),
+                    ),
+                    Err(e) => CallbackAnswer::alert(self.ticket_error(&e)),
+                })
+            }
+            // Room buttons name the request they were shown with.
+            Action::Room { request, confirm } => {
+                self.intake.decide_room(from, request, confirm).await
+            }
         }
-        Ok(name)
     }
+}
 
-    /// A group became a supergroup with a new id.
-    pub async fn on_chat_migrated(&self, old: i64, new: i64) -> Result<()> {
-        self.inner.store.migrate_chat(old, new).await?;
-        tracing::info!(
-            old,
-            new,
-            "group migrated to a supergroup; bindings and tickets follow"
-        );
-        Ok(())
-    }
-
-    fn lane_for(&self, urgent: bool) -> Lane {
-        if urgent {
-            Lane::Emergency
-        } else {
-            Lane::Interactive
+impl Desk {
+    /// Retention: forget handled updates and finished outbox rows older than
+    /// `[database] retention_days`, and chat holds that ended. A failure is logged:
+    /// it must not stop the reminders of this tick.
+    /// Housekeeping of the whole store, no use case's: so it stays on the façade.
+    async fn prune(&self, now: DateTime<Utc>) {
+        let days = self.settings.database.retention_days;
+        if let Some(before) = (days > 0)
+            .then(|| now.checked_sub_signed(Duration::days(i64::from(days))))
+            .flatten()
+        {
+            if let Err(e) = self.store().inbox_prune(before).await {
+                tracing::warn!(error = %e, "could not prune the inbox");
+            }
+            // A few batches a tick: a large backlog goes over several ticks.
+            for _ in 0..20 {
+                match self.store().outbox_prune(before).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not prune the outbox");
+                        break;
+                    }
+                }
+            }
         }
+        if let Err(e) = self.store().chat_holds_prune(now).await {
+            tracing::warn!(error = %e, "could not forget ended chat holds");
+        }
+    }
+}
+
+/// The outbox worker needs only the notices service; a desk hands it over.
+impl From<Desk> for Notices {
+    fn from(desk: Desk) -> Self {
+        desk.notices.clone()
+    }
+}
+
+/// Forward a use case to the service that owns it, for edges and tests that
+/// call it on the desk.
+macro_rules! forward {
+    ($($service:ident: $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
+        pub async fn $name(&self, $($arg: $ty),*) -> $ret {
+            self.$service.$name($($arg),*).await
+        }
+    )*};
+}
+
+impl Desk {
+    forward! {
+        intake: on_message(msg: &Incoming) -> Result<()>;
+        intake: start(msg: &Incoming, payload: &str) -> Result<()>;
+        workflow: claim(msg: &Incoming, id: TicketId) -> Result<()>;
+        workflow: finish(msg: &Incoming, id: TicketId, summary: Option<String>) -> Result<()>;
+        workflow: transfer(msg: &Incoming, id: TicketId, to: Option<&str>) -> Result<()>;
+        workflow: reclassify(msg: &Incoming, id: TicketId, words: &[String]) -> Result<()>;
+        workflow: show_ticket(msg: &Incoming, id: TicketId) -> Result<()>;
+        workflow: list_tickets(msg: &Incoming, kind: TicketListKind) -> Result<()>;
+        workflow: stats(msg: &Incoming, days: i64) -> Result<()>;
+        workflow: rate(ticket: TicketId, round: Option<i64>, stars: i64, from: &Actor) -> Result<CallbackAnswer>;
+        notices: outage(msg: &Incoming, args: &str) -> Result<()>;
+        notices: on_poll(poll_id: &str, counts: &[u64]) -> Result<()>;
+        notices: broadcast_settled(broadcast_id: i64) -> Result<()>;
+        admin: staff_add(msg: &Incoming, user: Option<i64>, name: Option<&str>) -> Result<()>;
+        admin: groups(msg: &Incoming) -> Result<()>;
+        admin: load_remembered_state() -> Result<()>;
+        admin: bind_configured_buildings() -> Result<()>;
+        admin: on_removed_from_chat(chat_id: i64) -> Result<Option<String>>;
+        admin: on_chat_migrated(old: i64, new: i64) -> Result<()>;
+        admin: on_added_to_chat(chat_id: i64, title: &str, at: DateTime<Utc>) -> Result<()>;
+        admin: warn_privacy_mode(bot_username: &str) -> Result<()>;
+        admin: dead_letter(f: &FailedUpdate) -> Result<bool>;
     }
 }

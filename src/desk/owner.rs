@@ -5,17 +5,17 @@ use chrono::Duration;
 
 use super::place::{names_another_room, with_building_from};
 use super::render::ack_tag;
-use super::{CallbackAnswer, Desk, Incoming, Result};
+use super::{Incoming, Intake, Result};
 use crate::domain::Location;
 use crate::domain::intent::{Classification, Intent, Utility};
 use crate::domain::outgoing::Outgoing;
-use crate::domain::ticket::{EventKind, Priority, Rating, Ticket, TicketId};
+use crate::domain::ticket::{EventKind, Priority, Ticket, TicketId};
 use crate::storage::TicketFilter;
 
 /// How long after `/start t<N>` an owner's private messages belong to ticket N.
 const PRIVATE_CONTEXT_MINUTES: i64 = 30;
 
-impl Desk {
+impl Intake {
     /// Any non-command message from anyone: classify it and act, or stay silent.
     pub async fn on_message(&self, msg: &Incoming) -> Result<()> {
         // A staff member's photo captioned with a ticket number is the finished job.
@@ -203,7 +203,7 @@ impl Desk {
         group: Option<&str>,
     ) -> Result<()> {
         let now = self.now();
-        let flood = &self.settings().flood;
+        let flood = &self.flood;
         let urgent = c.intent == Intent::Emergency;
         // The same report again, within the window: it is the same ticket (unless
         // it names another room: a landlord's second flat is a second ticket).
@@ -430,7 +430,7 @@ impl Desk {
 
     /// "是3栋501" shortly after a report with no place completes that report.
     async fn complete_location(&self, msg: &Incoming, location: Location) -> Result<bool> {
-        let since = self.now() - Duration::minutes(self.settings().desk.follow_up_minutes);
+        let since = self.now() - Duration::minutes(self.desk.follow_up_minutes);
         let Some(ticket) = self
             .store()
             .ticket_missing_location(msg.from.id, msg.chat_id, since)
@@ -442,6 +442,7 @@ impl Desk {
         let location = with_building_from(location, ticket.location.as_ref());
         let actor = msg.from.clone();
         let outcome = self
+            .workflow
             .change_ticket(ticket.id, &actor, |t| Ok(vec![t.locate(location.clone())?]))
             .await?;
         if outcome.is_ok() {
@@ -545,11 +546,12 @@ impl Desk {
         if ticket.location.is_none()
             && let Some(location) = self.classifier().classify(&msg.text).location
         {
-            self.change_ticket(ticket.id, &msg.from, |t| {
-                Ok(vec![t.locate(location.clone())?])
-            })
-            .await?
-            .ok();
+            self.workflow
+                .change_ticket(ticket.id, &msg.from, |t| {
+                    Ok(vec![t.locate(location.clone())?])
+                })
+                .await?
+                .ok();
         }
         let mut tx = self.store().begin().await?;
         tx.add_event(ticket.id, Some(&msg.from), &EventKind::OwnerDetails, now)
@@ -683,36 +685,6 @@ impl Desk {
             text.push('\n');
         }
         self.reply(msg, text.trim_end()).await
-    }
-
-    /// A star button under "请为本次服务打分".
-    pub async fn rate(
-        &self,
-        ticket: TicketId,
-        round: Option<i64>,
-        stars: i64,
-        from: &crate::domain::Actor,
-    ) -> Result<CallbackAnswer> {
-        let rating = match Rating::new(stars) {
-            Ok(r) => r,
-            Err(e) => return Ok(CallbackAnswer::alert(self.ticket_error(&e))),
-        };
-        match self
-            .change_ticket(ticket, from, |t| t.rate(from.id, rating, round))
-            .await?
-        {
-            // One voice with the message that follows: an unhappy rating is
-            // apologised for, not thanked for.
-            Ok(_) if rating.is_unhappy() => Ok(CallbackAnswer::toast(self.t().label_with(
-                "toast_rated_unhappy",
-                &[("stars", &rating.stars().to_string())],
-            ))),
-            Ok(_) => Ok(CallbackAnswer::toast(self.t().label_with(
-                "toast_rated",
-                &[("stars", &rating.stars().to_string())],
-            ))),
-            Err(e) => Ok(CallbackAnswer::alert(self.ticket_error(&e))),
-        }
     }
 }
 

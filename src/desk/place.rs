@@ -1,10 +1,10 @@
 //! Where a report is about: the message's own words, else the owner's confirmed
 //! room, else the building whose group it was written in.
 
-use super::{Desk, Result};
+use super::{Context, Result};
 use crate::domain::Location;
 
-impl Desk {
+impl Context {
     /// The place of a report by `user` in `group` (the group's building name),
     /// and where it came from (`message`, `owner`, `group`).
     pub(super) async fn report_location(

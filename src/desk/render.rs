@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Desk;
+use super::Context;
 use crate::domain::Location;
 use crate::domain::action::Action;
 use crate::domain::intent::Intent;
@@ -29,7 +29,7 @@ pub(crate) fn staff_tag(t: &Ticket) -> String {
     format!("t{}:staff", t.id.get())
 }
 
-impl Desk {
+impl Context {
     /// A category's name: the catalogue's `[categories]` (a translation) first,
     /// else the rules' own label.
     pub(crate) fn category_label(&self, category: Option<&str>) -> String {
@@ -94,7 +94,7 @@ impl Desk {
         out
     }
 
-    /// The flat a fee is for, as [`Desk::location_label`] writes places.
+    /// The flat a fee is for, as [`Context::location_label`] writes places.
     pub(crate) fn fee_location(&self, fee: &crate::domain::fees::FeeRow) -> String {
         Location::new(
             Some(fee.building.clone()),
@@ -161,7 +161,7 @@ impl Desk {
     /// The reply under the owner's message. In a group it names no room and no
     /// person: neighbours see the number, the category and the state, nothing else.
     pub(crate) fn ack_text(&self, t: &Ticket, private: bool) -> String {
-        let svc = &self.settings().service;
+        let svc = &self.service;
         let location = match (&t.location, private) {
             (Some(l), true) => format!(",{}", self.location_label(l)),
             _ => String::new(),
@@ -356,5 +356,21 @@ impl Desk {
                 .unwrap_or_default(),
             overdue
         )
+    }
+}
+
+impl Context {
+    /// The button under a shared ticket's acknowledgement in a group.
+    pub(super) fn me_too_button(&self, t: &Ticket) -> Option<Button> {
+        let shared = t
+            .category
+            .as_deref()
+            .is_some_and(|c| self.merge.categories.iter().any(|m| m == c));
+        (shared
+            && self.merge.minutes > 0
+            && t.source_chat < 0
+            && t.status.is_active()
+            && t.intent != Intent::Emergency)
+            .then(|| Button::action(self.t().label("button_me_too"), Action::MeToo(t.id)))
     }
 }

@@ -1,14 +1,14 @@
 //! Registering an owner's room: the owner asks with `/room` in private, staff
 //! confirm or reject it with the buttons under the request.
 
-use super::{CallbackAnswer, Desk, Incoming, Result};
+use super::{CallbackAnswer, Incoming, Intake, Result};
 use crate::domain::Location;
 use crate::domain::action::Action;
 use crate::domain::outgoing::{Button, Outgoing};
 use crate::domain::ticket::Actor;
 use crate::storage::RoomDecision;
 
-impl Desk {
+impl Intake {
     /// `/room 3-2-501`: ask staff to confirm the owner's room. Only in private:
     /// in a group it would tell the neighbours where the owner lives, so there the
     /// room is neither echoed nor registered, and the message is taken down when

@@ -72,7 +72,7 @@ pub async fn route(desk: &Desk, msg: &Incoming) -> Result<Routed> {
             }
         }
         None => {
-            desk.on_message(msg).await?;
+            desk.intake().on_message(msg).await?;
             Ok(Routed::Text)
         }
     }
@@ -91,45 +91,49 @@ async fn sender_is_staff(desk: &Desk, msg: &Incoming) -> bool {
 
 async fn run_owner(desk: &Desk, msg: &Incoming, cmd: &OwnerCommand) -> Result<()> {
     match cmd {
-        OwnerCommand::Start(payload) => desk.start(msg, payload).await,
+        OwnerCommand::Start(payload) => desk.intake().start(msg, payload).await,
         OwnerCommand::Help => {
             let staff = desk.is_staff(msg.from.id).await.unwrap_or(false);
             desk.reply(msg, desk.t().help(staff)).await
         }
-        OwnerCommand::MyTickets => desk.my_tickets(msg).await,
-        OwnerCommand::Room(arg) => desk.request_room(msg, arg).await,
-        OwnerCommand::Id => desk.show_ids(msg).await,
+        OwnerCommand::MyTickets => desk.intake().my_tickets(msg).await,
+        OwnerCommand::Room(arg) => desk.intake().request_room(msg, arg).await,
+        OwnerCommand::Id => desk.admin().show_ids(msg).await,
     }
 }
 
 async fn run_staff(desk: &Desk, msg: &Incoming, cmd: &StaffCommand) -> Result<()> {
     use StaffCommand as S;
     match cmd {
-        S::Claim(id) => desk.claim(msg, *id).await,
-        S::Done { ticket, summary } => desk.finish(msg, *ticket, summary.clone()).await,
-        S::Transfer { ticket, to } => desk.transfer(msg, *ticket, to.as_deref()).await,
-        S::Note { ticket, text } => desk.note(msg, *ticket, text.as_deref()).await,
-        S::Reopen(id) => desk.reopen(msg, *id).await,
-        S::Reclassify { ticket, words } => desk.reclassify(msg, *ticket, words).await,
-        S::Ticket(id) => desk.show_ticket(msg, *id).await,
-        S::Tickets(kind) => desk.list_tickets(msg, *kind).await,
-        S::Followup { ticket, outcome } => desk.followed_up(msg, *ticket, outcome.as_deref()).await,
-        S::Split { ticket, who } => desk.split(msg, *ticket, who.as_deref()).await,
-        S::Survey(args) => desk.survey(msg, args).await,
-        S::StaffAdd { user, name } => desk.staff_add(msg, *user, name.as_deref()).await,
-        S::StaffRemove(user) => desk.staff_remove(msg, *user).await,
-        S::Bind(name) => desk.bind(msg, name).await,
-        S::Unbind => desk.unbind(msg).await,
-        S::Groups => desk.groups(msg).await,
-        S::Notice(args) => desk.notice(msg, args).await,
-        S::Outage(args) => desk.outage(msg, args).await,
-        S::Outages => desk.outages(msg).await,
-        S::OutageCancel(id) => desk.outage_cancel(msg, *id).await,
-        S::RemindFees(args) => desk.remind_fees(msg, args).await,
-        S::Recall(id) => desk.recall(msg, *id).await,
-        S::Broadcasts => desk.broadcast_log(msg).await,
-        S::Stats(days) => desk.stats(msg, days.unwrap_or(7)).await,
-        S::SetStaffGroup => desk.set_staff_group(msg).await,
+        S::Claim(id) => desk.workflow().claim(msg, *id).await,
+        S::Done { ticket, summary } => desk.workflow().finish(msg, *ticket, summary.clone()).await,
+        S::Transfer { ticket, to } => desk.workflow().transfer(msg, *ticket, to.as_deref()).await,
+        S::Note { ticket, text } => desk.workflow().note(msg, *ticket, text.as_deref()).await,
+        S::Reopen(id) => desk.workflow().reopen(msg, *id).await,
+        S::Reclassify { ticket, words } => desk.workflow().reclassify(msg, *ticket, words).await,
+        S::Ticket(id) => desk.workflow().show_ticket(msg, *id).await,
+        S::Tickets(kind) => desk.workflow().list_tickets(msg, *kind).await,
+        S::Followup { ticket, outcome } => {
+            desk.workflow()
+                .followed_up(msg, *ticket, outcome.as_deref())
+                .await
+        }
+        S::Split { ticket, who } => desk.workflow().split(msg, *ticket, who.as_deref()).await,
+        S::Survey(args) => desk.notices().survey(msg, args).await,
+        S::StaffAdd { user, name } => desk.admin().staff_add(msg, *user, name.as_deref()).await,
+        S::StaffRemove(user) => desk.admin().staff_remove(msg, *user).await,
+        S::Bind(name) => desk.admin().bind(msg, name).await,
+        S::Unbind => desk.admin().unbind(msg).await,
+        S::Groups => desk.admin().groups(msg).await,
+        S::Notice(args) => desk.notices().notice(msg, args).await,
+        S::Outage(args) => desk.notices().outage(msg, args).await,
+        S::Outages => desk.notices().outages(msg).await,
+        S::OutageCancel(id) => desk.notices().outage_cancel(msg, *id).await,
+        S::RemindFees(args) => desk.notices().remind_fees(msg, args).await,
+        S::Recall(id) => desk.notices().recall(msg, *id).await,
+        S::Broadcasts => desk.notices().broadcast_log(msg).await,
+        S::Stats(days) => desk.workflow().stats(msg, days.unwrap_or(7)).await,
+        S::SetStaffGroup => desk.admin().set_staff_group(msg).await,
     }
 }
 

@@ -5,21 +5,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ChatKind, Desk, Incoming, Result};
+use super::{Admin, ChatKind, Incoming, Result};
 use crate::domain::outgoing::Outgoing;
 
 /// The `desk_state` key of the staff group chosen with `/set_staff_group`.
 const STAFF_CHAT_KEY: &str = "staff_chat";
 
-impl Desk {
-    fn set_staff_chat(&self, chat: i64) {
-        *self
-            .inner
-            .staff_chat
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Some(chat);
-    }
-
+impl Admin {
     /// Take up the staff group an admin chose in an earlier run. It overrides the
     /// config's `staff_chat`, which is only the default until someone chooses.
     pub async fn load_remembered_state(&self) -> Result<()> {
@@ -38,7 +30,7 @@ impl Desk {
             );
             return Ok(());
         }
-        if let Some(configured) = self.settings().desk.staff_chat
+        if let Some(configured) = self.desk.staff_chat
             && configured != chat
         {
             tracing::info!(
@@ -165,5 +157,180 @@ impl Desk {
         );
         self.announce_to_staff(&format!("added:{chat_id}:{}", at.timestamp()), text)
             .await
+    }
+}
+
+impl Admin {
+    /// `/staff_add ID [名字]` (admins only). The name is what owners and
+    /// colleagues read (负责人:客服小王) until then and after.
+    pub async fn staff_add(
+        &self,
+        msg: &Incoming,
+        user: Option<i64>,
+        name: Option<&str>,
+    ) -> Result<()> {
+        if !self.is_admin(msg.from.id) {
+            return self
+                .reply(msg, self.t().staff("staff_add_refused", &[]))
+                .await;
+        }
+        let Some(user) = user.filter(|u| *u > 0) else {
+            return self
+                .reply(msg, self.t().staff("staff_add_usage", &[]))
+                .await;
+        };
+        let name = name
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(32).collect::<String>());
+        self.store()
+            .add_staff(user, name.as_deref(), msg.from.id, self.now())
+            .await?;
+        let id = user.to_string();
+        let text = if self.is_staff(user).await? {
+            match self.store().display_name(user).await? {
+                Some(n) => self
+                    .t()
+                    .staff("staff_added", &[("name", &n), ("user", &id)]),
+                None => self.t().staff("staff_added_nameless", &[("user", &id)]),
+            }
+        } else {
+            self.t().staff("staff_add_failed", &[("user", &id)])
+        };
+        self.reply(msg, text).await
+    }
+
+    /// `/staff_remove ID` (admins only)
+    pub async fn staff_remove(&self, msg: &Incoming, user: Option<i64>) -> Result<()> {
+        if !self.is_admin(msg.from.id) {
+            return self
+                .reply(msg, self.t().staff("staff_remove_refused", &[]))
+                .await;
+        }
+        let Some(user) = user else {
+            return self
+                .reply(msg, self.t().staff("staff_remove_usage", &[]))
+                .await;
+        };
+        let removed = self.store().remove_staff(user).await?;
+        let user_id = user.to_string();
+        let id = [("user", user_id.as_str())];
+        let text = if removed {
+            self.t().staff("staff_removed", &id)
+        } else if self.desk.staff.contains(&user) || self.is_admin(user) {
+            self.t().staff("staff_remove_configured", &id)
+        } else {
+            self.t().staff("staff_remove_not_staff", &id)
+        };
+        self.reply(msg, text).await
+    }
+}
+
+impl Admin {
+    /// `/bind 3栋` inside a group.
+    pub async fn bind(&self, msg: &Incoming, name: &str) -> Result<()> {
+        let name = name.trim();
+        if msg.chat_kind != ChatKind::Group {
+            return self.reply(msg, self.t().staff("bind_not_group", &[])).await;
+        }
+        if name.is_empty() || name.chars().count() > 32 {
+            return self.reply(msg, self.t().staff("bind_usage", &[])).await;
+        }
+        if Some(msg.chat_id) == self.staff_chat() {
+            // The staff group shows rooms, names and phone numbers: it must never
+            // become a building group that broadcasts reach.
+            return self
+                .reply(msg, self.t().staff("bind_staff_group", &[]))
+                .await;
+        }
+        self.store()
+            .bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now())
+            .await?;
+        self.reply(msg, self.t().staff("bind_ok", &[("building", name)]))
+            .await
+    }
+
+    /// `/unbind` inside a group.
+    pub async fn unbind(&self, msg: &Incoming) -> Result<()> {
+        let text = match self.store().unbind_building(msg.chat_id).await? {
+            Some(name) => self.t().staff("unbind_ok", &[("building", &name)]),
+            None => self.t().staff("unbind_none", &[]),
+        };
+        self.reply(msg, text).await
+    }
+
+    /// `/groups`
+    pub async fn groups(&self, msg: &Incoming) -> Result<()> {
+        let mut groups = self.store().buildings().await?;
+        if groups.is_empty() {
+            return self.reply(msg, self.t().staff("groups_none", &[])).await;
+        }
+        // 1栋, 2栋, … 10栋: by building number, then by name.
+        groups.sort_by_key(|g| {
+            let number = crate::domain::location::canonical_building(&g.name)
+                .and_then(|b| b.parse::<u32>().ok())
+                .unwrap_or(u32::MAX);
+            (number, g.name.clone(), g.chat_id)
+        });
+        let from_config = self.t().label("from_config");
+        let lines: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                let source = if g.source == "config" {
+                    &from_config
+                } else {
+                    ""
+                };
+                format!("{} · chat {}{source}", g.name, g.chat_id)
+            })
+            .collect();
+        let count = groups.len().to_string();
+        let text = self
+            .t()
+            .staff("groups", &[("count", &count), ("lines", &lines.join("\n"))]);
+        self.reply(msg, text).await
+    }
+}
+
+impl Admin {
+    /// Bind the `[[building]]` groups of the config (they win over earlier /bind).
+    pub async fn bind_configured_buildings(&self) -> Result<()> {
+        let now = self.now();
+        for b in &self.buildings {
+            self.store
+                .bind_building(b.chat, &b.name, "config", None, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The bot was removed from a group: forget the binding.
+    pub async fn on_removed_from_chat(&self, chat_id: i64) -> Result<Option<String>> {
+        let name = self.store.unbind_building(chat_id).await?;
+        if let Some(name) = &name {
+            let now = self.now();
+            let mut tx = self.store.begin().await?;
+            for out in self.to_staff(
+                &format!("removed:{chat_id}:{}", now.timestamp()),
+                &self.t().staff(
+                    "removed_from_group",
+                    &[("building", name), ("chat", &chat_id.to_string())],
+                ),
+            ) {
+                tx.enqueue(&out, now).await?;
+            }
+            self.commit(tx).await?;
+        }
+        Ok(name)
+    }
+
+    /// A group became a supergroup with a new id.
+    pub async fn on_chat_migrated(&self, old: i64, new: i64) -> Result<()> {
+        self.store.migrate_chat(old, new).await?;
+        tracing::info!(
+            old,
+            new,
+            "group migrated to a supergroup; bindings and tickets follow"
+        );
+        Ok(())
     }
 }

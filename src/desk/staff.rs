@@ -7,9 +7,8 @@
 
 use super::render::{ack_tag, staff_tag};
 use super::wording::event_label;
-use super::{CallbackAnswer, Desk, Incoming, Result};
+use super::{Context, Incoming, Result, Workflow};
 use crate::domain::Intent;
-use crate::domain::action::Action;
 use crate::domain::command::{ArgError, TicketListKind};
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::ticket::{Actor, EventKind, EventType, Ticket, TicketError, TicketId};
@@ -20,7 +19,7 @@ const CHANGE_RETRIES: usize = 8;
 /// `/ticket N` shows at most this many of a ticket's photos again.
 const MEDIA_SHOWN: usize = 10;
 
-impl Desk {
+impl Workflow {
     /// Apply `apply` to ticket `id` and store it with its events and messages.
     /// The outer `Result` is for failures of the desk; the inner one is the
     /// domain's answer (e.g. already claimed by someone else), for the user.
@@ -145,7 +144,7 @@ impl Desk {
                     );
                     tx.enqueue(
                         &to_owner(text)
-                            .keyboard(Self::rating_keyboard(t))
+                            .keyboard(Context::rating_keyboard(t))
                             .tag(format!("t{n}:rate:v{v}")),
                         now,
                     )
@@ -169,7 +168,7 @@ impl Desk {
                 }
                 EventKind::Rated { stars } => {
                     let stars = stars.to_string();
-                    let hours = self.settings().service.follow_up_hours.to_string();
+                    let hours = self.service.follow_up_hours.to_string();
                     let args = [
                         ("ticket", t.id.to_string()),
                         ("stars", stars.clone()),
@@ -225,11 +224,6 @@ impl Desk {
                     .await
             }
         }
-    }
-
-    /// A staff command's arguments could not be used: say what to write instead.
-    pub async fn refuse_arguments(&self, msg: &Incoming, e: &ArgError) -> Result<()> {
-        self.reply(msg, format!("⚠️ {}", self.arg_error(e))).await
     }
 
     /// Does ticket `id` exist? If not, the sender is told.
@@ -511,12 +505,21 @@ impl Desk {
         let mut i = 0;
         while i < events.len() {
             let e = &events[i];
-            let same = events[i..]
-                .iter()
-                .take_while(|o| {
-                    o.kind == e.kind && o.actor_id == e.actor_id && o.detail == e.detail
-                })
-                .count();
+            // A run of identical repeats; a 情绪 mark raised by one of them is
+            // shown after the run rather than cutting it in two.
+            let (mut same, mut end, mut marks) = (1, i + 1, Vec::new());
+            if e.kind == EventType::Repeated {
+                while let Some(o) = events.get(end) {
+                    if o.kind == e.kind && o.actor_id == e.actor_id && o.detail == e.detail {
+                        same += 1;
+                    } else if o.kind == EventType::Upset {
+                        marks.push(end);
+                    } else {
+                        break;
+                    }
+                    end += 1;
+                }
+            }
             let times = if e.kind == EventType::Repeated && same > 1 {
                 self.t()
                     .staff("history_times", &[("count", &same.to_string())])
@@ -534,11 +537,20 @@ impl Desk {
                     .map(|d| format!(":{}", super::render::excerpt(d, 200)))
                     .unwrap_or_default()
             ));
-            i += if e.kind == EventType::Repeated {
-                same
-            } else {
-                1
-            };
+            for m in marks {
+                let o = &events[m];
+                text.push_str(&format!(
+                    "\n{} {} {}{}",
+                    self.show(o.at),
+                    o.actor_name.as_deref().unwrap_or(&system),
+                    self.t().label(event_label(o.kind)),
+                    o.detail
+                        .as_deref()
+                        .map(|d| format!(":{}", super::render::excerpt(d, 200)))
+                        .unwrap_or_default()
+                ));
+            }
+            i = end;
         }
         // The photos and voice messages come after the history, in order.
         let media = self.store().ticket_media(id).await?;
@@ -617,108 +629,11 @@ impl Desk {
         );
         self.reply(msg, text).await
     }
+}
 
-    /// `/staff_add ID [名字]` (admins only). The name is what owners and
-    /// colleagues read (负责人:客服小王) until then and after.
-    pub async fn staff_add(
-        &self,
-        msg: &Incoming,
-        user: Option<i64>,
-        name: Option<&str>,
-    ) -> Result<()> {
-        if !self.is_admin(msg.from.id) {
-            return self
-                .reply(msg, self.t().staff("staff_add_refused", &[]))
-                .await;
-        }
-        let Some(user) = user.filter(|u| *u > 0) else {
-            return self
-                .reply(msg, self.t().staff("staff_add_usage", &[]))
-                .await;
-        };
-        let name = name
-            .filter(|n| !n.is_empty())
-            .map(|n| n.chars().take(32).collect::<String>());
-        self.store()
-            .add_staff(user, name.as_deref(), msg.from.id, self.now())
-            .await?;
-        let id = user.to_string();
-        let text = if self.is_staff(user).await? {
-            match self.store().display_name(user).await? {
-                Some(n) => self
-                    .t()
-                    .staff("staff_added", &[("name", &n), ("user", &id)]),
-                None => self.t().staff("staff_added_nameless", &[("user", &id)]),
-            }
-        } else {
-            self.t().staff("staff_add_failed", &[("user", &id)])
-        };
-        self.reply(msg, text).await
-    }
-
-    /// `/staff_remove ID` (admins only)
-    pub async fn staff_remove(&self, msg: &Incoming, user: Option<i64>) -> Result<()> {
-        if !self.is_admin(msg.from.id) {
-            return self
-                .reply(msg, self.t().staff("staff_remove_refused", &[]))
-                .await;
-        }
-        let Some(user) = user else {
-            return self
-                .reply(msg, self.t().staff("staff_remove_usage", &[]))
-                .await;
-        };
-        let removed = self.store().remove_staff(user).await?;
-        let user_id = user.to_string();
-        let id = [("user", user_id.as_str())];
-        let text = if removed {
-            self.t().staff("staff_removed", &id)
-        } else if self.settings().desk.staff.contains(&user) || self.is_admin(user) {
-            self.t().staff("staff_remove_configured", &id)
-        } else {
-            self.t().staff("staff_remove_not_staff", &id)
-        };
-        self.reply(msg, text).await
-    }
-
-    /// A pressed button. Who may press it is checked by the caller (see
-    /// `router::press`); a star button checks that its presser is the reporter.
-    pub async fn press(&self, from: &Actor, action: Action) -> Result<CallbackAnswer> {
-        match action {
-            Action::Rate {
-                ticket,
-                round,
-                stars,
-            } => self.rate(ticket, round, stars, from).await,
-            Action::Sort { unsorted, choice } => self.sort_unsorted(from, unsorted, choice).await,
-            Action::MeToo(id) => self.me_too(from, id).await,
-            Action::Claim(id) => {
-                let outcome = self
-                    .change_ticket(id, from, |t| Ok(vec![t.claim(from)?]))
-                    .await?;
-                Ok(match outcome {
-                    Ok(t) => CallbackAnswer::toast(
-                        self.t()
-                            .label_with("toast_claimed", &[("ticket", &t.id.to_string())]),
-                    ),
-                    Err(e) => CallbackAnswer::alert(self.ticket_error(&e)),
-                })
-            }
-            Action::Done(id) => {
-                let admin = self.is_admin(from.id);
-                let outcome = self
-                    .change_ticket(id, from, |t| Ok(vec![t.finish(from, admin, None)?]))
-                    .await?;
-                Ok(match outcome {
-                    Ok(t) => CallbackAnswer::toast(
-                        self.t()
-                            .label_with("toast_done", &[("ticket", &t.id.to_string())]),
-                    ),
-                    Err(e) => CallbackAnswer::alert(self.ticket_error(&e)),
-                })
-            }
-            // Room buttons name the request they were shown with.
-            Action::Room { request, confirm } => self.decide_room(from, request, confirm).await,
-        }
+impl Context {
+    /// A staff command's arguments could not be used: say what to write instead.
+    pub async fn refuse_arguments(&self, msg: &Incoming, e: &ArgError) -> Result<()> {
+        self.reply(msg, format!("⚠️ {}", self.arg_error(e))).await
     }
 }

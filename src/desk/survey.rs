@@ -2,12 +2,12 @@
 //! 1–5 poll in each building group. The counts the platform reports are kept
 //! per group and shown in `/stats` and the report, per building.
 
-use super::{Desk, Incoming, Result};
+use super::{Incoming, Notices, Result};
 use crate::domain::notice::Targets;
 use crate::domain::outgoing::{Lane, Outgoing};
 use crate::domain::survey::{Poll, SurveyError, Votes};
 
-impl Desk {
+impl Notices {
     /// `/survey <all|3栋,5栋> <question>`
     pub async fn survey(&self, msg: &Incoming, args: &str) -> Result<()> {
         let usage = self.t().label("survey_usage");

@@ -1,14 +1,14 @@
 //! What the desk says about its own answers: a refused ticket change, a stale
 //! button, a history line's event, all from the catalogue.
 
-use super::{CallbackAnswer, Desk};
+use super::{CallbackAnswer, Context};
 use crate::domain::action::StaleButton;
 use crate::domain::command::ArgError;
 use crate::domain::notice::NoticeError;
 use crate::domain::templates::Templates;
 use crate::domain::ticket::{EventType, TicketError};
 
-impl Desk {
+impl Context {
     /// Why a ticket change was refused, in the desk's language. The domain's own
     /// wording (its `Display`) is the Simplified one, for logs.
     pub(crate) fn ticket_error(&self, e: &TicketError) -> String {

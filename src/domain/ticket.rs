@@ -77,6 +77,38 @@ pub struct NewTicket {
 }
 
 impl NewTicket {
+    /// A ticket as reported at `now`, with `standard`'s deadlines from then:
+    /// emergencies run round the clock, the rest in office hours (`calendar`).
+    #[allow(clippy::too_many_arguments)] // each is a plain fact of the report
+    pub fn reported(
+        source: (i64, i64),
+        reporter: &Actor,
+        text: String,
+        intent: Intent,
+        category: Option<String>,
+        (location, location_source): (Option<Location>, Option<&'static str>),
+        standard: &super::service::ServiceStandard,
+        calendar: &super::calendar::OfficeHours,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let priority = Priority::for_intent(intent);
+        let (respond_by, resolve_by) = standard.deadlines(intent, priority, now, calendar);
+        NewTicket {
+            source_chat: source.0,
+            source_message: source.1,
+            reporter: reporter.clone(),
+            text,
+            intent,
+            category,
+            location,
+            location_source,
+            priority,
+            respond_by,
+            resolve_by,
+            created_at: now,
+        }
+    }
+
     /// The ticket as stored under `id`: open, nobody on it yet.
     pub fn opened(self, id: TicketId) -> Ticket {
         Ticket {

@@ -35,7 +35,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::desk::Desk;
+use crate::desk::Notices;
 use crate::domain::media::Media;
 use crate::domain::outgoing::{Keyboard, Op};
 use crate::domain::survey::Poll;
@@ -262,7 +262,8 @@ pub struct OutboxWorker<T: Transport> {
 }
 
 struct Shared<T: Transport> {
-    desk: Desk,
+    /// The clock, and where a broadcast's last delivery is reported.
+    notices: Notices,
     store: Store,
     transport: Arc<T>,
     cfg: OutboxConfig,
@@ -280,13 +281,15 @@ struct Shared<T: Transport> {
 }
 
 impl<T: Transport> OutboxWorker<T> {
-    pub fn new(desk: Desk, transport: Arc<T>, cfg: OutboxConfig) -> Self {
+    /// `notices`: the desk's notices service (a `Desk` will do).
+    pub fn new(notices: impl Into<Notices>, transport: Arc<T>, cfg: OutboxConfig) -> Self {
+        let notices = notices.into();
         Self {
             inner: Arc::new(Shared {
-                store: desk.store().clone(),
-                wake: desk.outbox_wake(),
+                store: notices.store().clone(),
+                wake: notices.outbox_wake(),
                 limiter: Mutex::new(Limiter::new(&cfg)),
-                desk,
+                notices,
                 transport,
                 cfg,
                 queues: std::sync::Mutex::new(HashMap::new()),
@@ -357,7 +360,7 @@ impl<T: Transport> Shared<T> {
     /// Fill the limiter's windows from the database, so a restart does not burst
     /// past Telegram's limits with sends the previous process already made.
     async fn seed_limiter(&self) {
-        let now = self.desk.now();
+        let now = self.notices.now();
         match self
             .store
             .outbox_recent_sends(now - chrono::Duration::seconds(60))
@@ -378,7 +381,7 @@ impl<T: Transport> Shared<T> {
     /// Copy the database's chat holds into the limiter: those a previous process
     /// (or another instance) was given still stand.
     async fn load_holds(&self) {
-        let now = self.desk.now();
+        let now = self.notices.now();
         match self.store.chat_holds(now).await {
             Ok(holds) => {
                 let mut limiter = self.limiter.lock().await;
@@ -403,7 +406,7 @@ impl<T: Transport> Shared<T> {
         }
         let rows = self
             .store
-            .claim_outbox(self.desk.now(), self.cfg.lease, room)
+            .claim_outbox(self.notices.now(), self.cfg.lease, room)
             .await?;
         let count = rows.len();
         self.in_hand.fetch_add(count, Ordering::SeqCst);
@@ -476,7 +479,7 @@ impl<T: Transport> Shared<T> {
     async fn serve_chat(&self, chat: i64) {
         while let Some(row) = self.next_row(chat) {
             if self.stopping.is_cancelled() {
-                return self.give_back(chat, Some(row), self.desk.now()).await;
+                return self.give_back(chat, Some(row), self.notices.now()).await;
             }
             let start = {
                 let mut limiter = self.limiter.lock().await;
@@ -484,7 +487,7 @@ impl<T: Transport> Shared<T> {
                 if let Some(free) = limiter.chat_free_at(chat, now) {
                     drop(limiter);
                     // This chat's minute is used up: its rows wait until it frees.
-                    let due = self.desk.now()
+                    let due = self.notices.now()
                         + chrono::Duration::from_std(free - now).unwrap_or_default();
                     return self.give_back(chat, Some(row), due).await;
                 }
@@ -505,7 +508,7 @@ impl<T: Transport> Shared<T> {
                     limiter.hold(chat, done + *wait + MARGIN);
                 }
             }
-            let now = self.desk.now();
+            let now = self.notices.now();
             let result = match outcome {
                 Ok(message_id) => self.store.outbox_sent(row.id, message_id, now).await,
                 Err(SendError::RetryAfter(wait)) => {
@@ -546,7 +549,7 @@ impl<T: Transport> Shared<T> {
             self.record(result, row.id);
             self.settle(1);
             if let Some(b) = row.broadcast_id
-                && let Err(e) = self.desk.broadcast_settled(b).await
+                && let Err(e) = self.notices.broadcast_settled(b).await
             {
                 tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
             }

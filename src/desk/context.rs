@@ -1,0 +1,269 @@
+//! What every use case of the desk shares: the store, the clock, the catalogue,
+//! where staff are told things, and the few settings those shared helpers need.
+//! The services (intake, workflow, notices, admin) each hold it behind an `Arc`
+//! with their own slice of the settings, so none of them sees the whole config.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use tokio::sync::Notify;
+
+use super::{Incoming, Result};
+use crate::configuration;
+use crate::domain::calendar::OfficeHours;
+use crate::domain::outgoing::{Lane, Outgoing};
+use crate::domain::templates::Templates;
+use crate::domain::{Classifier, Clock};
+use crate::storage::{Store, Tx};
+
+pub struct Context {
+    pub(super) store: Store,
+    pub(super) classifier: Arc<Classifier>,
+    pub(super) templates: Templates,
+    pub(super) tz: Tz,
+    /// When ordinary service clocks run (`[service] hours`).
+    pub(super) calendar: OfficeHours,
+    pub(super) clock: Arc<dyn Clock>,
+    /// The bot's @username, for deep links into a private chat.
+    pub(super) bot_username: String,
+    /// Rung after every commit that queued messages, so the worker sends at once.
+    pub(super) outbox_wake: Arc<Notify>,
+    /// Staff and admins from the config; staff added at run time live in the store.
+    pub(super) config_staff: HashSet<i64>,
+    /// The staff group: the config's `staff_chat` at first, replaced at build by
+    /// the one remembered in the store and at run time by `/set_staff_group`.
+    /// Read on every message, written almost never; never held across an await.
+    pub(super) staff_chat: RwLock<Option<i64>>,
+    /// `[desk]`: who is admin, staff or supervisor, the follow-up window. Who
+    /// may do what is asked by every service, so it lives here.
+    pub(super) desk: configuration::Desk,
+    /// `[service]`: time limits, read when a ticket's acknowledgement is shown.
+    pub(super) service: configuration::Service,
+    /// `[merge]`: which reports are shared, so an acknowledgement, whoever
+    /// renders it, carries the 我也有这个问题 button.
+    pub(super) merge: configuration::Merge,
+}
+
+impl Context {
+    pub(super) fn new(
+        store: Store,
+        classifier: Arc<Classifier>,
+        templates: Templates,
+        settings: &configuration::Settings,
+        clock: Arc<dyn Clock>,
+        bot_username: String,
+    ) -> Self {
+        let tz = settings.timezone().unwrap_or(chrono_tz::Asia::Shanghai);
+        // Checked when the settings were loaded; round the clock if not.
+        let calendar = settings
+            .service
+            .calendar(tz)
+            .unwrap_or_else(|_| OfficeHours::always(tz));
+        let config_staff = settings
+            .desk
+            .staff
+            .iter()
+            .chain(&settings.desk.admins)
+            .copied()
+            .collect();
+        Self {
+            store,
+            classifier,
+            templates,
+            tz,
+            calendar,
+            clock,
+            bot_username,
+            outbox_wake: Arc::new(Notify::new()),
+            config_staff,
+            staff_chat: RwLock::new(settings.desk.staff_chat),
+            desk: settings.desk.clone(),
+            service: settings.service.clone(),
+            merge: settings.merge.clone(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The bot's @username (without the @): commands addressed to it are ours.
+    pub fn bot_username(&self) -> &str {
+        &self.bot_username
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+
+    /// The handbook's time limits (`[service]`).
+    pub(crate) fn standard(&self) -> crate::domain::service::ServiceStandard {
+        use chrono::Duration;
+        let s = &self.service;
+        crate::domain::service::ServiceStandard {
+            respond: Duration::minutes(s.respond_minutes),
+            emergency_respond: Duration::minutes(s.emergency_respond_minutes),
+            resolve: Duration::hours(s.resolve_hours),
+            complaint_answer: Duration::hours(s.complaint_answer_hours),
+        }
+    }
+
+    /// Office hours, for ordinary service clocks.
+    pub(crate) fn calendar(&self) -> &OfficeHours {
+        &self.calendar
+    }
+
+    pub(crate) fn t(&self) -> &Templates {
+        &self.templates
+    }
+
+    pub fn is_admin(&self, user: i64) -> bool {
+        self.desk.admins.contains(&user)
+    }
+
+    /// Staff from the config, or added by an admin at run time.
+    pub async fn is_staff(&self, user: i64) -> Result<bool> {
+        Ok(self.config_staff.contains(&user) || self.store.is_staff(user).await?)
+    }
+
+    /// The staff group now: `/set_staff_group`'s choice, else the config's.
+    pub fn staff_chat(&self) -> Option<i64> {
+        *self.staff_chat.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn set_staff_chat(&self, chat: i64) {
+        *self.staff_chat.write().unwrap_or_else(|e| e.into_inner()) = Some(chat);
+    }
+
+    /// Where staff are told things: the staff group, or, until one is set, each
+    /// admin in private (a private chat's id is the user's id), so nothing staff
+    /// must hear of is dropped for want of a group.
+    pub(crate) fn staff_targets(&self) -> Vec<i64> {
+        match self.staff_chat() {
+            Some(chat) => vec![chat],
+            None => self.desk.admins.clone(),
+        }
+    }
+
+    /// One message for staff, once per `tag`: to the staff group, or a copy for
+    /// each admin in private (tagged `<tag>:<admin>`) while there is no group.
+    pub(crate) fn to_staff(&self, tag: &str, text: &str) -> Vec<Outgoing> {
+        self.staff_targets()
+            .into_iter()
+            .map(|target| {
+                let tag = if Some(target) == self.staff_chat() {
+                    tag.to_string()
+                } else {
+                    format!("{tag}:{target}")
+                };
+                Outgoing::send(target, text).tag(tag)
+            })
+            .collect()
+    }
+
+    /// Commit and wake the sender.
+    pub(super) async fn commit(&self, tx: Tx) -> Result<()> {
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Answer `msg` with `text` (once, however often `msg` arrives).
+    pub async fn reply(&self, msg: &Incoming, text: impl Into<String>) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, text)
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            self.now(),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    /// Queue one message on its own.
+    pub(super) async fn post(&self, out: Outgoing) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.enqueue(&out, self.now()).await?;
+        self.commit(tx).await
+    }
+
+    /// The polite refusal for someone who is not staff.
+    pub async fn refuse(&self, msg: &Incoming) -> Result<()> {
+        self.reply(msg, self.t().render("refuse_not_staff", &[]))
+            .await
+    }
+
+    /// The staff group or a private chat: where details may be shown.
+    pub fn is_staff_place(&self, msg: &Incoming) -> bool {
+        msg.is_private() || Some(msg.chat_id) == self.staff_chat()
+    }
+
+    /// A staff command typed where owners read: it is not run, the sender is told
+    /// where to ask, and the command (which may carry a note, a room or a phone
+    /// number) is taken down when the bot may delete messages there.
+    pub async fn not_here(&self, msg: &Incoming) -> Result<()> {
+        self.refuse_in_group(msg, "staff_command_elsewhere", true)
+            .await
+    }
+
+    /// Answer `msg` in its group with template `key` and, when `take_down`, ask
+    /// Telegram to delete it (it may hold private details): the deletion goes
+    /// first, before anything else queued for that group.
+    pub(crate) async fn refuse_in_group(
+        &self,
+        msg: &Incoming,
+        key: &str,
+        take_down: bool,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.enqueue(
+            &Outgoing::send(msg.chat_id, self.t().render(key, &[]))
+                .reply_to(msg.message_id)
+                .tag(msg.reply_tag()),
+            now,
+        )
+        .await?;
+        if take_down {
+            tx.enqueue(
+                &Outgoing::delete_message(msg.chat_id, msg.message_id)
+                    .tag(format!("del:{}:{}", msg.chat_id, msg.message_id))
+                    .lane(Lane::Emergency),
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await
+    }
+
+    /// A deep link that opens a private chat with the bot about ticket `n`.
+    pub(super) fn deep_link(&self, payload: &str) -> String {
+        format!("https://t.me/{}?start={payload}", self.bot_username)
+    }
+
+    pub(super) fn lane_for(&self, urgent: bool) -> Lane {
+        if urgent {
+            Lane::Emergency
+        } else {
+            Lane::Interactive
+        }
+    }
+}
