@@ -7,17 +7,11 @@
 mod support;
 
 use chrono::Duration;
-use guanjia::desk::route;
 use guanjia::domain::{Actor, Status};
 use support::inprocess::*;
 
 const SUPERVISOR: i64 = 77;
 const OWNER: i64 = 3001;
-
-async fn say(w: &World, chat: i64, from: i64, text: &str) {
-    route(&w.desk, &w.msg(chat, from, text)).await.unwrap();
-    w.drain().await;
-}
 
 async fn status(w: &World, n: &str) -> Status {
     w.desk
@@ -32,9 +26,9 @@ async fn status(w: &World, n: &str) -> Status {
 #[tokio::test(flavor = "multi_thread")]
 async fn unrated_work_is_asked_about_once_then_called_and_closed_by_followup() {
     let mut w = world(at(2026, 12, 1, 9, 0), |_| {}).await;
-    say(&w, G5, OWNER, "5栋2单元501 厨房水管漏水了").await;
-    say(&w, STAFF, ADMIN, "/claim 1").await;
-    say(&w, STAFF, ADMIN, "/done 1 换了三通").await;
+    w.say(G5, OWNER, "5栋2单元501 厨房水管漏水了").await;
+    w.say(STAFF, ADMIN, "/claim 1").await;
+    w.say(STAFF, ADMIN, "/done 1 换了三通").await;
     let asked = |w: &World| w.sent.sent_to(G5, "点下方星星");
 
     w.clock.advance(Duration::hours(23));
@@ -45,7 +39,7 @@ async fn unrated_work_is_asked_about_once_then_called_and_closed_by_followup() {
     w.restart().await;
     w.tick().await;
     assert_eq!(asked(&w), 1, "asked once, a restart does not ask again");
-    say(&w, STAFF, ADMIN, "/tickets followup").await;
+    w.say(STAFF, ADMIN, "/tickets followup").await;
     assert_eq!(w.sent.sent_to(STAFF, "待回访的工单:无"), 1);
 
     w.clock.advance(Duration::hours(24));
@@ -53,16 +47,17 @@ async fn unrated_work_is_asked_about_once_then_called_and_closed_by_followup() {
     w.tick().await;
     assert_eq!(w.sent.sent_to(STAFF, "请电话回访"), 1, "staff told once");
     assert_eq!(asked(&w), 1, "the owner is not asked a third time");
-    say(&w, STAFF, ADMIN, "/tickets followup").await;
+    w.say(STAFF, ADMIN, "/tickets followup").await;
     assert_eq!(w.sent.sent_to(STAFF, "待回访的工单(1 条"), 1);
 
-    say(&w, STAFF, ADMIN, "/followup 1").await;
+    w.say(STAFF, ADMIN, "/followup 1").await;
     assert_eq!(w.sent.sent_to(STAFF, "请写上回访结果"), 1);
     assert_eq!(status(&w, "1").await, Status::Done);
-    say(&w, STAFF, ADMIN, "/followup 1 电话回访,业主说已经不漏了").await;
+    w.say(STAFF, ADMIN, "/followup 1 电话回访,业主说已经不漏了")
+        .await;
     assert_eq!(w.sent.sent_to(STAFF, "工单 #1 已记录回访"), 1);
     assert_eq!(status(&w, "1").await, Status::Closed);
-    say(&w, STAFF, ADMIN, "/tickets followup").await;
+    w.say(STAFF, ADMIN, "/tickets followup").await;
     assert_eq!(w.sent.sent_to(STAFF, "待回访的工单:无"), 2);
     let history = w.desk.store().events("1".parse().unwrap()).await.unwrap();
     assert!(
@@ -79,9 +74,9 @@ async fn unrated_work_is_asked_about_once_then_called_and_closed_by_followup() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rating_after_the_reminder_ends_the_follow_up() {
     let w = world(at(2026, 12, 1, 9, 0), |_| {}).await;
-    say(&w, G5, OWNER, "5栋2单元501 卫生间灯不亮了").await;
-    say(&w, STAFF, ADMIN, "/claim 1").await;
-    say(&w, STAFF, ADMIN, "/done 1").await;
+    w.say(G5, OWNER, "5栋2单元501 卫生间灯不亮了").await;
+    w.say(STAFF, ADMIN, "/claim 1").await;
+    w.say(STAFF, ADMIN, "/done 1").await;
     w.clock.advance(Duration::hours(25));
     w.tick().await;
     assert_eq!(w.sent.sent_to(G5, "点下方星星"), 1);
@@ -109,8 +104,7 @@ async fn an_owner_threatening_the_hotline_is_flagged_and_a_supervisor_told_once(
         s.desk.supervisors = vec![SUPERVISOR]
     })
     .await;
-    say(
-        &w,
+    w.say(
         G5,
         OWNER,
         "5栋2单元501 厨房漏水三天了,再不来修我就打12345投诉你们",
@@ -119,7 +113,8 @@ async fn an_owner_threatening_the_hotline_is_flagged_and_a_supervisor_told_once(
     assert_eq!(w.sent.sent_to(STAFF, "😠"), 1, "the staff post shows it");
     assert_eq!(w.sent.sent_to(SUPERVISOR, "情绪激动"), 1);
     // More anger on the same ticket: the supervisor was told already.
-    say(&w, G5, OWNER, "厨房漏水还是没人管,我要找媒体曝光你们").await;
+    w.say(G5, OWNER, "厨房漏水还是没人管,我要找媒体曝光你们")
+        .await;
     assert!(
         w.desk
             .store()
@@ -141,7 +136,7 @@ async fn an_owner_threatening_the_hotline_is_flagged_and_a_supervisor_told_once(
         .unwrap()
         .unwrap();
     assert!(t.upset);
-    say(&w, STAFF, ADMIN, "/stats").await;
+    w.say(STAFF, ADMIN, "/stats").await;
     assert_eq!(
         w.sent.sent_to(STAFF, "业主情绪 1 张"),
         1,
@@ -149,7 +144,8 @@ async fn an_owner_threatening_the_hotline_is_flagged_and_a_supervisor_told_once(
     );
 
     // A calm report with a phone number that happens to hold 12345 is calm.
-    say(&w, G3, 3002, "3栋1单元201 门锁坏了,电话 13812345678").await;
+    w.say(G3, 3002, "3栋1单元201 门锁坏了,电话 13812345678")
+        .await;
     assert_eq!(w.sent.sent_to(SUPERVISOR, "工单 #2"), 0);
     w.stop.cancel();
 }
@@ -160,16 +156,16 @@ async fn a_third_report_of_the_same_problem_is_an_owner_losing_patience() {
         s.desk.supervisors = vec![SUPERVISOR]
     })
     .await;
-    say(&w, G5, OWNER, "5栋2单元501 厨房水管漏水").await;
+    w.say(G5, OWNER, "5栋2单元501 厨房水管漏水").await;
     w.clock.advance(Duration::minutes(5));
-    say(&w, G5, OWNER, "厨房水管还在漏水").await;
+    w.say(G5, OWNER, "厨房水管还在漏水").await;
     assert_eq!(
         w.sent.sent_to(SUPERVISOR, "情绪激动"),
         0,
         "a second report is news, not anger"
     );
     w.clock.advance(Duration::minutes(5));
-    say(&w, G5, OWNER, "厨房水管一直在漏水").await;
+    w.say(G5, OWNER, "厨房水管一直在漏水").await;
     assert_eq!(w.sent.sent_to(SUPERVISOR, "第 3 次反映同一问题"), 1);
     assert!(
         w.sent

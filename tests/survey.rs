@@ -6,19 +6,14 @@ mod support;
 use guanjia::desk::route;
 use support::inprocess::*;
 
-async fn say(w: &World, chat: i64, from: i64, text: &str) {
-    route(&w.desk, &w.msg(chat, from, text)).await.unwrap();
-    w.drain().await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_survey_polls_each_group_and_its_answers_are_counted_per_building() {
     let w = world(at(2026, 12, 1, 9, 0), |_| {}).await;
     // Owners cannot start one.
-    say(&w, G3, 2001, "/survey all 满意吗").await;
+    w.say(G3, 2001, "/survey all 满意吗").await;
     assert_eq!(w.sent.ops("poll", G3), 0);
 
-    say(&w, STAFF, ADMIN, "/survey all").await;
+    w.say(STAFF, ADMIN, "/survey all").await;
     assert_eq!(w.sent.sent_to(STAFF, "请写上问题"), 1);
     let ask = w.msg(STAFF, ADMIN, "/survey all 您对本季度的物业服务满意吗?");
     route(&w.desk, &ask).await.unwrap();
@@ -57,7 +52,7 @@ async fn a_survey_polls_each_group_and_its_answers_are_counted_per_building() {
         .await
         .unwrap();
 
-    say(&w, STAFF, ADMIN, "/stats").await;
+    w.say(STAFF, ADMIN, "/stats").await;
     let log = w.sent.log.lock().unwrap().clone();
     let stats = log
         .iter()

@@ -97,19 +97,6 @@ impl Tx {
 }
 
 impl Store {
-    /// Is the ticket marked 情绪?
-    pub async fn is_upset(&self, ticket: TicketId) -> Result<bool> {
-        let v: Option<i64> = sqlx::query("SELECT upset FROM tickets WHERE id = $1")
-            .bind(ticket.get())
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("reading a ticket's mood")?
-            .map(|r| r.try_get(0))
-            .transpose()
-            .ctx("reading a ticket's mood")?;
-        Ok(v.unwrap_or(0) != 0)
-    }
-
     /// How many earlier tickets of this owner's were about `category` since
     /// `since` (a third report of the same problem is an owner losing patience).
     pub async fn earlier_reports(

@@ -234,6 +234,15 @@ impl World {
         self.desk = desk;
     }
 
+    /// `from` writes `text` in `chat` (a command or a message, routed as the
+    /// edges route it), and the outbox delivers what it caused.
+    pub async fn say(&self, chat: i64, from: i64, text: &str) {
+        guanjia::desk::route(&self.desk, &self.msg(chat, from, text))
+            .await
+            .unwrap();
+        self.drain().await;
+    }
+
     /// Let the outbox deliver everything that is due.
     pub async fn drain(&self) {
         for _ in 0..500 {
