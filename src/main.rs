@@ -308,15 +308,7 @@ async fn main() -> Result<()> {
                     .map(|t| t.with_timezone(&chrono::Utc))
                     .ok_or_else(|| anyhow::anyhow!("{d} has no midnight in {tz}"))
             };
-            let (c, _) = startup::load_rules(&settings)?;
-            let store = guanjia::storage::Store::connect(&settings.database.url).await?;
-            if format == guanjia::report_cli::Format::Events {
-                return export_events(&store, &c, (start(since)?, start(until)?), tz, output).await;
-            }
-            let report = store
-                .report(start(since)?, start(until)?, chrono::Utc::now(), tz)
-                .await?;
-            store.close().await;
+            let (c, templates) = startup::load_rules(&settings)?;
             let category = |id: &str| c.category_label(id).unwrap_or(id).to_string();
             let intent = |id: &str| {
                 id.parse::<guanjia::domain::Intent>()
@@ -324,10 +316,25 @@ async fn main() -> Result<()> {
                     .unwrap_or(id)
                     .to_string()
             };
+            let event = |kind: &str| {
+                kind.parse::<guanjia::domain::ticket::EventType>()
+                    .map(|k| templates.event(k))
+                    .unwrap_or_else(|_| kind.to_string())
+            };
             let labels = guanjia::report_cli::Labels {
                 category: &category,
                 intent: &intent,
+                event: &event,
             };
+            let store = guanjia::storage::Store::connect(&settings.database.url).await?;
+            if format == guanjia::report_cli::Format::Events {
+                return export_events(&store, &labels, (start(since)?, start(until)?), tz, output)
+                    .await;
+            }
+            let report = store
+                .report(start(since)?, start(until)?, chrono::Utc::now(), tz)
+                .await?;
+            store.close().await;
             let last = until - chrono::Duration::days(1);
             let title = format!("服务报告 {since} 至 {last}");
             let text = guanjia::report_cli::render(&report, &title, format, &labels);
@@ -383,7 +390,7 @@ async fn main() -> Result<()> {
 /// streamed from the database to the file.
 async fn export_events(
     store: &guanjia::storage::Store,
-    c: &Classifier,
+    labels: &guanjia::report_cli::Labels<'_>,
     (since, until): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
     tz: chrono_tz::Tz,
     output: Option<PathBuf>,
@@ -400,20 +407,9 @@ async fn export_events(
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let category = |id: &str| c.category_label(id).unwrap_or(id).to_string();
-    let intent = |id: &str| {
-        id.parse::<guanjia::domain::Intent>()
-            .map(guanjia::report_cli::intent_label)
-            .unwrap_or(id)
-            .to_string()
-    };
-    let labels = guanjia::report_cli::Labels {
-        category: &category,
-        intent: &intent,
-    };
     let mut csv = guanjia::report_cli::EventsCsv::new(out, tz)?;
     let n = store
-        .for_each_ticket_event(since, until, |e| csv.write(&e, &labels))
+        .for_each_ticket_event(since, until, |e| csv.write(&e, labels))
         .await?;
     csv.finish()?;
     store.close().await;

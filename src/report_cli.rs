@@ -50,6 +50,8 @@ pub fn intent_label(i: crate::domain::Intent) -> &'static str {
 pub struct Labels<'a> {
     pub category: &'a dyn Fn(&str) -> String,
     pub intent: &'a dyn Fn(&str) -> String,
+    /// An event kind as stored (`claimed`) → what staff call it.
+    pub event: &'a dyn Fn(&str) -> String,
 }
 
 pub fn render(r: &Report, title: &str, format: Format, labels: &Labels) -> String {
@@ -95,11 +97,7 @@ impl<W: std::io::Write> EventsCsv<W> {
                 .format("%Y-%m-%d %H:%M")
                 .to_string()
         };
-        let kind = e
-            .kind
-            .parse::<crate::domain::ticket::EventType>()
-            .map(|k| k.label())
-            .unwrap_or(e.kind.as_str());
+        let kind = (labels.event)(&e.kind);
         let status = e
             .status
             .parse::<crate::domain::Status>()

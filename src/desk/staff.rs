@@ -6,7 +6,6 @@
 //! transaction. Two staff pressing 认领 at once: one wins, the other is told who.
 
 use super::render::{ack_tag, staff_tag};
-use super::wording::event_label;
 use super::{Context, Incoming, Result, Workflow};
 use crate::domain::Intent;
 use crate::domain::command::{ArgError, TicketListKind};
@@ -531,7 +530,7 @@ impl Workflow {
                 "\n{} {} {}{}{times}",
                 self.show(e.at),
                 e.actor_name.as_deref().unwrap_or(&system),
-                self.t().label(event_label(e.kind)),
+                self.t().event(e.kind),
                 e.detail
                     .as_deref()
                     .map(|d| format!(":{}", super::render::excerpt(d, 200)))
@@ -543,7 +542,7 @@ impl Workflow {
                     "\n{} {} {}{}",
                     self.show(o.at),
                     o.actor_name.as_deref().unwrap_or(&system),
-                    self.t().label(event_label(o.kind)),
+                    self.t().event(o.kind),
                     o.detail
                         .as_deref()
                         .map(|d| format!(":{}", super::render::excerpt(d, 200)))

@@ -6,7 +6,7 @@ use crate::domain::action::StaleButton;
 use crate::domain::command::ArgError;
 use crate::domain::notice::NoticeError;
 use crate::domain::templates::Templates;
-use crate::domain::ticket::{EventType, TicketError};
+use crate::domain::ticket::TicketError;
 
 impl Context {
     /// Why a ticket change was refused, in the desk's language. The domain's own
@@ -30,7 +30,7 @@ impl Context {
                 &[
                     ("ticket", &id.to_string()),
                     ("status", &self.status_label(*status)),
-                    ("action", &t.label(event_label(*action))),
+                    ("action", &t.event(*action)),
                 ],
             ),
             TicketError::NotAssignee { id, by } => t.label_with(
@@ -85,27 +85,5 @@ pub fn stale_answer(t: &Templates, stale: StaleButton) -> CallbackAnswer {
         StaleButton::Unreadable | StaleButton::UnreadableRating => {
             CallbackAnswer::alert(t.label("button_stale"))
         }
-    }
-}
-
-/// The `[labels]` key of a history line's event.
-pub(super) fn event_label(kind: EventType) -> &'static str {
-    match kind {
-        EventType::Opened => "event_opened",
-        EventType::Claimed => "event_claimed",
-        EventType::Transferred => "event_transferred",
-        EventType::Done => "event_done",
-        EventType::Reopened => "event_reopened",
-        EventType::Rated => "event_rated",
-        EventType::Note => "event_note",
-        EventType::LocationSet => "event_location_set",
-        EventType::OwnerDetails => "event_owner_details",
-        EventType::Repeated => "event_repeated",
-        EventType::Reclassified => "event_reclassified",
-        EventType::FollowUpAsked => "event_followup_asked",
-        EventType::FollowUpDue => "event_followup_due",
-        EventType::FollowedUp => "event_followed_up",
-        EventType::Upset => "event_upset",
-        EventType::Split => "event_split",
     }
 }

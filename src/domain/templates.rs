@@ -329,6 +329,29 @@ impl Templates {
     }
 
     /// The `[labels]` text `key` (a button, a state, a pop-up), filled as written.
+    /// What staff call an event in a ticket's history (`[labels] event_*`).
+    pub fn event(&self, kind: crate::domain::ticket::EventType) -> String {
+        use crate::domain::ticket::EventType as E;
+        self.label(match kind {
+            E::Opened => "event_opened",
+            E::Claimed => "event_claimed",
+            E::Transferred => "event_transferred",
+            E::Done => "event_done",
+            E::Reopened => "event_reopened",
+            E::Rated => "event_rated",
+            E::Note => "event_note",
+            E::LocationSet => "event_location_set",
+            E::OwnerDetails => "event_owner_details",
+            E::Repeated => "event_repeated",
+            E::Reclassified => "event_reclassified",
+            E::FollowUpAsked => "event_followup_asked",
+            E::FollowUpDue => "event_followup_due",
+            E::FollowedUp => "event_followed_up",
+            E::Upset => "event_upset",
+            E::Split => "event_split",
+        })
+    }
+
     pub fn label(&self, key: &str) -> String {
         self.label_with(key, &[])
     }

@@ -149,29 +149,6 @@ impl EventType {
         EventType::Split,
     ];
 
-    /// What staff call it in a ticket's history.
-    pub fn label(self) -> &'static str {
-        use EventType as E;
-        match self {
-            E::Opened => "提交",
-            E::Claimed => "认领",
-            E::Transferred => "转交",
-            E::Done => "完成",
-            E::Reopened => "重新打开",
-            E::Rated => "评价",
-            E::Note => "备注",
-            E::LocationSet => "补充位置",
-            E::OwnerDetails => "业主私聊补充",
-            E::Repeated => "业主再次反映",
-            E::Reclassified => "改正分类",
-            E::FollowUpAsked => "再次请业主评价",
-            E::FollowUpDue => "待电话回访",
-            E::FollowedUp => "已回访",
-            E::Upset => "业主情绪",
-            E::Split => "拆分报告人",
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::Opened => "opened",
