@@ -1087,3 +1087,93 @@ async fn the_report_matches_a_hand_count(store: Store) {
 async fn the_report_matches_a_hand_count_on_both_databases() {
     on_both!(the_report_matches_a_hand_count);
 }
+
+/// The report keeps each whole day's tally and counts a day again when one of
+/// its tickets changes or a deadline it counted on passes: what it says is
+/// always what counting every ticket would say.
+async fn the_report_counts_a_day_again_when_it_changed(store: Store) {
+    let tz = chrono_tz::Asia::Shanghai;
+    let at = |m: i64| t0() + Duration::minutes(m);
+    // Whole days around t0 (2026-11-23 10:00 in Shanghai), ending in the future.
+    let report = |now| {
+        let store = store.clone();
+        async move {
+            store
+                .report(t0() - Duration::days(2), t0() + Duration::days(3), now, tz)
+                .await
+                .unwrap()
+        }
+    };
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.insert_ticket(&new_ticket(1)).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+
+    // Five minutes in: not claimed, not yet late.
+    let r = report(at(5)).await;
+    assert_eq!(r.tickets, 1);
+    assert_eq!(r.claimed_in_time.whole, 0, "not late before its deadline");
+    // Its 15-minute deadline passes with nothing else changing.
+    let r = report(at(16)).await;
+    assert_eq!(
+        (r.claimed_in_time.part, r.claimed_in_time.whole),
+        (0, 1),
+        "late once the deadline has passed"
+    );
+    // Nothing changed since: nothing to count again in the background.
+    assert_eq!(store.refresh_report_days(at(3000), tz).await.unwrap(), 0);
+
+    // The ticket is claimed late and finished; its day is counted again.
+    let li = Actor::new(1, "李师傅");
+    let mut tx = store.begin().await.unwrap();
+    tx.add_event(id, Some(&li), &EventKind::Claimed, at(20))
+        .await
+        .unwrap();
+    tx.add_event(id, Some(&li), &EventKind::Done { summary: None }, at(90))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.refresh_report_days(at(3000), tz).await.unwrap(),
+        1,
+        "the changed day, counted again by the clock"
+    );
+    assert_eq!(store.refresh_report_days(at(3000), tz).await.unwrap(), 0);
+    let r = report(at(3000)).await;
+    assert_eq!(r.claim_median_minutes, Some(20));
+    assert_eq!(r.finish_median_minutes, Some(90));
+    assert_eq!((r.finished_in_time.part, r.finished_in_time.whole), (1, 1));
+
+    // Rated afterwards (no event: the ticket row alone changes).
+    let mut t = store.ticket(id).await.unwrap().unwrap();
+    t.rating = Some(guanjia::domain::ticket::Rating::new(4).unwrap());
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.save_ticket(&t, at(3001)).await.unwrap());
+    tx.commit().await.unwrap();
+    let r = report(at(3002)).await;
+    assert_eq!((r.rated, r.rating_average), (1, Some(4.0)));
+
+    // A second ticket on the same day, opened after the day was counted.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_ticket(&new_ticket(2)).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let r = report(at(3003)).await;
+    assert_eq!(r.tickets, 2);
+
+    // The same tickets cut into days of another timezone.
+    let utc = store
+        .report(
+            t0() - Duration::days(2),
+            t0() + Duration::days(3),
+            at(3003),
+            chrono_tz::UTC,
+        )
+        .await
+        .unwrap();
+    assert_eq!(utc.tickets, 2);
+    assert_eq!(utc.per_day["2026-11-23"]["plumbing"], 2);
+}
+
+#[tokio::test]
+async fn the_report_counts_a_day_again_when_it_changed_on_both_databases() {
+    on_both!(the_report_counts_a_day_again_when_it_changed);
+}

@@ -209,6 +209,15 @@ impl Desk {
         self.workflow.follow_up_unrated().await?;
         self.notices.tick(now).await
     }
+
+    /// Count again the past days whose tickets changed, so the manager's next
+    /// report reads kept tallies (see `storage::report`). Returns the days counted.
+    pub async fn refresh_report(&self) -> Result<u64> {
+        Ok(self
+            .store()
+            .refresh_report_days(self.now(), self.tz())
+            .await?)
+    }
 }
 
 impl Desk {

@@ -3,12 +3,13 @@
 //! it, and which problems keep coming back (the handbook: find the high-frequency
 //! problems and fix their root cause).
 //!
-//! Built one ticket at a time ([`ReportBuilder::add`]) so a million tickets are
-//! read as a stream: what is kept per ticket is a few integers for the medians.
+//! Built one ticket at a time ([`ReportBuilder::add`]), or from the [`Tally`]
+//! of whole days counted before: what is kept per day is counts and
+//! histograms of minutes, so memory does not grow with tickets.
 
 use chrono::{DateTime, Datelike, Utc};
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::intent::Intent;
 
@@ -35,7 +36,7 @@ pub struct TicketFacts {
 }
 
 /// `part` of `whole`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Share {
     pub part: u64,
     pub whole: u64,
@@ -100,36 +101,106 @@ pub struct Report {
     pub surveys: Vec<super::survey::SurveyResult>,
 }
 
+/// Counts that add up: the tickets of one day counted once can be kept (the
+/// report's roll-up, see `storage::report`) and merged with other days' later,
+/// so a year's report reads 365 tallies instead of a million tickets.
+///
+/// Durations are histograms of whole minutes, so a tally does not grow with
+/// tickets and medians stay exact after merging.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    tickets: u64,
+    by_intent: BTreeMap<String, u64>,
+    by_category: BTreeMap<String, u64>,
+    by_building: BTreeMap<String, u64>,
+    per_day: BTreeMap<String, BTreeMap<String, u64>>,
+    claimed_in_time: Share,
+    finished_in_time: Share,
+    rated: u64,
+    rating_sum: u64,
+    unhappy: u64,
+    reopened: u64,
+    escalated: u64,
+    upset: u64,
+    claim_minutes: BTreeMap<i64, u64>,
+    finish_minutes: BTreeMap<i64, u64>,
+    /// ISO week → building → category → tickets.
+    weeks: BTreeMap<String, BTreeMap<String, BTreeMap<String, u64>>>,
+    /// Name → (tickets, finished).
+    staff: BTreeMap<String, (u64, u64)>,
+    /// The earliest deadline still ahead when these tickets were counted. From
+    /// then on a ticket not yet claimed or finished counts as late: the tally
+    /// holds only for reports made before it (and no later change to a ticket).
+    stable_until: Option<DateTime<Utc>>,
+}
+
+impl Tally {
+    /// Until when this tally is true without recounting (`None`: for good,
+    /// unless one of its tickets changes).
+    pub fn stable_until(&self) -> Option<DateTime<Utc>> {
+        self.stable_until
+    }
+
+    pub fn tickets(&self) -> u64 {
+        self.tickets
+    }
+
+    /// Add `other`'s tickets to these.
+    pub fn merge(&mut self, other: &Tally) {
+        fn add<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+            for (k, n) in from {
+                *into.entry(k.clone()).or_default() += n;
+            }
+        }
+        self.tickets += other.tickets;
+        add(&mut self.by_intent, &other.by_intent);
+        add(&mut self.by_category, &other.by_category);
+        add(&mut self.by_building, &other.by_building);
+        for (day, categories) in &other.per_day {
+            add(self.per_day.entry(day.clone()).or_default(), categories);
+        }
+        for s in [
+            (&mut self.claimed_in_time, other.claimed_in_time),
+            (&mut self.finished_in_time, other.finished_in_time),
+        ] {
+            s.0.part += s.1.part;
+            s.0.whole += s.1.whole;
+        }
+        self.rated += other.rated;
+        self.rating_sum += other.rating_sum;
+        self.unhappy += other.unhappy;
+        self.reopened += other.reopened;
+        self.escalated += other.escalated;
+        self.upset += other.upset;
+        add(&mut self.claim_minutes, &other.claim_minutes);
+        add(&mut self.finish_minutes, &other.finish_minutes);
+        for (week, buildings) in &other.weeks {
+            let into = self.weeks.entry(week.clone()).or_default();
+            for (building, categories) in buildings {
+                add(into.entry(building.clone()).or_default(), categories);
+            }
+        }
+        for (name, (tickets, finished)) in &other.staff {
+            let e = self.staff.entry(name.clone()).or_default();
+            e.0 += tickets;
+            e.1 += finished;
+        }
+        self.stable_until = match (self.stable_until, other.stable_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 /// Figures so far; [`ReportBuilder::finish`] turns them into a [`Report`].
 ///
-/// It takes tickets one at a time ([`add`](Self::add)) or, as the database
-/// gives them for a big history, already counted in groups (the `count_*`
-/// methods): a million tickets arrive as a few thousand groups. Durations are
-/// kept as histograms of whole minutes, so memory does not grow with tickets.
+/// It takes tickets one at a time ([`add`](Self::add)), or the tallies of whole
+/// days counted before ([`merge`](Self::merge)).
 #[derive(Debug)]
 pub struct ReportBuilder {
     now: DateTime<Utc>,
     tz: chrono_tz::Tz,
-    report: Report,
-    claim_minutes: BTreeMap<i64, u64>,
-    finish_minutes: BTreeMap<i64, u64>,
-    rating_sum: u64,
-    weeks: HashMap<(String, String, String), u64>,
-    staff: HashMap<String, (u64, u64)>,
-}
-
-/// Per-ticket figures summed over a group of tickets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub tickets: u64,
-    pub claimed_in_time: Share,
-    pub finished_in_time: Share,
-    pub rated: u64,
-    pub rating_sum: u64,
-    pub unhappy: u64,
-    pub reopened: u64,
-    pub escalated: u64,
-    pub upset: u64,
+    tally: Tally,
 }
 
 /// How many recurring problems a report lists.
@@ -148,12 +219,7 @@ impl ReportBuilder {
         Self {
             now,
             tz,
-            report: Report::default(),
-            claim_minutes: BTreeMap::new(),
-            finish_minutes: BTreeMap::new(),
-            rating_sum: 0,
-            weeks: HashMap::new(),
-            staff: HashMap::new(),
+            tally: Tally::default(),
         }
     }
 
@@ -162,126 +228,102 @@ impl ReportBuilder {
         let category = t.category.clone().unwrap_or_else(|| "other".into());
         let building = t.building.clone().unwrap_or_else(|| "—".into());
         let day = t.created_at.with_timezone(&self.tz).date_naive();
-        self.count_intent(t.intent.as_str(), 1);
-        self.count_building(&building, 1);
-        self.count_day(&category, day, 1);
-        if t.category.is_some() && t.building.is_some() {
-            self.count_week(&category, &building, &iso_week(day), 1);
-        }
-        let mut totals = Totals {
-            tickets: 1,
-            reopened: u64::from(t.reopened),
-            escalated: u64::from(t.escalated),
-            upset: u64::from(t.upset),
-            ..Totals::default()
-        };
-        match t.claimed_at {
-            Some(c) => {
-                self.count_claim_minutes((c - t.created_at).num_minutes().max(0), 1);
-                totals.claimed_in_time = Share {
-                    part: u64::from(c <= t.respond_by),
-                    whole: 1,
-                };
-            }
-            None if self.now > t.respond_by => totals.claimed_in_time.whole = 1,
-            None => {}
-        }
-        match t.finished_at {
-            Some(f) => {
-                self.count_finish_minutes((f - t.created_at).num_minutes().max(0), 1);
-                totals.finished_in_time = Share {
-                    part: u64::from(f <= t.resolve_by),
-                    whole: 1,
-                };
-            }
-            None if self.now > t.resolve_by => totals.finished_in_time.whole = 1,
-            None => {}
-        }
-        if let Some(stars) = t.rating {
-            totals.rated = 1;
-            totals.rating_sum = u64::from(stars);
-            totals.unhappy = u64::from(stars <= 2);
-        }
-        self.count_totals(&totals);
-        if let Some(name) = &t.assignee {
-            self.count_staff(name, 1, u64::from(t.finished_at.is_some()));
-        }
-    }
-
-    pub fn count_totals(&mut self, t: &Totals) {
-        let r = &mut self.report;
-        r.tickets += t.tickets;
-        r.claimed_in_time.part += t.claimed_in_time.part;
-        r.claimed_in_time.whole += t.claimed_in_time.whole;
-        r.finished_in_time.part += t.finished_in_time.part;
-        r.finished_in_time.whole += t.finished_in_time.whole;
-        r.rated += t.rated;
-        self.rating_sum += t.rating_sum;
-        r.unhappy += t.unhappy;
-        r.reopened.part += t.reopened;
-        r.reopened.whole += t.tickets;
-        r.escalated += t.escalated;
-        r.upset += t.upset;
-    }
-
-    pub fn count_intent(&mut self, intent: &str, n: u64) {
-        *self.report.by_intent.entry(intent.into()).or_default() += n;
-    }
-
-    pub fn count_building(&mut self, building: &str, n: u64) {
-        *self.report.by_building.entry(building.into()).or_default() += n;
-    }
-
-    /// Tickets of `category` opened on `day` (in the desk's timezone).
-    pub fn count_day(&mut self, category: &str, day: chrono::NaiveDate, n: u64) {
-        *self.report.by_category.entry(category.into()).or_default() += n;
-        *self
-            .report
-            .per_day
+        let s = &mut self.tally;
+        s.tickets += 1;
+        *s.by_intent.entry(t.intent.as_str().into()).or_default() += 1;
+        *s.by_building.entry(building.clone()).or_default() += 1;
+        *s.by_category.entry(category.clone()).or_default() += 1;
+        *s.per_day
             .entry(day.format("%Y-%m-%d").to_string())
             .or_default()
-            .entry(category.into())
-            .or_default() += n;
+            .entry(category.clone())
+            .or_default() += 1;
+        if t.category.is_some() && t.building.is_some() {
+            *s.weeks
+                .entry(iso_week(day))
+                .or_default()
+                .entry(building)
+                .or_default()
+                .entry(category)
+                .or_default() += 1;
+        }
+        s.reopened += u64::from(t.reopened);
+        s.escalated += u64::from(t.escalated);
+        s.upset += u64::from(t.upset);
+        let pending = [
+            (
+                t.claimed_at,
+                t.respond_by,
+                &mut s.claimed_in_time,
+                &mut s.claim_minutes,
+            ),
+            (
+                t.finished_at,
+                t.resolve_by,
+                &mut s.finished_in_time,
+                &mut s.finish_minutes,
+            ),
+        ];
+        let mut ahead = None;
+        for (at, deadline, share, minutes) in pending {
+            match at {
+                Some(at) => {
+                    *minutes
+                        .entry((at - t.created_at).num_minutes().max(0))
+                        .or_default() += 1;
+                    share.part += u64::from(at <= deadline);
+                    share.whole += 1;
+                }
+                None if self.now > deadline => share.whole += 1,
+                None => ahead = Some(ahead.map_or(deadline, |a: DateTime<Utc>| a.min(deadline))),
+            }
+        }
+        if let Some(deadline) = ahead {
+            s.stable_until = Some(s.stable_until.map_or(deadline, |u| u.min(deadline)));
+        }
+        if let Some(stars) = t.rating {
+            s.rated += 1;
+            s.rating_sum += u64::from(stars);
+            s.unhappy += u64::from(stars <= 2);
+        }
+        if let Some(name) = &t.assignee {
+            let e = s.staff.entry(name.clone()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(t.finished_at.is_some());
+        }
     }
 
-    /// Tickets of `category` in `building` in ISO `week` (only tickets that name both).
-    pub fn count_week(&mut self, category: &str, building: &str, week: &str, n: u64) {
-        *self
-            .weeks
-            .entry((category.into(), building.into(), week.into()))
-            .or_default() += n;
+    /// Tickets counted before.
+    pub fn merge(&mut self, tally: &Tally) {
+        self.tally.merge(tally);
     }
 
-    /// `n` tickets claimed `minutes` after they were opened.
-    pub fn count_claim_minutes(&mut self, minutes: i64, n: u64) {
-        *self.claim_minutes.entry(minutes).or_default() += n;
-    }
-
-    /// `n` tickets last finished `minutes` after they were opened.
-    pub fn count_finish_minutes(&mut self, minutes: i64, n: u64) {
-        *self.finish_minutes.entry(minutes).or_default() += n;
-    }
-
-    pub fn count_staff(&mut self, name: &str, tickets: u64, finished: u64) {
-        let e = self.staff.entry(name.into()).or_default();
-        e.0 += tickets;
-        e.1 += finished;
+    /// What has been counted, to keep.
+    pub fn into_tally(self) -> Tally {
+        self.tally
     }
 
     pub fn finish(self) -> Report {
-        let mut r = self.report;
-        (r.claim_median_minutes, r.claim_p90_minutes) = quantiles(&self.claim_minutes);
-        (r.finish_median_minutes, r.finish_p90_minutes) = quantiles(&self.finish_minutes);
-        r.rating_average = (r.rated > 0).then(|| self.rating_sum as f64 / r.rated as f64);
-        let mut recurring: Vec<Recurring> = self
+        let s = self.tally;
+        let (claim_median_minutes, claim_p90_minutes) = quantiles(&s.claim_minutes);
+        let (finish_median_minutes, finish_p90_minutes) = quantiles(&s.finish_minutes);
+        let mut recurring: Vec<Recurring> = s
             .weeks
             .into_iter()
-            .filter(|(_, n)| *n >= 2)
-            .map(|((category, building, week), tickets)| Recurring {
-                category,
-                building,
-                week,
-                tickets,
+            .flat_map(|(week, buildings)| {
+                buildings
+                    .into_iter()
+                    .flat_map(move |(building, categories)| {
+                        let week = week.clone();
+                        categories.into_iter().filter(|(_, n)| *n >= 2).map(
+                            move |(category, tickets)| Recurring {
+                                category,
+                                building: building.clone(),
+                                week: week.clone(),
+                                tickets,
+                            },
+                        )
+                    })
             })
             .collect();
         recurring.sort_by(|a, b| {
@@ -292,8 +334,7 @@ impl ReportBuilder {
                 .then_with(|| a.category.cmp(&b.category))
         });
         recurring.truncate(TOP_RECURRING);
-        r.recurring = recurring;
-        let mut staff: Vec<StaffLoad> = self
+        let mut staff: Vec<StaffLoad> = s
             .staff
             .into_iter()
             .map(|(name, (tickets, finished))| StaffLoad {
@@ -303,8 +344,32 @@ impl ReportBuilder {
             })
             .collect();
         staff.sort_by(|a, b| b.tickets.cmp(&a.tickets).then_with(|| a.name.cmp(&b.name)));
-        r.staff = staff;
-        r
+        Report {
+            tickets: s.tickets,
+            by_intent: s.by_intent,
+            by_category: s.by_category,
+            by_building: s.by_building,
+            claim_median_minutes,
+            claim_p90_minutes,
+            finish_median_minutes,
+            finish_p90_minutes,
+            claimed_in_time: s.claimed_in_time,
+            finished_in_time: s.finished_in_time,
+            rated: s.rated,
+            rating_average: (s.rated > 0).then(|| s.rating_sum as f64 / s.rated as f64),
+            unhappy: s.unhappy,
+            reopened: Share {
+                part: s.reopened,
+                whole: s.tickets,
+            },
+            escalated: s.escalated,
+            upset: s.upset,
+            corrections: 0,
+            recurring,
+            staff,
+            per_day: s.per_day,
+            surveys: Vec::new(),
+        }
     }
 }
 
@@ -425,5 +490,74 @@ mod tests {
         assert_eq!(r.tickets, 0);
         assert_eq!(r.claim_median_minutes, None);
         assert_eq!(r.claimed_in_time.ratio(), None);
+    }
+
+    #[test]
+    fn tallies_of_parts_kept_and_merged_give_the_whole_report() {
+        let now = t0() + Duration::days(2);
+        let tz = chrono_tz::Asia::Shanghai;
+        let tickets = [
+            facts("elevator", "3", Some(5), Some(60)),
+            TicketFacts {
+                rating: Some(1),
+                reopened: true,
+                ..facts("elevator", "3", Some(30), Some(3000))
+            },
+            TicketFacts {
+                created_at: t0() + Duration::days(1),
+                ..facts("plumbing", "5", None, None)
+            },
+            facts("elevator", "3", Some(7), None),
+        ];
+        let mut whole = ReportBuilder::new(now, tz);
+        let mut first = ReportBuilder::new(now, tz);
+        let mut second = ReportBuilder::new(now, tz);
+        for (i, t) in tickets.iter().enumerate() {
+            whole.add(t);
+            if i % 2 == 0 {
+                first.add(t)
+            } else {
+                second.add(t)
+            }
+        }
+        // Kept as the roll-up keeps them: through JSON.
+        let kept: Vec<Tally> = [first.into_tally(), second.into_tally()]
+            .iter()
+            .map(|t| serde_json::from_str(&serde_json::to_string(t).unwrap()).unwrap())
+            .collect();
+        let mut merged = ReportBuilder::new(now, tz);
+        for t in &kept {
+            merged.merge(t);
+        }
+        let (merged, whole) = (merged.finish(), whole.finish());
+        assert_eq!(merged.tickets, 4);
+        assert_eq!(merged.recurring[0].tickets, 3);
+        assert_eq!(merged, whole);
+    }
+
+    #[test]
+    fn a_tally_holds_until_the_next_deadline_it_counts_on() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut b = ReportBuilder::new(t0() + Duration::minutes(10), tz);
+        b.add(&facts("elevator", "3", Some(5), Some(60)));
+        assert_eq!(
+            b.into_tally().stable_until(),
+            None,
+            "nothing left to wait for"
+        );
+        let mut b = ReportBuilder::new(t0() + Duration::minutes(10), tz);
+        b.add(&facts("elevator", "3", Some(5), None));
+        b.add(&facts("elevator", "3", None, None));
+        // Unclaimed: late from 15 minutes on; unfinished: from 24 hours on.
+        assert_eq!(
+            b.into_tally().stable_until(),
+            Some(t0() + Duration::minutes(15))
+        );
+        let mut late = ReportBuilder::new(t0() + Duration::minutes(20), tz);
+        late.add(&facts("elevator", "3", None, None));
+        assert_eq!(
+            late.into_tally().stable_until(),
+            Some(t0() + Duration::hours(24))
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! One set of portable SQL runs on SQLite (the embedded default) and PostgreSQL
 //! (scale-out) through sqlx's `Any` driver: `$n` placeholders, `BIGINT` unix-millisecond
 //! times, `ON CONFLICT`, `UPDATE … RETURNING`. The schemas in `migrations/sqlite` and
-//! `migrations/postgres` differ only in how ids are generated.
+//! `migrations/postgres` differ only in how ids are generated and in the report
+//! roll-up's trigger (a SQL trigger on SQLite, a PL/pgSQL function on PostgreSQL).
 //!
 //! What several instances may race on is settled here, not in memory: ticket
 //! updates check a version column (two claims at once: one wins), outbox rows are
@@ -15,7 +16,7 @@
 //! their events), `people` (staff, owners, private chats, room requests),
 //! `buildings`, `broadcasts` (and outages), `outbox`, `inbox`, `media`, `fees`,
 //! `corrections`, `jobs`, `state`, `clocks` (escalation tiers), `report`
-//! (the manager's figures, streamed), `health` (what probes and `/metrics`
+//! (the manager's figures: kept day tallies, the rest streamed), `health` (what probes and `/metrics`
 //! read). This file holds the connection, the
 //! transaction, the errors and the helpers they share.
 
