@@ -72,12 +72,24 @@ impl Store {
     }
 
     pub async fn inbox_done(&self, update_id: i64, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE inbox SET done_at = $2 WHERE update_id = $1")
-            .bind(update_id)
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await
-            .ctx("marking an update handled")?;
+        self.inbox_done_many(&[update_id], now).await
+    }
+
+    /// Mark handled updates in one statement per few hundred: under load the
+    /// marks of many messages share one write.
+    pub async fn inbox_done_many(&self, update_ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+        for chunk in update_ids.chunks(500) {
+            let places: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE inbox SET done_at = $1 WHERE update_id IN ({})",
+                places.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(ms(now));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&self.pool).await.ctx("marking updates handled")?;
+        }
         Ok(())
     }
 

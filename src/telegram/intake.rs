@@ -56,6 +56,40 @@ struct Router {
     tasks: JoinSet<()>,
     /// Ends the waits between attempts at shutdown (the update stays pending).
     shutdown: CancellationToken,
+    done: DoneMarks,
+}
+
+/// Handled updates are marked done by one task, as many at a time as have
+/// finished while the last mark was written: under load one write marks many
+/// messages, idle it marks each at once. The mark only spares a replay after a
+/// crash (handlers are safe to run twice), so a mark lost with the process costs
+/// a harmless replay, never a message.
+#[derive(Clone)]
+struct DoneMarks(mpsc::UnboundedSender<i64>);
+
+impl DoneMarks {
+    fn start(desk: Desk) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<i64>();
+        let task = tokio::spawn(async move {
+            let mut ids = Vec::new();
+            while rx.recv_many(&mut ids, 2_000).await > 0 {
+                if let Err(e) = desk.store().inbox_done_many(&ids, desk.now()).await {
+                    // They replay on the next start; handlers are idempotent.
+                    tracing::error!(count = ids.len(), error = %e, "could not mark updates handled");
+                }
+                ids.clear();
+            }
+        });
+        (Self(tx), task)
+    }
+
+    async fn mark(&self, desk: &Desk, id: i64) {
+        if self.0.send(id).is_err()
+            && let Err(e) = desk.store().inbox_done(id, desk.now()).await
+        {
+            tracing::error!(update = id, error = %e, "could not mark an update handled");
+        }
+    }
 }
 
 /// An update to handle, with the attempts already made at it.
@@ -91,12 +125,13 @@ impl Router {
             while self.tasks.try_join_next().is_some() {}
         }
         self.chats.insert(key, tx);
-        let (bot, desk, me, handler, shutdown) = (
+        let (bot, desk, me, handler, shutdown, done) = (
             self.bot.clone(),
             self.desk.clone(),
             self.me.clone(),
             self.handler.clone(),
             self.shutdown.clone(),
+            self.done.clone(),
         );
         self.tasks.spawn(async move {
             loop {
@@ -110,7 +145,7 @@ impl Router {
                     }
                 };
                 let Some(job) = next else { break };
-                handle(&bot, &desk, &me, &handler, job, &shutdown).await;
+                handle(&bot, &desk, &me, &handler, job, &shutdown, &done).await;
             }
         });
     }
@@ -125,6 +160,7 @@ async fn handle(
     handler: &Handler,
     job: Job,
     shutdown: &CancellationToken,
+    done: &DoneMarks,
 ) {
     let Job {
         id,
@@ -149,10 +185,7 @@ async fn handle(
             Err(panic) => Some(format!("handler panicked: {}", panic_text(&panic))),
         };
         let Some(error) = error else {
-            if let Err(e) = desk.store().inbox_done(id, desk.now()).await {
-                // It will be replayed on the next start; handlers are idempotent.
-                tracing::error!(update = id, error = %e, "could not mark an update handled");
-            }
+            done.mark(desk, id).await;
             return;
         };
         attempts = match desk.store().inbox_failed(id, &error).await {
@@ -287,6 +320,7 @@ pub async fn start(
     me: Me,
     shutdown: CancellationToken,
 ) -> (Accept, tokio::task::JoinHandle<()>) {
+    let (done, marks) = DoneMarks::start(desk.clone());
     let mut router = Router {
         bot,
         desk: desk.clone(),
@@ -295,6 +329,7 @@ pub async fn start(
         chats: HashMap::new(),
         tasks: JoinSet::new(),
         shutdown,
+        done,
     };
     // Before anything can be accepted, so nothing is both replayed and queued.
     replay(&mut router, &desk).await;
@@ -314,6 +349,9 @@ pub async fn start(
                 "some updates were still being handled at shutdown; they replay on the next start"
             );
         }
+        // The last marks: every sender is gone with the router and its chats.
+        drop(router);
+        let _ = marks.await;
     });
     (Accept { desk, queue }, handle)
 }
