@@ -125,7 +125,7 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(ms(now))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .ctx("listing outages")?;
         rows.iter().map(outage_from_row).collect()

@@ -50,13 +50,13 @@ impl Store {
     }
 
     pub async fn building_of(&self, chat_id: i64) -> Result<Option<String>> {
-        building_of(&self.pool, chat_id).await
+        building_of(&self.reader, chat_id).await
     }
 
     pub async fn buildings(&self) -> Result<Vec<BuildingGroup>> {
         let rows =
             sqlx::query("SELECT chat_id, name, source FROM buildings ORDER BY name, chat_id")
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reader)
                 .await
                 .ctx("listing building groups")?;
         rows.iter()

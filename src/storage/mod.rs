@@ -129,6 +129,9 @@ pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(v).unwrap_or_default()
 }
 
+/// Read-only SQLite connections beside the writer (see [`Store`]).
+const READERS: u32 = 4;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -139,6 +142,11 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where the desk's frequent reads go. On a SQLite file, a few read-only
+    /// connections beside the single writer: WAL lets them read the last commit
+    /// while a write is under way, so an owner's lookup does not queue behind
+    /// another's ticket (nor behind a year's report). Elsewhere the same pool.
+    reader: AnyPool,
     backend: Backend,
 }
 
@@ -257,7 +265,28 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        // An in-memory SQLite database is one per connection: it reads where it writes.
+        let reader = if backend == Backend::Sqlite && !url.contains(":memory:") {
+            AnyPoolOptions::new()
+                .max_connections(READERS)
+                .acquire_timeout(std::time::Duration::from_secs(10))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA query_only = ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy(&url)
+                .ctx("opening the SQLite database for reading")?
+        } else {
+            pool.clone()
+        };
+        Ok(Self {
+            pool,
+            reader,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -316,6 +345,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.reader.close().await;
         self.pool.close().await;
     }
 }

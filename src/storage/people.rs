@@ -87,7 +87,7 @@ impl Store {
     }
 
     pub async fn has_private_chat(&self, user: i64) -> Result<bool> {
-        has_private_chat(&self.pool, user).await
+        has_private_chat(&self.reader, user).await
     }
 
     /// Someone by user id or `@username`, under the name staff know them by: the
@@ -118,7 +118,7 @@ impl Store {
 
     /// The name to show for `user`: given by an admin, else as last seen.
     pub async fn display_name(&self, user: i64) -> Result<Option<String>> {
-        display_name(&self.pool, user).await
+        display_name(&self.reader, user).await
     }
 
     pub async fn add_staff(
@@ -153,12 +153,12 @@ impl Store {
     }
 
     pub async fn is_staff(&self, user_id: i64) -> Result<bool> {
-        is_staff(&self.pool, user_id).await
+        is_staff(&self.reader, user_id).await
     }
 
     pub async fn staff(&self) -> Result<Vec<(i64, Option<String>)>> {
         let rows = sqlx::query("SELECT user_id, name FROM staff ORDER BY user_id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .ctx("listing staff")?;
         rows.iter()
@@ -172,7 +172,7 @@ impl Store {
     }
 
     pub async fn owner(&self, user_id: i64) -> Result<Option<Owner>> {
-        owner(&self.pool, user_id).await
+        owner(&self.reader, user_id).await
     }
 
     /// After `/start t<N>`, the owner's next private messages belong to ticket N.

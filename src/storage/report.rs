@@ -114,7 +114,7 @@ impl Store {
         .bind(tz.name())
         .bind(first.to_string())
         .bind(end.to_string())
-        .fetch(&self.pool);
+        .fetch(&self.reader);
         while let Some(r) = rows.try_next().await.ctx(c)? {
             let day: String = r.try_get(0).ctx(c)?;
             let Ok(day) = day.parse::<NaiveDate>() else {
@@ -192,7 +192,7 @@ impl Store {
     /// Local days with a ticket opened or changed since they were last counted.
     async fn dirty_days(&self, tz: chrono_tz::Tz) -> Result<HashSet<NaiveDate>> {
         let quarters: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT quarter FROM report_dirty")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .ctx("reading the report's marks")?;
         let mut days = HashSet::new();
@@ -237,7 +237,7 @@ impl Store {
         )
         .bind(ms(since))
         .bind(ms(until))
-        .fetch(&self.pool);
+        .fetch(&self.reader);
         let mut n = 0;
         let c = "reading tickets for a report";
         while let Some(r) = rows.try_next().await.ctx(c)? {
@@ -306,7 +306,7 @@ impl Store {
         )
         .bind(ms(since))
         .bind(ms(until))
-        .fetch(&self.pool);
+        .fetch(&self.reader);
         let c = "reading ticket events for an export";
         let mut n = 0;
         while let Some(r) = rows.try_next().await.ctx(c)? {

@@ -34,7 +34,7 @@ pub struct EventRecord {
 
 impl Store {
     pub async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
-        ticket(&self.pool, id).await
+        ticket(&self.reader, id).await
     }
 
     /// The reporter's latest active ticket in this chat since `since` that has no
@@ -85,7 +85,7 @@ impl Store {
             .bind(intent.as_str())
             .bind(category.unwrap_or(""))
             .bind(ms(since))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .ctx("finding a ticket a report repeats")?
             .map(|r| ticket_from_row(&r))
@@ -101,7 +101,7 @@ impl Store {
         .bind(actor)
         .bind(ms(since))
         .bind(EventType::Repeated.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await
         .ctx("counting repeated reports")?
         .try_get::<i64, _>(0)
@@ -116,7 +116,7 @@ impl Store {
         );
         sqlx::query(&sql)
             .bind(reporter)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .ctx("finding an owner's latest ticket")?
             .map(|r| ticket_from_row(&r))
@@ -128,7 +128,7 @@ impl Store {
         sqlx::query("SELECT COUNT(*) FROM tickets WHERE reporter_id = $1 AND created_at >= $2")
             .bind(reporter)
             .bind(ms(since))
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .ctx("counting an owner's tickets")?
             .try_get::<i64, _>(0)
@@ -142,7 +142,7 @@ impl Store {
         )
         .bind(chat_id)
         .bind(ms(since))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await
         .ctx("counting a chat's tickets")?
         .try_get::<i64, _>(0)
@@ -175,7 +175,7 @@ impl Store {
         if uses_arg {
             q = q.bind(arg);
         }
-        let rows = q.fetch_all(&self.pool).await.ctx("listing tickets")?;
+        let rows = q.fetch_all(&self.reader).await.ctx("listing tickets")?;
         rows.iter().map(ticket_from_row).collect()
     }
 
@@ -184,7 +184,7 @@ impl Store {
             "SELECT at, actor_id, actor_name, kind, detail FROM ticket_events WHERE ticket_id = $1 ORDER BY id",
         )
         .bind(id.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .ctx("reading a ticket's history")?;
         rows.iter()
