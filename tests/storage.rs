@@ -72,6 +72,7 @@ fn new_ticket(message: i64) -> NewTicket {
         respond_by: t0() + Duration::minutes(15),
         resolve_by: t0() + Duration::hours(24),
         created_at: t0(),
+        estate: String::new(),
     }
 }
 
@@ -249,6 +250,7 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
                 outage_id: None,
                 report_chat: None,
                 pin: false,
+                estate: "",
             },
             t0(),
         )
@@ -288,7 +290,8 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
                 dedupe_key: "cmd:1:1",
                 outage_id: None,
                 report_chat: None,
-                pin: false
+                pin: false,
+                estate: "",
             },
             t0()
         )
@@ -327,7 +330,7 @@ async fn scheduled_work_fires_once(store: Store) {
     )
     .unwrap();
     let mut tx = store.begin().await.unwrap();
-    let id = tx.insert_outage(&plan, 1, t0(), false).await.unwrap();
+    let id = tx.insert_outage(&plan, "", 1, t0(), false).await.unwrap();
     tx.commit().await.unwrap();
     assert!(
         store
@@ -569,7 +572,7 @@ async fn paid_rows_get_no_reminder_on_both_databases() {
 
 async fn a_migrated_group_keeps_its_building_and_tickets(store: Store) {
     store
-        .bind_building(-1003, "3栋", "command", Some(1), t0())
+        .bind_building(-1003, "", "3栋", "command", Some(1), t0())
         .await
         .unwrap();
     let mut tx = store.begin().await.unwrap();
@@ -634,6 +637,7 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
                 outage_id: None,
                 report_chat: None,
                 pin: false,
+                estate: "",
             },
             t0(),
         )
@@ -922,7 +926,7 @@ async fn a_button_confirms_only_the_request_it_was_shown_with_on_both_databases(
 async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself(store: Store) {
     let owner = Actor::new(20001, "王");
     store
-        .bind_building(-1003, "3栋", "command", Some(1), t0())
+        .bind_building(-1003, "", "3栋", "command", Some(1), t0())
         .await
         .unwrap();
     store.add_staff(1, Some("李师傅"), 1, t0()).await.unwrap();

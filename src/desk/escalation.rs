@@ -70,7 +70,7 @@ impl Workflow {
                             ("attention", &attention),
                         ],
                     );
-                    for out in self.to_staff(&tag("u1"), &text) {
+                    for out in self.to_staff_of(&t.estate, &tag("u1"), &text) {
                         let out = out
                             .keyboard(vec![vec![Button::action(
                                 self.t()
@@ -184,7 +184,7 @@ impl Workflow {
         group: Option<&str>,
         note: &str,
     ) -> Result<()> {
-        let Some(staff) = self.staff_chat() else {
+        let Some(staff) = self.staff_chat_of(&t.estate) else {
             return Ok(());
         };
         tx.enqueue(

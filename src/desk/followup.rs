@@ -71,7 +71,11 @@ impl Workflow {
                             ("number", &n.to_string()),
                         ],
                     );
-                    for out in self.to_staff(&format!("t{n}:r{}:followup_call", t.round), &text) {
+                    for out in self.to_staff_of(
+                        &t.estate,
+                        &format!("t{n}:r{}:followup_call", t.round),
+                        &text,
+                    ) {
                         tx.enqueue(&out.lane(Lane::Interactive), now).await?;
                     }
                 }
@@ -220,7 +224,7 @@ impl Intake {
             )
             .await?;
         }
-        if repost && let Some(staff) = self.staff_chat() {
+        if repost && let Some(staff) = self.staff_chat_of(&t.estate) {
             tx.enqueue(
                 &Outgoing::edit(staff, staff_tag(t), self.staff_text(t, group))
                     .keyboard(self.staff_keyboard(t)),

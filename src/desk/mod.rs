@@ -167,7 +167,15 @@ impl Desk {
         };
         let admin = Admin {
             ctx: ctx.clone(),
-            buildings: settings.building.clone(),
+            // Each with its estate spelled out (the only one when left out).
+            buildings: settings
+                .building
+                .iter()
+                .map(|b| crate::configuration::BuildingConfig {
+                    estate: Some(settings.estate_of(b)),
+                    ..b.clone()
+                })
+                .collect(),
         };
         Self {
             ctx,

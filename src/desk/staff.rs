@@ -95,7 +95,7 @@ impl Workflow {
     ) -> Result<()> {
         let now = self.now();
         let private = t.source_chat > 0;
-        if let Some(staff_chat) = self.staff_chat() {
+        if let Some(staff_chat) = self.staff_chat_of(&t.estate) {
             tx.enqueue(
                 &Outgoing::edit(staff_chat, staff_tag(t), self.staff_text(t, chat_name))
                     .keyboard(self.staff_keyboard(t)),
@@ -199,7 +199,9 @@ impl Workflow {
                                 ("hours", &hours),
                             ],
                         );
-                        for out in self.to_staff(&format!("t{n}:followup:v{v}"), &text) {
+                        for out in
+                            self.to_staff_of(&t.estate, &format!("t{n}:followup:v{v}"), &text)
+                        {
                             tx.enqueue(&out.lane(Lane::Interactive), now).await?;
                         }
                     }

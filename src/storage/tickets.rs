@@ -214,8 +214,8 @@ impl Tx {
         let row = sqlx::query(
             "INSERT INTO tickets (source_chat_id, source_message_id, reporter_id, reporter_name, text, intent,
                  category, building, unit, room, location_source, priority, status, respond_by, resolve_by,
-                 created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $15)
+                 created_at, updated_at, estate)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $15, $16)
              ON CONFLICT (source_chat_id, source_message_id) DO NOTHING
              RETURNING id",
         )
@@ -234,6 +234,7 @@ impl Tx {
         .bind(ms(t.respond_by))
         .bind(ms(t.resolve_by))
         .bind(ms(t.created_at))
+        .bind(&t.estate)
         .fetch_optional(&mut *self.tx)
         .await
         .ctx("opening a ticket")?;
@@ -369,7 +370,7 @@ async fn ticket<'e>(db: impl Executor<'e, Database = Any>, id: TicketId) -> Resu
 
 pub(super) const TICKET_COLUMNS: &str = "id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent, category,
     building, unit, room, priority, status, assignee_id, assignee_name, rating, follow_up, respond_by, resolve_by,
-    created_at, updated_at, version, round, upset";
+    created_at, updated_at, version, round, upset, estate";
 
 pub(super) fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
     let get_i = |i: usize| r.try_get::<i64, _>(i).ctx("reading a ticket");
@@ -402,5 +403,6 @@ pub(super) fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
         version: get_i(21)?,
         round: get_i(22)?,
         upset: get_i(23)? != 0,
+        estate: get_s(24)?,
     })
 }
