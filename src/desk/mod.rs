@@ -327,7 +327,7 @@ impl Desk {
         workflow: reclassify(msg: &Incoming, id: TicketId, words: &[String]) -> Result<()>;
         workflow: show_ticket(msg: &Incoming, id: TicketId) -> Result<()>;
         workflow: list_tickets(msg: &Incoming, kind: TicketListKind) -> Result<()>;
-        workflow: stats(msg: &Incoming, days: i64) -> Result<()>;
+        workflow: stats(msg: &Incoming, days: i64, estate: Option<&str>) -> Result<()>;
         workflow: rate(ticket: TicketId, round: Option<i64>, stars: i64, from: &Actor) -> Result<CallbackAnswer>;
         notices: outage(msg: &Incoming, args: &str) -> Result<()>;
         notices: on_poll(poll_id: &str, counts: &[u64]) -> Result<()>;

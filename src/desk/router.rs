@@ -132,7 +132,11 @@ async fn run_staff(desk: &Desk, msg: &Incoming, cmd: &StaffCommand) -> Result<()
         S::RemindFees(args) => desk.notices().remind_fees(msg, args).await,
         S::Recall(id) => desk.notices().recall(msg, *id).await,
         S::Broadcasts => desk.notices().broadcast_log(msg).await,
-        S::Stats(days) => desk.workflow().stats(msg, days.unwrap_or(7)).await,
+        S::Stats(days, estate) => {
+            desk.workflow()
+                .stats(msg, days.unwrap_or(7), estate.as_deref())
+                .await
+        }
         S::SetStaffGroup => desk.admin().set_staff_group(msg).await,
     }
 }

@@ -608,7 +608,13 @@ impl Workflow {
             TicketListKind::Mine => TicketFilter::AssignedTo(msg.from.id),
             TicketListKind::Overdue => TicketFilter::Overdue,
         };
-        let tickets = self.store().tickets(filter, self.now(), 30).await?;
+        // A staff group lists its own estates' tickets.
+        let served = self.served_estates(msg);
+        let scope = self.several_estates().then_some(served.as_slice());
+        let tickets = self
+            .store()
+            .tickets_in(scope, filter, self.now(), 30)
+            .await?;
         let title = self.t().label(match kind {
             TicketListKind::Open => "list_open",
             TicketListKind::Mine => "list_mine",

@@ -155,6 +155,17 @@ impl Store {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Ticket>> {
+        self.tickets_in(None, filter, now, limit).await
+    }
+
+    /// [`Store::tickets`] of `estates` only (`None`: every estate).
+    pub async fn tickets_in(
+        &self,
+        estates: Option<&[String]>,
+        filter: TicketFilter,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
         let (cond, arg) = match filter {
             TicketFilter::Active => ("status IN ('open', 'claimed')", 0),
             TicketFilter::AssignedTo(user) => {
@@ -168,13 +179,15 @@ impl Store {
         };
         let uses_arg = cond.contains("$1");
         let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE {cond} ORDER BY id DESC LIMIT {}",
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE {cond}{} ORDER BY id DESC LIMIT {}",
+            super::report::in_estates("estate", if uses_arg { 2 } else { 1 }, estates),
             limit.clamp(1, 500)
         );
         let mut q = sqlx::query(&sql);
         if uses_arg {
             q = q.bind(arg);
         }
+        let q = super::report::bind_estates(q, estates);
         let rows = q.fetch_all(&self.pool).await.ctx("listing tickets")?;
         rows.iter().map(ticket_from_row).collect()
     }
