@@ -113,6 +113,20 @@ async fn an_owners_report_in_one_estates_1栋_reaches_only_that_estates_staff() 
         "金桂园's owner is not told of 翠湖苑's ticket: {:?}",
         texts(&w, B1)
     );
+    // 翠湖苑's staff can neither see nor claim 金桂园's ticket.
+    w.say(A_STAFF, ADMIN, "/ticket 2").await;
+    w.say(A_STAFF, ADMIN, "/claim 2").await;
+    assert_eq!(
+        w.sent.sent_to(A_STAFF, "没有工单 #2"),
+        2,
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+    assert!(
+        !texts(&w, B1).iter().any(|t| t.contains("主管")),
+        "金桂园's owner hears of no claim: {:?}",
+        texts(&w, B1)
+    );
     // A staff group lists its own estate's tickets only.
     w.say(A_STAFF, ADMIN, "/tickets").await;
     let listed = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
@@ -241,6 +255,13 @@ async fn a_staff_group_serving_both_estates_must_name_the_estate() {
     w.say(B1, 3001, "楼道的灯坏了").await;
     assert_eq!(w.sent.sent_to(BOTH, "工单 #1"), 1);
     assert_eq!(w.sent.sent_to(BOTH, "工单 #2"), 1);
+    assert_eq!(
+        w.sent.sent_to(BOTH, "位置:翠湖苑 1栋"),
+        1,
+        "{:?}",
+        texts(&w, BOTH)
+    );
+    assert_eq!(w.sent.sent_to(BOTH, "位置:金桂园 1栋"), 1);
     // Its figures count both estates, or the one it names.
     w.say(BOTH, ADMIN, "/stats").await;
     let both = texts(&w, BOTH).last().cloned().unwrap_or_default();

@@ -1091,3 +1091,98 @@ async fn the_report_matches_a_hand_count(store: Store) {
 async fn the_report_matches_a_hand_count_on_both_databases() {
     on_both!(the_report_matches_a_hand_count);
 }
+
+/// Two estates with a 1栋 each: a report's estate is its group's (or, in private,
+/// the reporter's latest ticket's), lists and figures filter by estate, and
+/// estates declared later take over what the implicit estate held.
+async fn tickets_and_figures_are_kept_per_estate(store: Store) {
+    store
+        .bind_building(-1101, "翠湖苑", "1栋", "config", None, t0())
+        .await
+        .unwrap();
+    store
+        .bind_building(-2101, "金桂园", "1栋", "config", None, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.estate_for_report(-2101, 20001).await.unwrap(),
+        "金桂园"
+    );
+    assert_eq!(store.estate_for_report(20001, 20001).await.unwrap(), "");
+    let mut tx = store.begin().await.unwrap();
+    for (chat, message, estate) in [
+        (-1101, 1, "翠湖苑"),
+        (-2101, 2, "金桂园"),
+        (-2101, 3, "金桂园"),
+    ] {
+        let t = NewTicket {
+            source_chat: chat,
+            estate: estate.into(),
+            ..new_ticket(message)
+        };
+        tx.insert_ticket(&t).await.unwrap().unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.estate_for_report(20001, 20001).await.unwrap(),
+        "金桂园",
+        "in private: the reporter's latest ticket's estate"
+    );
+    let tz = chrono_tz::Asia::Shanghai;
+    let (since, until) = (t0() - Duration::days(1), t0() + Duration::days(1));
+    let b = ["金桂园".to_string()];
+    let both = ["翠湖苑".to_string(), "金桂园".to_string()];
+    for (estates, tickets) in [
+        (None, 3),
+        (Some(&b[..]), 2),
+        (Some(&both[..]), 3),
+        (Some(&[][..]), 0),
+    ] {
+        let r = store
+            .report_in(estates, since, until, t0(), tz)
+            .await
+            .unwrap();
+        assert_eq!(r.tickets, tickets, "{estates:?}");
+        let listed = store
+            .tickets_in(estates, TicketFilter::Active, t0(), 30)
+            .await
+            .unwrap();
+        assert_eq!(listed.len() as u64, tickets, "{estates:?}");
+        let listed = store
+            .tickets_in(estates, TicketFilter::ReportedBy(20001), t0(), 30)
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.len() as u64,
+            tickets,
+            "{estates:?}, with a $1 before"
+        );
+    }
+    let t = store
+        .tickets_in(Some(&b[..]), TicketFilter::Active, t0(), 30)
+        .await
+        .unwrap();
+    assert!(
+        t.iter()
+            .all(|t| t.estate == "金桂园" && t.source_chat == -2101)
+    );
+
+    // A group of the implicit estate, then estates are declared.
+    store
+        .bind_building(-3101, "", "3栋", "command", Some(1), t0())
+        .await
+        .unwrap();
+    store.adopt_implicit_estate("翠湖苑").await.unwrap();
+    let g = store.building_group(-3101).await.unwrap().unwrap();
+    assert_eq!((g.estate.as_str(), g.name.as_str()), ("翠湖苑", "3栋"));
+    assert_eq!(
+        store.building_group(-2101).await.unwrap().unwrap().estate,
+        "金桂园",
+        "a named estate is left alone"
+    );
+}
+
+#[tokio::test]
+async fn tickets_and_figures_are_kept_per_estate_on_both_databases() {
+    on_both!(tickets_and_figures_are_kept_per_estate);
+}

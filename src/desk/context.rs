@@ -346,6 +346,22 @@ impl Context {
         }
     }
 
+    /// Whether ticket `id` is one `msg`'s chat serves: always with one estate,
+    /// and for a ticket that does not exist (the command itself says so).
+    pub(crate) async fn serves_ticket(
+        &self,
+        msg: &Incoming,
+        id: crate::domain::ticket::TicketId,
+    ) -> Result<bool> {
+        if !self.several_estates() {
+            return Ok(true);
+        }
+        Ok(match self.store.ticket(id).await? {
+            Some(t) => self.served_estates(msg).contains(&t.estate),
+            None => true,
+        })
+    }
+
     /// Where staff of `estate` are told things: as [`Context::staff_targets`],
     /// with the estate's own staff group when it has one.
     pub(crate) fn staff_targets_of(&self, estate: &str) -> Vec<i64> {

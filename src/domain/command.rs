@@ -106,6 +106,21 @@ pub enum StaffCommand {
 }
 
 impl StaffCommand {
+    /// The ticket the command acts on, if it names one.
+    pub fn ticket(&self) -> Option<TicketId> {
+        use StaffCommand as S;
+        match self {
+            S::Claim(id) | S::Reopen(id) | S::Ticket(id) => Some(*id),
+            S::Done { ticket, .. }
+            | S::Transfer { ticket, .. }
+            | S::Note { ticket, .. }
+            | S::Reclassify { ticket, .. }
+            | S::Followup { ticket, .. }
+            | S::Split { ticket, .. } => Some(*ticket),
+            _ => None,
+        }
+    }
+
     /// Binding a group (a building's, or the staff group) happens inside the
     /// group itself; every other staff command shows or carries private details
     /// and runs only in the staff group or in private.
