@@ -124,7 +124,10 @@ impl Workflow {
 
     /// `/tickets followup`: what is waiting for a call.
     pub(super) async fn list_to_call(&self, msg: &Incoming) -> Result<()> {
-        let tickets = self.store().tickets_to_call(30).await?;
+        let mut tickets = self.store().tickets_to_call(30).await?;
+        // A staff group calls its own estates' owners back.
+        let served = self.served_estates(msg);
+        tickets.retain(|t| !self.several_estates() || served.contains(&t.estate));
         if tickets.is_empty() {
             let title = self.t().label("list_followup");
             let text = self.t().staff("list_empty", &[("title", &title)]);
