@@ -344,3 +344,44 @@ async fn stats_in_an_estates_staff_group_count_only_its_estate() {
     let refused = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
     assert!(refused.contains("不服务小区「金桂园」"), "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_report_from_an_owner_of_no_known_estate_goes_to_the_desks_staff_group() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    // Never seen in a building group: the desk cannot tell which 3栋 it is.
+    w.say(4001, 4001, "3栋2单元501 厨房水管漏水了").await;
+    assert_eq!(
+        w.sent.sent_to(STAFF, "工单 #1"),
+        1,
+        "{:?}",
+        texts(&w, STAFF)
+    );
+    assert!(texts(&w, A_STAFF).is_empty() && texts(&w, B_STAFF).is_empty());
+    w.say(STAFF, ADMIN, "/claim 1").await;
+    assert_eq!(
+        w.sent.sent_to(STAFF, "没有工单"),
+        0,
+        "{:?}",
+        texts(&w, STAFF)
+    );
+    w.say(A_STAFF, ADMIN, "/claim 1").await;
+    assert_eq!(
+        w.sent.sent_to(A_STAFF, "没有工单 #1"),
+        1,
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+
+    // Once seen in 金桂园's 1栋, their private reports are 金桂园's.
+    w.say(B1, 4002, "楼道的灯坏了").await;
+    w.say(4002, 4002, "家里厨房水管漏水了").await;
+    assert_eq!(
+        w.sent.sent_to(B_STAFF, "工单 #3"),
+        1,
+        "{:?}",
+        texts(&w, B_STAFF)
+    );
+}

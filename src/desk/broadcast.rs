@@ -366,10 +366,9 @@ impl Notices {
 
     /// `/outages`
     pub async fn outages(&self, msg: &Incoming) -> Result<()> {
-        let served = self.served_estates(msg);
         let mut list = self.store().current_outages(self.now()).await?;
         // A staff group sees its own estates' outages only.
-        list.retain(|o| served.contains(&o.estate));
+        list.retain(|o| self.serves(msg, &o.estate));
         if list.is_empty() {
             return self.reply(msg, self.t().staff("outages_none", &[])).await;
         }
@@ -403,7 +402,7 @@ impl Notices {
             .store()
             .outage(id)
             .await?
-            .filter(|o| self.served_estates(msg).contains(&o.estate))
+            .filter(|o| self.serves(msg, &o.estate))
         else {
             return self
                 .reply(
@@ -471,12 +470,11 @@ impl Notices {
 
     /// `/recall N`: delete broadcast N from every group it reached.
     pub async fn recall(&self, msg: &Incoming, id: i64) -> Result<()> {
-        let served = self.served_estates(msg);
         if !self
             .store()
             .broadcast(id)
             .await?
-            .is_some_and(|b| served.contains(&b.estate))
+            .is_some_and(|b| self.serves(msg, &b.estate))
         {
             let text = self
                 .t()
@@ -512,9 +510,8 @@ impl Notices {
 
     /// `/broadcasts`: the broadcast log — who sent what, when, and how it went.
     pub async fn broadcast_log(&self, msg: &Incoming) -> Result<()> {
-        let served = self.served_estates(msg);
         let mut list = self.store().recent_broadcasts(15).await?;
-        list.retain(|b| served.contains(&b.estate));
+        list.retain(|b| self.serves(msg, &b.estate));
         if list.is_empty() {
             return self
                 .reply(msg, self.t().staff("broadcasts_none", &[]))

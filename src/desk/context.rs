@@ -270,6 +270,24 @@ impl Context {
             .collect()
     }
 
+    /// Whether `msg`'s chat serves what belongs to `estate`: a private chat
+    /// serves every estate, a staff group those it is the staff group of (the
+    /// desk's group also what belongs to no declared estate).
+    pub(crate) fn serves(&self, msg: &Incoming, estate: &str) -> bool {
+        msg.is_private() || self.staff_chat_of(estate) == Some(msg.chat_id)
+    }
+
+    /// The estates whose rows `msg`'s chat may list: those it serves, and the
+    /// implicit estate `""` when the chat serves it (a ticket opened in private
+    /// by an owner never seen in a group).
+    pub(crate) fn visible_estates(&self, msg: &Incoming) -> Vec<String> {
+        let mut estates = self.served_estates(msg);
+        if !estates.iter().any(String::is_empty) && self.serves(msg, "") {
+            estates.push(String::new());
+        }
+        estates
+    }
+
     /// The estate a staff command from `msg` acts on: the one it names, else the
     /// only one `msg`'s chat serves. `Err`: what to tell the sender instead (an
     /// unknown estate, one this chat does not serve, or none named where it
@@ -357,7 +375,7 @@ impl Context {
             return Ok(true);
         }
         Ok(match self.store.ticket(id).await? {
-            Some(t) => self.served_estates(msg).contains(&t.estate),
+            Some(t) => self.serves(msg, &t.estate),
             None => true,
         })
     }

@@ -226,7 +226,7 @@ impl Workflow {
                 Err(text) => return self.reply(msg, text).await,
             }
         } else {
-            Some(self.served_estates(msg))
+            Some(self.visible_estates(msg))
         };
         let r = self
             .store()

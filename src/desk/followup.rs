@@ -126,8 +126,7 @@ impl Workflow {
     pub(super) async fn list_to_call(&self, msg: &Incoming) -> Result<()> {
         let mut tickets = self.store().tickets_to_call(30).await?;
         // A staff group calls its own estates' owners back.
-        let served = self.served_estates(msg);
-        tickets.retain(|t| !self.several_estates() || served.contains(&t.estate));
+        tickets.retain(|t| self.serves(msg, &t.estate));
         if tickets.is_empty() {
             let title = self.t().label("list_followup");
             let text = self.t().staff("list_empty", &[("title", &title)]);

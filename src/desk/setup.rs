@@ -291,10 +291,9 @@ impl Admin {
 
     /// `/groups`
     pub async fn groups(&self, msg: &Incoming) -> Result<()> {
-        let served = self.served_estates(msg);
         let mut groups = self.store().buildings().await?;
         // A staff group lists its own estates' groups.
-        groups.retain(|g| served.contains(&g.estate));
+        groups.retain(|g| self.serves(msg, &g.estate));
         if groups.is_empty() {
             return self.reply(msg, self.t().staff("groups_none", &[])).await;
         }

@@ -609,8 +609,8 @@ impl Workflow {
             TicketListKind::Overdue => TicketFilter::Overdue,
         };
         // A staff group lists its own estates' tickets.
-        let served = self.served_estates(msg);
-        let scope = self.several_estates().then_some(served.as_slice());
+        let visible = self.visible_estates(msg);
+        let scope = self.several_estates().then_some(visible.as_slice());
         let tickets = self
             .store()
             .tickets_in(scope, filter, self.now(), 30)
