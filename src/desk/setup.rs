@@ -232,7 +232,10 @@ impl Admin {
         if msg.chat_kind != ChatKind::Group {
             return self.reply(msg, self.t().staff("bind_not_group", &[])).await;
         }
+        let implicit = self.estate_names() == [""];
+        // Without `[[estate]]` the name is read whole, as it always was.
         let (named, name) = match crate::domain::notice::split_estate(name) {
+            _ if implicit => (None, name),
             (None, rest) => match rest.split_once(char::is_whitespace) {
                 Some((estate, building)) if self.estate_names().contains(&estate) => {
                     (Some(estate), building.trim())
@@ -246,7 +249,7 @@ impl Admin {
         }
         // Any staff member may bind a group of any estate: staff are the desk's,
         // so the estate is read as if asked in private.
-        let estate = if self.estate_names() == [""] {
+        let estate = if implicit {
             String::new()
         } else {
             let anywhere = Incoming {
