@@ -11,9 +11,11 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 mod crowd;
+mod estates;
 mod ops;
 
 pub use crowd::{Flood, Merge};
+pub use estates::EstateConfig;
 pub use ops::{Http, Log, LogFormat};
 
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +244,9 @@ impl Inbox {
 pub struct BuildingConfig {
     pub name: String,
     pub chat: i64,
+    /// The `[[estate]]` it belongs to; may be left out while there is at most one.
+    #[serde(default)]
+    pub estate: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -259,6 +264,8 @@ pub struct Settings {
     pub http: Http,
     pub log: Log,
     pub building: Vec<BuildingConfig>,
+    /// `[[estate]]`: none means one implicit estate, as before estates existed.
+    pub estate: Vec<EstateConfig>,
 }
 
 impl Settings {
@@ -380,6 +387,7 @@ impl Settings {
                 });
             }
         }
+        self.validate_estates()?;
         let mut chats = std::collections::HashSet::new();
         let mut names = std::collections::HashMap::new();
         for b in &self.building {
@@ -395,10 +403,11 @@ impl Settings {
                     reason: format!("chat {} 出现了两次", b.chat),
                 });
             }
-            // "3栋" and "3号楼" are one building: compare in the one spelling.
+            // "3栋" and "3号楼" are one building: compare in the one spelling,
+            // within an estate ('1栋' of one estate is not '1栋' of another).
             let key = crate::domain::location::canonical_building(&b.name)
                 .unwrap_or_else(|| b.name.trim().to_string());
-            if let Some(other) = names.insert(key, b.chat) {
+            if let Some(other) = names.insert((self.estate_of(b), key), b.chat) {
                 return Err(ConfigError::Invalid {
                     key: "building.name",
                     reason: format!(

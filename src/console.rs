@@ -209,10 +209,12 @@ fn console_settings(mut settings: Settings) -> (Settings, i64) {
             BuildingConfig {
                 name: "3栋".into(),
                 chat: -1003,
+                estate: None,
             },
             BuildingConfig {
                 name: "5栋".into(),
                 chat: -1005,
+                estate: None,
             },
         ];
     }

@@ -68,6 +68,10 @@ enum Command {
         /// Write here instead of standard output (never overwrites)
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Only this estate's tickets and surveys (an `[[estate]]` name; repeat
+        /// for several). Default: every estate
+        #[arg(long)]
+        estate: Vec<String>,
     },
     /// Messages that failed every attempt (dead letters); `retry ID` hands one back
     Inbox {
@@ -293,8 +297,25 @@ async fn main() -> Result<()> {
             until,
             format,
             output,
+            estate,
         } => {
             let tz = settings.timezone()?;
+            if let Some(unknown) = estate
+                .iter()
+                .find(|e| !settings.estate.iter().any(|d| d.name.trim() == e.trim()))
+            {
+                let known: Vec<&str> = settings.estate.iter().map(|e| e.name.trim()).collect();
+                bail!(
+                    "--estate {unknown}: not an [[estate]] of the config (estates: {})",
+                    if known.is_empty() {
+                        "none declared".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            }
+            let estates: Vec<String> = estate.iter().map(|e| e.trim().to_string()).collect();
+            let estates = (!estates.is_empty()).then_some(estates.as_slice());
             let today = chrono::Utc::now().with_timezone(&tz).date_naive();
             let since = since.unwrap_or(today - chrono::Duration::days(7));
             let until = until.unwrap_or(today + chrono::Duration::days(1));
@@ -328,15 +349,31 @@ async fn main() -> Result<()> {
             };
             let store = guanjia::storage::Store::connect(&settings.database.url).await?;
             if format == guanjia::report_cli::Format::Events {
-                return export_events(&store, &labels, (start(since)?, start(until)?), tz, output)
-                    .await;
+                return export_events(
+                    &store,
+                    &labels,
+                    estates,
+                    (start(since)?, start(until)?),
+                    tz,
+                    output,
+                )
+                .await;
             }
             let report = store
-                .report(start(since)?, start(until)?, chrono::Utc::now(), tz)
+                .report_in(
+                    estates,
+                    start(since)?,
+                    start(until)?,
+                    chrono::Utc::now(),
+                    tz,
+                )
                 .await?;
             store.close().await;
             let last = until - chrono::Duration::days(1);
-            let title = format!("服务报告 {since} 至 {last}");
+            let mut title = format!("服务报告 {since} 至 {last}");
+            if !estate.is_empty() {
+                title = format!("{title}({})", estate.join("、"));
+            }
             let text = guanjia::report_cli::render(&report, &title, format, &labels);
             match output {
                 Some(path) => {
@@ -391,6 +428,7 @@ async fn main() -> Result<()> {
 async fn export_events(
     store: &guanjia::storage::Store,
     labels: &guanjia::report_cli::Labels<'_>,
+    estates: Option<&[String]>,
     (since, until): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
     tz: chrono_tz::Tz,
     output: Option<PathBuf>,
@@ -409,7 +447,7 @@ async fn export_events(
     };
     let mut csv = guanjia::report_cli::EventsCsv::new(out, tz)?;
     let n = store
-        .for_each_ticket_event(since, until, |e| csv.write(&e, labels))
+        .for_each_ticket_event(estates, since, until, |e| csv.write(&e, labels))
         .await?;
     csv.finish()?;
     store.close().await;

@@ -228,6 +228,8 @@ pub async fn run(settings: Settings) -> Result<()> {
         Ok(added) => staff.extend(added.into_iter().map(|(id, _)| id)),
         Err(e) => tracing::warn!(error = %e, "could not list staff for their command menus"),
     }
+    // Estates' own staff groups get the staff menu as the desk's group does.
+    staff.extend(desk.settings().estate.iter().filter_map(|e| e.staff_chat));
     staff.sort_unstable();
     staff.dedup();
     telegram::set_command_menus(&bot, desk.t(), desk.staff_chat(), &staff).await;

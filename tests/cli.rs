@@ -743,3 +743,48 @@ fn the_report_counts_the_mornings_tickets_in_every_format() {
         "no rooms and no owners' words in an export: {all}"
     );
 }
+
+/// `guanjia report --estate`: a morning of a single-estate desk, then the same
+/// database with its estate declared: the report of that estate counts what was
+/// there before, and an estate the config does not declare is named and refused.
+#[test]
+fn the_report_of_one_estate_counts_its_tickets_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let morning = "3栋2单元501 厨房水管漏水了\n楼道灯坏了\n:quit\n";
+    assert!(
+        guanjia_in(dir.path(), &["console"], morning.as_bytes())
+            .status
+            .success()
+    );
+    std::fs::write(
+        dir.path().join("guanjia.toml"),
+        "[[estate]]\nname = \"翠湖苑\"\n[[estate]]\nname = \"金桂园\"\n",
+    )
+    .unwrap();
+    // The next start hands the implicit estate's tickets to the first estate.
+    let console = guanjia_in(dir.path(), &["console"], b":quit\n");
+    assert!(
+        console.status.success(),
+        "{}",
+        String::from_utf8_lossy(&console.stderr)
+    );
+    let json = |estate: &str| {
+        let out = guanjia_in(
+            dir.path(),
+            &["report", "--format", "json", "--estate", estate],
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(json("翠湖苑")["tickets"], 2);
+    assert_eq!(json("金桂园")["tickets"], 0);
+    let unknown = guanjia_in(dir.path(), &["report", "--estate", "银杏苑"], b"");
+    assert!(!unknown.status.success());
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("银杏苑") && err.contains("翠湖苑"), "{err}");
+}

@@ -23,6 +23,7 @@ fn ticket(message: i64, text: String) -> NewTicket {
         respond_by: t0 + chrono::Duration::minutes(15),
         resolve_by: t0 + chrono::Duration::hours(24),
         created_at: t0,
+        estate: String::new(),
     }
 }
 

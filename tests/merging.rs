@@ -156,7 +156,7 @@ async fn stats_in_the_staff_group_count_this_weeks_work() {
         .await
         .unwrap();
     let ask = w.msg(STAFF, ADMIN, "/stats");
-    w.desk.stats(&ask, 7).await.unwrap();
+    w.desk.stats(&ask, 7, None).await.unwrap();
     w.drain().await;
     let log = w.sent.log.lock().unwrap().clone();
     let stats = log

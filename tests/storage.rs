@@ -72,6 +72,7 @@ fn new_ticket(message: i64) -> NewTicket {
         respond_by: t0() + Duration::minutes(15),
         resolve_by: t0() + Duration::hours(24),
         created_at: t0(),
+        estate: String::new(),
     }
 }
 
@@ -249,6 +250,7 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
                 outage_id: None,
                 report_chat: None,
                 pin: false,
+                estate: "",
             },
             t0(),
         )
@@ -288,7 +290,8 @@ async fn urgent_rows_are_leased_before_a_broadcast(store: Store) {
                 dedupe_key: "cmd:1:1",
                 outage_id: None,
                 report_chat: None,
-                pin: false
+                pin: false,
+                estate: "",
             },
             t0()
         )
@@ -327,7 +330,7 @@ async fn scheduled_work_fires_once(store: Store) {
     )
     .unwrap();
     let mut tx = store.begin().await.unwrap();
-    let id = tx.insert_outage(&plan, 1, t0(), false).await.unwrap();
+    let id = tx.insert_outage(&plan, "", 1, t0(), false).await.unwrap();
     tx.commit().await.unwrap();
     assert!(
         store
@@ -569,7 +572,7 @@ async fn paid_rows_get_no_reminder_on_both_databases() {
 
 async fn a_migrated_group_keeps_its_building_and_tickets(store: Store) {
     store
-        .bind_building(-1003, "3栋", "command", Some(1), t0())
+        .bind_building(-1003, "", "3栋", "command", Some(1), t0())
         .await
         .unwrap();
     let mut tx = store.begin().await.unwrap();
@@ -634,6 +637,7 @@ async fn finished_rows_past_the_retention_go_and_what_later_work_reads_stays(sto
                 outage_id: None,
                 report_chat: None,
                 pin: false,
+                estate: "",
             },
             t0(),
         )
@@ -922,7 +926,7 @@ async fn a_button_confirms_only_the_request_it_was_shown_with_on_both_databases(
 async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself(store: Store) {
     let owner = Actor::new(20001, "王");
     store
-        .bind_building(-1003, "3栋", "command", Some(1), t0())
+        .bind_building(-1003, "", "3栋", "command", Some(1), t0())
         .await
         .unwrap();
     store.add_staff(1, Some("李师傅"), 1, t0()).await.unwrap();
@@ -1176,4 +1180,99 @@ async fn the_report_counts_a_day_again_when_it_changed(store: Store) {
 #[tokio::test]
 async fn the_report_counts_a_day_again_when_it_changed_on_both_databases() {
     on_both!(the_report_counts_a_day_again_when_it_changed);
+}
+
+/// Two estates with a 1栋 each: a report's estate is its group's (or, in private,
+/// the reporter's latest ticket's), lists and figures filter by estate, and
+/// estates declared later take over what the implicit estate held.
+async fn tickets_and_figures_are_kept_per_estate(store: Store) {
+    store
+        .bind_building(-1101, "翠湖苑", "1栋", "config", None, t0())
+        .await
+        .unwrap();
+    store
+        .bind_building(-2101, "金桂园", "1栋", "config", None, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.estate_for_report(-2101, 20001).await.unwrap(),
+        "金桂园"
+    );
+    assert_eq!(store.estate_for_report(20001, 20001).await.unwrap(), "");
+    let mut tx = store.begin().await.unwrap();
+    for (chat, message, estate) in [
+        (-1101, 1, "翠湖苑"),
+        (-2101, 2, "金桂园"),
+        (-2101, 3, "金桂园"),
+    ] {
+        let t = NewTicket {
+            source_chat: chat,
+            estate: estate.into(),
+            ..new_ticket(message)
+        };
+        tx.insert_ticket(&t).await.unwrap().unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.estate_for_report(20001, 20001).await.unwrap(),
+        "金桂园",
+        "in private: the reporter's latest ticket's estate"
+    );
+    let tz = chrono_tz::Asia::Shanghai;
+    let (since, until) = (t0() - Duration::days(1), t0() + Duration::days(1));
+    let b = ["金桂园".to_string()];
+    let both = ["翠湖苑".to_string(), "金桂园".to_string()];
+    for (estates, tickets) in [
+        (None, 3),
+        (Some(&b[..]), 2),
+        (Some(&both[..]), 3),
+        (Some(&[][..]), 0),
+    ] {
+        let r = store
+            .report_in(estates, since, until, t0(), tz)
+            .await
+            .unwrap();
+        assert_eq!(r.tickets, tickets, "{estates:?}");
+        let listed = store
+            .tickets_in(estates, TicketFilter::Active, t0(), 30)
+            .await
+            .unwrap();
+        assert_eq!(listed.len() as u64, tickets, "{estates:?}");
+        let listed = store
+            .tickets_in(estates, TicketFilter::ReportedBy(20001), t0(), 30)
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.len() as u64,
+            tickets,
+            "{estates:?}, with a $1 before"
+        );
+    }
+    let t = store
+        .tickets_in(Some(&b[..]), TicketFilter::Active, t0(), 30)
+        .await
+        .unwrap();
+    assert!(
+        t.iter()
+            .all(|t| t.estate == "金桂园" && t.source_chat == -2101)
+    );
+
+    // A group of the implicit estate, then estates are declared.
+    store
+        .bind_building(-3101, "", "3栋", "command", Some(1), t0())
+        .await
+        .unwrap();
+    store.adopt_implicit_estate("翠湖苑").await.unwrap();
+    let g = store.building_group(-3101).await.unwrap().unwrap();
+    assert_eq!((g.estate.as_str(), g.name.as_str()), ("翠湖苑", "3栋"));
+    assert_eq!(
+        store.building_group(-2101).await.unwrap().unwrap().estate,
+        "金桂园",
+        "a named estate is left alone"
+    );
+}
+
+#[tokio::test]
+async fn tickets_and_figures_are_kept_per_estate_on_both_databases() {
+    on_both!(tickets_and_figures_are_kept_per_estate);
 }

@@ -51,6 +51,7 @@ async fn groups_are_listed_in_building_order() {
             s.building.push(BuildingConfig {
                 name: name.into(),
                 chat,
+                estate: None,
             });
         }
     })
@@ -195,6 +196,7 @@ async fn a_building_is_one_building_in_any_spelling_and_named_as_its_group_is() 
             s.building.push(BuildingConfig {
                 name: name.into(),
                 chat,
+                estate: None,
             });
         }
     })

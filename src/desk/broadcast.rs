@@ -24,15 +24,22 @@ pub(super) struct Plan<'a> {
     pub(super) report_chat: Option<i64>,
     pub(super) outage_id: Option<i64>,
     pub(super) pin: bool,
+    /// Whose groups `targets` names.
+    pub(super) estate: &'a str,
 }
 
 impl Notices {
-    /// The groups `targets` reaches, and the names that matched no group.
+    /// The groups `targets` reaches in `estate` (`None`: in every estate), and
+    /// the names that matched no group. Another estate's 1栋 is never reached.
     pub(super) async fn resolve(
         &self,
+        estate: Option<&str>,
         targets: &Targets,
     ) -> Result<(Vec<BuildingGroup>, Vec<String>)> {
-        let groups = self.store().buildings().await?;
+        let mut groups = self.store().buildings().await?;
+        if let Some(estate) = estate {
+            groups.retain(|g| g.estate == estate);
+        }
         let reached: Vec<BuildingGroup> = groups
             .iter()
             .filter(|g| targets.includes(&g.name))
@@ -96,6 +103,7 @@ impl Notices {
                     outage_id: plan.outage_id,
                     report_chat: plan.report_chat,
                     pin: plan.pin,
+                    estate: plan.estate,
                 },
                 now,
             )
@@ -128,6 +136,7 @@ impl Notices {
     async fn queued_reply(
         &self,
         msg: &Incoming,
+        estate: &str,
         what: &str,
         groups: &[BuildingGroup],
         missing: &[String],
@@ -140,7 +149,7 @@ impl Notices {
             &[
                 ("what", what),
                 ("count", &count),
-                ("groups", &names.join("、")),
+                ("groups", &self.in_estate(estate, &names.join("、"))),
             ],
         );
         if !missing.is_empty() {
@@ -150,10 +159,14 @@ impl Notices {
         self.reply(msg, text).await
     }
 
-    /// `/notice <targets> <text>`
+    /// `/notice <targets> <text>`; `<targets>` may name the estate (`翠湖苑:1栋`).
     pub async fn notice(&self, msg: &Incoming, args: &str) -> Result<()> {
         let (targets, body) = crate::domain::notice::split_targets(args);
-        let targets = match Targets::parse(&targets) {
+        let (estate, targets) = match self.estate_targets(msg, &targets) {
+            Ok(scoped) => scoped,
+            Err(text) => return self.reply(msg, text).await,
+        };
+        let targets = match Targets::parse(targets) {
             Ok(t) => t,
             Err(e) => {
                 return self
@@ -179,9 +192,9 @@ impl Notices {
         if let Some(found) = self.private_details_in(body) {
             return self.refuse_private_details(msg, found).await;
         }
-        let (groups, missing) = self.resolve(&targets).await?;
+        let (groups, missing) = self.resolve(Some(&estate), &targets).await?;
         if groups.is_empty() {
-            let missing = missing.join("、");
+            let missing = self.in_estate(&estate, &missing.join("、"));
             return self
                 .reply(msg, self.t().staff("no_groups", &[("groups", &missing)]))
                 .await;
@@ -197,6 +210,7 @@ impl Notices {
             report_chat: Some(msg.chat_id),
             outage_id: None,
             pin: false,
+            estate: &estate,
         };
         if self
             .queue_broadcast(&mut tx, plan, &groups)
@@ -207,7 +221,8 @@ impl Notices {
         }
         self.commit(tx).await?;
         let what = self.t().label("broadcast_notice");
-        self.queued_reply(msg, &what, &groups, &missing).await
+        self.queued_reply(msg, &estate, &what, &groups, &missing)
+            .await
     }
 
     fn outage_text(&self, key: &str, o: &Outage) -> String {
@@ -260,10 +275,17 @@ impl Notices {
         self.reply(msg, text).await
     }
 
-    /// `/outage <targets> <kind> <start> <end> <reason>`
+    /// `/outage <targets> <kind> <start> <end> <reason>`; `<targets>` may name
+    /// the estate (`翠湖苑:1栋`).
     pub async fn outage(&self, msg: &Incoming, args: &str) -> Result<()> {
         let now = self.now();
-        let plan = match OutagePlan::parse(args, now, self.tz()) {
+        let (targets, rest) = crate::domain::notice::split_targets(args);
+        let (estate, targets) = match self.estate_targets(msg, &targets) {
+            Ok(scoped) => scoped,
+            Err(text) => return self.reply(msg, text).await,
+        };
+        let args = format!("{targets} {rest}");
+        let plan = match OutagePlan::parse(&args, now, self.tz()) {
             Ok(p) => p,
             Err(e) => {
                 return self
@@ -278,10 +300,10 @@ impl Notices {
             return self.refuse_private_details(msg, found).await;
         }
         let mut plan = plan;
-        let (groups, missing) = self.resolve(&plan.targets).await?;
+        let (groups, missing) = self.resolve(Some(&estate), &plan.targets).await?;
         plan.targets = Self::named_as_groups(&plan.targets, &groups);
         if groups.is_empty() {
-            let missing = missing.join("、");
+            let missing = self.in_estate(&estate, &missing.join("、"));
             return self
                 .reply(msg, self.t().staff("no_groups", &[("groups", &missing)]))
                 .await;
@@ -295,7 +317,7 @@ impl Notices {
         // Starting within the reminder lead: this announcement is the reminder.
         let already_reminded = plan.starts_at - lead <= now;
         let id = tx
-            .insert_outage(&plan, msg.from.id, now, already_reminded)
+            .insert_outage(&plan, &estate, msg.from.id, now, already_reminded)
             .await?;
         let outage = Outage {
             id,
@@ -305,6 +327,7 @@ impl Notices {
             ends_at: plan.ends_at,
             reason: plan.reason.clone(),
             cancelled: false,
+            estate: estate.clone(),
         };
         let text = self.outage_text("outage_notice", &outage);
         let b = Plan {
@@ -316,6 +339,7 @@ impl Notices {
             report_chat: Some(msg.chat_id),
             outage_id: Some(id),
             pin: self.notices.pin_outages,
+            estate: &estate,
         };
         if self.queue_broadcast(&mut tx, b, &groups).await?.is_none() {
             return Ok(());
@@ -324,6 +348,7 @@ impl Notices {
         // The times as understood, so a misread date is caught before owners see it.
         self.queued_reply(
             msg,
+            &estate,
             &self.t().staff(
                 "outage_queued",
                 &[
@@ -341,7 +366,9 @@ impl Notices {
 
     /// `/outages`
     pub async fn outages(&self, msg: &Incoming) -> Result<()> {
-        let list = self.store().current_outages(self.now()).await?;
+        let mut list = self.store().current_outages(self.now()).await?;
+        // A staff group sees its own estates' outages only.
+        list.retain(|o| self.serves(msg, &o.estate));
         if list.is_empty() {
             return self.reply(msg, self.t().staff("outages_none", &[])).await;
         }
@@ -353,7 +380,10 @@ impl Notices {
                     &[
                         ("id", &o.id.to_string()),
                         ("utility", &self.utility_label(o.utility)),
-                        ("buildings", &self.targets_label(&o.targets)),
+                        (
+                            "buildings",
+                            &self.in_estate(&o.estate, &self.targets_label(&o.targets)),
+                        ),
                         ("start", &self.show(o.starts_at)),
                         ("end", &self.show_end(o.starts_at, o.ends_at)),
                         ("reason", &o.reason),
@@ -367,7 +397,13 @@ impl Notices {
 
     /// `/outage_cancel N`
     pub async fn outage_cancel(&self, msg: &Incoming, id: i64) -> Result<()> {
-        let Some(outage) = self.store().outage(id).await? else {
+        // Another estate's outage is, for this staff group, no outage at all.
+        let Some(outage) = self
+            .store()
+            .outage(id)
+            .await?
+            .filter(|o| self.serves(msg, &o.estate))
+        else {
             return self
                 .reply(
                     msg,
@@ -375,8 +411,8 @@ impl Notices {
                 )
                 .await;
         };
-        let (groups, _) = self.resolve(&outage.targets).await?;
-        let unpins = self.outage_unpins(id).await?;
+        let (groups, _) = self.resolve(Some(&outage.estate), &outage.targets).await?;
+        let unpins = self.outage_unpins(&outage).await?;
         let mut tx = self.store().begin().await?;
         if !tx.cancel_outage(id).await? {
             drop(tx);
@@ -395,6 +431,7 @@ impl Notices {
             report_chat: Some(msg.chat_id),
             outage_id: Some(id),
             pin: false,
+            estate: &outage.estate,
         };
         self.queue_broadcast(&mut tx, plan, &groups).await?;
         for unpin in &unpins {
@@ -411,8 +448,8 @@ impl Notices {
 
     /// Unpins for every copy of an outage's pinned announcement. Read before a
     /// transaction opens: SQLite has one connection.
-    async fn outage_unpins(&self, outage_id: i64) -> Result<Vec<Outgoing>> {
-        let Some(b) = self.store().outage_announcement(outage_id).await? else {
+    async fn outage_unpins(&self, outage: &Outage) -> Result<Vec<Outgoing>> {
+        let Some(b) = self.store().outage_announcement(outage.id).await? else {
             return Ok(Vec::new());
         };
         if !b.pin {
@@ -421,7 +458,7 @@ impl Notices {
         let groups = self.store().buildings().await?;
         Ok(groups
             .iter()
-            .filter(|g| b.targets.includes(&g.name))
+            .filter(|g| g.estate == outage.estate && b.targets.includes(&g.name))
             .map(|g| {
                 let tag = format!("b{}:{}", b.id, g.chat_id);
                 Outgoing::act(g.chat_id, Op::Unpin, tag.clone())
@@ -433,7 +470,12 @@ impl Notices {
 
     /// `/recall N`: delete broadcast N from every group it reached.
     pub async fn recall(&self, msg: &Incoming, id: i64) -> Result<()> {
-        if self.store().broadcast(id).await?.is_none() {
+        if !self
+            .store()
+            .broadcast(id)
+            .await?
+            .is_some_and(|b| self.serves(msg, &b.estate))
+        {
             let text = self
                 .t()
                 .staff("broadcast_unknown", &[("id", &id.to_string())]);
@@ -468,7 +510,8 @@ impl Notices {
 
     /// `/broadcasts`: the broadcast log — who sent what, when, and how it went.
     pub async fn broadcast_log(&self, msg: &Incoming) -> Result<()> {
-        let list = self.store().recent_broadcasts(15).await?;
+        let mut list = self.store().recent_broadcasts(15).await?;
+        list.retain(|b| self.serves(msg, &b.estate));
         if list.is_empty() {
             return self
                 .reply(msg, self.t().staff("broadcasts_none", &[]))
@@ -491,7 +534,10 @@ impl Notices {
                     ("at", &self.show(b.created_at)),
                     ("kind", &self.t().label(kind_label(b.kind))),
                     ("who", &who),
-                    ("targets", &self.targets_label(&b.targets)),
+                    (
+                        "targets",
+                        &self.in_estate(&b.estate, &self.targets_label(&b.targets)),
+                    ),
                     ("sent", &stats.sent.to_string()),
                     ("failed", &stats.failed.to_string()),
                     ("pending", &stats.pending.to_string()),
@@ -583,8 +629,16 @@ impl Notices {
         ] {
             if let Some(slot) = self.due_slot(run.job(), &schedule, now).await? {
                 let key = format!("{}:{}", run.job(), slot.timestamp());
-                self.send_fee_reminders(run, &Targets::All, &key, None)
-                    .await?;
+                // One broadcast per estate, each in its own estate's log.
+                for estate in self.estate_names() {
+                    let key = if estate.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{key}:{estate}")
+                    };
+                    self.send_fee_reminders(run, estate, &Targets::All, &key, None)
+                        .await?;
+                }
                 self.store().claim_job_slot(run.job(), slot, now).await?;
             }
         }
@@ -593,13 +647,13 @@ impl Notices {
 
     /// Queue an outage's reminder or "已恢复" (with its unpins) and mark it done.
     async fn outage_step(&self, o: &Outage, step: OutageStep) -> Result<()> {
-        let (groups, _) = self.resolve(&o.targets).await?;
+        let (groups, _) = self.resolve(Some(&o.estate), &o.targets).await?;
         let (kind, template) = match step {
             OutageStep::Reminded => (BroadcastKind::OutageReminder, "outage_reminder"),
             OutageStep::Ended => (BroadcastKind::OutageEnd, "outage_end"),
         };
         let unpins = if step == OutageStep::Ended {
-            self.outage_unpins(o.id).await?
+            self.outage_unpins(o).await?
         } else {
             Vec::new()
         };
@@ -617,6 +671,7 @@ impl Notices {
             report_chat: None,
             outage_id: Some(o.id),
             pin: false,
+            estate: &o.estate,
         };
         self.queue_broadcast(&mut tx, plan, &groups).await?;
         for unpin in &unpins {

@@ -43,6 +43,10 @@ pub struct Context {
     /// `[merge]`: which reports are shared, so an acknowledgement, whoever
     /// renders it, carries the 我也有这个问题 button.
     pub(super) merge: configuration::Merge,
+    /// `[[estate]]`, names trimmed; without any, the one implicit estate `""`
+    /// served by the desk's staff group. An estate without its own staff group is
+    /// served by the desk's, whatever that is now.
+    pub(super) estates: Vec<configuration::EstateConfig>,
 }
 
 impl Context {
@@ -81,6 +85,21 @@ impl Context {
             desk: settings.desk.clone(),
             service: settings.service.clone(),
             merge: settings.merge.clone(),
+            estates: if settings.estate.is_empty() {
+                vec![configuration::EstateConfig {
+                    name: String::new(),
+                    staff_chat: None,
+                }]
+            } else {
+                settings
+                    .estate
+                    .iter()
+                    .map(|e| configuration::EstateConfig {
+                        name: e.name.trim().to_string(),
+                        staff_chat: e.staff_chat,
+                    })
+                    .collect()
+            },
         }
     }
 
@@ -213,7 +232,177 @@ impl Context {
 
     /// The staff group or a private chat: where details may be shown.
     pub fn is_staff_place(&self, msg: &Incoming) -> bool {
-        msg.is_private() || Some(msg.chat_id) == self.staff_chat()
+        msg.is_private() || self.is_staff_chat(msg.chat_id)
+    }
+
+    /// The desk's staff group or an estate's.
+    pub fn is_staff_chat(&self, chat: i64) -> bool {
+        Some(chat) == self.staff_chat() || self.estates.iter().any(|e| e.staff_chat == Some(chat))
+    }
+
+    /// The estates' names, as declared (`[""]` without `[[estate]]`).
+    pub fn estate_names(&self) -> Vec<&str> {
+        self.estates.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// Whether staff must name an estate (`[[estate]]` declared more than once).
+    pub(crate) fn several_estates(&self) -> bool {
+        self.estates.len() > 1
+    }
+
+    /// The staff group serving `estate`: its own, else the desk's. An estate not
+    /// (or no longer) declared, such as a ticket's from before, is the desk's.
+    pub fn staff_chat_of(&self, estate: &str) -> Option<i64> {
+        self.estates
+            .iter()
+            .find(|e| e.name == estate)
+            .and_then(|e| e.staff_chat)
+            .or_else(|| self.staff_chat())
+    }
+
+    /// The estates whose staff may act from `msg`'s chat: every estate in a
+    /// private chat (staff are the desk's), in a staff group those it serves.
+    pub(crate) fn served_estates(&self, msg: &Incoming) -> Vec<String> {
+        self.estates
+            .iter()
+            .filter(|e| msg.is_private() || self.staff_chat_of(&e.name) == Some(msg.chat_id))
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
+    /// Whether `msg`'s chat serves what belongs to `estate`: a private chat
+    /// serves every estate, a staff group those it is the staff group of (the
+    /// desk's group also what belongs to no declared estate).
+    pub(crate) fn serves(&self, msg: &Incoming, estate: &str) -> bool {
+        msg.is_private() || self.staff_chat_of(estate) == Some(msg.chat_id)
+    }
+
+    /// The estates whose rows `msg`'s chat may list: those it serves, and the
+    /// implicit estate `""` when the chat serves it (a ticket opened in private
+    /// by an owner never seen in a group).
+    pub(crate) fn visible_estates(&self, msg: &Incoming) -> Vec<String> {
+        let mut estates = self.served_estates(msg);
+        if !estates.iter().any(String::is_empty) && self.serves(msg, "") {
+            estates.push(String::new());
+        }
+        estates
+    }
+
+    /// The estate a staff command from `msg` acts on: the one it names, else the
+    /// only one `msg`'s chat serves. `Err`: what to tell the sender instead (an
+    /// unknown estate, one this chat does not serve, or none named where it
+    /// serves several: the desk never guesses).
+    pub(crate) fn pick_estate(
+        &self,
+        msg: &Incoming,
+        named: Option<&str>,
+    ) -> std::result::Result<String, String> {
+        let served = self.served_estates(msg);
+        let listed = |names: &[String]| {
+            if names.is_empty() {
+                "—".to_string()
+            } else {
+                names.join("、")
+            }
+        };
+        match named {
+            Some(name) if !self.estates.iter().any(|e| e.name == name) => {
+                let all: Vec<String> = self.estates.iter().map(|e| e.name.clone()).collect();
+                Err(self.t().staff(
+                    "estate_unknown",
+                    &[("estate", name), ("estates", &listed(&all))],
+                ))
+            }
+            Some(name) if !served.iter().any(|e| e == name) => Err(self.t().staff(
+                "estate_not_served",
+                &[("estate", name), ("estates", &listed(&served))],
+            )),
+            Some(name) => Ok(name.to_string()),
+            None if served.len() == 1 => Ok(served[0].clone()),
+            None => {
+                let example = format!(
+                    "{}:1栋",
+                    served
+                        .first()
+                        .or(self.estates.first().map(|e| &e.name))
+                        .map_or("", |e| e)
+                );
+                Err(self.t().staff(
+                    "estate_needed",
+                    &[("example", &example), ("estates", &listed(&served))],
+                ))
+            }
+        }
+    }
+
+    /// Staff's targets (`翠湖苑:1栋,3栋`) split into the estate they act on and
+    /// the buildings. Without `[[estate]]` nothing is split off: every target
+    /// reads as before estates existed.
+    pub(crate) fn estate_targets<'a>(
+        &self,
+        msg: &Incoming,
+        targets: &'a str,
+    ) -> std::result::Result<(String, &'a str), String> {
+        if self.estates.iter().all(|e| e.name.is_empty()) {
+            return Ok((String::new(), targets));
+        }
+        // `/notice 翠湖苑 …`: the estate alone is all of it.
+        if let Some(e) = self.estates.iter().find(|e| e.name == targets.trim()) {
+            return Ok((self.pick_estate(msg, Some(&e.name))?, "all"));
+        }
+        let (named, rest) = crate::domain::notice::split_estate(targets);
+        Ok((self.pick_estate(msg, named)?, rest))
+    }
+
+    /// `label` (buildings, a group) with its estate in front when there are
+    /// several, so staff of several estates read which 1栋 it is.
+    pub(crate) fn in_estate(&self, estate: &str, label: &str) -> String {
+        if self.several_estates() && !estate.is_empty() {
+            format!("{estate} {label}")
+        } else {
+            label.to_string()
+        }
+    }
+
+    /// Whether ticket `id` is one `msg`'s chat serves: always with one estate,
+    /// and for a ticket that does not exist (the command itself says so).
+    pub(crate) async fn serves_ticket(
+        &self,
+        msg: &Incoming,
+        id: crate::domain::ticket::TicketId,
+    ) -> Result<bool> {
+        if !self.several_estates() {
+            return Ok(true);
+        }
+        Ok(match self.store.ticket(id).await? {
+            Some(t) => self.serves(msg, &t.estate),
+            None => true,
+        })
+    }
+
+    /// Where staff of `estate` are told things: as [`Context::staff_targets`],
+    /// with the estate's own staff group when it has one.
+    pub(crate) fn staff_targets_of(&self, estate: &str) -> Vec<i64> {
+        match self.staff_chat_of(estate) {
+            Some(chat) => vec![chat],
+            None => self.desk.admins.clone(),
+        }
+    }
+
+    /// One message for the staff of `estate`, once per `tag` (see [`Context::to_staff`]).
+    pub(crate) fn to_staff_of(&self, estate: &str, tag: &str, text: &str) -> Vec<Outgoing> {
+        let group = self.staff_chat_of(estate);
+        self.staff_targets_of(estate)
+            .into_iter()
+            .map(|target| {
+                let tag = if Some(target) == group {
+                    tag.to_string()
+                } else {
+                    format!("{tag}:{target}")
+                };
+                Outgoing::send(target, text).tag(tag)
+            })
+            .collect()
     }
 
     /// A staff command typed where owners read: it is not run, the sender is told

@@ -70,7 +70,7 @@ impl Workflow {
                             ("attention", &attention),
                         ],
                     );
-                    for out in self.to_staff(&tag("u1"), &text) {
+                    for out in self.to_staff_of(&t.estate, &tag("u1"), &text) {
                         let out = out
                             .keyboard(vec![vec![Button::action(
                                 self.t()
@@ -184,7 +184,7 @@ impl Workflow {
         group: Option<&str>,
         note: &str,
     ) -> Result<()> {
-        let Some(staff) = self.staff_chat() else {
+        let Some(staff) = self.staff_chat_of(&t.estate) else {
             return Ok(());
         };
         tx.enqueue(
@@ -209,11 +209,29 @@ impl Workflow {
 impl Workflow {
     /// `/stats [days]`: the figures of the manager's report for the last days,
     /// short enough for a chat (the full report is `guanjia report`).
-    pub async fn stats(&self, msg: &super::Incoming, days: i64) -> Result<()> {
+    /// `/stats [days] [estate]`: with several estates, only those this chat
+    /// serves (or the one it names) are counted.
+    pub async fn stats(
+        &self,
+        msg: &super::Incoming,
+        days: i64,
+        estate: Option<&str>,
+    ) -> Result<()> {
         let now = self.now();
+        let scope = if !self.several_estates() && estate.is_none() {
+            None
+        } else if let Some(named) = estate {
+            match self.pick_estate(msg, Some(named)) {
+                Ok(e) => Some(vec![e]),
+                Err(text) => return self.reply(msg, text).await,
+            }
+        } else {
+            Some(self.visible_estates(msg))
+        };
         let r = self
             .store()
-            .report(
+            .report_in(
+                scope.as_deref(),
                 now - Duration::days(days),
                 now + Duration::seconds(1),
                 now,

@@ -27,8 +27,13 @@ impl FeeRun {
 }
 
 impl Notices {
-    /// `/remind_fees [targets]`: the reminder, now.
+    /// `/remind_fees [targets]`: the reminder, now; `[targets]` may name the
+    /// estate (`翠湖苑:3栋`, or `翠湖苑` for all of it).
     pub async fn remind_fees(&self, msg: &Incoming, args: &str) -> Result<()> {
+        let (estate, args) = match self.estate_targets(msg, args.trim()) {
+            Ok(scoped) => scoped,
+            Err(text) => return self.reply(msg, text).await,
+        };
         let targets = if args.trim().is_empty() {
             Targets::All
         } else {
@@ -45,6 +50,7 @@ impl Notices {
         match self
             .send_fee_reminders(
                 FeeRun::Groups,
+                &estate,
                 &targets,
                 &key,
                 Some((msg.from.id, msg.chat_id)),
@@ -54,7 +60,13 @@ impl Notices {
             None => Ok(()),
             Some(groups) => {
                 let owners = self
-                    .send_fee_reminders(FeeRun::Private, &targets, &format!("{key}:private"), None)
+                    .send_fee_reminders(
+                        FeeRun::Private,
+                        &estate,
+                        &targets,
+                        &format!("{key}:private"),
+                        None,
+                    )
                     .await?;
                 self.reply(
                     msg,
@@ -73,10 +85,15 @@ impl Notices {
 
     /// Queue fee reminders. Group posts are general; amounts only go in private to
     /// owners whose room staff confirmed. Returns how many were queued, or `None`
-    /// if `key` already ran.
+    /// if `key` already ran. Only `estate`'s groups are reached.
+    ///
+    /// The ledger does not know estates yet: with several, one estate's 3栋501 is
+    /// indistinguishable from another's, so no amount goes out in private (an
+    /// owner must never be sent someone else's amount); group reminders still go.
     pub async fn send_fee_reminders(
         &self,
         run: FeeRun,
+        estate: &str,
         targets: &Targets,
         key: &str,
         by: Option<(i64, i64)>,
@@ -84,9 +101,11 @@ impl Notices {
         let now = self.now();
         let current = self.current_fee_period().await?;
         let period = current.clone().unwrap_or_else(|| self.fees.period.clone());
-        let (groups, _) = self.resolve(targets).await?;
+        let (groups, _) = self.resolve(Some(estate), targets).await?;
         let fees = match (run, &current) {
-            (FeeRun::Private, Some(p)) => self.store().fees_for_confirmed_owners(p).await?,
+            (FeeRun::Private, Some(p)) if !self.several_estates() => {
+                self.store().fees_for_confirmed_owners(p).await?
+            }
             _ => Vec::new(),
         };
         let mut tx = self.store().begin().await?;
@@ -101,6 +120,7 @@ impl Notices {
                     report_chat: by.map(|b| b.1),
                     outage_id: None,
                     pin: false,
+                    estate,
                 };
                 if self
                     .queue_broadcast(&mut tx, plan, &groups)

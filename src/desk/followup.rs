@@ -71,7 +71,11 @@ impl Workflow {
                             ("number", &n.to_string()),
                         ],
                     );
-                    for out in self.to_staff(&format!("t{n}:r{}:followup_call", t.round), &text) {
+                    for out in self.to_staff_of(
+                        &t.estate,
+                        &format!("t{n}:r{}:followup_call", t.round),
+                        &text,
+                    ) {
                         tx.enqueue(&out.lane(Lane::Interactive), now).await?;
                     }
                 }
@@ -120,7 +124,9 @@ impl Workflow {
 
     /// `/tickets followup`: what is waiting for a call.
     pub(super) async fn list_to_call(&self, msg: &Incoming) -> Result<()> {
-        let tickets = self.store().tickets_to_call(30).await?;
+        let mut tickets = self.store().tickets_to_call(30).await?;
+        // A staff group calls its own estates' owners back.
+        tickets.retain(|t| self.serves(msg, &t.estate));
         if tickets.is_empty() {
             let title = self.t().label("list_followup");
             let text = self.t().staff("list_empty", &[("title", &title)]);
@@ -220,7 +226,7 @@ impl Intake {
             )
             .await?;
         }
-        if repost && let Some(staff) = self.staff_chat() {
+        if repost && let Some(staff) = self.staff_chat_of(&t.estate) {
             tx.enqueue(
                 &Outgoing::edit(staff, staff_tag(t), self.staff_text(t, group))
                     .keyboard(self.staff_keyboard(t)),

@@ -63,7 +63,7 @@ impl Admin {
             .await?;
         }
         // The apology names nothing: it may go to a group.
-        if let Some(chat) = f.chat_id.filter(|c| Some(*c) != self.staff_chat()) {
+        if let Some(chat) = f.chat_id.filter(|c| !self.is_staff_chat(*c)) {
             tx.enqueue(
                 &Outgoing::send(chat, self.t().render("dead_letter_owner", &[]))
                     .tag(format!("dead:{}:owner", f.update_id))

@@ -54,6 +54,7 @@ impl Intake {
             return Ok(false);
         }
         for out in self.staff_media(
+            &t.estate,
             &format!("media:{}:{}", msg.chat_id, msg.message_id),
             media,
             caption,
@@ -63,9 +64,9 @@ impl Intake {
         Ok(true)
     }
 
-    /// A file for staff, once per `tag`, like [`Desk::to_staff`].
-    fn staff_media(&self, tag: &str, media: &Media, caption: &str) -> Vec<Outgoing> {
-        self.to_staff(tag, caption)
+    /// A file for the staff of `estate`, once per `tag`, like [`Desk::to_staff`].
+    fn staff_media(&self, estate: &str, tag: &str, media: &Media, caption: &str) -> Vec<Outgoing> {
+        self.to_staff_of(estate, tag, caption)
             .into_iter()
             .map(|mut out| {
                 out.media = Some(media.clone());
@@ -176,6 +177,10 @@ impl Intake {
             .unsorted_count(msg.from.id, msg.chat_id, window)
             .await?
             == 0;
+        let estate = self
+            .store()
+            .estate_for_report(msg.chat_id, msg.from.id)
+            .await?;
         let mut tx = self.store().begin().await?;
         let Some(id) = tx
             .insert_unsorted(
@@ -203,6 +208,7 @@ impl Intake {
         let post = match media {
             Some(m) => {
                 for out in self.staff_media(
+                    &estate,
                     &format!("us:{id}:file"),
                     m,
                     &self.t().staff(
@@ -230,7 +236,7 @@ impl Intake {
                 ],
             ),
         };
-        for out in self.to_staff(&format!("us:{id}:post"), &post) {
+        for out in self.to_staff_of(&estate, &format!("us:{id}:post"), &post) {
             tx.enqueue(&out.keyboard(self.unsorted_keyboard(id)), now)
                 .await?;
         }
@@ -332,6 +338,10 @@ impl Intake {
         };
         let place = self.unsorted_place(u.source_chat, group.as_deref());
         let owner = self.store().owner(u.sender.id).await?;
+        let estate = self
+            .store()
+            .estate_for_report(u.source_chat, u.sender.id)
+            .await?;
         let mut tx = self.store().begin().await?;
         // What staff decided is a labelled example, when there are words to learn from.
         if !u.text.trim().is_empty() {
@@ -363,7 +373,7 @@ impl Intake {
             let outcome = self
                 .t()
                 .staff("sorted_by", &[("outcome", &word), ("name", &from.name)]);
-            self.edit_unsorted_posts(&mut tx, &u, &place, &outcome)
+            self.edit_unsorted_posts(&mut tx, &u, &estate, &place, &outcome)
                 .await?;
             self.commit(tx).await?;
             return Ok(CallbackAnswer::toast(self.t().label_with(
@@ -379,7 +389,7 @@ impl Intake {
                 None => (None, None),
             },
         };
-        let new = self.new_ticket(
+        let mut new = self.new_ticket(
             (u.source_chat, u.source_message),
             &u.sender,
             if u.text.trim().is_empty() {
@@ -394,6 +404,7 @@ impl Intake {
             None,
             (location, source),
         );
+        new.estate = estate.clone();
         // Decide first: of two presses, only one opens the ticket.
         let Some(ticket_id) = tx.insert_ticket(&new).await? else {
             return Ok(CallbackAnswer::alert(self.t().label("sorted_by_other")));
@@ -424,6 +435,7 @@ impl Intake {
         self.edit_unsorted_posts(
             &mut tx,
             &u,
+            &estate,
             &place,
             &self.t().staff(
                 "sorted_to_ticket",
@@ -473,13 +485,15 @@ impl Intake {
         let outcome = self
             .t()
             .staff("sorted_absorbed", &[("ticket", &t.id.to_string())]);
-        self.edit_unsorted_posts(tx, u, &place, &outcome).await
+        self.edit_unsorted_posts(tx, u, &t.estate, &place, &outcome)
+            .await
     }
 
     async fn edit_unsorted_posts(
         &self,
         tx: &mut Tx,
         u: &Unsorted,
+        estate: &str,
         place: &str,
         outcome: &str,
     ) -> Result<()> {
@@ -488,7 +502,7 @@ impl Intake {
             "{}\n→ {outcome}",
             self.unsorted_head(u.id, place, &u.sender, u.media.as_ref())
         );
-        for out in self.to_staff(&format!("us:{}:post", u.id), "") {
+        for out in self.to_staff_of(estate, &format!("us:{}:post", u.id), "") {
             let tag = out.tag.clone().unwrap_or_default();
             tx.enqueue(
                 &Outgoing::edit(out.chat_id, tag.clone(), text.clone())
@@ -597,8 +611,9 @@ impl Context {
         lane: Lane,
     ) -> Result<()> {
         let now = self.now();
-        for target in self.staff_targets() {
-            let tag = if Some(target) == self.staff_chat() {
+        let group_chat = self.staff_chat_of(&ticket.estate);
+        for target in self.staff_targets_of(&ticket.estate) {
+            let tag = if Some(target) == group_chat {
                 staff_tag(ticket)
             } else {
                 format!("{}:{target}", staff_tag(ticket))

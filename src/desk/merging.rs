@@ -44,9 +44,19 @@ impl Intake {
             return Ok(false);
         }
         let now = self.now();
+        // Another estate's 3栋 lift is another lift.
+        let estate = self
+            .store()
+            .estate_for_report(msg.chat_id, msg.from.id)
+            .await?;
         let Some(t) = self
             .store()
-            .shared_ticket(building, category, now - Duration::minutes(merge.minutes))
+            .shared_ticket(
+                &estate,
+                building,
+                category,
+                now - Duration::minutes(merge.minutes),
+            )
             .await?
             .filter(|t| t.reporter.id != msg.from.id)
             // 1单元's corridor light is not 2单元's.
@@ -186,11 +196,11 @@ impl Intake {
                     ("said", &said),
                 ],
             );
-            for out in self.to_staff(&format!("merge:{}", t.id.get()), &text) {
+            for out in self.to_staff_of(&t.estate, &format!("merge:{}", t.id.get()), &text) {
                 tx.enqueue(&out, now).await?;
             }
         }
-        if let Some(staff) = self.staff_chat() {
+        if let Some(staff) = self.staff_chat_of(&t.estate) {
             tx.enqueue(
                 &Outgoing::edit(
                     staff,
@@ -279,14 +289,18 @@ impl Workflow {
                 let place = self
                     .report_location(r.who.id, c.location.clone(), group.as_deref())
                     .await?;
-                Some(self.new_ticket(
-                    (r.chat_id, m),
-                    &r.who,
-                    text.to_string(),
-                    intent,
-                    category,
-                    place,
-                ))
+                Some(crate::domain::ticket::NewTicket {
+                    // Split off a report of this estate: it stays there.
+                    estate: t.estate.clone(),
+                    ..self.new_ticket(
+                        (r.chat_id, m),
+                        &r.who,
+                        text.to_string(),
+                        intent,
+                        category,
+                        place,
+                    )
+                })
             }
             _ => None,
         };
@@ -349,7 +363,7 @@ impl Workflow {
             ),
         };
         let count = tx.reporter_count(id).await?;
-        if let Some(staff) = self.staff_chat() {
+        if let Some(staff) = self.staff_chat_of(&t.estate) {
             let mut post = self.staff_text(&t, source_group.as_deref());
             if count > 1 {
                 post = self.t().staff(

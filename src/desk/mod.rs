@@ -167,7 +167,15 @@ impl Desk {
         };
         let admin = Admin {
             ctx: ctx.clone(),
-            buildings: settings.building.clone(),
+            // Each with its estate spelled out (the only one when left out).
+            buildings: settings
+                .building
+                .iter()
+                .map(|b| crate::configuration::BuildingConfig {
+                    estate: Some(settings.estate_of(b)),
+                    ..b.clone()
+                })
+                .collect(),
         };
         Self {
             ctx,
@@ -328,7 +336,7 @@ impl Desk {
         workflow: reclassify(msg: &Incoming, id: TicketId, words: &[String]) -> Result<()>;
         workflow: show_ticket(msg: &Incoming, id: TicketId) -> Result<()>;
         workflow: list_tickets(msg: &Incoming, kind: TicketListKind) -> Result<()>;
-        workflow: stats(msg: &Incoming, days: i64) -> Result<()>;
+        workflow: stats(msg: &Incoming, days: i64, estate: Option<&str>) -> Result<()>;
         workflow: rate(ticket: TicketId, round: Option<i64>, stars: i64, from: &Actor) -> Result<CallbackAnswer>;
         notices: outage(msg: &Incoming, args: &str) -> Result<()>;
         notices: on_poll(poll_id: &str, counts: &[u64]) -> Result<()>;

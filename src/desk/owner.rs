@@ -26,9 +26,7 @@ impl Intake {
             return Ok(());
         }
         // Staff talk in the staff group is not owners' business to classify.
-        if (msg.text.trim().is_empty() && msg.media.is_none())
-            || Some(msg.chat_id) == self.staff_chat()
-        {
+        if (msg.text.trim().is_empty() && msg.media.is_none()) || self.is_staff_chat(msg.chat_id) {
             return Ok(());
         }
         if msg.is_private() {
@@ -162,14 +160,21 @@ impl Intake {
         let Some(building) = self.building_for(msg, c, group).await? else {
             return Ok(None);
         };
-        let Some(outage) = self.outage_for(&building, utility).await? else {
+        let estate = self
+            .store()
+            .estate_for_report(msg.chat_id, msg.from.id)
+            .await?;
+        let Some(outage) = self.outage_for(&estate, &building, utility).await? else {
             return Ok(None);
         };
         Ok(Some(self.outage_answer_text(&outage)))
     }
 
+    /// A current outage of `utility` for `building` of `estate` (another
+    /// estate's 3栋 is another building).
     async fn outage_for(
         &self,
+        estate: &str,
         building: &str,
         utility: Utility,
     ) -> Result<Option<crate::storage::Outage>> {
@@ -179,7 +184,7 @@ impl Intake {
             .current_outages(now)
             .await?
             .into_iter()
-            .find(|o| o.utility == utility && o.targets.includes(building)))
+            .find(|o| o.estate == estate && o.utility == utility && o.targets.includes(building)))
     }
 
     fn outage_answer_text(&self, o: &crate::storage::Outage) -> String {
@@ -263,7 +268,7 @@ impl Intake {
         if self.join_shared(msg, c, location.as_ref(), group).await? {
             return Ok(());
         }
-        let new = self.new_ticket(
+        let mut new = self.new_ticket(
             (msg.chat_id, msg.message_id),
             &msg.from,
             msg.text.clone(),
@@ -271,6 +276,11 @@ impl Intake {
             c.category.clone(),
             (location, source),
         );
+        // The group's estate: its staff group gets the ticket.
+        new.estate = self
+            .store()
+            .estate_for_report(msg.chat_id, msg.from.id)
+            .await?;
         let pending_voice = self.pending_voice(msg).await?;
         let upset = self
             .upset_reason(msg, c.upset.as_deref(), c.category.as_deref(), None)
@@ -306,7 +316,7 @@ impl Intake {
             let window = now.timestamp() / 600;
             let private = self.t().label("private_chat");
             let place = group.unwrap_or(&private);
-            for target in self.staff_targets() {
+            for target in self.staff_targets_of(&ticket.estate) {
                 tx.enqueue(
                     &Outgoing::send(
                         target,
@@ -498,6 +508,10 @@ impl Intake {
         let now = self.now();
         let private = self.t().label("private_chat");
         let place = group.unwrap_or(&private);
+        let estate = self
+            .store()
+            .estate_for_report(msg.chat_id, msg.from.id)
+            .await?;
         let mut tx = self.store().begin().await?;
         tx.enqueue(
             &Outgoing::send(msg.chat_id, self.t().render("suggestion_thanks", &[]))
@@ -506,7 +520,8 @@ impl Intake {
             now,
         )
         .await?;
-        for out in self.to_staff(
+        for out in self.to_staff_of(
+            &estate,
             &format!("sug:{}:{}", msg.chat_id, msg.message_id),
             &self.t().staff(
                 "suggestion",
@@ -593,7 +608,8 @@ impl Intake {
             self.keep_media(&mut tx, msg, &ticket, media, &caption, lane)
                 .await?;
         } else {
-            for out in self.to_staff(
+            for out in self.to_staff_of(
+                &ticket.estate,
                 &format!("details:{}:{}", msg.chat_id, msg.message_id),
                 &self.t().staff(
                     "details",

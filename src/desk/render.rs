@@ -242,6 +242,8 @@ impl Context {
             .as_ref()
             .map(|l| self.location_label(l))
             .unwrap_or_else(|| self.t().label("location_missing"));
+        // Staff of several estates read which estate's 1栋 it is.
+        let location = self.in_estate(&t.estate, &location);
         // An emergency's head says 紧急 once; others give priority and kind.
         let kind = if t.intent == Intent::Emergency {
             String::new()

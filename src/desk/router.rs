@@ -104,6 +104,13 @@ async fn run_owner(desk: &Desk, msg: &Incoming, cmd: &OwnerCommand) -> Result<()
 
 async fn run_staff(desk: &Desk, msg: &Incoming, cmd: &StaffCommand) -> Result<()> {
     use StaffCommand as S;
+    // Another estate's ticket is, for this staff group, no ticket at all.
+    if let Some(id) = cmd.ticket()
+        && !desk.serves_ticket(msg, id).await?
+    {
+        let text = desk.ticket_error(&crate::domain::ticket::TicketError::NotFound(id));
+        return desk.reply(msg, format!("⚠️ {text}")).await;
+    }
     match cmd {
         S::Claim(id) => desk.workflow().claim(msg, *id).await,
         S::Done { ticket, summary } => desk.workflow().finish(msg, *ticket, summary.clone()).await,
@@ -132,7 +139,11 @@ async fn run_staff(desk: &Desk, msg: &Incoming, cmd: &StaffCommand) -> Result<()
         S::RemindFees(args) => desk.notices().remind_fees(msg, args).await,
         S::Recall(id) => desk.notices().recall(msg, *id).await,
         S::Broadcasts => desk.notices().broadcast_log(msg).await,
-        S::Stats(days) => desk.workflow().stats(msg, days.unwrap_or(7)).await,
+        S::Stats(days, estate) => {
+            desk.workflow()
+                .stats(msg, days.unwrap_or(7), estate.as_deref())
+                .await
+        }
         S::SetStaffGroup => desk.admin().set_staff_group(msg).await,
     }
 }

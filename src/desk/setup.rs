@@ -147,8 +147,7 @@ impl Admin {
         title: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        if self.staff_chat() == Some(chat_id) || self.store().building_of(chat_id).await?.is_some()
-        {
+        if self.is_staff_chat(chat_id) || self.store().building_of(chat_id).await?.is_some() {
             return Ok(());
         }
         let text = self.t().render(
@@ -226,16 +225,43 @@ impl Admin {
 }
 
 impl Admin {
-    /// `/bind 3栋` inside a group.
+    /// `/bind 3栋` inside a group; with several estates `/bind 翠湖苑:3栋` (or
+    /// `/bind 翠湖苑 3栋`): the group is that estate's 3栋.
     pub async fn bind(&self, msg: &Incoming, name: &str) -> Result<()> {
         let name = name.trim();
         if msg.chat_kind != ChatKind::Group {
             return self.reply(msg, self.t().staff("bind_not_group", &[])).await;
         }
+        let implicit = self.estate_names() == [""];
+        // Without `[[estate]]` the name is read whole, as it always was.
+        let (named, name) = match crate::domain::notice::split_estate(name) {
+            _ if implicit => (None, name),
+            (None, rest) => match rest.split_once(char::is_whitespace) {
+                Some((estate, building)) if self.estate_names().contains(&estate) => {
+                    (Some(estate), building.trim())
+                }
+                _ => (None, rest),
+            },
+            named => named,
+        };
         if name.is_empty() || name.chars().count() > 32 {
             return self.reply(msg, self.t().staff("bind_usage", &[])).await;
         }
-        if Some(msg.chat_id) == self.staff_chat() {
+        // Any staff member may bind a group of any estate: staff are the desk's,
+        // so the estate is read as if asked in private.
+        let estate = if implicit {
+            String::new()
+        } else {
+            let anywhere = Incoming {
+                chat_kind: ChatKind::Private,
+                ..msg.clone()
+            };
+            match self.pick_estate(&anywhere, named) {
+                Ok(e) => e,
+                Err(text) => return self.reply(msg, text).await,
+            }
+        };
+        if self.is_staff_chat(msg.chat_id) {
             // The staff group shows rooms, names and phone numbers: it must never
             // become a building group that broadcasts reach.
             return self
@@ -243,9 +269,17 @@ impl Admin {
                 .await;
         }
         self.store()
-            .bind_building(msg.chat_id, name, "command", Some(msg.from.id), self.now())
+            .bind_building(
+                msg.chat_id,
+                &estate,
+                name,
+                "command",
+                Some(msg.from.id),
+                self.now(),
+            )
             .await?;
-        self.reply(msg, self.t().staff("bind_ok", &[("building", name)]))
+        let building = self.in_estate(&estate, name);
+        self.reply(msg, self.t().staff("bind_ok", &[("building", &building)]))
             .await
     }
 
@@ -261,15 +295,17 @@ impl Admin {
     /// `/groups`
     pub async fn groups(&self, msg: &Incoming) -> Result<()> {
         let mut groups = self.store().buildings().await?;
+        // A staff group lists its own estates' groups.
+        groups.retain(|g| self.serves(msg, &g.estate));
         if groups.is_empty() {
             return self.reply(msg, self.t().staff("groups_none", &[])).await;
         }
-        // 1栋, 2栋, … 10栋: by building number, then by name.
+        // By estate, then 1栋, 2栋, … 10栋: by building number, then by name.
         groups.sort_by_key(|g| {
             let number = crate::domain::location::canonical_building(&g.name)
                 .and_then(|b| b.parse::<u32>().ok())
                 .unwrap_or(u32::MAX);
-            (number, g.name.clone(), g.chat_id)
+            (g.estate.clone(), number, g.name.clone(), g.chat_id)
         });
         let from_config = self.t().label("from_config");
         let lines: Vec<String> = groups
@@ -280,7 +316,11 @@ impl Admin {
                 } else {
                     ""
                 };
-                format!("{} · chat {}{source}", g.name, g.chat_id)
+                format!(
+                    "{} · chat {}{source}",
+                    self.in_estate(&g.estate, &g.name),
+                    g.chat_id
+                )
             })
             .collect();
         let count = groups.len().to_string();
@@ -293,11 +333,17 @@ impl Admin {
 
 impl Admin {
     /// Bind the `[[building]]` groups of the config (they win over earlier /bind).
+    /// Estates declared where there were none first take over what belonged to
+    /// the implicit estate, so a single-estate database keeps its groups and tickets.
     pub async fn bind_configured_buildings(&self) -> Result<()> {
         let now = self.now();
+        if let Some(first) = self.estate_names().first().filter(|e| !e.is_empty()) {
+            self.store.adopt_implicit_estate(first).await?;
+        }
         for b in &self.buildings {
+            let estate = b.estate.as_deref().unwrap_or_default();
             self.store
-                .bind_building(b.chat, &b.name, "config", None, now)
+                .bind_building(b.chat, estate, &b.name, "config", None, now)
                 .await?;
         }
         Ok(())

@@ -95,7 +95,7 @@ impl Workflow {
     ) -> Result<()> {
         let now = self.now();
         let private = t.source_chat > 0;
-        if let Some(staff_chat) = self.staff_chat() {
+        if let Some(staff_chat) = self.staff_chat_of(&t.estate) {
             tx.enqueue(
                 &Outgoing::edit(staff_chat, staff_tag(t), self.staff_text(t, chat_name))
                     .keyboard(self.staff_keyboard(t)),
@@ -199,7 +199,9 @@ impl Workflow {
                                 ("hours", &hours),
                             ],
                         );
-                        for out in self.to_staff(&format!("t{n}:followup:v{v}"), &text) {
+                        for out in
+                            self.to_staff_of(&t.estate, &format!("t{n}:followup:v{v}"), &text)
+                        {
                             tx.enqueue(&out.lane(Lane::Interactive), now).await?;
                         }
                     }
@@ -606,7 +608,13 @@ impl Workflow {
             TicketListKind::Mine => TicketFilter::AssignedTo(msg.from.id),
             TicketListKind::Overdue => TicketFilter::Overdue,
         };
-        let tickets = self.store().tickets(filter, self.now(), 30).await?;
+        // A staff group lists its own estates' tickets.
+        let visible = self.visible_estates(msg);
+        let scope = self.several_estates().then_some(visible.as_slice());
+        let tickets = self
+            .store()
+            .tickets_in(scope, filter, self.now(), 30)
+            .await?;
         let title = self.t().label(match kind {
             TicketListKind::Open => "list_open",
             TicketListKind::Mine => "list_mine",

@@ -12,7 +12,11 @@ impl Notices {
     pub async fn survey(&self, msg: &Incoming, args: &str) -> Result<()> {
         let usage = self.t().label("survey_usage");
         let (targets, question) = crate::domain::notice::split_targets(args);
-        let targets = match Targets::parse(&targets) {
+        let (estate, targets) = match self.estate_targets(msg, &targets) {
+            Ok(scoped) => scoped,
+            Err(text) => return self.reply(msg, text).await,
+        };
+        let targets = match Targets::parse(targets) {
             Ok(t) => t,
             Err(e) => return self.reply(msg, format!("⚠️ {e}\n{usage}")).await,
         };
@@ -38,7 +42,7 @@ impl Notices {
         if let Some(found) = self.private_details_in(&poll.question) {
             return self.refuse_private_details(msg, found).await;
         }
-        let (groups, missing) = self.resolve(&targets).await?;
+        let (groups, missing) = self.resolve(Some(&estate), &targets).await?;
         if groups.is_empty() {
             let text = self
                 .t()

@@ -100,11 +100,27 @@ pub enum StaffCommand {
     SetStaffGroup,
     /// `/survey <targets> <question>`, read by the desk.
     Survey(String),
-    /// `/stats [days]`: the service figures of the last days (default 7).
-    Stats(Option<i64>),
+    /// `/stats [days] [estate]`, in either order: the service figures of the
+    /// last days (default 7), of one estate or of those the chat serves.
+    Stats(Option<i64>, Option<String>),
 }
 
 impl StaffCommand {
+    /// The ticket the command acts on, if it names one.
+    pub fn ticket(&self) -> Option<TicketId> {
+        use StaffCommand as S;
+        match self {
+            S::Claim(id) | S::Reopen(id) | S::Ticket(id) => Some(*id),
+            S::Done { ticket, .. }
+            | S::Transfer { ticket, .. }
+            | S::Note { ticket, .. }
+            | S::Reclassify { ticket, .. }
+            | S::Followup { ticket, .. }
+            | S::Split { ticket, .. } => Some(*ticket),
+            _ => None,
+        }
+    }
+
     /// Binding a group (a building's, or the staff group) happens inside the
     /// group itself; every other staff command shows or carries private details
     /// and runs only in the staff group or in private.
@@ -250,15 +266,22 @@ fn parse_staff(name: &str, args: &str) -> Option<Result<StaffCommand, ArgError>>
             .ok_or(ArgError::BroadcastNumber),
         "broadcasts" => Ok(S::Broadcasts),
         "survey" => Ok(S::Survey(args.to_string())),
-        "stats" => match args.trim() {
-            "" => Ok(S::Stats(None)),
-            n => n
-                .parse::<i64>()
-                .ok()
-                .filter(|d| (1..=366).contains(d))
-                .map(|d| S::Stats(Some(d)))
-                .ok_or(ArgError::StatsDays),
-        },
+        "stats" => {
+            let (mut days, mut estate) = (None, None);
+            let mut words = Ok(());
+            for word in args.split_whitespace() {
+                match word.parse::<i64>() {
+                    Ok(d) if days.is_none() && (1..=366).contains(&d) => days = Some(d),
+                    Err(_)
+                        if estate.is_none() && !word.starts_with(|c: char| c.is_ascii_digit()) =>
+                    {
+                        estate = Some(word.to_string())
+                    }
+                    _ => words = Err(ArgError::StatsDays),
+                }
+            }
+            words.map(|()| S::Stats(days, estate))
+        }
         "set_staff_group" => Ok(S::SetStaffGroup),
         _ => return None,
     })

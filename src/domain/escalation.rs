@@ -96,6 +96,7 @@ mod tests {
             round: 0,
             version: 0,
             upset: false,
+            estate: String::new(),
         }
     }
 

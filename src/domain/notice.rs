@@ -63,6 +63,17 @@ pub fn split_targets(args: &str) -> (String, &str) {
     (targets.join(","), rest)
 }
 
+/// A broadcast's targets as staff of several estates write them, `翠湖苑:1栋,3栋`
+/// (a full-width `:` too): the estate named before the colon, if any, and the
+/// buildings after it. `1栋,3栋` names no estate.
+pub fn split_estate(targets: &str) -> (Option<&str>, &str) {
+    match targets.split_once([':', '\u{ff1a}']) {
+        Some((estate, rest)) if !estate.trim().is_empty() => (Some(estate.trim()), rest.trim()),
+        Some((_, rest)) => (None, rest.trim()),
+        None => (None, targets.trim()),
+    }
+}
+
 /// Which building groups a broadcast goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Targets {
@@ -359,6 +370,22 @@ mod tests {
         }
         assert_eq!(BroadcastKind::OutageReminder.as_str(), "outage_reminder");
         assert_eq!(BroadcastKind::parse("survey"), None);
+    }
+
+    #[test]
+    fn an_estate_is_named_before_a_colon_of_either_width() {
+        for (targets, estate, buildings) in [
+            ("翠湖苑:1栋,3栋", Some("翠湖苑"), "1栋,3栋"),
+            ("翠湖苑\u{ff1a}all", Some("翠湖苑"), "all"),
+            ("1栋,3栋", None, "1栋,3栋"),
+            (":1栋", None, "1栋"),
+            ("金桂园:", Some("金桂园"), ""),
+        ] {
+            assert_eq!(split_estate(targets), (estate, buildings), "{targets}");
+        }
+        let (targets, rest) = split_targets("翠湖苑:1栋 3栋 明天 09:00 停水");
+        assert_eq!(split_estate(&targets), (Some("翠湖苑"), "1栋,3栋"));
+        assert_eq!(rest, "明天 09:00 停水");
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct Ticket {
     pub version: i64,
     /// The owner is at the end of their patience (情绪): a senior person answers.
     pub upset: bool,
+    /// The estate (小区) it was reported in: its staff group serves it (`""`:
+    /// the implicit estate of a desk without `[[estate]]`).
+    pub estate: String,
 }
 
 /// A ticket before it has a number: what the desk understood of a report. The
@@ -74,6 +77,8 @@ pub struct NewTicket {
     pub respond_by: DateTime<Utc>,
     pub resolve_by: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// The estate of the group it was reported in (see [`Ticket::estate`]).
+    pub estate: String,
 }
 
 impl NewTicket {
@@ -106,6 +111,7 @@ impl NewTicket {
             respond_by,
             resolve_by,
             created_at: now,
+            estate: String::new(),
         }
     }
 
@@ -132,6 +138,7 @@ impl NewTicket {
             round: 0,
             version: 0,
             upset: false,
+            estate: self.estate,
         }
     }
 }
@@ -417,6 +424,7 @@ mod tests {
             round: 0,
             version: 0,
             upset: false,
+            estate: String::new(),
         }
     }
 
@@ -440,6 +448,7 @@ mod tests {
             respond_by: t.respond_by,
             resolve_by: t.resolve_by,
             created_at: t.created_at,
+            estate: t.estate.clone(),
         };
         assert_eq!(new.opened(t.id), t);
     }

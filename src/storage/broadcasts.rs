@@ -17,6 +17,8 @@ pub struct NewBroadcast<'a> {
     pub outage_id: Option<i64>,
     pub report_chat: Option<i64>,
     pub pin: bool,
+    /// The estate whose groups `targets` names (`""`: the implicit one).
+    pub estate: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub struct Broadcast {
     pub pin: bool,
     pub created_at: DateTime<Utc>,
     pub recalled_at: Option<DateTime<Utc>>,
+    /// The estate whose groups `targets` names.
+    pub estate: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +46,8 @@ pub struct Outage {
     pub ends_at: DateTime<Utc>,
     pub reason: String,
     pub cancelled: bool,
+    /// The estate whose buildings `targets` names.
+    pub estate: String,
 }
 
 /// The notices an outage gets after its announcement.
@@ -56,7 +62,7 @@ pub enum OutageStep {
 impl Store {
     pub async fn broadcast(&self, id: i64) -> Result<Option<Broadcast>> {
         sqlx::query(
-            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat FROM broadcasts WHERE id = $1",
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat, estate FROM broadcasts WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -68,7 +74,7 @@ impl Store {
 
     pub async fn broadcast_by_key(&self, key: &str) -> Result<Option<Broadcast>> {
         sqlx::query(
-            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat FROM broadcasts WHERE dedupe_key = $1",
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat, estate FROM broadcasts WHERE dedupe_key = $1",
         )
         .bind(key)
         .fetch_optional(&self.pool)
@@ -81,7 +87,7 @@ impl Store {
     /// The latest broadcasts, newest first: the broadcast log.
     pub async fn recent_broadcasts(&self, limit: i64) -> Result<Vec<Broadcast>> {
         let sql = format!(
-            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat, estate
              FROM broadcasts ORDER BY id DESC LIMIT {}",
             limit.clamp(1, 100)
         );
@@ -95,7 +101,7 @@ impl Store {
     /// The broadcast that first announced outage `id`.
     pub async fn outage_announcement(&self, outage_id: i64) -> Result<Option<Broadcast>> {
         sqlx::query(
-            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat FROM broadcasts
+            "SELECT id, kind, sender_id, text, targets, outage_id, pin, created_at, recalled_at, report_chat, estate FROM broadcasts
              WHERE outage_id = $1 AND kind = $2 ORDER BY id LIMIT 1",
         )
         .bind(outage_id)
@@ -172,8 +178,8 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
         let row = sqlx::query(
-            "INSERT INTO broadcasts (kind, sender_id, text, targets, dedupe_key, outage_id, pin, created_at, report_chat)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            "INSERT INTO broadcasts (kind, sender_id, text, targets, dedupe_key, outage_id, pin, created_at, report_chat, estate)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         )
         .bind(b.kind.as_str())
         .bind(b.sender_id)
@@ -184,6 +190,7 @@ impl Tx {
         .bind(i64::from(b.pin))
         .bind(ms(now))
         .bind(b.report_chat)
+        .bind(b.estate)
         .fetch_optional(&mut *self.tx)
         .await
         .ctx("recording a broadcast")?;
@@ -203,17 +210,19 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// `reminded`: the announcement itself is close enough to the start to be the reminder.
+    /// `reminded`: the announcement itself is close enough to the start to be the
+    /// reminder. `estate`: whose buildings the plan names.
     pub async fn insert_outage(
         &mut self,
         plan: &OutagePlan,
+        estate: &str,
         by: i64,
         now: DateTime<Utc>,
         reminded: bool,
     ) -> Result<i64> {
         sqlx::query(
-            "INSERT INTO outages (utility, buildings, starts_at, ends_at, reason, status, created_by, created_at, reminded_at)
-             VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8) RETURNING id",
+            "INSERT INTO outages (utility, buildings, starts_at, ends_at, reason, status, created_by, created_at, reminded_at, estate)
+             VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $9) RETURNING id",
         )
         .bind(plan.utility.as_str())
         .bind(plan.targets.to_stored())
@@ -223,6 +232,7 @@ impl Tx {
         .bind(by)
         .bind(ms(now))
         .bind(reminded.then(|| ms(now)))
+        .bind(estate)
         .fetch_one(&mut *self.tx)
         .await
         .ctx("recording an outage")?
@@ -284,10 +294,11 @@ fn broadcast_from_row(r: &AnyRow) -> Result<Broadcast> {
         created_at: from_ms(r.try_get(7).ctx(c)?),
         recalled_at: r.try_get::<Option<i64>, _>(8).ctx(c)?.map(from_ms),
         report_chat: r.try_get(9).ctx(c)?,
+        estate: r.try_get(10).ctx(c)?,
     })
 }
 
-const OUTAGE_COLUMNS: &str = "id, utility, buildings, starts_at, ends_at, reason, status";
+const OUTAGE_COLUMNS: &str = "id, utility, buildings, starts_at, ends_at, reason, status, estate";
 
 fn outage_from_row(r: &AnyRow) -> Result<Outage> {
     let c = "reading an outage";
@@ -302,5 +313,6 @@ fn outage_from_row(r: &AnyRow) -> Result<Outage> {
         ends_at: from_ms(r.try_get(4).ctx(c)?),
         reason: r.try_get(5).ctx(c)?,
         cancelled: r.try_get::<String, _>(6).ctx(c)? == "cancelled",
+        estate: r.try_get(7).ctx(c)?,
     })
 }

@@ -62,22 +62,43 @@ impl Store {
         now: DateTime<Utc>,
         tz: chrono_tz::Tz,
     ) -> Result<Report> {
+        self.report_in(None, since, until, now, tz).await
+    }
+
+    /// [`Store::report`] of the tickets and surveys of `estates` only (`None`:
+    /// every estate); the classifier's corrections are the desk's, counted whole.
+    pub async fn report_in(
+        &self,
+        estates: Option<&[String]>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+    ) -> Result<Report> {
         let mut builder = ReportBuilder::new(now, tz);
-        match whole_days(since, until, now, tz) {
-            None => {
-                self.for_each_ticket_fact(since, until, |f| builder.add(&f))
+        match estates {
+            // Some estates only: counted from their tickets (the kept days are
+            // the whole desk's).
+            Some(_) => {
+                self.for_each_ticket_fact(estates, since, until, |f| builder.add(&f))
                     .await?;
             }
-            Some((first, end)) => {
-                let (from, to) = (day_start(first, tz), day_start(end, tz));
-                self.for_each_ticket_fact(since, from, |f| builder.add(&f))
-                    .await?;
-                for tally in self.day_tallies(first, end, now, tz).await? {
-                    builder.merge(&tally);
+            None => match whole_days(since, until, now, tz) {
+                None => {
+                    self.for_each_ticket_fact(None, since, until, |f| builder.add(&f))
+                        .await?;
                 }
-                self.for_each_ticket_fact(to, until, |f| builder.add(&f))
-                    .await?;
-            }
+                Some((first, end)) => {
+                    let (from, to) = (day_start(first, tz), day_start(end, tz));
+                    self.for_each_ticket_fact(None, since, from, |f| builder.add(&f))
+                        .await?;
+                    for tally in self.day_tallies(first, end, now, tz).await? {
+                        builder.merge(&tally);
+                    }
+                    self.for_each_ticket_fact(None, to, until, |f| builder.add(&f))
+                        .await?;
+                }
+            },
         }
         let mut report = builder.finish();
         let n: i64 = sqlx::query(
@@ -91,7 +112,7 @@ impl Store {
         .try_get(0)
         .ctx("counting corrections")?;
         report.corrections = u64::try_from(n).unwrap_or(0);
-        report.surveys = self.survey_results(since, until, tz).await?;
+        report.surveys = self.survey_results(estates, since, until, tz).await?;
         Ok(report)
     }
 
@@ -165,7 +186,7 @@ impl Store {
             .await
             .ctx("clearing the report's marks")?;
         let mut builder = ReportBuilder::new(now, tz);
-        self.for_each_ticket_fact(start, end, |f| builder.add(&f))
+        self.for_each_ticket_fact(None, start, end, |f| builder.add(&f))
             .await?;
         let tally = builder.into_tally();
         let text = serde_json::to_string(&tally)
@@ -220,24 +241,26 @@ impl Store {
         Ok(days.len() as u64)
     }
 
-    /// Call `each` with the facts of every ticket opened in `[since, until)`.
+    /// Call `each` with the facts of every ticket of `estates` (`None`: all)
+    /// opened in `[since, until)`.
     pub async fn for_each_ticket_fact(
         &self,
+        estates: Option<&[String]>,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         mut each: impl FnMut(TicketFacts),
     ) -> Result<u64> {
         // The first claim, the last finish and the reopens are kept on the
         // ticket (with their events), so this is one pass over one table.
-        let mut rows = sqlx::query(
+        let sql = format!(
             "SELECT t.intent, t.category, t.building, t.created_at, t.respond_by, t.resolve_by,
                     t.rating, t.assignee_name,
                     t.claimed_at, t.finished_at, t.reopens, t.escalation + t.overdue, t.upset
-             FROM tickets t WHERE t.created_at >= $1 AND t.created_at < $2",
-        )
-        .bind(ms(since))
-        .bind(ms(until))
-        .fetch(&self.reader);
+             FROM tickets t WHERE t.created_at >= $1 AND t.created_at < $2{}",
+            in_estates("t.estate", 3, estates)
+        );
+        let mut rows = bind_estates(sqlx::query(&sql).bind(ms(since)).bind(ms(until)), estates)
+            .fetch(&self.reader);
         let mut n = 0;
         let c = "reading tickets for a report";
         while let Some(r) = rows.try_next().await.ctx(c)? {
@@ -293,20 +316,21 @@ impl Store {
     /// ticket by ticket in order, streamed.
     pub async fn for_each_ticket_event(
         &self,
+        estates: Option<&[String]>,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         mut each: impl FnMut(EventLine) -> std::io::Result<()>,
     ) -> Result<u64> {
-        let mut rows = sqlx::query(
+        let sql = format!(
             "SELECT t.id, t.created_at, t.intent, t.category, t.building, t.priority, t.status, t.rating,
                     e.at, e.kind, e.actor_id, e.actor_name, e.detail, t.reporter_id
              FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id
-             WHERE t.created_at >= $1 AND t.created_at < $2
+             WHERE t.created_at >= $1 AND t.created_at < $2{}
              ORDER BY t.id, e.id",
-        )
-        .bind(ms(since))
-        .bind(ms(until))
-        .fetch(&self.reader);
+            in_estates("t.estate", 3, estates)
+        );
+        let mut rows = bind_estates(sqlx::query(&sql).bind(ms(since)).bind(ms(until)), estates)
+            .fetch(&self.reader);
         let c = "reading ticket events for an export";
         let mut n = 0;
         while let Some(r) = rows.try_next().await.ctx(c)? {
@@ -344,4 +368,30 @@ impl Store {
         }
         Ok(n)
     }
+}
+
+/// ` AND <column> IN ($first, …)` for `estates`, or nothing for every estate.
+/// No estate at all matches nothing.
+pub(super) fn in_estates(column: &str, first: usize, estates: Option<&[String]>) -> String {
+    match estates {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".into(),
+        Some(list) => {
+            let marks: Vec<String> = (first..first + list.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            format!(" AND {column} IN ({})", marks.join(", "))
+        }
+    }
+}
+
+/// Bind the estates [`in_estates`] made placeholders for.
+pub(super) fn bind_estates<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    estates: Option<&'q [String]>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for e in estates.unwrap_or_default() {
+        query = query.bind(e.as_str());
+    }
+    query
 }

@@ -22,6 +22,7 @@ impl Store {
     /// report of the same shared problem joins it.
     pub async fn shared_ticket(
         &self,
+        estate: &str,
         building: &str,
         category: &str,
         since: DateTime<Utc>,
@@ -29,12 +30,14 @@ impl Store {
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets
              WHERE building = $1 AND category = $2 AND status IN ('open', 'claimed') AND created_at >= $3
+                 AND estate = $4
              ORDER BY id LIMIT 1"
         );
         sqlx::query(&sql)
             .bind(building)
             .bind(category)
             .bind(ms(since))
+            .bind(estate)
             .fetch_optional(&self.pool)
             .await
             .ctx("finding a shared ticket")?

@@ -89,21 +89,30 @@ impl Store {
     /// Surveys sent in `[since, until)`, newest first, with their counts per building.
     pub async fn survey_results(
         &self,
+        estates: Option<&[String]>,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         tz: chrono_tz::Tz,
     ) -> Result<Vec<SurveyResult>> {
-        let rows = sqlx::query(
+        // A poll is in the estate of the group it went to.
+        let estate_filter = match estates {
+            None => String::new(),
+            Some(_) => format!(
+                " AND p.chat_id IN (SELECT chat_id FROM buildings WHERE 1 = 1{})",
+                super::report::in_estates("estate", 3, estates)
+            ),
+        };
+        let sql = format!(
             "SELECT s.id, s.question, s.created_at, p.building, p.votes
              FROM surveys s JOIN survey_polls p ON p.survey_id = s.id
-             WHERE s.created_at >= $1 AND s.created_at < $2
-             ORDER BY s.id DESC, p.building",
-        )
-        .bind(ms(since))
-        .bind(ms(until))
-        .fetch_all(&self.pool)
-        .await
-        .ctx("reading survey results")?;
+             WHERE s.created_at >= $1 AND s.created_at < $2{estate_filter}
+             ORDER BY s.id DESC, p.building"
+        );
+        let rows =
+            super::report::bind_estates(sqlx::query(&sql).bind(ms(since)).bind(ms(until)), estates)
+                .fetch_all(&self.pool)
+                .await
+                .ctx("reading survey results")?;
         let c = "reading survey results";
         let mut out: Vec<SurveyResult> = Vec::new();
         for r in &rows {

@@ -155,6 +155,17 @@ impl Store {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Ticket>> {
+        self.tickets_in(None, filter, now, limit).await
+    }
+
+    /// [`Store::tickets`] of `estates` only (`None`: every estate).
+    pub async fn tickets_in(
+        &self,
+        estates: Option<&[String]>,
+        filter: TicketFilter,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
         let (cond, arg) = match filter {
             TicketFilter::Active => ("status IN ('open', 'claimed')", 0),
             TicketFilter::AssignedTo(user) => {
@@ -168,13 +179,15 @@ impl Store {
         };
         let uses_arg = cond.contains("$1");
         let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE {cond} ORDER BY id DESC LIMIT {}",
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE {cond}{} ORDER BY id DESC LIMIT {}",
+            super::report::in_estates("estate", if uses_arg { 2 } else { 1 }, estates),
             limit.clamp(1, 500)
         );
         let mut q = sqlx::query(&sql);
         if uses_arg {
             q = q.bind(arg);
         }
+        let q = super::report::bind_estates(q, estates);
         let rows = q.fetch_all(&self.reader).await.ctx("listing tickets")?;
         rows.iter().map(ticket_from_row).collect()
     }
@@ -214,8 +227,8 @@ impl Tx {
         let row = sqlx::query(
             "INSERT INTO tickets (source_chat_id, source_message_id, reporter_id, reporter_name, text, intent,
                  category, building, unit, room, location_source, priority, status, respond_by, resolve_by,
-                 created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $15)
+                 created_at, updated_at, estate)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $15, $16)
              ON CONFLICT (source_chat_id, source_message_id) DO NOTHING
              RETURNING id",
         )
@@ -234,6 +247,7 @@ impl Tx {
         .bind(ms(t.respond_by))
         .bind(ms(t.resolve_by))
         .bind(ms(t.created_at))
+        .bind(&t.estate)
         .fetch_optional(&mut *self.tx)
         .await
         .ctx("opening a ticket")?;
@@ -369,7 +383,7 @@ async fn ticket<'e>(db: impl Executor<'e, Database = Any>, id: TicketId) -> Resu
 
 pub(super) const TICKET_COLUMNS: &str = "id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent, category,
     building, unit, room, priority, status, assignee_id, assignee_name, rating, follow_up, respond_by, resolve_by,
-    created_at, updated_at, version, round, upset";
+    created_at, updated_at, version, round, upset, estate";
 
 pub(super) fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
     let get_i = |i: usize| r.try_get::<i64, _>(i).ctx("reading a ticket");
@@ -402,5 +416,6 @@ pub(super) fn ticket_from_row(r: &AnyRow) -> Result<Ticket> {
         version: get_i(21)?,
         round: get_i(22)?,
         upset: get_i(23)? != 0,
+        estate: get_s(24)?,
     })
 }

@@ -144,10 +144,12 @@ pub async fn world(start: DateTime<Utc>, tweak: impl FnOnce(&mut Settings)) -> W
         BuildingConfig {
             name: "3栋".into(),
             chat: G3,
+            estate: None,
         },
         BuildingConfig {
             name: "5栋".into(),
             chat: G5,
+            estate: None,
         },
     ];
     tweak(&mut settings);

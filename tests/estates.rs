@@ -1,0 +1,387 @@
+//! Two estates (小区) in one desk, both with a 1栋: an owner's report, a notice
+//! and an outage for one estate's 1栋 reach only that estate's group and staff;
+//! a staff group serving both must say which estate it means. The desk runs in
+//! process with a recording transport instead of Telegram.
+
+mod support;
+
+use chrono::Duration;
+use guanjia::configuration::{BuildingConfig, EstateConfig, Settings};
+use support::inprocess::*;
+
+/// 翠湖苑's staff group and groups.
+const A_STAFF: i64 = -910;
+const A1: i64 = -1101;
+const A3: i64 = -1103;
+/// 金桂园's staff group and its 1栋.
+const B_STAFF: i64 = -920;
+const B1: i64 = -2101;
+/// A staff group serving both estates.
+const BOTH: i64 = -930;
+
+fn building(name: &str, chat: i64, estate: &str) -> BuildingConfig {
+    BuildingConfig {
+        name: name.into(),
+        chat,
+        estate: Some(estate.into()),
+    }
+}
+
+/// 翠湖苑 (1栋, 3栋) and 金桂园 (1栋), each staff group given by `staff`.
+fn two_estates(s: &mut Settings, staff: [Option<i64>; 2]) {
+    s.estate = vec![
+        EstateConfig {
+            name: "翠湖苑".into(),
+            staff_chat: staff[0],
+        },
+        EstateConfig {
+            name: "金桂园".into(),
+            staff_chat: staff[1],
+        },
+    ];
+    s.building = vec![
+        building("1栋", A1, "翠湖苑"),
+        building("3栋", A3, "翠湖苑"),
+        building("1栋", B1, "金桂园"),
+    ];
+}
+
+/// Everything sent to `chat` so far.
+fn texts(w: &World, chat: i64) -> Vec<String> {
+    w.sent
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(op, c, _)| *op == "send" && *c == chat)
+        .map(|(_, _, t)| t.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owners_report_in_one_estates_1栋_reaches_only_that_estates_staff() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    w.say(A1, 2001, "2单元501 厨房水管漏水了").await;
+    assert_eq!(
+        w.sent.sent_to(A_STAFF, "工单 #1"),
+        1,
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+    assert!(
+        texts(&w, A_STAFF).iter().any(|t| t.contains("1栋")),
+        "staff read the building: {:?}",
+        texts(&w, A_STAFF)
+    );
+    assert!(texts(&w, B_STAFF).is_empty(), "{:?}", texts(&w, B_STAFF));
+    assert!(
+        texts(&w, STAFF).is_empty(),
+        "the desk's group serves no estate here"
+    );
+    assert!(texts(&w, B1).is_empty());
+
+    // The same words in 金桂园's 1栋 are 金桂园's ticket.
+    w.say(B1, 3001, "2单元501 厨房水管漏水了").await;
+    assert_eq!(
+        w.sent.sent_to(B_STAFF, "工单 #2"),
+        1,
+        "{:?}",
+        texts(&w, B_STAFF)
+    );
+    assert_eq!(w.sent.sent_to(A_STAFF, "#2"), 0);
+
+    // Another estate's 1栋 lift is another lift: never merged across estates.
+    w.say(A1, 2002, "1栋电梯坏了,按了没反应").await;
+    w.say(B1, 3002, "1栋电梯坏了,按了没反应").await;
+    assert_eq!(
+        w.sent.sent_to(A_STAFF, "工单 #3"),
+        1,
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+    assert_eq!(
+        w.sent.sent_to(B_STAFF, "工单 #4"),
+        1,
+        "{:?}",
+        texts(&w, B_STAFF)
+    );
+    assert!(
+        !texts(&w, B1).iter().any(|t| t.contains("#3")),
+        "金桂园's owner is not told of 翠湖苑's ticket: {:?}",
+        texts(&w, B1)
+    );
+    // 翠湖苑's staff can neither see nor claim 金桂园's ticket.
+    w.say(A_STAFF, ADMIN, "/ticket 2").await;
+    w.say(A_STAFF, ADMIN, "/claim 2").await;
+    assert_eq!(
+        w.sent.sent_to(A_STAFF, "没有工单 #2"),
+        2,
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+    assert!(
+        !texts(&w, B1).iter().any(|t| t.contains("主管")),
+        "金桂园's owner hears of no claim: {:?}",
+        texts(&w, B1)
+    );
+    // A staff group lists its own estate's tickets only.
+    w.say(A_STAFF, ADMIN, "/tickets").await;
+    let listed = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    assert!(
+        listed.contains("#1") && !listed.contains("#2") && !listed.contains("#4"),
+        "{listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notice_and_an_outage_for_one_estates_1栋_reach_only_its_group() {
+    let w = world(at(2026, 11, 23, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    w.say(A_STAFF, ADMIN, "/notice 1栋 明天上午清洗水箱").await;
+    assert_eq!(w.sent.sent_to(A1, "清洗水箱"), 1);
+    assert_eq!(
+        w.sent.sent_to(B1, "清洗水箱"),
+        0,
+        "金桂园's 1栋 is another building"
+    );
+    assert_eq!(w.sent.sent_to(A3, "清洗水箱"), 0);
+    assert!(
+        texts(&w, A_STAFF).iter().any(|t| t.contains("1 个群")),
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+    // `all` from an estate's staff group is all of that estate.
+    w.say(B_STAFF, ADMIN, "/notice all 今晚消防演练").await;
+    assert_eq!(w.sent.sent_to(B1, "消防演练"), 1);
+    assert_eq!(
+        w.sent.sent_to(A1, "消防演练") + w.sent.sent_to(A3, "消防演练"),
+        0
+    );
+
+    w.say(
+        A_STAFF,
+        ADMIN,
+        "/outage 1栋 停水 2026-11-24 09:00 12:00 二次供水管网维修",
+    )
+    .await;
+    assert_eq!(w.sent.sent_to(A1, "计划停水"), 1);
+    assert_eq!(w.sent.ops("pin", A1), 1);
+    assert_eq!(w.sent.sent_to(B1, "停水"), 0);
+    assert_eq!(w.sent.ops("pin", B1), 0);
+
+    // The reminder and "已恢复" follow the outage's estate too.
+    w.clock.advance(Duration::hours(22) + Duration::minutes(15));
+    w.tick().await;
+    assert_eq!(w.sent.sent_to(A1, "开始停水"), 1);
+    assert_eq!(w.sent.sent_to(B1, "停水"), 0);
+    // During it, 翠湖苑's 1栋 asking gets the plan; 金桂园's 1栋 gets a repair ticket.
+    w.clock.advance(Duration::hours(1));
+    w.say(A1, 2001, "怎么停水了?").await;
+    assert_eq!(
+        w.sent.sent_to(A1, "二次供水管网维修"),
+        2,
+        "{:?}",
+        texts(&w, A1)
+    );
+    w.say(B1, 3001, "怎么停水了?家里一滴水都没有").await;
+    assert!(
+        texts(&w, B1).iter().any(|t| t.contains("工单号 #1")),
+        "{:?}",
+        texts(&w, B1)
+    );
+    assert_eq!(w.sent.sent_to(B_STAFF, "工单 #1"), 1);
+    w.clock.advance(Duration::hours(3));
+    w.tick().await;
+    assert_eq!(w.sent.sent_to(A1, "已恢复"), 1);
+    assert_eq!(w.sent.ops("unpin", A1), 1);
+    assert_eq!(w.sent.sent_to(B1, "已恢复"), 0);
+
+    // 金桂园's staff neither see nor cancel 翠湖苑's outage.
+    w.say(B_STAFF, ADMIN, "/outage_cancel 1").await;
+    assert!(
+        texts(&w, B_STAFF)
+            .last()
+            .is_some_and(|t| !t.contains("已取消")),
+        "{:?}",
+        texts(&w, B_STAFF)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staff_group_serving_both_estates_must_name_the_estate() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(BOTH), Some(BOTH)])
+    })
+    .await;
+    w.say(BOTH, ADMIN, "/notice 1栋 明天上午清洗水箱").await;
+    let answer = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    assert!(
+        answer.contains("请写明小区") && answer.contains("翠湖苑") && answer.contains("金桂园"),
+        "{answer}"
+    );
+    assert_eq!(
+        w.sent.sent_to(A1, "清洗水箱") + w.sent.sent_to(B1, "清洗水箱"),
+        0
+    );
+
+    w.say(BOTH, ADMIN, "/notice 金桂园:1栋 明天上午清洗水箱")
+        .await;
+    assert_eq!(w.sent.sent_to(B1, "清洗水箱"), 1);
+    assert_eq!(w.sent.sent_to(A1, "清洗水箱"), 0);
+    // A full-width colon, an outage, the estate alone for all of it.
+    w.say(
+        BOTH,
+        ADMIN,
+        "/outage 翠湖苑：1栋 停电 2026-12-01 09:00 12:00 电路检修",
+    )
+    .await;
+    assert_eq!(w.sent.sent_to(A1, "计划停电"), 1);
+    assert_eq!(w.sent.sent_to(B1, "停电"), 0);
+    w.say(BOTH, ADMIN, "/notice 翠湖苑 周六义诊").await;
+    assert_eq!(w.sent.sent_to(A1, "义诊") + w.sent.sent_to(A3, "义诊"), 2);
+    assert_eq!(w.sent.sent_to(B1, "义诊"), 0);
+
+    w.say(BOTH, ADMIN, "/notice 银杏苑:1栋 明天停水").await;
+    let answer = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    assert!(answer.contains("没有小区「银杏苑」"), "{answer}");
+
+    // Owners' reports of both estates come to the one group.
+    w.say(A1, 2001, "2单元501 厨房水管漏水了").await;
+    w.say(B1, 3001, "楼道的灯坏了").await;
+    assert_eq!(w.sent.sent_to(BOTH, "工单 #1"), 1);
+    assert_eq!(w.sent.sent_to(BOTH, "工单 #2"), 1);
+    assert_eq!(
+        w.sent.sent_to(BOTH, "位置:翠湖苑 1栋"),
+        1,
+        "{:?}",
+        texts(&w, BOTH)
+    );
+    assert_eq!(w.sent.sent_to(BOTH, "位置:金桂园 1栋"), 1);
+    // Its figures count both estates, or the one it names.
+    w.say(BOTH, ADMIN, "/stats").await;
+    let both = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    assert!(both.contains("工单 2 张"), "{both}");
+    w.say(BOTH, ADMIN, "/stats 翠湖苑").await;
+    let one = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    assert!(one.contains("工单 1 张"), "{one}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staff_group_cannot_target_an_estate_it_does_not_serve() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    w.say(A_STAFF, ADMIN, "/notice 金桂园:1栋 明天停水").await;
+    let answer = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    assert!(answer.contains("不服务小区「金桂园」"), "{answer}");
+    assert_eq!(w.sent.sent_to(B1, "停水"), 0);
+    // Naming its own estate is fine.
+    w.say(A_STAFF, ADMIN, "/notice 翠湖苑:3栋 明天停水").await;
+    assert_eq!(w.sent.sent_to(A3, "停水"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_is_bound_to_a_named_estate_and_the_desk_never_guesses() {
+    const B5: i64 = -2105;
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    w.say(B5, ADMIN, "/bind 5栋").await;
+    let answer = texts(&w, B5).last().cloned().unwrap_or_default();
+    assert!(
+        answer.contains("请写明小区") && answer.contains("金桂园"),
+        "{answer}"
+    );
+    w.say(B5, ADMIN, "/bind 金桂园 5栋").await;
+    let answer = texts(&w, B5).last().cloned().unwrap_or_default();
+    assert!(answer.contains("金桂园 5栋"), "{answer}");
+    w.say(B5, 3005, "楼道的灯坏了").await;
+    assert_eq!(w.sent.sent_to(B_STAFF, "工单 #1"), 1);
+    assert_eq!(w.sent.sent_to(A_STAFF, "#1"), 0);
+    w.say(B_STAFF, ADMIN, "/groups").await;
+    let groups = texts(&w, B_STAFF).last().cloned().unwrap_or_default();
+    assert!(
+        groups.contains("金桂园 5栋")
+            && groups.contains("金桂园 1栋")
+            && !groups.contains("翠湖苑"),
+        "{groups}"
+    );
+    // An estate's staff group is never bound as a building group.
+    w.say(A_STAFF, ADMIN, "/bind 翠湖苑:9栋").await;
+    assert!(
+        texts(&w, A_STAFF)
+            .last()
+            .is_some_and(|t| t.contains("员工群")),
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_in_an_estates_staff_group_count_only_its_estate() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    w.say(A1, 2001, "2单元501 厨房水管漏水了").await;
+    w.say(B1, 3001, "楼道的灯坏了").await;
+    w.say(B1, 3002, "门禁坏了,刷卡没反应").await;
+    w.say(A_STAFF, ADMIN, "/stats").await;
+    let a = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    w.say(B_STAFF, ADMIN, "/stats").await;
+    let b = texts(&w, B_STAFF).last().cloned().unwrap_or_default();
+    assert!(a.contains("工单 1 张"), "{a}");
+    assert!(b.contains("工单 2 张"), "{b}");
+    // An estate's staff group cannot ask for another estate's figures.
+    w.say(A_STAFF, ADMIN, "/stats 7 金桂园").await;
+    let refused = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    assert!(refused.contains("不服务小区「金桂园」"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_report_from_an_owner_of_no_known_estate_goes_to_the_desks_staff_group() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    // Never seen in a building group: the desk cannot tell which 3栋 it is.
+    w.say(4001, 4001, "3栋2单元501 厨房水管漏水了").await;
+    assert_eq!(
+        w.sent.sent_to(STAFF, "工单 #1"),
+        1,
+        "{:?}",
+        texts(&w, STAFF)
+    );
+    assert!(texts(&w, A_STAFF).is_empty() && texts(&w, B_STAFF).is_empty());
+    w.say(STAFF, ADMIN, "/claim 1").await;
+    assert_eq!(
+        w.sent.sent_to(STAFF, "没有工单"),
+        0,
+        "{:?}",
+        texts(&w, STAFF)
+    );
+    w.say(A_STAFF, ADMIN, "/claim 1").await;
+    assert_eq!(
+        w.sent.sent_to(A_STAFF, "没有工单 #1"),
+        1,
+        "{:?}",
+        texts(&w, A_STAFF)
+    );
+
+    // Once seen in 金桂园's 1栋, their private reports are 金桂园's.
+    w.say(B1, 4002, "楼道的灯坏了").await;
+    w.say(4002, 4002, "家里厨房水管漏水了").await;
+    assert_eq!(
+        w.sent.sent_to(B_STAFF, "工单 #3"),
+        1,
+        "{:?}",
+        texts(&w, B_STAFF)
+    );
+}
