@@ -7,6 +7,11 @@
 //! killed and the others must take over. The send limits are set low so they
 //! bind, and the fake enforces the same ones.
 //!
+//! It takes about 90 s: three debug daemons take some 25 s to start on two cores,
+//! and a per-chat limit that binds holds a chat's next message until a minute
+//! after its first, whatever the test does. The phases are printed with
+//! `--nocapture`.
+//!
 //! Needs PostgreSQL at `GUANJIA_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, trust auth); without one it is
 //! skipped with a note, except under CI (`CI` set), where it must run.

@@ -133,7 +133,8 @@ impl Store {
     }
 
     /// Put a dead letter back in the inbox, pending with no attempts: the daemon
-    /// handles it on its next start. False if there is no such dead letter.
+    /// handles it on its next start (on PostgreSQL a running instance takes it
+    /// within seconds: it has no owner). False if there is no such dead letter.
     pub async fn retry_dead_letter(&self, update_id: i64, now: DateTime<Utc>) -> Result<bool> {
         let mut tx = self.begin().await?;
         let row = sqlx::query("DELETE FROM dead_letters WHERE update_id = $1 RETURNING payload")
