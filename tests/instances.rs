@@ -208,7 +208,7 @@ fn owner_message(i: usize) -> (FakeChat, FakeUser, String) {
     // repair (a post in the staff group, whose minute they fill).
     let (building, chat) = &all[(i + i / 4) % all.len()];
     let owner = FakeUser::new(3000 + i as i64, &format!("业主{i}"));
-    let text = if i < FIRST_BATCH && i % 3 == 0 {
+    let text = if i < FIRST_BATCH && i.is_multiple_of(3) {
         format!(
             "{building}1单元{}01 厨房水管漏水了,麻烦派人来看看",
             1 + i / 3

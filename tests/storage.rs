@@ -1179,7 +1179,7 @@ async fn two_instances_share_one_database(a: Store, b: Store) {
     let mut tx = a.begin().await.unwrap();
     for i in 0..20 {
         tx.enqueue(
-            &Outgoing::send(-1003 - i, "通知").tag(&format!("n{i}")),
+            &Outgoing::send(-1003 - i, "通知").tag(format!("n{i}")),
             t0(),
         )
         .await

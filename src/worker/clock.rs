@@ -12,10 +12,9 @@ use crate::desk::Desk;
 
 pub async fn run(desk: Desk, every: Duration, leading: Leading, shutdown: CancellationToken) {
     loop {
-        if *leading.borrow() {
-            if let Err(e) = desk.tick().await {
-                tracing::error!(error = %e, "clock tick failed; will try again");
-            }
+        let sends = *leading.borrow();
+        if sends && let Err(e) = desk.tick().await {
+            tracing::error!(error = %e, "clock tick failed; will try again");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
