@@ -38,12 +38,19 @@
 //! keeps the bots' logs; `GUANJIA_BENCH_LOG` is the daemon's `RUST_LOG`
 //! (default `warn`; `warn,sqlx::query=debug` logs every SQL statement).
 //!
+//! `GUANJIA_BENCH_SCALE=1` runs the scale-out comparison instead (`desk/scale.rs`):
+//! one instance on SQLite, one and three on PostgreSQL, and the echo bot, on a
+//! ticket-heavy and a realistic mix.
+//!
 //! Every wait is bounded; on any failure the bench says what was missing,
 //! kills the processes it started and exits non-zero. Run without `--bench`
 //! (e.g. `cargo test --benches`) it only prints how to run it.
 
 #[path = "../tests/support/fake_bot_api.rs"]
 mod fake_bot_api;
+/// `GUANJIA_BENCH_SCALE=1`: one and several instances, SQLite and PostgreSQL.
+#[path = "desk/scale.rs"]
+mod scale;
 
 use fake_bot_api::{FakeBotApi, FakeChat, FakeUser, Options};
 use std::collections::HashMap;
@@ -72,7 +79,8 @@ fn main() {
         println!("desk bench: skipped (not run by `cargo bench`). Run: cargo bench --bench desk");
         return;
     }
-    if let Err(e) = run() {
+    let scale = std::env::var("GUANJIA_BENCH_SCALE").is_ok_and(|v| v == "1");
+    if let Err(e) = if scale { scale::run() } else { run() } {
         eprintln!("desk bench failed: {e}");
         std::process::exit(1);
     }

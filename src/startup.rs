@@ -235,15 +235,31 @@ pub async fn run(settings: Settings) -> Result<()> {
     telegram::set_command_menus(&bot, desk.t(), desk.staff_chat(), &staff).await;
 
     let shutdown = CancellationToken::new();
+    // Several instances may share a PostgreSQL database: one sends and ticks the
+    // clock at a time (worker::instance says why). Alone on SQLite, this one does.
+    let (leading, presence) = match desk.store().backend() {
+        crate::storage::Backend::Postgres => {
+            // Alive before the first update is stored, so no other instance
+            // takes this one's updates for a dead one's.
+            worker::instance::announce(desk.store())
+                .await
+                .context("announcing this instance in the database")?;
+            let (leading, task) = worker::instance::start(desk.store().clone(), shutdown.clone());
+            (leading, Some(task))
+        }
+        crate::storage::Backend::Sqlite => (worker::instance::alone(), None),
+    };
     let sender = OutboxWorker::new(
         desk.clone(),
         Arc::new(TelegramTransport::new(bot.clone())),
         outbox_cfg,
-    );
+    )
+    .with_leading(leading.clone());
     let sender = tokio::spawn(sender.run(shutdown.clone()));
     let clock = tokio::spawn(worker::clock::run(
         desk.clone(),
         CLOCK_EVERY,
+        leading,
         shutdown.clone(),
     ));
 
@@ -296,6 +312,14 @@ pub async fn run(settings: Settings) -> Result<()> {
     }
     let _ = router.await;
     let _ = tokio::join!(sender, clock);
+    if let Some(presence) = presence {
+        let _ = presence.await;
+        // Sending stopped: the next instance may take over at once, and the
+        // updates this one handled are all done.
+        if let Err(e) = desk.store().leave(worker::instance::SENDER_LEASE).await {
+            tracing::warn!(error = %e, "could not give up the sender lease; it lapses in seconds");
+        }
+    }
     let backlog = desk.store().outbox_backlog().await.unwrap_or(-1);
     desk.store().close().await;
     tracing::info!(backlog, "stopped; queued messages resume on the next start");

@@ -23,6 +23,11 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
 }
 
 async fn postgres() -> Option<Store> {
+    Some(Store::connect(&postgres_url().await?).await.unwrap())
+}
+
+/// A fresh PostgreSQL database's URL, or `None` (outside CI) without a server.
+async fn postgres_url() -> Option<String> {
     let admin = std::env::var("GUANJIA_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
@@ -39,7 +44,7 @@ async fn postgres() -> Option<Store> {
         .await
         .unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    Some(Store::connect(&format!("{base}/{name}")).await.unwrap())
+    Some(format!("{base}/{name}"))
 }
 
 fn rand_suffix() -> u64 {
@@ -1275,4 +1280,126 @@ async fn tickets_and_figures_are_kept_per_estate(store: Store) {
 #[tokio::test]
 async fn tickets_and_figures_are_kept_per_estate_on_both_databases() {
     on_both!(tickets_and_figures_are_kept_per_estate);
+}
+
+/// Two instances (two stores, as two daemons would open them) on one database.
+async fn two_instances_share_one_database(a: Store, b: Store) {
+    let s = Duration::seconds(1);
+    assert_ne!(a.instance(), b.instance(), "each start is its own instance");
+
+    // The sender lease: one holder until it lapses unless renewed.
+    assert!(a.hold_lease("sender", t0(), t0() + s * 5).await.unwrap());
+    assert!(
+        !b.hold_lease("sender", t0() + s, t0() + s * 6)
+            .await
+            .unwrap()
+    );
+    assert!(
+        a.hold_lease("sender", t0() + s * 2, t0() + s * 7)
+            .await
+            .unwrap(),
+        "the holder renews"
+    );
+    assert!(
+        !b.hold_lease("sender", t0() + s * 6, t0() + s * 11)
+            .await
+            .unwrap(),
+        "a renewed lease has not lapsed"
+    );
+    assert!(
+        b.hold_lease("sender", t0() + s * 8, t0() + s * 13)
+            .await
+            .unwrap(),
+        "a lapsed lease is taken over"
+    );
+    assert!(
+        !a.hold_lease("sender", t0() + s * 9, t0() + s * 14)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        a.lease_holder("sender").await.unwrap().map(|(h, _)| h),
+        Some(b.instance().to_string())
+    );
+
+    // Updates belong to the instance that stored them while it is alive.
+    a.heartbeat(t0()).await.unwrap();
+    b.heartbeat(t0()).await.unwrap();
+    assert_eq!(
+        a.inbox_accept(&[(1, "{}".into()), (2, "{}".into())], t0())
+            .await
+            .unwrap(),
+        vec![1, 2]
+    );
+    assert!(
+        b.inbox_accept(&[(1, "{}".into())], t0())
+            .await
+            .unwrap()
+            .is_empty(),
+        "an update re-delivered to another instance is not stored twice"
+    );
+    assert!(
+        b.inbox_take_over(t0() - s * 5).await.unwrap().is_empty(),
+        "a live instance's updates are its own"
+    );
+    // a stops renewing; b goes on.
+    b.heartbeat(t0() + s * 10).await.unwrap();
+    assert_eq!(
+        b.inbox_take_over(t0() + s * 5).await.unwrap(),
+        vec![(1, "{}".to_string(), 0), (2, "{}".to_string(), 0)],
+        "a dead instance's pending updates are taken over"
+    );
+    assert!(
+        a.inbox_take_over(t0() + s * 5).await.unwrap().is_empty(),
+        "taken once: they are the live instance's now"
+    );
+    b.leave("sender").await.unwrap();
+    assert_eq!(
+        a.lease_holder("sender").await.unwrap(),
+        None,
+        "given up at a stop"
+    );
+    assert_eq!(
+        a.live_instances(t0() - s * 5).await.unwrap(),
+        vec![a.instance().to_string()]
+    );
+
+    // Two senders leasing at once never take the same row.
+    let mut tx = a.begin().await.unwrap();
+    for i in 0..20 {
+        tx.enqueue(
+            &Outgoing::send(-1003 - i, "通知").tag(format!("n{i}")),
+            t0(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let lease = Duration::seconds(30);
+    let (x, y) = tokio::join!(
+        a.claim_outbox(t0(), lease, 12),
+        b.claim_outbox(t0(), lease, 12)
+    );
+    let mut ids: Vec<i64> = x.unwrap().iter().chain(&y.unwrap()).map(|r| r.id).collect();
+    let leased = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), leased, "no row leased twice");
+    assert!(leased <= 20);
+    let rest = a.claim_outbox(t0(), lease, 20).await.unwrap();
+    assert_eq!(leased + rest.len(), 20, "every row leased once");
+}
+
+#[tokio::test]
+async fn two_instances_share_one_database_on_both_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let a = Store::connect(&url).await.unwrap();
+    let b = Store::connect(&url).await.unwrap();
+    two_instances_share_one_database(a, b).await;
+    if let Some(url) = postgres_url().await {
+        let a = Store::connect(&url).await.unwrap();
+        let b = Store::connect(&url).await.unwrap();
+        two_instances_share_one_database(a, b).await;
+    }
 }

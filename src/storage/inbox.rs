@@ -24,8 +24,9 @@ pub struct DeadLetter {
 }
 
 impl Store {
-    /// Store delivered updates before they are acknowledged. Returns the ids that
-    /// are new; an id seen before (a re-delivery) is not handled again.
+    /// Store delivered updates before they are acknowledged, as this instance's to
+    /// handle. Returns the ids that are new; an id seen before (a re-delivery, to
+    /// this instance or another) is not handled again.
     pub async fn inbox_accept(
         &self,
         updates: &[(i64, String)],
@@ -35,11 +36,12 @@ impl Store {
         let mut fresh = Vec::with_capacity(updates.len());
         for (id, payload) in updates {
             let done = sqlx::query(
-                "INSERT INTO inbox (update_id, payload, received_at) VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING",
+                "INSERT INTO inbox (update_id, payload, received_at, owner) VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING",
             )
             .bind(id)
             .bind(payload)
             .bind(ms(now))
+            .bind(self.instance())
             .execute(&mut *tx.tx)
             .await
             .ctx("storing an update")?;
@@ -143,7 +145,8 @@ impl Store {
     }
 
     /// Put a dead letter back in the inbox, pending with no attempts: the daemon
-    /// handles it on its next start. False if there is no such dead letter.
+    /// handles it on its next start (on PostgreSQL a running instance takes it
+    /// within seconds: it has no owner). False if there is no such dead letter.
     pub async fn retry_dead_letter(&self, update_id: i64, now: DateTime<Utc>) -> Result<bool> {
         let mut tx = self.begin().await?;
         let row = sqlx::query("DELETE FROM dead_letters WHERE update_id = $1 RETURNING payload")
@@ -158,7 +161,7 @@ impl Store {
         // The inbox row may have been pruned by retention since: store it again.
         sqlx::query(
             "INSERT INTO inbox (update_id, payload, received_at, attempts) VALUES ($1, $2, $3, 0)
-             ON CONFLICT (update_id) DO UPDATE SET done_at = NULL, attempts = 0, last_error = NULL",
+             ON CONFLICT (update_id) DO UPDATE SET done_at = NULL, attempts = 0, last_error = NULL, owner = NULL",
         )
         .bind(update_id)
         .bind(&payload)

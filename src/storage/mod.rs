@@ -8,14 +8,18 @@
 //!
 //! What several instances may race on is settled here, not in memory: ticket
 //! updates check a version column (two claims at once: one wins), outbox rows are
-//! leased with a conditional `UPDATE` (two workers never send the same row), and
-//! scheduled jobs insert a `(job, slot)` key (a reminder fires once).
+//! leased with a conditional `UPDATE` (on PostgreSQL `FOR UPDATE SKIP LOCKED`: two
+//! workers never send the same row), scheduled jobs insert a `(job, slot)` key (a
+//! reminder fires once), an update belongs to the instance that stored it until
+//! that instance stops renewing its heartbeat, and one instance at a time holds
+//! the `sender` lease (`instances`).
 //!
 //! One file per aggregate, each adding its own `impl Store` (reads, and changes
 //! that stand alone) and `impl Tx` (changes made with others): `tickets` (and
 //! their events), `people` (staff, owners, private chats, room requests),
 //! `buildings`, `broadcasts` (and outages), `outbox`, `inbox`, `media`, `fees`,
-//! `corrections`, `jobs`, `state`, `clocks` (escalation tiers), `report`
+//! `corrections`, `jobs`, `instances` (heartbeats, leases, taking over a dead
+//! instance's updates), `state`, `clocks` (escalation tiers), `report`
 //! (the manager's figures: kept day tallies, the rest streamed), `health` (what probes and `/metrics`
 //! read). This file holds the connection, the
 //! transaction, the errors and the helpers they share.
@@ -28,6 +32,7 @@ mod fees;
 mod followup;
 mod health;
 mod inbox;
+mod instances;
 mod jobs;
 mod media;
 mod outbox;
@@ -121,6 +126,20 @@ impl<T> Context<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
+/// A name no other start of any daemon has: the host (when the environment
+/// says), the process id and a random part.
+fn instance_name() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let random = RandomState::new().hash_one(std::time::SystemTime::now()) & 0xff_ffff;
+    let pid = std::process::id();
+    if host.is_empty() {
+        format!("{pid}-{random:06x}")
+    } else {
+        format!("{host}-{pid}-{random:06x}")
+    }
+}
+
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -148,6 +167,8 @@ pub struct Store {
     /// another's ticket (nor behind a year's report). Elsewhere the same pool.
     reader: AnyPool,
     backend: Backend,
+    /// This process's name among the instances sharing the database.
+    instance: std::sync::Arc<str>,
 }
 
 /// A write transaction: a change and the messages that report it commit together.
@@ -286,6 +307,7 @@ impl Store {
             pool,
             reader,
             backend,
+            instance: instance_name().into(),
         })
     }
 

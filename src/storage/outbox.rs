@@ -219,13 +219,19 @@ impl Store {
     /// Lease up to `limit` due rows, most urgent first. A row whose lease ran out
     /// (its sender died) is due again; a row of a held chat is not. The outer
     /// `state` test makes the lease safe when several workers race: a row another
-    /// worker just took no longer matches.
+    /// worker just took no longer matches. On PostgreSQL the rows are also locked
+    /// with `FOR UPDATE SKIP LOCKED`, so a racing worker skips them and takes the
+    /// next ones instead of waiting for the first to commit and then finding none.
     pub async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
         lease: chrono::Duration,
         limit: i64,
     ) -> Result<Vec<OutboxRow>> {
+        let skip_locked = match self.backend {
+            super::Backend::Postgres => "FOR UPDATE OF o SKIP LOCKED",
+            super::Backend::Sqlite => "",
+        };
         let sql = format!(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT o.id FROM outbox o
@@ -233,7 +239,7 @@ impl Store {
                             AND o.due_at <= $2
                             AND NOT EXISTS (SELECT 1 FROM chat_holds h
                                             WHERE h.chat_id = o.chat_id AND h.hold_until > $2)
-                          ORDER BY o.priority, o.id LIMIT $3)
+                          ORDER BY o.priority, o.id LIMIT $3 {skip_locked})
                AND (state = 'pending' OR (state = 'sending' AND lease_until < $2))
              RETURNING {ROW_COLUMNS}"
         );
@@ -350,13 +356,12 @@ impl Store {
         Ok(())
     }
 
-    /// At start-up on SQLite, where only one daemon can own the database, rows a
-    /// crashed predecessor had leased are due at once instead of when the lease
-    /// runs out. (On PostgreSQL other instances may hold live leases: they expire.)
+    /// Rows a previous sender leased and never settled are due at once instead
+    /// of when their lease runs out. Called by the one sending instance when it
+    /// starts sending (at start-up on SQLite, where only one daemon can own the
+    /// database; on taking the `sender` lease on PostgreSQL, which only lapses
+    /// once its previous holder stopped sending).
     pub async fn outbox_recover_leases(&self) -> Result<u64> {
-        if self.backend != super::Backend::Sqlite {
-            return Ok(0);
-        }
         let done = sqlx::query(
             "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'sending'",
         )
@@ -511,15 +516,22 @@ impl Store {
     }
 
     /// Sends completed since `since`: chat and when, to seed the rate limiter.
+    /// A send still leased (its sender died or stopped sending with it on the
+    /// wire) may have reached Telegram: it counts too, as made at `now`.
     pub async fn outbox_recent_sends(
         &self,
         since: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<(i64, DateTime<Utc>)>> {
-        let rows = sqlx::query("SELECT chat_id, done_at FROM outbox WHERE state = 'sent' AND done_at > $1 AND op = 'send'")
-            .bind(ms(since))
-            .fetch_all(&self.pool)
-            .await
-            .ctx("reading recent sends")?;
+        let rows = sqlx::query(
+            "SELECT chat_id, COALESCE(done_at, $2) FROM outbox
+             WHERE op = 'send' AND ((state = 'sent' AND done_at > $1) OR state = 'sending')",
+        )
+        .bind(ms(since))
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .ctx("reading recent sends")?;
         rows.iter()
             .map(|r| {
                 Ok((

@@ -17,6 +17,13 @@
 //!
 //! Updates of one chat are handled in order by one task; chats run side by side.
 //!
+//! With several instances on PostgreSQL each update is handled by the instance
+//! that stored it (a re-delivery to another instance is recognised by the inbox
+//! and not stored twice). An instance that dies leaves its pending updates owned
+//! by a heartbeat that lapses: every [`SWEEP`](crate::worker::instance::SWEEP) the
+//! others look for such updates and one takes each (`Store::inbox_take_over`),
+//! which is also how a restarted instance finds its own.
+//!
 //! Polling and the webhook (`super::webhook`) share everything from "stored in
 //! the inbox" on: both hand what Telegram delivered to [`Accept::accept`], and
 //! acknowledge it (the next poll's offset, the webhook's 200) only once that
@@ -244,8 +251,11 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 #[derive(Clone)]
 pub struct Accept {
     desk: Desk,
-    queue: mpsc::UnboundedSender<(i64, Update)>,
+    queue: mpsc::UnboundedSender<Queued>,
 }
+
+/// An update for the router: its id, itself, and the attempts already made.
+type Queued = (i64, Update, i64);
 
 impl Accept {
     /// Store `updates` in the inbox (committed) and queue the new ones for
@@ -283,7 +293,7 @@ impl Accept {
             if let Some(update) = parsed.remove(&id) {
                 metrics().update_stored(kind_of(&update.kind));
                 // Stored: if the router is gone (shutting down), it replays on the next start.
-                let _ = self.queue.send((id, update));
+                let _ = self.queue.send((id, update, 0));
             }
         }
         Ok(count)
@@ -333,10 +343,13 @@ pub async fn start(
     };
     // Before anything can be accepted, so nothing is both replayed and queued.
     replay(&mut router, &desk).await;
-    let (queue, mut rx) = mpsc::unbounded_channel::<(i64, Update)>();
+    let (queue, mut rx) = mpsc::unbounded_channel::<Queued>();
+    if desk.store().backend() == crate::storage::Backend::Postgres {
+        tokio::spawn(sweep(desk.clone(), queue.clone(), router.shutdown.clone()));
+    }
     let handle = tokio::spawn(async move {
-        while let Some((id, update)) = rx.recv().await {
-            router.route(id, update, 0);
+        while let Some((id, update, attempts)) = rx.recv().await {
+            router.route(id, update, attempts);
         }
         // Close the queues and let each chat finish what it has.
         router.chats.clear();
@@ -356,8 +369,70 @@ pub async fn start(
     (Accept { desk, queue }, handle)
 }
 
+/// Updates stored and not handled: on SQLite, where this daemon is alone, all of
+/// them (a crash interrupted them); on PostgreSQL those whose instance is gone.
+async fn unhandled(desk: &Desk) -> Result<Vec<(i64, String, i64)>, StorageError> {
+    let store = desk.store();
+    match store.backend() {
+        crate::storage::Backend::Sqlite => store.inbox_pending().await,
+        crate::storage::Backend::Postgres => {
+            let lapse =
+                chrono::Duration::from_std(crate::worker::instance::LAPSE).unwrap_or_default();
+            store.inbox_take_over(chrono::Utc::now() - lapse).await
+        }
+    }
+}
+
+/// Take over, every few seconds until `shutdown`, the updates a dead instance left.
+async fn sweep(desk: Desk, queue: mpsc::UnboundedSender<Queued>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(crate::worker::instance::SWEEP) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        match unhandled(&desk).await {
+            Ok(taken) => {
+                if !taken.is_empty() {
+                    tracing::warn!(
+                        count = taken.len(),
+                        "taking over updates a stopped instance left unhandled"
+                    );
+                }
+                for (id, payload, attempts) in taken {
+                    match serde_json::from_str::<Update>(&payload) {
+                        Ok(update) => {
+                            if queue.send((id, update, attempts)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => unreadable(&desk, id, &payload, attempts, e).await,
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for updates left by a stopped instance")
+            }
+        }
+    }
+}
+
+async fn unreadable(desk: &Desk, id: i64, payload: &str, attempts: i64, e: serde_json::Error) {
+    // Kept for staff rather than dropped: a dead letter at once.
+    let failed = FailedUpdate {
+        update_id: id,
+        chat_id: None,
+        sender: None,
+        text: Some(crate::desk::excerpt(payload, 300)),
+        attempts,
+        error: format!("stored update no longer parses: {e}"),
+    };
+    if let Err(e) = desk.dead_letter(&failed).await {
+        tracing::error!(update = id, error = %e, "could not record a dead letter");
+    }
+}
+
 async fn replay(router: &mut Router, desk: &Desk) {
-    let pending = match desk.store().inbox_pending().await {
+    let pending = match unhandled(desk).await {
         Ok(pending) => pending,
         Err(e) => {
             tracing::error!(error = %e, "could not read the inbox");
@@ -373,20 +448,7 @@ async fn replay(router: &mut Router, desk: &Desk) {
     for (id, payload, attempts) in pending {
         match serde_json::from_str::<Update>(&payload) {
             Ok(update) => router.route(id, update, attempts),
-            Err(e) => {
-                // Kept for staff rather than dropped: a dead letter at once.
-                let failed = FailedUpdate {
-                    update_id: id,
-                    chat_id: None,
-                    sender: None,
-                    text: Some(crate::desk::excerpt(&payload, 300)),
-                    attempts,
-                    error: format!("stored update no longer parses: {e}"),
-                };
-                if let Err(e) = desk.dead_letter(&failed).await {
-                    tracing::error!(update = id, error = %e, "could not record a dead letter");
-                }
-            }
+            Err(e) => unreadable(desk, id, &payload, attempts, e).await,
         }
     }
 }

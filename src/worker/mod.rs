@@ -2,6 +2,7 @@
 //! shutdown token, so a SIGTERM stops them all between steps, never mid-write.
 
 pub mod clock;
+pub mod instance;
 pub mod outbox;
 
 pub use outbox::{OutboxConfig, OutboxWorker, SendError, Transport};

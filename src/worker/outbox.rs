@@ -20,6 +20,13 @@
 //! another instance) finds it. Server errors and timeouts back off exponentially;
 //! permanent refusals (bot removed, chat gone) fail the row.
 //!
+//! **Several instances.** Only the instance holding the `sender` lease sends
+//! (`worker::instance` says why); the others' workers wait. On taking over, the
+//! worker seeds its windows from the sends the database recorded in the last
+//! minute (a send still leased counts, as made now: it may have reached Telegram)
+//! and the stored holds, then makes the previous sender's leased rows due at once.
+//! On losing the lease it gives back what it had in hand and stops leasing.
+//!
 //! Delivery is exactly once except for one window no chat API lets us close: if
 //! the process dies after the platform accepted a message and before the row is
 //! marked, the lease expires and the row is sent again. Graceful shutdown finishes
@@ -278,6 +285,8 @@ struct Shared<T: Transport> {
     /// Rung when a chat task finishes, so the leaser can take more.
     freed: Notify,
     stopping: CancellationToken,
+    /// Whether this instance is the one that sends (always, alone on a database).
+    leading: super::instance::Leading,
 }
 
 impl<T: Transport> OutboxWorker<T> {
@@ -296,56 +305,83 @@ impl<T: Transport> OutboxWorker<T> {
                 in_hand: AtomicUsize::new(0),
                 freed: Notify::new(),
                 stopping: CancellationToken::new(),
+                leading: super::instance::alone(),
             }),
         }
+    }
+
+    /// Send only while `leading` says so (several instances on one database).
+    pub fn with_leading(mut self, leading: super::instance::Leading) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.leading = leading;
+        }
+        self
     }
 
     /// Deliver until `shutdown`. Rows already being sent finish; rows still
     /// queued are given back for the next start.
     pub async fn run(self, shutdown: CancellationToken) {
         let w = self.inner;
-        match w.store.outbox_recover_leases().await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(rows = n, "resending messages a crash left unconfirmed"),
-            Err(e) => tracing::error!(error = %e, "could not recover leased messages"),
-        }
-        w.seed_limiter().await;
+        let mut leading = w.leading.clone();
         let mut tasks = JoinSet::new();
-        loop {
-            if shutdown.is_cancelled() {
-                break;
-            }
-            while tasks.try_join_next().is_some() {}
-            let room = w
-                .cfg
-                .in_flight()
-                .saturating_sub(w.in_hand.load(Ordering::SeqCst));
-            let leased = if room == 0 {
-                Ok(0)
-            } else {
-                w.lease(room as i64, &mut tasks).await
-            };
-            match leased {
-                // A full lease: more may be due already.
-                Ok(n) if room > 0 && n == room => {}
-                Ok(_) => {
-                    // Woken by a commit, by a chat finishing while we were full, or
-                    // by the poll that picks up retries and scheduled rows. A chat
-                    // finishing matters only when we were full: otherwise waking
-                    // for it would lease nothing.
-                    let full = room == 0;
-                    tokio::select! {
-                        _ = w.wake.notified() => {}
-                        _ = w.freed.notified(), if full => {}
-                        _ = tokio::time::sleep(IDLE_POLL) => {}
-                        _ = shutdown.cancelled() => break,
+        'instance: loop {
+            // Wait for our turn to send.
+            while !*leading.borrow_and_update() {
+                tokio::select! {
+                    changed = leading.changed() => {
+                        if changed.is_err() {
+                            break 'instance;
+                        }
                     }
+                    _ = shutdown.cancelled() => break 'instance,
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "could not lease messages; retrying shortly");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown.cancelled() => break,
+            }
+            w.take_over().await;
+            loop {
+                if shutdown.is_cancelled() {
+                    break 'instance;
+                }
+                if !w.leads() {
+                    // Another instance sends now: what we have is given back.
+                    tracing::info!("no longer the sender; giving back the rows in hand");
+                    while tasks.join_next().await.is_some() {}
+                    continue 'instance;
+                }
+                while tasks.try_join_next().is_some() {}
+                let room = w
+                    .cfg
+                    .in_flight()
+                    .saturating_sub(w.in_hand.load(Ordering::SeqCst));
+                let leased = if room == 0 {
+                    Ok(0)
+                } else {
+                    w.lease(room as i64, &mut tasks).await
+                };
+                match leased {
+                    // A full lease: more may be due already.
+                    Ok(n) if room > 0 && n == room => {}
+                    Ok(_) => {
+                        // Woken by a commit, by a chat finishing while we were full, or
+                        // by the poll that picks up retries and scheduled rows. A chat
+                        // finishing matters only when we were full: otherwise waking
+                        // for it would lease nothing.
+                        let full = room == 0;
+                        // Alone on a database nobody ever changes it (the sender is gone).
+                        let watched = leading.has_changed().is_ok();
+                        tokio::select! {
+                            _ = w.wake.notified() => {}
+                            _ = w.freed.notified(), if full => {}
+                            _ = tokio::time::sleep(IDLE_POLL) => {}
+                            _ = leading.changed(), if watched => {}
+                            _ = shutdown.cancelled() => break 'instance,
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not lease messages; retrying shortly");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = shutdown.cancelled() => break 'instance,
+                        }
                     }
                 }
             }
@@ -357,13 +393,36 @@ impl<T: Transport> OutboxWorker<T> {
 }
 
 impl<T: Transport> Shared<T> {
-    /// Fill the limiter's windows from the database, so a restart does not burst
-    /// past Telegram's limits with sends the previous process already made.
+    /// Whether this instance sends now.
+    fn leads(&self) -> bool {
+        *self.leading.borrow()
+    }
+
+    /// Become the sender: the windows start from what the database says was sent
+    /// (by us before a restart, or by the instance that sent before us), then the
+    /// rows a previous sender left leased are due at once. In that order, so those
+    /// rows count in the windows as possibly sent.
+    async fn take_over(&self) {
+        *self.limiter.lock().await = Limiter::new(&self.cfg);
+        self.seed_limiter().await;
+        match self.store.outbox_recover_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                rows = n,
+                "resending messages a previous sender left unconfirmed"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not recover leased messages"),
+        }
+    }
+
+    /// Fill the limiter's windows from the database, so a restart (or another
+    /// instance taking over) does not burst past Telegram's limits with sends
+    /// already made.
     async fn seed_limiter(&self) {
         let now = self.notices.now();
         match self
             .store
-            .outbox_recent_sends(now - chrono::Duration::seconds(60))
+            .outbox_recent_sends(now - chrono::Duration::seconds(60), now)
             .await
         {
             Ok(recent) => {
@@ -478,7 +537,7 @@ impl<T: Transport> Shared<T> {
 
     async fn serve_chat(&self, chat: i64) {
         while let Some(row) = self.next_row(chat) {
-            if self.stopping.is_cancelled() {
+            if self.stopping.is_cancelled() || !self.leads() {
                 return self.give_back(chat, Some(row), self.notices.now()).await;
             }
             let start = {
@@ -494,6 +553,10 @@ impl<T: Transport> Shared<T> {
                 limiter.reserve(chat, now)
             };
             tokio::time::sleep_until(start).await;
+            if !self.leads() {
+                // The lease went while we waited for the slot (unused, so harmless).
+                return self.give_back(chat, Some(row), self.notices.now()).await;
+            }
             let outcome = self.perform(&row).await;
             match &outcome {
                 Ok(_) => crate::metrics::metrics().sent(),

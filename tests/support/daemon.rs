@@ -152,6 +152,11 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What it writes to stderr, if it was spawned with `Stdio::piped()`.
     pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
         self.child.stderr.take()

@@ -1130,6 +1130,19 @@ impl FakeBotApi {
         id
     }
 
+    /// As [`FakeBotApi::push_callback`], returning the update's id (to post it
+    /// to a webhook) instead of the callback query's.
+    pub fn push_callback_update(
+        &self,
+        from: &FakeUser,
+        chat_id: i64,
+        message_id: i64,
+        data: &str,
+    ) -> i64 {
+        self.push_callback(from, chat_id, message_id, data);
+        self.inner.lock().next_update_id - 1
+    }
+
     /// Pushes a `my_chat_member` update: `from` changed the bot's status in
     /// `chat` to `new_status` (`"member"`, `"administrator"`, `"left"`,
     /// `"kicked"`, `"restricted"`, `"creator"`). The old status is the last
