@@ -108,9 +108,15 @@ struct Job {
 
 impl Router {
     fn route(&mut self, id: i64, update: Update, attempts: i64) {
-        let key = update
-            .chat()
-            .map(|c| c.id.0)
+        // A group that became a supergroup: the notice (in the old chat) is queued
+        // with the new chat's messages, ahead of them, so the first report in the
+        // new group finds its building already moved over instead of racing it.
+        let migrated_to = match &update.kind {
+            UpdateKind::Message(m) => m.migrate_to_chat_id().map(|c| c.0),
+            _ => None,
+        };
+        let key = migrated_to
+            .or_else(|| update.chat().map(|c| c.id.0))
             .or_else(|| update.from().map(|u| u.id.0 as i64))
             .unwrap_or(0);
         let item = Job {
