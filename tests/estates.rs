@@ -46,18 +46,6 @@ fn two_estates(s: &mut Settings, staff: [Option<i64>; 2]) {
     ];
 }
 
-/// Everything sent to `chat` so far.
-fn texts(w: &World, chat: i64) -> Vec<String> {
-    w.sent
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(op, c, _)| *op == "send" && *c == chat)
-        .map(|(_, _, t)| t.clone())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owners_report_in_one_estates_1栋_reaches_only_that_estates_staff() {
     let w = world(at(2026, 11, 30, 10, 0), |s| {
@@ -69,19 +57,23 @@ async fn an_owners_report_in_one_estates_1栋_reaches_only_that_estates_staff() 
         w.sent.sent_to(A_STAFF, "工单 #1"),
         1,
         "{:?}",
-        texts(&w, A_STAFF)
+        w.sent.texts_to(A_STAFF)
     );
     assert!(
-        texts(&w, A_STAFF).iter().any(|t| t.contains("1栋")),
+        w.sent.texts_to(A_STAFF).iter().any(|t| t.contains("1栋")),
         "staff read the building: {:?}",
-        texts(&w, A_STAFF)
+        w.sent.texts_to(A_STAFF)
     );
-    assert!(texts(&w, B_STAFF).is_empty(), "{:?}", texts(&w, B_STAFF));
     assert!(
-        texts(&w, STAFF).is_empty(),
+        w.sent.texts_to(B_STAFF).is_empty(),
+        "{:?}",
+        w.sent.texts_to(B_STAFF)
+    );
+    assert!(
+        w.sent.texts_to(STAFF).is_empty(),
         "the desk's group serves no estate here"
     );
-    assert!(texts(&w, B1).is_empty());
+    assert!(w.sent.texts_to(B1).is_empty());
 
     // The same words in 金桂园's 1栋 are 金桂园's ticket.
     w.say(B1, 3001, "2单元501 厨房水管漏水了").await;
@@ -89,7 +81,7 @@ async fn an_owners_report_in_one_estates_1栋_reaches_only_that_estates_staff() 
         w.sent.sent_to(B_STAFF, "工单 #2"),
         1,
         "{:?}",
-        texts(&w, B_STAFF)
+        w.sent.texts_to(B_STAFF)
     );
     assert_eq!(w.sent.sent_to(A_STAFF, "#2"), 0);
 
@@ -100,18 +92,18 @@ async fn an_owners_report_in_one_estates_1栋_reaches_only_that_estates_staff() 
         w.sent.sent_to(A_STAFF, "工单 #3"),
         1,
         "{:?}",
-        texts(&w, A_STAFF)
+        w.sent.texts_to(A_STAFF)
     );
     assert_eq!(
         w.sent.sent_to(B_STAFF, "工单 #4"),
         1,
         "{:?}",
-        texts(&w, B_STAFF)
+        w.sent.texts_to(B_STAFF)
     );
     assert!(
-        !texts(&w, B1).iter().any(|t| t.contains("#3")),
+        !w.sent.texts_to(B1).iter().any(|t| t.contains("#3")),
         "金桂园's owner is not told of 翠湖苑's ticket: {:?}",
-        texts(&w, B1)
+        w.sent.texts_to(B1)
     );
     // 翠湖苑's staff can neither see nor claim 金桂园's ticket.
     w.say(A_STAFF, ADMIN, "/ticket 2").await;
@@ -120,16 +112,16 @@ async fn an_owners_report_in_one_estates_1栋_reaches_only_that_estates_staff() 
         w.sent.sent_to(A_STAFF, "没有工单 #2"),
         2,
         "{:?}",
-        texts(&w, A_STAFF)
+        w.sent.texts_to(A_STAFF)
     );
     assert!(
-        !texts(&w, B1).iter().any(|t| t.contains("主管")),
+        !w.sent.texts_to(B1).iter().any(|t| t.contains("主管")),
         "金桂园's owner hears of no claim: {:?}",
-        texts(&w, B1)
+        w.sent.texts_to(B1)
     );
     // A staff group lists its own estate's tickets only.
     w.say(A_STAFF, ADMIN, "/tickets").await;
-    let listed = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    let listed = w.sent.texts_to(A_STAFF).last().cloned().unwrap_or_default();
     assert!(
         listed.contains("#1") && !listed.contains("#2") && !listed.contains("#4"),
         "{listed}"
@@ -151,9 +143,12 @@ async fn a_notice_and_an_outage_for_one_estates_1栋_reach_only_its_group() {
     );
     assert_eq!(w.sent.sent_to(A3, "清洗水箱"), 0);
     assert!(
-        texts(&w, A_STAFF).iter().any(|t| t.contains("1 个群")),
+        w.sent
+            .texts_to(A_STAFF)
+            .iter()
+            .any(|t| t.contains("1 个群")),
         "{:?}",
-        texts(&w, A_STAFF)
+        w.sent.texts_to(A_STAFF)
     );
     // `all` from an estate's staff group is all of that estate.
     w.say(B_STAFF, ADMIN, "/notice all 今晚消防演练").await;
@@ -186,13 +181,13 @@ async fn a_notice_and_an_outage_for_one_estates_1栋_reach_only_its_group() {
         w.sent.sent_to(A1, "二次供水管网维修"),
         2,
         "{:?}",
-        texts(&w, A1)
+        w.sent.texts_to(A1)
     );
     w.say(B1, 3001, "怎么停水了?家里一滴水都没有").await;
     assert!(
-        texts(&w, B1).iter().any(|t| t.contains("工单号 #1")),
+        w.sent.texts_to(B1).iter().any(|t| t.contains("工单号 #1")),
         "{:?}",
-        texts(&w, B1)
+        w.sent.texts_to(B1)
     );
     assert_eq!(w.sent.sent_to(B_STAFF, "工单 #1"), 1);
     w.clock.advance(Duration::hours(3));
@@ -204,11 +199,12 @@ async fn a_notice_and_an_outage_for_one_estates_1栋_reach_only_its_group() {
     // 金桂园's staff neither see nor cancel 翠湖苑's outage.
     w.say(B_STAFF, ADMIN, "/outage_cancel 1").await;
     assert!(
-        texts(&w, B_STAFF)
+        w.sent
+            .texts_to(B_STAFF)
             .last()
             .is_some_and(|t| !t.contains("已取消")),
         "{:?}",
-        texts(&w, B_STAFF)
+        w.sent.texts_to(B_STAFF)
     );
 }
 
@@ -219,7 +215,7 @@ async fn a_staff_group_serving_both_estates_must_name_the_estate() {
     })
     .await;
     w.say(BOTH, ADMIN, "/notice 1栋 明天上午清洗水箱").await;
-    let answer = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    let answer = w.sent.texts_to(BOTH).last().cloned().unwrap_or_default();
     assert!(
         answer.contains("请写明小区") && answer.contains("翠湖苑") && answer.contains("金桂园"),
         "{answer}"
@@ -247,7 +243,7 @@ async fn a_staff_group_serving_both_estates_must_name_the_estate() {
     assert_eq!(w.sent.sent_to(B1, "义诊"), 0);
 
     w.say(BOTH, ADMIN, "/notice 银杏苑:1栋 明天停水").await;
-    let answer = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    let answer = w.sent.texts_to(BOTH).last().cloned().unwrap_or_default();
     assert!(answer.contains("没有小区「银杏苑」"), "{answer}");
 
     // Owners' reports of both estates come to the one group.
@@ -259,15 +255,15 @@ async fn a_staff_group_serving_both_estates_must_name_the_estate() {
         w.sent.sent_to(BOTH, "位置:翠湖苑 1栋"),
         1,
         "{:?}",
-        texts(&w, BOTH)
+        w.sent.texts_to(BOTH)
     );
     assert_eq!(w.sent.sent_to(BOTH, "位置:金桂园 1栋"), 1);
     // Its figures count both estates, or the one it names.
     w.say(BOTH, ADMIN, "/stats").await;
-    let both = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    let both = w.sent.texts_to(BOTH).last().cloned().unwrap_or_default();
     assert!(both.contains("工单 2 张"), "{both}");
     w.say(BOTH, ADMIN, "/stats 翠湖苑").await;
-    let one = texts(&w, BOTH).last().cloned().unwrap_or_default();
+    let one = w.sent.texts_to(BOTH).last().cloned().unwrap_or_default();
     assert!(one.contains("工单 1 张"), "{one}");
 }
 
@@ -278,7 +274,7 @@ async fn a_staff_group_cannot_target_an_estate_it_does_not_serve() {
     })
     .await;
     w.say(A_STAFF, ADMIN, "/notice 金桂园:1栋 明天停水").await;
-    let answer = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    let answer = w.sent.texts_to(A_STAFF).last().cloned().unwrap_or_default();
     assert!(answer.contains("不服务小区「金桂园」"), "{answer}");
     assert_eq!(w.sent.sent_to(B1, "停水"), 0);
     // Naming its own estate is fine.
@@ -294,19 +290,19 @@ async fn a_group_is_bound_to_a_named_estate_and_the_desk_never_guesses() {
     })
     .await;
     w.say(B5, ADMIN, "/bind 5栋").await;
-    let answer = texts(&w, B5).last().cloned().unwrap_or_default();
+    let answer = w.sent.texts_to(B5).last().cloned().unwrap_or_default();
     assert!(
         answer.contains("请写明小区") && answer.contains("金桂园"),
         "{answer}"
     );
     w.say(B5, ADMIN, "/bind 金桂园 5栋").await;
-    let answer = texts(&w, B5).last().cloned().unwrap_or_default();
+    let answer = w.sent.texts_to(B5).last().cloned().unwrap_or_default();
     assert!(answer.contains("金桂园 5栋"), "{answer}");
     w.say(B5, 3005, "楼道的灯坏了").await;
     assert_eq!(w.sent.sent_to(B_STAFF, "工单 #1"), 1);
     assert_eq!(w.sent.sent_to(A_STAFF, "#1"), 0);
     w.say(B_STAFF, ADMIN, "/groups").await;
-    let groups = texts(&w, B_STAFF).last().cloned().unwrap_or_default();
+    let groups = w.sent.texts_to(B_STAFF).last().cloned().unwrap_or_default();
     assert!(
         groups.contains("金桂园 5栋")
             && groups.contains("金桂园 1栋")
@@ -316,11 +312,12 @@ async fn a_group_is_bound_to_a_named_estate_and_the_desk_never_guesses() {
     // An estate's staff group is never bound as a building group.
     w.say(A_STAFF, ADMIN, "/bind 翠湖苑:9栋").await;
     assert!(
-        texts(&w, A_STAFF)
+        w.sent
+            .texts_to(A_STAFF)
             .last()
             .is_some_and(|t| t.contains("员工群")),
         "{:?}",
-        texts(&w, A_STAFF)
+        w.sent.texts_to(A_STAFF)
     );
 }
 
@@ -334,14 +331,14 @@ async fn stats_in_an_estates_staff_group_count_only_its_estate() {
     w.say(B1, 3001, "楼道的灯坏了").await;
     w.say(B1, 3002, "门禁坏了,刷卡没反应").await;
     w.say(A_STAFF, ADMIN, "/stats").await;
-    let a = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    let a = w.sent.texts_to(A_STAFF).last().cloned().unwrap_or_default();
     w.say(B_STAFF, ADMIN, "/stats").await;
-    let b = texts(&w, B_STAFF).last().cloned().unwrap_or_default();
+    let b = w.sent.texts_to(B_STAFF).last().cloned().unwrap_or_default();
     assert!(a.contains("工单 1 张"), "{a}");
     assert!(b.contains("工单 2 张"), "{b}");
     // An estate's staff group cannot ask for another estate's figures.
     w.say(A_STAFF, ADMIN, "/stats 7 金桂园").await;
-    let refused = texts(&w, A_STAFF).last().cloned().unwrap_or_default();
+    let refused = w.sent.texts_to(A_STAFF).last().cloned().unwrap_or_default();
     assert!(refused.contains("不服务小区「金桂园」"), "{refused}");
 }
 
@@ -357,22 +354,22 @@ async fn a_private_report_from_an_owner_of_no_known_estate_goes_to_the_desks_sta
         w.sent.sent_to(STAFF, "工单 #1"),
         1,
         "{:?}",
-        texts(&w, STAFF)
+        w.sent.texts_to(STAFF)
     );
-    assert!(texts(&w, A_STAFF).is_empty() && texts(&w, B_STAFF).is_empty());
+    assert!(w.sent.texts_to(A_STAFF).is_empty() && w.sent.texts_to(B_STAFF).is_empty());
     w.say(STAFF, ADMIN, "/claim 1").await;
     assert_eq!(
         w.sent.sent_to(STAFF, "没有工单"),
         0,
         "{:?}",
-        texts(&w, STAFF)
+        w.sent.texts_to(STAFF)
     );
     w.say(A_STAFF, ADMIN, "/claim 1").await;
     assert_eq!(
         w.sent.sent_to(A_STAFF, "没有工单 #1"),
         1,
         "{:?}",
-        texts(&w, A_STAFF)
+        w.sent.texts_to(A_STAFF)
     );
 
     // Once seen in 金桂园's 1栋, their private reports are 金桂园's.
@@ -382,6 +379,6 @@ async fn a_private_report_from_an_owner_of_no_known_estate_goes_to_the_desks_sta
         w.sent.sent_to(B_STAFF, "工单 #3"),
         1,
         "{:?}",
-        texts(&w, B_STAFF)
+        w.sent.texts_to(B_STAFF)
     );
 }

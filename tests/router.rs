@@ -11,17 +11,6 @@ use support::inprocess::*;
 
 const OWNER: i64 = 2001;
 
-fn replies_to(w: &World, chat: i64) -> Vec<String> {
-    w.sent
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(op, c, _)| *op == "send" && *c == chat)
-        .map(|(_, _, t)| t.clone())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_staff_command_from_an_owner_is_refused_and_runs_nothing() {
     let w = world(at(2026, 11, 30, 9, 0), |_| {}).await;
@@ -65,7 +54,7 @@ async fn staff_commands_run_typed_and_misused_ones_say_what_to_write() {
         .unwrap();
     assert_eq!(listed, Routed::Misused);
     w.drain().await;
-    let staff = replies_to(&w, STAFF);
+    let staff = w.sent.texts_to(STAFF);
     assert!(
         staff.iter().any(|t| t.contains("工单 #1 由您负责")),
         "{staff:?}"
@@ -91,7 +80,7 @@ async fn a_misused_staff_command_in_an_owners_group_is_taken_down_before_its_arg
         .unwrap();
     assert_eq!(routed, Routed::Misused);
     w.drain().await;
-    let group = replies_to(&w, G3);
+    let group = w.sent.texts_to(G3);
     assert_eq!(group.len(), 1, "{group:?}");
     assert!(!group[0].contains("工单号"), "{}", group[0]);
     assert_eq!(w.sent.ops("delete", G3), 1);
@@ -108,7 +97,7 @@ async fn commands_for_another_bot_and_plain_text_reach_the_desk_as_text() {
     let help = route(&w.desk, &w.msg(OWNER, OWNER, "/help")).await.unwrap();
     assert_eq!(help, Routed::Owner(OwnerCommand::Help));
     w.drain().await;
-    let private = replies_to(&w, OWNER);
+    let private = w.sent.texts_to(OWNER);
     assert!(
         private[0].contains("/mytickets") && !private[0].contains("/claim"),
         "owners see only their commands: {}",

@@ -8,20 +8,9 @@ use guanjia::domain::Actor;
 use serde_json::Value;
 use support::daemon::{self, GROUP_3, Home, SOON, group3, owner, wait_reply};
 use support::fake_bot_api::FakeBotApi;
-use support::inprocess::{ADMIN, G3, STAFF, World, at, world};
+use support::inprocess::{ADMIN, G3, STAFF, at, world};
 
 const OWNER: i64 = 2001;
-
-fn texts_to(w: &World, chat: i64) -> Vec<String> {
-    w.sent
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(op, c, _)| *op == "send" && *c == chat)
-        .map(|(_, _, t)| t.clone())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn whoever_addresses_the_desk_is_answered_and_group_chatter_stays_silent() {
@@ -53,10 +42,10 @@ async fn whoever_addresses_the_desk_is_answered_and_group_chatter_stays_silent()
     w.desk.on_message(&thanks).await.unwrap();
     w.drain().await;
 
-    let private = texts_to(&w, OWNER);
+    let private = w.sent.texts_to(OWNER);
     assert_eq!(private.len(), 1, "{private:?}");
     assert!(private[0].contains("转给客服同事"), "{}", private[0]);
-    let group = texts_to(&w, G3);
+    let group = w.sent.texts_to(G3);
     assert_eq!(group.len(), 2, "only the two said to the bot: {group:?}");
     assert!(
         group[0].contains("转给客服同事") && !group[0].contains("501"),
@@ -64,7 +53,7 @@ async fn whoever_addresses_the_desk_is_answered_and_group_chatter_stays_silent()
         group[0]
     );
     assert!(group[1].contains("管家助手"), "{}", group[1]);
-    let staff = texts_to(&w, STAFF);
+    let staff = w.sent.texts_to(STAFF);
     assert_eq!(staff.len(), 2, "{staff:?}");
     assert!(
         staff[0].contains("待分类 1:私聊") && staff[0].contains(puzzling),
@@ -104,7 +93,7 @@ async fn staff_corrections_move_the_ticket_and_are_exported_as_examples() {
         (t.intent.as_str(), t.category.as_deref()),
         ("complaint", Some("renovation"))
     );
-    let staff = texts_to(&w, STAFF);
+    let staff = w.sent.texts_to(STAFF);
     assert!(
         staff.iter().any(|t| t.contains("已改为 投诉·装修")),
         "{staff:?}"

@@ -41,6 +41,17 @@ impl Recorder {
             .count()
     }
 
+    /// Everything sent to `chat` so far, in order.
+    pub fn texts_to(&self, chat: i64) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, c, _)| *op == "send" && *c == chat)
+            .map(|(_, _, t)| t.clone())
+            .collect()
+    }
+
     pub fn ops(&self, op: &str, chat: i64) -> usize {
         self.log
             .lock()
