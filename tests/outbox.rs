@@ -4,6 +4,7 @@
 
 mod support;
 
+use sqlx::Connection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -144,6 +145,8 @@ struct Gate {
     open: Semaphore,
     /// Chats whose next send is answered "retry after" this long.
     told_to_wait: Mutex<HashMap<i64, Duration>>,
+    /// (chat, message id, new text) of each edit, in order.
+    edits: Mutex<Vec<(i64, i64, String)>>,
 }
 
 impl Default for Gate {
@@ -152,6 +155,7 @@ impl Default for Gate {
             wire: Mutex::default(),
             open: Semaphore::new(0),
             told_to_wait: Mutex::default(),
+            edits: Mutex::default(),
         }
     }
 }
@@ -197,7 +201,17 @@ impl Transport for Gate {
     ) -> Result<i64, SendError> {
         self.send(chat, caption, reply_to, k).await
     }
-    async fn edit(&self, _: i64, _: i64, _: &str, _: Option<&Keyboard>) -> Result<(), SendError> {
+    async fn edit(
+        &self,
+        chat: i64,
+        message: i64,
+        text: &str,
+        _: Option<&Keyboard>,
+    ) -> Result<(), SendError> {
+        self.edits
+            .lock()
+            .unwrap()
+            .push((chat, message, text.to_string()));
         Ok(())
     }
     async fn delete(&self, _: i64, _: i64) -> Result<(), SendError> {
@@ -334,6 +348,64 @@ async fn an_emergency_goes_ahead_of_the_ordinary_posts_its_chat_has_in_hand() {
         w.gate.to(G3)[2],
         "紧急:电梯困人",
         "3栋's next message is the emergency"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edit_right_behind_its_message_finds_it_at_the_first_attempt() {
+    // Deliveries are recorded in batches, after the next send of the chat has
+    // started: an edit of the message just sent must still find its id.
+    let w = lanes(OutboxConfig::new(256, 10_000)).await;
+    w.queue([Outgoing::send(STAFF, "工单 #1 待接单").tag("t1:staff")])
+        .await;
+    w.until("the post on the wire", |w| w.gate.to(STAFF).len() == 1)
+        .await;
+    // Claimed while the post is on the wire: queued right behind it.
+    w.queue([Outgoing::edit(STAFF, "t1:staff", "工单 #1 已接单")])
+        .await;
+    let db = w._dir.path().join("t.db");
+    let edit_leased = || async {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query_as::<_, (String, i64, Option<String>)>(
+            "SELECT state, attempts, last_error FROM outbox WHERE op = 'edit'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    };
+    for _ in 0..500 {
+        if edit_leased().await.0 == "sending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Another writer holds the database as the post comes back: its record
+    // cannot be written yet, while the edit could already look for it.
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    w.gate.open.add_permits(1_000_000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    w.until("the edit", |w| !w.gate.edits.lock().unwrap().is_empty())
+        .await;
+    assert_eq!(
+        w.gate.edits.lock().unwrap()[0],
+        (STAFF, 1, "工单 #1 已接单".to_string()),
+        "the edit names the message the post became"
+    );
+    w.until_state("t1:staff", "sent").await;
+    let (_, attempts, error) = edit_leased().await;
+    assert_eq!(
+        (attempts, error),
+        (1, None),
+        "the edit did not fail for want of the post's record"
     );
 }
 

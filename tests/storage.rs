@@ -1403,3 +1403,53 @@ async fn two_instances_share_one_database_on_both_databases() {
         two_instances_share_one_database(a, b).await;
     }
 }
+
+async fn deliveries_recorded_together_each_keep_their_own_message(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    for (chat, tag) in [(-1003, "a:ack"), (-1004, "b:ack"), (-1005, "c:ack")] {
+        tx.enqueue(&Outgoing::send(chat, "收到").tag(tag), t0())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let rows = store
+        .claim_outbox(t0(), Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    let by_chat = |chat: i64| rows.iter().find(|r| r.chat_id == chat).unwrap().id;
+    // Recorded in one write, out of order, one of them without a message id
+    // (an edit or a pin gives none back).
+    store
+        .outbox_sent_many(
+            &[
+                (by_chat(-1005), Some(705)),
+                (by_chat(-1003), Some(703)),
+                (by_chat(-1004), None),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    for (tag, expected) in [("a:ack", Some(703)), ("b:ack", None), ("c:ack", Some(705))] {
+        assert_eq!(
+            store.outbox_target(tag).await.unwrap(),
+            Some(("sent".into(), expected)),
+            "{tag}"
+        );
+    }
+    assert!(
+        store
+            .claim_outbox(t0() + Duration::seconds(31), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "recorded rows are not sent again when their lease would have run out"
+    );
+    assert_eq!(store.outbox_backlog().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn deliveries_recorded_together_each_keep_their_own_message_on_both_databases() {
+    on_both!(deliveries_recorded_together_each_keep_their_own_message);
+}

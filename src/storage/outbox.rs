@@ -275,12 +275,13 @@ impl Store {
     }
 
     /// The state and delivered message id of the row tagged `tag`; a delivered row
-    /// the retention pruned is still found (as `sent`).
+    /// the retention pruned is still found (as `sent`). Read beside the writes
+    /// (what is committed), so an edit does not queue behind them.
     pub async fn outbox_target(&self, tag: &str) -> Result<Option<(String, Option<i64>)>> {
         let live: Option<(String, Option<i64>)> =
             sqlx::query("SELECT state, sent_message_id FROM outbox WHERE tag = $1")
                 .bind(tag)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await
                 .ctx("finding a sent message")?
                 .map(|r| -> Result<_> {
@@ -295,7 +296,7 @@ impl Store {
         }
         sqlx::query("SELECT message_id FROM sent_messages WHERE tag = $1")
             .bind(tag)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .ctx("finding a sent message")?
             .map(|r| {
@@ -313,13 +314,34 @@ impl Store {
         message_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE outbox SET state = 'sent', sent_message_id = $2, done_at = $3, lease_until = NULL WHERE id = $1")
-            .bind(id)
-            .bind(message_id)
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await
-            .ctx("recording a delivery")?;
+        self.outbox_sent_many(&[(id, message_id)], now).await
+    }
+
+    /// Record deliveries (row id, the platform's message id) in one statement per
+    /// few hundred: the sender's chats finish their sends side by side, and one
+    /// write records what they all delivered.
+    pub async fn outbox_sent_many(
+        &self,
+        sent: &[(i64, Option<i64>)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        for chunk in sent.chunks(400) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+                .collect();
+            let sql = format!(
+                "WITH v (id, message_id) AS (VALUES {})
+                 UPDATE outbox SET state = 'sent', sent_message_id = v.message_id,
+                                   done_at = $1, lease_until = NULL
+                 FROM v WHERE outbox.id = v.id",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(ms(now));
+            for (id, message_id) in chunk {
+                q = q.bind(*id).bind(*message_id);
+            }
+            q.execute(&self.pool).await.ctx("recording deliveries")?;
+        }
         Ok(())
     }
 

@@ -37,7 +37,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -287,14 +287,52 @@ struct Shared<T: Transport> {
     stopping: CancellationToken,
     /// Whether this instance is the one that sends (always, alone on a database).
     leading: super::instance::Leading,
+    /// Deliveries to record, written in batches by [`record_deliveries`].
+    marks: mpsc::UnboundedSender<Delivered>,
+    /// The other end, until `run` starts the writer.
+    marks_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Delivered>>>,
+}
+
+/// A send the platform accepted: the row, the message id it got, when, and who
+/// waits for the record to be written.
+struct Delivered {
+    row: i64,
+    message_id: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+    written: oneshot::Sender<()>,
+}
+
+/// Records deliveries as many at a time as have come in while the last write
+/// ran: a chat's next send does not wait for the previous one's record, so one
+/// busy chat (the staff group, a broadcast) is not paced by the database, and
+/// under load one write records the deliveries of many chats. A chat still waits
+/// for its records before it acts on a message it sent (an edit finds the
+/// message id in the database) and before its task ends, so stopping writes
+/// them all. A record that cannot be written leaves the row leased: it is sent
+/// again when the lease runs out, as when a single write failed.
+async fn record_deliveries(store: Store, mut rx: mpsc::UnboundedReceiver<Delivered>) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, 1_000).await > 0 {
+        let now = batch.iter().map(|d| d.at).max().unwrap_or_default();
+        let rows: Vec<(i64, Option<i64>)> = batch.iter().map(|d| (d.row, d.message_id)).collect();
+        if let Err(e) = store.outbox_sent_many(&rows, now).await {
+            tracing::error!(rows = rows.len(), error = %e, "could not record deliveries");
+        }
+        for d in batch.drain(..) {
+            let _ = d.written.send(());
+        }
+    }
 }
 
 impl<T: Transport> OutboxWorker<T> {
     /// `notices`: the desk's notices service (a `Desk` will do).
     pub fn new(notices: impl Into<Notices>, transport: Arc<T>, cfg: OutboxConfig) -> Self {
         let notices = notices.into();
+        let (marks, marks_rx) = mpsc::unbounded_channel();
         Self {
             inner: Arc::new(Shared {
+                marks,
+                marks_rx: std::sync::Mutex::new(Some(marks_rx)),
                 store: notices.store().clone(),
                 wake: notices.outbox_wake(),
                 limiter: Mutex::new(Limiter::new(&cfg)),
@@ -324,6 +362,11 @@ impl<T: Transport> OutboxWorker<T> {
         let w = self.inner;
         let mut leading = w.leading.clone();
         let mut tasks = JoinSet::new();
+        let marks = w.marks_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(rx) = marks {
+            // Ends when the last chat task (holding the sender) is gone.
+            tokio::spawn(record_deliveries(w.store.clone(), rx));
+        }
         'instance: loop {
             // Wait for our turn to send.
             while !*leading.borrow_and_update() {
@@ -536,6 +579,41 @@ impl<T: Transport> Shared<T> {
     }
 
     async fn serve_chat(&self, chat: i64) {
+        let mut recorded = None;
+        self.send_queue(chat, &mut recorded).await;
+        // The last deliveries are on record before the task ends.
+        if let Some(written) = recorded {
+            let _ = written.await;
+        }
+    }
+
+    /// Queue a delivery's record; the receiver fires once it was written (or
+    /// failed to be).
+    fn delivered(
+        &self,
+        row: i64,
+        message_id: Option<i64>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> oneshot::Receiver<()> {
+        let (written, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(d)) = self.marks.send(Delivered {
+            row,
+            message_id,
+            at,
+            written,
+        }) {
+            // No writer (the worker is not running): nobody would record it.
+            tracing::error!(
+                row = d.row,
+                "no delivery writer; the row will be sent again"
+            );
+        }
+        rx
+    }
+
+    /// Send `chat`'s queue in order. `recorded` fires when this chat's last
+    /// delivery is on record.
+    async fn send_queue(&self, chat: i64, recorded: &mut Option<oneshot::Receiver<()>>) {
         while let Some(row) = self.next_row(chat) {
             if self.stopping.is_cancelled() || !self.leads() {
                 return self.give_back(chat, Some(row), self.notices.now()).await;
@@ -557,6 +635,13 @@ impl<T: Transport> Shared<T> {
                 // The lease went while we waited for the slot (unused, so harmless).
                 return self.give_back(chat, Some(row), self.notices.now()).await;
             }
+            if row.target_message.is_none()
+                && row.ref_tag.is_some()
+                && let Some(written) = recorded.take()
+            {
+                // The message it acts on may be ours, its record still on the way.
+                let _ = written.await;
+            }
             let outcome = self.perform(&row).await;
             match &outcome {
                 Ok(_) => crate::metrics::metrics().sent(),
@@ -573,7 +658,20 @@ impl<T: Transport> Shared<T> {
             }
             let now = self.notices.now();
             let result = match outcome {
-                Ok(message_id) => self.store.outbox_sent(row.id, message_id, now).await,
+                Ok(message_id) => {
+                    let written = self.delivered(row.id, message_id, now);
+                    self.settle(1);
+                    if let Some(b) = row.broadcast_id {
+                        // The broadcast's counts must include this delivery.
+                        let _ = written.await;
+                        if let Err(e) = self.notices.broadcast_settled(b).await {
+                            tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
+                        }
+                    } else {
+                        *recorded = Some(written);
+                    }
+                    continue;
+                }
                 Err(SendError::RetryAfter(wait)) => {
                     tracing::warn!(chat, seconds = wait.as_secs(), "told to wait");
                     let until = now + chrono::Duration::from_std(wait + MARGIN).unwrap_or_default();
