@@ -227,6 +227,52 @@ async fn the_same_update_posted_twice_is_answered_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn posts_side_by_side_are_each_stored_once_and_answered_once() {
+    let fake = FakeBotApi::start().await;
+    let port = free_port();
+    let home = webhook_home(&fake, port);
+    let _d = start_webhook(&fake, &home, port).await;
+
+    // Many owners at once, and Telegram re-posting each update while the first
+    // post is still in flight: the posts are stored together, each update once.
+    let messages: Vec<_> = (1..=24)
+        .map(|i| {
+            let (chat, building) = if i % 2 == 0 {
+                (group3(), 3)
+            } else {
+                (group5(), 5)
+            };
+            fake.push_text(
+                &chat,
+                &FakeUser::new(3000 + i, "业主"),
+                &format!("{building}栋1单元{i}01 厨房水管漏水了"),
+            )
+        })
+        .collect();
+    let posts = messages
+        .iter()
+        .flat_map(|m| [m.update_id, m.update_id])
+        .map(|id| post_update(port, &fake, id, Some(SECRET)));
+    let statuses = futures::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    settle(&fake, port, &group3()).await;
+    settle(&fake, port, &group5()).await;
+    for m in &messages {
+        let replies = replies_to(&fake, m.chat_id, m.message_id);
+        assert_eq!(replies.len(), 1, "message {}: {replies:?}", m.message_id);
+    }
+    let tickets: std::collections::BTreeSet<String> = messages
+        .iter()
+        .map(|m| replies_to(&fake, m.chat_id, m.message_id)[0].text.clone())
+        .collect();
+    assert_eq!(
+        tickets.len(),
+        messages.len(),
+        "one ticket each: {tickets:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_update_acknowledged_just_before_a_crash_is_answered_after_the_restart() {
     let fake = FakeBotApi::start().await;
     let port = free_port();

@@ -429,6 +429,33 @@ fn run_subject(subject: Subject, p: &Params, rows: &mut Vec<Row>) -> Res<()> {
     result
 }
 
+/// The subjects to measure: all of them, or those `GUANJIA_BENCH_SUBJECTS`
+/// names (`echo,sqlite,pg,pg3`), e.g. to profile one.
+fn subjects() -> Res<Vec<Subject>> {
+    let all = [
+        ("echo", Subject::Echo),
+        ("sqlite", Subject::Sqlite),
+        ("pg", Subject::Postgres(1)),
+        ("pg3", Subject::Postgres(3)),
+    ];
+    let Ok(chosen) = std::env::var("GUANJIA_BENCH_SUBJECTS") else {
+        return Ok(all.iter().map(|(_, s)| *s).collect());
+    };
+    chosen
+        .split(',')
+        .map(|name| {
+            all.iter()
+                .find(|(n, _)| *n == name.trim())
+                .map(|(_, s)| *s)
+                .ok_or_else(|| {
+                    format!(
+                        "GUANJIA_BENCH_SUBJECTS: unknown subject '{name}' (echo, sqlite, pg, pg3)"
+                    )
+                })
+        })
+        .collect()
+}
+
 pub fn run() -> Res<()> {
     let p = Params::from_env()?;
     println!(
@@ -439,12 +466,7 @@ pub fn run() -> Res<()> {
         daemon_binary().display()
     );
     let mut rows = Vec::new();
-    for subject in [
-        Subject::Echo,
-        Subject::Sqlite,
-        Subject::Postgres(1),
-        Subject::Postgres(3),
-    ] {
+    for subject in subjects()? {
         run_subject(subject, &p, &mut rows)?;
     }
     println!(

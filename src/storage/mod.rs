@@ -84,6 +84,9 @@ pub enum StorageError {
     /// What was read could not be written out (an export's file, a full disk).
     #[error("writing what was read: {0}")]
     Write(std::io::Error),
+    /// The task that writes this kind of record has stopped (shutting down).
+    #[error("not stored: {0} has stopped")]
+    Stopped(&'static str),
 }
 
 impl From<TicketError> for StorageError {

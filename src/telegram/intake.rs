@@ -38,7 +38,7 @@ use teloxide::RequestError;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Me, UpdateKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -256,12 +256,87 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 /// once every clone is dropped.
 #[derive(Clone)]
 pub struct Accept {
-    desk: Desk,
-    queue: mpsc::UnboundedSender<Queued>,
+    commits: mpsc::UnboundedSender<Delivery>,
 }
 
 /// An update for the router: its id, itself, and the attempts already made.
 type Queued = (i64, Update, i64);
+
+/// What one `accept` call brought, on its way to the inbox: (id, JSON) rows,
+/// the parsed updates by id, and where to say how many were new.
+struct Delivery {
+    rows: Vec<(i64, String)>,
+    parsed: HashMap<i64, Update>,
+    answer: oneshot::Sender<Result<usize, StorageError>>,
+}
+
+/// Most deliveries stored in one commit.
+const GROUP_COMMIT: usize = 256;
+
+/// Stores deliveries in the inbox, as many in one commit as arrived while the
+/// last commit ran (webhook posts come side by side, each waiting for its
+/// `200`), then queues the new updates in the order they arrived. If the shared
+/// commit fails, each delivery is stored on its own, so one that cannot be
+/// stored does not refuse its neighbours; each caller hears only of its own.
+async fn group_commit(
+    desk: Desk,
+    mut rx: mpsc::UnboundedReceiver<Delivery>,
+    queue: mpsc::UnboundedSender<Queued>,
+) {
+    let store = desk.store();
+    let mut deliveries = Vec::new();
+    while rx.recv_many(&mut deliveries, GROUP_COMMIT).await > 0 {
+        let now = desk.now();
+        let together = if deliveries.len() > 1 {
+            let all: Vec<(i64, String)> = deliveries
+                .iter()
+                .flat_map(|d| d.rows.iter().cloned())
+                .collect();
+            match store.inbox_accept(&all, now).await {
+                Ok(fresh) => Some(fresh),
+                Err(e) => {
+                    tracing::warn!(deliveries = deliveries.len(), error = %e, "storing updates together failed; storing them one delivery at a time");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut fresh: std::collections::HashSet<i64> = match together {
+            Some(fresh) => fresh.into_iter().collect(),
+            None => {
+                let mut fresh = std::collections::HashSet::new();
+                for d in std::mem::take(&mut deliveries) {
+                    match store.inbox_accept(&d.rows, now).await {
+                        Ok(ids) => {
+                            fresh.extend(ids);
+                            deliveries.push(d);
+                        }
+                        Err(e) => {
+                            let _ = d.answer.send(Err(e));
+                        }
+                    }
+                }
+                fresh
+            }
+        };
+        for mut d in deliveries.drain(..) {
+            let mut count = 0;
+            for (id, _) in &d.rows {
+                // Once: the same update twice in flight (a re-delivery) is queued once.
+                if fresh.remove(id)
+                    && let Some(update) = d.parsed.remove(id)
+                {
+                    metrics().update_stored(kind_of(&update.kind));
+                    count += 1;
+                    // Stored: if the router is gone (shutting down), it replays on the next start.
+                    let _ = queue.send((*id, update, 0));
+                }
+            }
+            let _ = d.answer.send(Ok(count));
+        }
+    }
+}
 
 impl Accept {
     /// Store `updates` in the inbox (committed) and queue the new ones for
@@ -289,20 +364,17 @@ impl Accept {
         if batch.is_empty() {
             return Ok(0);
         }
-        let fresh = self
-            .desk
-            .store()
-            .inbox_accept(&batch, self.desk.now())
-            .await?;
-        let count = fresh.len();
-        for id in fresh {
-            if let Some(update) = parsed.remove(&id) {
-                metrics().update_stored(kind_of(&update.kind));
-                // Stored: if the router is gone (shutting down), it replays on the next start.
-                let _ = self.queue.send((id, update, 0));
-            }
-        }
-        Ok(count)
+        let (answer, stored) = oneshot::channel();
+        self.commits
+            .send(Delivery {
+                rows: batch,
+                parsed,
+                answer,
+            })
+            .map_err(|_| StorageError::Stopped("the inbox writer"))?;
+        stored
+            .await
+            .map_err(|_| StorageError::Stopped("the inbox writer"))?
     }
 }
 
@@ -372,7 +444,9 @@ pub async fn start(
         drop(router);
         let _ = marks.await;
     });
-    (Accept { desk, queue }, handle)
+    let (commits, deliveries) = mpsc::unbounded_channel();
+    tokio::spawn(group_commit(desk, deliveries, queue));
+    (Accept { commits }, handle)
 }
 
 /// Updates stored and not handled: on SQLite, where this daemon is alone, all of
