@@ -120,7 +120,13 @@ enum FeesCommand {
     /// Load a ledger CSV (columns by header: 楼栋,单元,房号,金额,账期,截止日期[,已缴]
     /// or building,unit,room,amount,period,due_date[,paid]; UTF-8 or GBK); all rows
     /// or none; each period in the file replaces that period's rows
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// The estate (小区) the ledger is for, as in `[[estate]] name`;
+        /// required when the config declares several
+        #[arg(long)]
+        estate: Option<String>,
+    },
     /// Mark one room's fee of a period paid, so no reminder goes for it
     Paid {
         /// e.g. 3栋, B座
@@ -134,6 +140,9 @@ enum FeesCommand {
         /// Undo: mark it unpaid again
         #[arg(long)]
         unpaid: bool,
+        /// The estate (小区), as in `[[estate]] name`; required with several
+        #[arg(long)]
+        estate: Option<String>,
     },
 }
 
@@ -398,9 +407,9 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Fees {
-            command: FeesCommand::Import { file },
+            command: FeesCommand::Import { file, estate },
         } => {
-            let report = startup::import_fees(&settings, &file).await?;
+            let report = startup::import_fees(&settings, &file, estate.as_deref()).await?;
             println!("{report}");
             Ok(())
         }
@@ -412,11 +421,19 @@ async fn main() -> Result<()> {
                     room,
                     period,
                     unpaid,
+                    estate,
                 },
         } => {
-            let report =
-                startup::mark_fee_paid(&settings, &building, &unit, &room, &period, !unpaid)
-                    .await?;
+            let report = startup::mark_fee_paid(
+                &settings,
+                estate.as_deref(),
+                &building,
+                &unit,
+                &room,
+                &period,
+                !unpaid,
+            )
+            .await?;
             println!("{report}");
             Ok(())
         }

@@ -414,18 +414,61 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files.into_iter().map(|(path, _)| path).collect())
 }
 
-/// `guanjia fees import FILE.csv`: check every row, then store all of them or none.
-/// Each period in the file replaces that period's rows.
-pub async fn import_fees(settings: &Settings, file: &std::path::Path) -> Result<String> {
+/// The estate a ledger command is about: the one `--estate` names, else the only
+/// one. With several estates the operator must say which: one estate's 3栋501
+/// is not another's, and a ledger filed under the wrong estate would send an
+/// owner a neighbour's amount.
+fn ledger_estate(settings: &Settings, named: Option<&str>) -> Result<String> {
+    let names: Vec<String> = settings
+        .estate
+        .iter()
+        .map(|e| e.name.trim().to_string())
+        .collect();
+    match named.map(str::trim) {
+        Some(n) if names.iter().any(|e| e == n) => Ok(n.to_string()),
+        Some(n) if names.is_empty() => {
+            anyhow::bail!("配置里没有 [[estate]],账单属于唯一的小区,不用 --estate(收到的是 '{n}')")
+        }
+        Some(n) => anyhow::bail!("小区 '{n}' 不在配置里;配置的小区:{}", names.join("、")),
+        None if names.len() <= 1 => Ok(names.into_iter().next().unwrap_or_default()),
+        None => anyhow::bail!(
+            "配置了 {} 个小区,请用 --estate 指明是哪个小区的账单:{}",
+            names.len(),
+            names.join("、")
+        ),
+    }
+}
+
+/// `guanjia fees import FILE.csv [--estate NAME]`: check every row, then store all
+/// of them or none. Each period in the file replaces that estate's rows of it.
+pub async fn import_fees(
+    settings: &Settings,
+    file: &std::path::Path,
+    estate: Option<&str>,
+) -> Result<String> {
     use crate::domain::fees;
     let bytes = std::fs::read(file).with_context(|| format!("opening {}", file.display()))?;
     let mut parsed =
         fees::parse_csv(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let estate = ledger_estate(settings, estate)?;
     let store = Store::connect(&settings.database.url)
         .await
         .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
-    let mut known: Vec<String> = settings.building.iter().map(|b| b.name.clone()).collect();
-    known.extend(store.buildings().await?.into_iter().map(|g| g.name));
+    // The estate's buildings only: another estate's 5栋 is a typo here.
+    let mut known: Vec<String> = settings
+        .building
+        .iter()
+        .filter(|b| settings.estate_of(b) == estate)
+        .map(|b| b.name.clone())
+        .collect();
+    known.extend(
+        store
+            .buildings()
+            .await?
+            .into_iter()
+            .filter(|g| g.estate == estate)
+            .map(|g| g.name),
+    );
     parsed.refuse_unknown_buildings(&known);
     if !parsed.bad.is_empty() {
         store.close().await;
@@ -446,11 +489,18 @@ pub async fn import_fees(settings: &Settings, file: &std::path::Path) -> Result<
         anyhow::bail!("{} 没有数据行", file.display());
     }
     let periods = parsed.periods();
-    let report = store.import_fees(&parsed.rows, SystemClock.now()).await?;
-    let latest = store.latest_fee_period().await?;
+    let report = store
+        .import_fees(&estate, &parsed.rows, SystemClock.now())
+        .await?;
+    let latest = store.latest_fee_period(&estate).await?;
     store.close().await;
+    let whose = if estate.is_empty() {
+        String::new()
+    } else {
+        format!("{estate} ")
+    };
     let mut out = format!(
-        "已导入 {} 行缴费记录({}),账期 {}",
+        "已导入 {whose}{} 行缴费记录({}),账期 {}",
         report.stored,
         file.display(),
         periods.join("、")
@@ -477,11 +527,12 @@ pub async fn import_fees(settings: &Settings, file: &std::path::Path) -> Result<
     Ok(out)
 }
 
-/// `guanjia fees paid BUILDING UNIT ROOM PERIOD [--unpaid]`: mark one room's row
-/// so no reminder goes for it (or undo that). `UNIT` is `-` for buildings
-/// without units.
+/// `guanjia fees paid BUILDING UNIT ROOM PERIOD [--unpaid] [--estate NAME]`: mark
+/// one room's row so no reminder goes for it (or undo that). `UNIT` is `-` for
+/// buildings without units.
 pub async fn mark_fee_paid(
     settings: &Settings,
+    estate: Option<&str>,
     building: &str,
     unit: &str,
     room: &str,
@@ -497,6 +548,7 @@ pub async fn mark_fee_paid(
         canonical_unit(unit)
     };
     let r = canonical_room(room).with_context(|| format!("房号 '{room}' 无效,例如 501、A01"))?;
+    let estate = ledger_estate(settings, estate)?;
     let shown = crate::domain::Location::new(Some(b.clone()), u.clone(), Some(r.clone()))
         .map(|l| l.to_string())
         .unwrap_or_default();
@@ -505,6 +557,7 @@ pub async fn mark_fee_paid(
         .with_context(|| format!("opening the database {}", redact(&settings.database.url)))?;
     let found = store
         .mark_fee_paid(
+            &estate,
             (&b, u.as_deref(), &r),
             period.trim(),
             paid,

@@ -382,3 +382,102 @@ async fn a_private_report_from_an_owner_of_no_known_estate_goes_to_the_desks_sta
         w.sent.texts_to(B_STAFF)
     );
 }
+
+/// `user` presses the room-request button `data` (`rr:ok:<request>`).
+async fn press(w: &World, user: i64, data: &str) {
+    guanjia::desk::press(&w.desk, &guanjia::domain::Actor::new(user, "主管"), data)
+        .await
+        .unwrap();
+    w.drain().await;
+}
+
+/// Import `csv` as `estate`'s ledger, as `guanjia fees import --estate` does.
+async fn import(w: &World, estate: Option<&str>, csv: &str) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ledger.csv");
+    std::fs::write(&file, csv).unwrap();
+    guanjia::startup::import_fees(w.settings(), &file, estate).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_estates_ledger_reaches_only_the_owner_of_that_estates_room() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    let (cui, jin, three) = (4001, 4002, 4003);
+
+    // Both estates have a 1栋: the owner is asked which, and nobody is asked to confirm.
+    w.say(cui, cui, "/room 1-2-501").await;
+    let asked = w.sent.texts_to(cui);
+    assert!(
+        asked
+            .last()
+            .is_some_and(|t| t.contains("翠湖苑") && t.contains("金桂园")),
+        "{asked:?}"
+    );
+    assert!(w.sent.texts_to(A_STAFF).is_empty() && w.sent.texts_to(B_STAFF).is_empty());
+
+    // Named, each request goes to its own estate's staff, who confirm it.
+    w.say(cui, cui, "/room 翠湖苑 1-2-501").await;
+    assert_eq!(w.sent.sent_to(A_STAFF, "申请登记房号"), 1);
+    assert!(
+        w.sent.texts_to(A_STAFF)[0].contains("翠湖苑"),
+        "staff read which estate: {:?}",
+        w.sent.texts_to(A_STAFF)
+    );
+    assert!(w.sent.texts_to(B_STAFF).is_empty());
+    press(&w, ADMIN, "rr:ok:1").await;
+    w.say(jin, jin, "/room 金桂园1栋2单元501").await;
+    assert_eq!(w.sent.sent_to(B_STAFF, "申请登记房号"), 1);
+    press(&w, ADMIN, "rr:ok:2").await;
+    // Only 翠湖苑 has a 3栋: no need to name it.
+    w.say(three, three, "/room 3-1-101").await;
+    assert_eq!(w.sent.sent_to(A_STAFF, "申请登记房号"), 2);
+    press(&w, ADMIN, "rr:ok:3").await;
+    assert!(w.sent.sent_to(jin, "已确认登记") == 1 && w.sent.sent_to(cui, "已确认登记") == 1);
+
+    // A ledger must say whose it is when there are several estates.
+    let ledger = "楼栋,单元,房号,金额,账期,截止日期\n1栋,2,501,1234.00,2026年12月,2026-12-31\n3栋,1,101,88.00,2026年12月,2026-12-31\n";
+    let err = import(&w, None, ledger).await.unwrap_err().to_string();
+    assert!(err.contains("--estate") && err.contains("金桂园"), "{err}");
+    // 金桂园 has no 3栋: that row is refused, and nothing of the file is stored.
+    let err = import(&w, Some("金桂园"), ledger)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("3栋") || err.contains('3'), "{err}");
+    let out = import(&w, Some("翠湖苑"), ledger).await.unwrap();
+    assert!(out.contains("翠湖苑") && out.contains("2 行"), "{out}");
+
+    w.say(A_STAFF, ADMIN, "/remind_fees").await;
+    assert_eq!(
+        w.sent.sent_to(cui, "1234.00"),
+        1,
+        "{:?}",
+        w.sent.texts_to(cui)
+    );
+    assert_eq!(w.sent.sent_to(three, "88.00"), 1);
+    assert!(
+        w.sent.texts_to(jin).iter().all(|t| !t.contains("物业费")),
+        "金桂园's 1栋2单元501 is not 翠湖苑's: {:?}",
+        w.sent.texts_to(jin)
+    );
+
+    // 金桂园's own ledger for the same room and period: its owner, its amount.
+    let theirs = "楼栋,单元,房号,金额,账期,截止日期\n1栋,2,501,99.00,2026年12月,2026-12-31\n";
+    import(&w, Some("金桂园"), theirs).await.unwrap();
+    w.say(B_STAFF, ADMIN, "/remind_fees").await;
+    assert_eq!(
+        w.sent.sent_to(jin, "99.00"),
+        1,
+        "{:?}",
+        w.sent.texts_to(jin)
+    );
+    assert_eq!(w.sent.sent_to(cui, "99.00"), 0);
+    assert_eq!(
+        w.sent.sent_to(cui, "1234.00"),
+        1,
+        "翠湖苑's ledger is untouched by 金桂园's import"
+    );
+}

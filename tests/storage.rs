@@ -393,22 +393,31 @@ async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
     let csv = "building,unit,room,amount,period,due_date\n3,2,501,1280.50,2026Q4,2026-12-31\n3,2,502,999,2026Q4,2026-12-31\n";
     let parsed = guanjia::domain::fees::parse_csv(csv.as_bytes()).unwrap();
     assert_eq!(
-        store.import_fees(&parsed.rows, t0()).await.unwrap().stored,
+        store
+            .import_fees("", &parsed.rows, t0())
+            .await
+            .unwrap()
+            .stored,
         2
     );
     let loc: Location = "3栋2单元501".parse().unwrap();
     let mut tx = store.begin().await.unwrap();
     let wang = tx
-        .request_room(&Actor::new(20001, "王"), &loc, t0())
+        .request_room(&Actor::new(20001, "王"), "", &loc, t0())
         .await
         .unwrap();
-    tx.request_room(&Actor::new(20002, "李"), &"3-2-502".parse().unwrap(), t0())
-        .await
-        .unwrap();
+    tx.request_room(
+        &Actor::new(20002, "李"),
+        "",
+        &"3-2-502".parse().unwrap(),
+        t0(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     assert!(
         store
-            .fees_for_confirmed_owners("2026Q4")
+            .fees_for_confirmed_owners("", "2026Q4")
             .await
             .unwrap()
             .is_empty(),
@@ -427,7 +436,7 @@ async fn fee_amounts_reach_only_confirmed_rooms(store: Store) {
         "a decision is taken once"
     );
     tx.commit().await.unwrap();
-    let fees = store.fees_for_confirmed_owners("2026Q4").await.unwrap();
+    let fees = store.fees_for_confirmed_owners("", "2026Q4").await.unwrap();
     assert_eq!(fees.len(), 1);
     assert_eq!(fees[0].0, 20001);
     assert_eq!(fees[0].1.amount_cents, 128050);
@@ -444,7 +453,7 @@ async fn confirmed_owners(store: &Store, rooms: &[&str]) {
         let user = 30001 + i as i64;
         let mut tx = store.begin().await.unwrap();
         let request = tx
-            .request_room(&Actor::new(user, "业主"), &room.parse().unwrap(), t0())
+            .request_room(&Actor::new(user, "业主"), "", &room.parse().unwrap(), t0())
             .await
             .unwrap();
         tx.decide_room(request, true, 1, t0()).await.unwrap();
@@ -455,13 +464,13 @@ async fn confirmed_owners(store: &Store, rooms: &[&str]) {
 async fn import(store: &Store, csv: &str, at: DateTime<Utc>) -> guanjia::storage::FeeImport {
     let parsed = guanjia::domain::fees::parse_csv(csv.as_bytes()).unwrap();
     assert!(parsed.bad.is_empty(), "{:?}", parsed.bad);
-    store.import_fees(&parsed.rows, at).await.unwrap()
+    store.import_fees("", &parsed.rows, at).await.unwrap()
 }
 
 /// (user, amount in cents) reminded for `period`.
 async fn reminded(store: &Store, period: &str) -> Vec<(i64, i64)> {
     let mut got: Vec<(i64, i64)> = store
-        .fees_for_confirmed_owners(period)
+        .fees_for_confirmed_owners("", period)
         .await
         .unwrap()
         .into_iter()
@@ -488,7 +497,7 @@ async fn importing_a_period_replaces_only_that_period(store: Store) {
     .await;
     assert_eq!((first.stored, first.removed), (2, 0));
     assert_eq!(
-        store.latest_fee_period().await.unwrap().as_deref(),
+        store.latest_fee_period("").await.unwrap().as_deref(),
         Some("Q4")
     );
     // Finance re-exports Q4: 502 is gone, 501 changed, b座a01 is new.
@@ -532,13 +541,13 @@ async fn paid_rows_get_no_reminder(store: Store) {
     // `guanjia fees paid 5栋 1 1203 Q4`, in whatever spelling.
     assert!(
         store
-            .mark_fee_paid(("5", Some("1"), "1203"), "Q4", true, t0())
+            .mark_fee_paid("", ("5", Some("1"), "1203"), "Q4", true, t0())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .mark_fee_paid(("5", Some("1"), "1204"), "Q4", true, t0())
+            .mark_fee_paid("", ("5", Some("1"), "1204"), "Q4", true, t0())
             .await
             .unwrap(),
         "no such row"
@@ -561,7 +570,7 @@ async fn paid_rows_get_no_reminder(store: Store) {
         vec![(30001, 10000), (30003, 30000)]
     );
     store
-        .mark_fee_paid(("3", Some("2"), "502"), "Q4", false, t0())
+        .mark_fee_paid("", ("3", Some("2"), "502"), "Q4", false, t0())
         .await
         .unwrap();
     assert_eq!(
@@ -886,11 +895,11 @@ async fn a_button_confirms_only_the_request_it_was_shown_with(store: Store) {
     let owner = Actor::new(20001, "王");
     let mut tx = store.begin().await.unwrap();
     let first = tx
-        .request_room(&owner, &"3-2-501".parse().unwrap(), t0())
+        .request_room(&owner, "", &"3-2-501".parse().unwrap(), t0())
         .await
         .unwrap();
     let second = tx
-        .request_room(&owner, &"3-2-502".parse().unwrap(), t0())
+        .request_room(&owner, "", &"3-2-502".parse().unwrap(), t0())
         .await
         .unwrap();
     assert!(matches!(
@@ -957,7 +966,7 @@ async fn a_transaction_reads_what_it_wrote_without_waiting_for_itself(store: Sto
 
     assert_eq!(tx.owner(20001).await.unwrap(), None);
     let request = tx
-        .request_room(&owner, &"3-2-501".parse().unwrap(), t0())
+        .request_room(&owner, "", &"3-2-501".parse().unwrap(), t0())
         .await
         .unwrap();
     tx.decide_room(request, true, 1, t0()).await.unwrap();

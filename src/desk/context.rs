@@ -245,6 +245,28 @@ impl Context {
         self.estates.iter().map(|e| e.name.as_str()).collect()
     }
 
+    /// An owner's text that starts with a declared estate's name
+    /// (`翠湖苑 3-2-501`): the estate and the rest.
+    pub(crate) fn estate_prefix<'t>(&self, text: &'t str) -> (Option<String>, &'t str) {
+        let mut names: Vec<&str> = self
+            .estates
+            .iter()
+            .map(|e| e.name.as_str())
+            .filter(|n| !n.is_empty())
+            .collect();
+        // 翠湖苑二期 before 翠湖苑.
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        for name in names {
+            if let Some(rest) = text.strip_prefix(name) {
+                return (
+                    Some(name.to_string()),
+                    rest.trim_start_matches([' ', ':', '\u{ff1a}', '\u{3000}']),
+                );
+            }
+        }
+        (None, text)
+    }
+
     /// Whether staff must name an estate (`[[estate]]` declared more than once).
     pub(crate) fn several_estates(&self) -> bool {
         self.estates.len() > 1

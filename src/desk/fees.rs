@@ -84,12 +84,9 @@ impl Notices {
     }
 
     /// Queue fee reminders. Group posts are general; amounts only go in private to
-    /// owners whose room staff confirmed. Returns how many were queued, or `None`
-    /// if `key` already ran. Only `estate`'s groups are reached.
-    ///
-    /// The ledger does not know estates yet: with several, one estate's 3栋501 is
-    /// indistinguishable from another's, so no amount goes out in private (an
-    /// owner must never be sent someone else's amount); group reminders still go.
+    /// owners whose room in `estate` staff confirmed, from `estate`'s ledger.
+    /// Returns how many were queued, or `None` if `key` already ran. Only
+    /// `estate`'s groups and owners are reached.
     pub async fn send_fee_reminders(
         &self,
         run: FeeRun,
@@ -99,13 +96,11 @@ impl Notices {
         by: Option<(i64, i64)>,
     ) -> Result<Option<usize>> {
         let now = self.now();
-        let current = self.current_fee_period().await?;
+        let current = self.current_fee_period(estate).await?;
         let period = current.clone().unwrap_or_else(|| self.fees.period.clone());
         let (groups, _) = self.resolve(Some(estate), targets).await?;
         let fees = match (run, &current) {
-            (FeeRun::Private, Some(p)) if !self.several_estates() => {
-                self.store().fees_for_confirmed_owners(p).await?
-            }
+            (FeeRun::Private, Some(p)) => self.store().fees_for_confirmed_owners(estate, p).await?,
             _ => Vec::new(),
         };
         let mut tx = self.store().begin().await?;
@@ -169,8 +164,8 @@ impl Notices {
     /// The period fee reminders are about: `[fees] period` when staff set it to
     /// something other than the default, else the period of the latest ledger
     /// import. `None` when neither: private reminders then have nothing to say.
-    pub async fn current_fee_period(&self) -> Result<Option<String>> {
-        let latest = self.store().latest_fee_period().await?;
+    pub async fn current_fee_period(&self, estate: &str) -> Result<Option<String>> {
+        let latest = self.store().latest_fee_period(estate).await?;
         Ok(current_period(&self.fees.period, latest))
     }
 }

@@ -9,36 +9,44 @@ use crate::domain::ticket::Actor;
 use crate::storage::RoomDecision;
 
 impl Intake {
-    /// `/room 3-2-501`: ask staff to confirm the owner's room. Only in private:
-    /// in a group it would tell the neighbours where the owner lives, so there the
-    /// room is neither echoed nor registered, and the message is taken down when
-    /// the bot may.
+    /// `/room 3-2-501` (`/room 翠湖苑 3-2-501` where several estates have that
+    /// building): ask the staff of the room's estate to confirm it. Only in
+    /// private: in a group it would tell the neighbours where the owner lives, so
+    /// there the room is neither echoed nor registered, and the message is taken
+    /// down when the bot may.
     pub async fn request_room(&self, msg: &Incoming, arg: &str) -> Result<()> {
         if !msg.is_private() {
             return self
                 .refuse_in_group(msg, "room_private_only", !arg.trim().is_empty())
                 .await;
         }
+        let (named, arg) = self.estate_prefix(arg.trim());
         let location = match arg.trim().parse::<Location>() {
             Ok(l) if l.building.is_some() && l.room.is_some() => l,
             _ => {
                 return self.reply(msg, self.t().render("room_usage", &[])).await;
             }
         };
+        let building = location.building.as_deref().unwrap_or("");
         // A building the desk does not serve is a typo: say so before staff are asked.
-        let known: Vec<String> = self
+        let groups: Vec<_> = self
             .store()
             .buildings()
             .await?
             .into_iter()
-            .map(|b| b.name)
+            .filter(|g| named.as_deref().is_none_or(|e| g.estate == e))
             .collect();
-        let building = location.building.as_deref().unwrap_or("");
-        if !known.is_empty()
-            && !known.iter().any(|name| {
-                crate::domain::location::canonical_building(name).as_deref() == Some(building)
+        let known: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+        let mut estates: Vec<&str> = groups
+            .iter()
+            .filter(|g| {
+                crate::domain::location::canonical_building(&g.name).as_deref() == Some(building)
             })
-        {
+            .map(|g| g.estate.as_str())
+            .collect();
+        estates.sort_unstable();
+        estates.dedup();
+        if !known.is_empty() && estates.is_empty() {
             let mut names = known.clone();
             names.sort_by_key(|n| {
                 crate::domain::location::canonical_building(n)
@@ -56,10 +64,35 @@ impl Intake {
                 )
                 .await;
         }
+        // One estate's 3栋 is not another's: the owner names the estate when
+        // several have this building (the desk never guesses whose room it is).
+        let estate = match estates.as_slice() {
+            [one] => one.to_string(),
+            [] => named
+                .clone()
+                .or_else(|| self.estate_names().first().map(|e| e.to_string()))
+                .unwrap_or_default(),
+            several => {
+                let example = format!("{} {}", several[0], arg.trim());
+                return self
+                    .reply(
+                        msg,
+                        self.t().render(
+                            "room_which_estate",
+                            &[
+                                ("building", building),
+                                ("estates", &several.join("、")),
+                                ("example", &example),
+                            ],
+                        ),
+                    )
+                    .await;
+            }
+        };
         let now = self.now();
-        let shown = self.location_label(&location);
+        let shown = self.in_estate(&estate, &self.location_label(&location));
         let mut tx = self.store().begin().await?;
-        let request = tx.request_room(&msg.from, &location, now).await?;
+        let request = tx.request_room(&msg.from, &estate, &location, now).await?;
         tx.enqueue(
             &Outgoing::send(
                 msg.chat_id,
@@ -71,7 +104,8 @@ impl Intake {
         )
         .await?;
         let user = msg.from.id;
-        for target in self.staff_targets() {
+        // The staff of the room's estate know its owners.
+        for target in self.staff_targets_of(&estate) {
             tx.enqueue(
                 &Outgoing::send(
                     target,
@@ -134,7 +168,7 @@ impl Intake {
         let shown = decided
             .location
             .as_ref()
-            .map(|l| self.location_label(l))
+            .map(|l| self.in_estate(&decided.estate, &self.location_label(l)))
             .unwrap_or_default();
         let key = if confirm {
             "room_confirmed"
@@ -156,7 +190,7 @@ impl Intake {
         } else {
             "room_verdict_rejected"
         });
-        for target in self.staff_targets() {
+        for target in self.staff_targets_of(&decided.estate) {
             tx.enqueue(
                 &Outgoing::send(
                     target,

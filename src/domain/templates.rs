@@ -125,6 +125,7 @@ pub const MESSAGES: &[(&str, &[&str])] = &[
     ("my_tickets", &[]),
     ("room_usage", &[]),
     ("room_unknown_building", &["building", "buildings"]),
+    ("room_which_estate", &["building", "estates", "example"]),
     ("finished_photo_said", &["said"]),
 ];
 

@@ -101,7 +101,15 @@ impl Store {
     /// estate (`''`) now belongs to `estate`. Run at every start; a no-op after the first.
     pub async fn adopt_implicit_estate(&self, estate: &str) -> Result<()> {
         let mut tx = self.begin().await?;
-        for table in ["buildings", "tickets", "broadcasts", "outages"] {
+        for table in [
+            "buildings",
+            "tickets",
+            "broadcasts",
+            "outages",
+            "owners",
+            "room_requests",
+            "fees",
+        ] {
             sqlx::query(&format!("UPDATE {table} SET estate = $1 WHERE estate = ''"))
                 .bind(estate)
                 .execute(&mut *tx.tx)

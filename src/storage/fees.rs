@@ -39,7 +39,13 @@ impl Store {
     /// row's paid mark comes from the file when the file has a paid column
     /// (`row.paid` is `Some`); otherwise an earlier mark on the same room stays,
     /// since finance re-exports the same arrears list after someone has paid.
-    pub async fn import_fees(&self, rows: &[FeeRow], now: DateTime<Utc>) -> Result<FeeImport> {
+    /// The ledger is `estate`'s: other estates' rows of the same period stay.
+    pub async fn import_fees(
+        &self,
+        estate: &str,
+        rows: &[FeeRow],
+        now: DateTime<Utc>,
+    ) -> Result<FeeImport> {
         let mut periods: Vec<&str> = Vec::new();
         for r in rows {
             if !periods.contains(&r.period.as_str()) {
@@ -49,12 +55,14 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut report = FeeImport::default();
         for period in periods {
-            let old =
-                sqlx::query("SELECT building, unit, room, paid_at FROM fees WHERE period = $1")
-                    .bind(period)
-                    .fetch_all(&mut *tx.tx)
-                    .await
-                    .ctx("reading a period's fees before replacing them")?;
+            let old = sqlx::query(
+                "SELECT building, unit, room, paid_at FROM fees WHERE estate = $1 AND period = $2",
+            )
+            .bind(estate)
+            .bind(period)
+            .fetch_all(&mut *tx.tx)
+            .await
+            .ctx("reading a period's fees before replacing them")?;
             let mut paid_before: HashMap<Key, Option<i64>> = HashMap::new();
             for r in &old {
                 let unit: Option<String> = r.try_get(1).ctx("reading fees")?;
@@ -67,7 +75,8 @@ impl Store {
                     r.try_get(3).ctx("reading fees")?,
                 );
             }
-            sqlx::query("DELETE FROM fees WHERE period = $1")
+            sqlx::query("DELETE FROM fees WHERE estate = $1 AND period = $2")
+                .bind(estate)
                 .bind(period)
                 .execute(&mut *tx.tx)
                 .await
@@ -82,8 +91,8 @@ impl Store {
                     None => before,
                 };
                 sqlx::query(
-                    "INSERT INTO fees (building, unit, room, amount_cents, period, due_date, imported_at, paid_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO fees (building, unit, room, amount_cents, period, due_date, imported_at, paid_at, estate)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&row.building)
                 .bind(row.unit.as_deref().unwrap_or(""))
@@ -93,6 +102,7 @@ impl Store {
                 .bind(row.due_date.format("%Y-%m-%d").to_string())
                 .bind(ms(now))
                 .bind(paid_at)
+                .bind(estate)
                 .execute(&mut *tx.tx)
                 .await
                 .ctx("importing a fee row")?;
@@ -106,11 +116,14 @@ impl Store {
         Ok(report)
     }
 
-    /// The period of the most recent import (the last one in its file when it
-    /// held several): what reminders are about unless `[fees] period` says.
-    pub async fn latest_fee_period(&self) -> Result<Option<String>> {
-        sqlx::query("SELECT period FROM fees ORDER BY imported_at DESC, period DESC LIMIT 1")
-            .fetch_optional(&self.pool)
+    /// The period of `estate`'s most recent import (the last one in its file when
+    /// it held several): what reminders are about unless `[fees] period` says.
+    pub async fn latest_fee_period(&self, estate: &str) -> Result<Option<String>> {
+        sqlx::query(
+            "SELECT period FROM fees WHERE estate = $1 ORDER BY imported_at DESC, period DESC LIMIT 1",
+        )
+        .bind(estate)
+        .fetch_optional(&self.pool)
             .await
             .ctx("finding the latest fee period")?
             .map(|r| r.try_get(0))
@@ -122,6 +135,7 @@ impl Store {
     /// ledger has no such row.
     pub async fn mark_fee_paid(
         &self,
+        estate: &str,
         row: (&str, Option<&str>, &str),
         period: &str,
         paid: bool,
@@ -132,31 +146,37 @@ impl Store {
         let paid_at = paid.then_some(ms(now));
         let done = sqlx::query(
             "UPDATE fees SET paid_at = CASE WHEN $5 > 0 THEN COALESCE(paid_at, $5) ELSE NULL END
-             WHERE building = $1 AND unit = $2 AND room = $3 AND period = $4",
+             WHERE building = $1 AND unit = $2 AND room = $3 AND period = $4 AND estate = $6",
         )
         .bind(building)
         .bind(unit.unwrap_or(""))
         .bind(room)
         .bind(period)
         .bind(paid_at.unwrap_or(0))
+        .bind(estate)
         .execute(&self.pool)
         .await
         .ctx("marking a fee paid")?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Unpaid fees of `period` for owners whose room staff confirmed, matched on
-    /// building, unit and room. Only these owners get an amount, and only in
-    /// private.
-    pub async fn fees_for_confirmed_owners(&self, period: &str) -> Result<Vec<(i64, FeeRow)>> {
+    /// Unpaid fees of `estate`'s `period` for owners whose room in that estate
+    /// staff confirmed, matched on building, unit and room. Only these owners get
+    /// an amount, and only in private.
+    pub async fn fees_for_confirmed_owners(
+        &self,
+        estate: &str,
+        period: &str,
+    ) -> Result<Vec<(i64, FeeRow)>> {
         let rows = sqlx::query(
             "SELECT o.user_id, f.building, f.unit, f.room, f.amount_cents, f.period, f.due_date
              FROM fees f JOIN owners o
-               ON o.status = 'confirmed' AND o.building = f.building AND o.room = f.room
-                  AND COALESCE(o.unit, '') = f.unit
-             WHERE f.period = $1 AND f.paid_at IS NULL AND f.amount_cents > 0
+               ON o.status = 'confirmed' AND o.estate = f.estate AND o.building = f.building
+                  AND o.room = f.room AND COALESCE(o.unit, '') = f.unit
+             WHERE f.estate = $1 AND f.period = $2 AND f.paid_at IS NULL AND f.amount_cents > 0
              ORDER BY f.building, f.room",
         )
+        .bind(estate)
         .bind(period)
         .fetch_all(&self.pool)
         .await

@@ -37,6 +37,8 @@ pub struct RoomRequest {
     pub location: Option<Location>,
     /// 'pending' | 'confirmed' | 'rejected' | 'superseded'
     pub status: String,
+    /// The estate the room is in (`''` without `[[estate]]`).
+    pub estate: String,
 }
 
 /// What pressing ✅ or ❌ under a room request did.
@@ -228,6 +230,7 @@ impl Tx {
     pub async fn request_room(
         &mut self,
         user: &Actor,
+        estate: &str,
         location: &Location,
         now: DateTime<Utc>,
     ) -> Result<i64> {
@@ -240,8 +243,8 @@ impl Tx {
         .await
         .ctx("superseding earlier room requests")?;
         sqlx::query(
-            "INSERT INTO room_requests (user_id, name, building, unit, room, status, requested_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+            "INSERT INTO room_requests (user_id, name, building, unit, room, status, requested_at, estate)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id",
         )
         .bind(user.id)
         .bind(&user.name)
@@ -249,6 +252,7 @@ impl Tx {
         .bind(location.unit.as_deref())
         .bind(location.room.as_deref())
         .bind(ms(now))
+        .bind(estate)
         .fetch_one(&mut *self.tx)
         .await
         .ctx("registering a room")?
@@ -280,7 +284,7 @@ impl Tx {
         .rows_affected()
             == 1;
         let Some(row) = sqlx::query(
-            "SELECT id, user_id, name, building, unit, room, status FROM room_requests WHERE id = $1",
+            "SELECT id, user_id, name, building, unit, room, status, estate FROM room_requests WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *self.tx)
@@ -300,6 +304,7 @@ impl Tx {
                 row.try_get(5).ctx(c)?,
             ),
             status: row.try_get(6).ctx(c)?,
+            estate: row.try_get(7).ctx(c)?,
         };
         if !changed {
             return Ok(if request.status == "superseded" {
@@ -311,11 +316,12 @@ impl Tx {
         if confirm {
             let loc = request.location.as_ref();
             sqlx::query(
-                "INSERT INTO owners (user_id, name, building, unit, room, status, requested_at, decided_by, decided_at)
-                 VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $7, $6)
+                "INSERT INTO owners (user_id, name, building, unit, room, status, requested_at, decided_by, decided_at, estate)
+                 VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $7, $6, $8)
                  ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, building = excluded.building,
                      unit = excluded.unit, room = excluded.room, status = 'confirmed',
-                     decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+                     decided_by = excluded.decided_by, decided_at = excluded.decided_at,
+                     estate = excluded.estate",
             )
             .bind(request.user_id)
             .bind(&request.name)
@@ -324,6 +330,7 @@ impl Tx {
             .bind(loc.and_then(|l| l.room.as_deref()))
             .bind(ms(now))
             .bind(by)
+            .bind(&request.estate)
             .execute(&mut *self.tx)
             .await
             .ctx("confirming a room")?;

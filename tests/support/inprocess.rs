@@ -275,6 +275,11 @@ impl World {
         panic!("the outbox did not drain");
     }
 
+    /// The settings the desk was built with (a CLI command run beside it reads them).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     pub async fn overdue(&self) {
         let m = self.msg(STAFF, ADMIN, "");
         self.desk
