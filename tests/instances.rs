@@ -49,7 +49,7 @@ fn groups() -> Vec<(&'static str, FakeChat)> {
 }
 
 /// A fresh database on the test server, or `None` (outside CI) without one.
-async fn fresh_database() -> Option<String> {
+async fn fresh_database(test: &str) -> Option<String> {
     let admin = std::env::var("GUANJIA_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
@@ -60,7 +60,7 @@ async fn fresh_database() -> Option<String> {
         }
         Err(e) => panic!("PostgreSQL is required under CI: {admin}: {e}"),
     };
-    let name = format!("guanjia_instances_{}", std::process::id());
+    let name = format!("guanjia_instances_{test}_{}", std::process::id());
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
         .execute(&mut conn)
         .await
@@ -242,7 +242,7 @@ fn busiest(times: &[(i64, std::time::Instant)], width: Duration) -> (usize, usiz
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_instances_on_one_database_answer_each_update_once_within_the_limits() {
-    let Some(database) = fresh_database().await else {
+    let Some(database) = fresh_database("three").await else {
         return;
     };
     let t0 = std::time::Instant::now();
@@ -539,4 +539,65 @@ async fn three_instances_on_one_database_answer_each_update_once_within_the_limi
     );
     assert_eq!(fake.rate_violations(), 0, "Telegram never answered 429");
     assert!(fake.retry_after_breaches().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staff_group_set_through_one_instance_gets_the_tickets_the_other_opens() {
+    let Some(database) = fresh_database("staff_group").await else {
+        return;
+    };
+    let fake = FakeBotApi::start().await;
+    let instances: Vec<(Home, u16)> = (0..2)
+        .map(|_| {
+            let port = free_port();
+            (instance_home(&fake, &database, port), port)
+        })
+        .collect();
+    let log = std::env::var("GUANJIA_TEST_LOG").unwrap_or_else(|_| "warn".into());
+    let _daemons: Vec<Daemon> = instances
+        .iter()
+        .map(|(home, _)| home.spawn(&log, Stdio::inherit()))
+        .collect();
+    for (_, port) in &instances {
+        healthy(*port).await;
+    }
+    let (first, second) = (instances[0].1, instances[1].1);
+
+    // The admin moves the desk to a new staff group; Telegram posts that to
+    // the first instance.
+    let new_staff = FakeChat::group(-100_950, "物业客服二组");
+    let set = fake.push_text(&new_staff, &admin(), "/set_staff_group");
+    assert_eq!(post(&fake, first, set.update_id).await, 200);
+    fake.wait_for_text(new_staff.id, &new_staff.id.to_string(), SOON)
+        .await
+        .expect("the new staff group is confirmed");
+
+    // Reports posted to the second instance reach the new group, once that
+    // instance has looked (every couple of seconds).
+    let mut reached = false;
+    // Six at most: this home lets a group receive six messages a minute.
+    for i in 0..PER_CHAT_PER_MINUTE as i64 {
+        let m = fake.push_text(
+            &group3(),
+            &FakeUser::new(7000 + i, "业主"),
+            &format!("3栋2单元{}01 卫生间漏水了", i + 1),
+        );
+        assert_eq!(post(&fake, second, m.update_id).await, 200);
+        wait_reply(&fake, GROUP_3, m.message_id).await;
+        let number = format!("#{}", i + 1);
+        if fake
+            .wait_for_text(new_staff.id, &number, Duration::from_secs(2))
+            .await
+            .is_ok()
+        {
+            reached = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        reached,
+        "tickets opened by the second instance never reached the new staff group: {:?}",
+        fake.texts_to(new_staff.id)
+    );
 }

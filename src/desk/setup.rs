@@ -15,21 +15,9 @@ impl Admin {
     /// Take up the staff group an admin chose in an earlier run. It overrides the
     /// config's `staff_chat`, which is only the default until someone chooses.
     pub async fn load_remembered_state(&self) -> Result<()> {
-        let Some(value) = self.store().desk_state(STAFF_CHAT_KEY).await? else {
+        let Some(chat) = self.remembered_staff_group(true).await? else {
             return Ok(());
         };
-        let Ok(chat) = value.parse::<i64>() else {
-            tracing::warn!(value, "ignoring a stored staff group that is not a chat id");
-            return Ok(());
-        };
-        if let Some(name) = self.store().building_of(chat).await? {
-            tracing::warn!(
-                chat,
-                building = name,
-                "the staff group set with /set_staff_group is now a building group; using [desk] staff_chat instead"
-            );
-            return Ok(());
-        }
         if let Some(configured) = self.desk.staff_chat
             && configured != chat
         {
@@ -41,6 +29,45 @@ impl Admin {
         }
         self.set_staff_chat(chat);
         Ok(())
+    }
+
+    /// The staff group `/set_staff_group` stored, if it is usable. `warn`: say
+    /// why a stored one is not (once, at start; not on every refresh).
+    async fn remembered_staff_group(&self, warn: bool) -> Result<Option<i64>> {
+        let Some(value) = self.store().desk_state(STAFF_CHAT_KEY).await? else {
+            return Ok(None);
+        };
+        let Ok(chat) = value.parse::<i64>() else {
+            if warn {
+                tracing::warn!(value, "ignoring a stored staff group that is not a chat id");
+            }
+            return Ok(None);
+        };
+        if let Some(name) = self.store().building_of(chat).await? {
+            if warn {
+                tracing::warn!(
+                    chat,
+                    building = name,
+                    "the staff group set with /set_staff_group is now a building group; using [desk] staff_chat instead"
+                );
+            }
+            return Ok(None);
+        }
+        Ok(Some(chat))
+    }
+
+    /// Take up a staff group set through another instance (several instances on
+    /// one database): `/set_staff_group` reaches the instance it was typed to,
+    /// the others find it here. Returns whether it changed.
+    pub async fn follow_staff_group(&self) -> Result<bool> {
+        match self.remembered_staff_group(false).await? {
+            Some(chat) if self.staff_chat() != Some(chat) => {
+                tracing::info!(chat, "the staff group was changed through another instance");
+                self.set_staff_chat(chat);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Queue a note for staff: in the staff group or, while there is none, to each

@@ -463,12 +463,17 @@ async fn unhandled(desk: &Desk) -> Result<Vec<(i64, String, i64)>, StorageError>
     }
 }
 
-/// Take over, every few seconds until `shutdown`, the updates a dead instance left.
+/// Every few seconds until `shutdown`: take over the updates a dead instance
+/// left, and take up a staff group set through another instance.
 async fn sweep(desk: Desk, queue: mpsc::UnboundedSender<Queued>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(crate::worker::instance::SWEEP) => {}
             _ = shutdown.cancelled() => return,
+        }
+        // `/set_staff_group` typed to another instance is stored, not told.
+        if let Err(e) = desk.admin().follow_staff_group().await {
+            tracing::warn!(error = %e, "could not check for a staff group set elsewhere");
         }
         match unhandled(&desk).await {
             Ok(taken) => {
