@@ -395,7 +395,12 @@ fn run_subject(subject: Subject, p: &Params, rows: &mut Vec<Row>) -> Res<()> {
             None,
         )?;
         next += GROUPS as usize;
-        for mix in [Mix::Tickets, Mix::Realistic] {
+        // `GUANJIA_BENCH_MIXES=realistic` (or `tickets`) measures one mix only.
+        let mixes = std::env::var("GUANJIA_BENCH_MIXES").unwrap_or_default();
+        for mix in [Mix::Tickets, Mix::Realistic]
+            .into_iter()
+            .filter(|m| mixes.is_empty() || mixes.contains(&format!("{m:?}").to_lowercase()))
+        {
             let mut bursts = Vec::new();
             for _ in 0..p.bursts {
                 let b = measure(&fake, &mut running, &rt, mix, next, p.n, None)?;
