@@ -1462,3 +1462,51 @@ async fn deliveries_recorded_together_each_keep_their_own_message(store: Store) 
 async fn deliveries_recorded_together_each_keep_their_own_message_on_both_databases() {
     on_both!(deliveries_recorded_together_each_keep_their_own_message);
 }
+
+async fn updates_stored_together_come_back_new_once_and_in_order(store: Store) {
+    assert_eq!(
+        store.inbox_accept(&[(4, "{}".into())], t0()).await.unwrap(),
+        vec![4]
+    );
+    // A burst of posts stored in one write: one of them a re-delivery of an
+    // update stored before, one posted twice within the burst.
+    let fresh = store
+        .inbox_accept(
+            &[
+                (9, r#"{"n":9}"#.into()),
+                (3, r#"{"n":3}"#.into()),
+                (9, r#"{"n":9}"#.into()),
+                (4, "{}".into()),
+                (7, r#"{"n":7}"#.into()),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh,
+        vec![9, 3, 7],
+        "new ones, once each, in arrival order"
+    );
+    let pending: Vec<(i64, String)> = store
+        .inbox_pending()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, payload, _)| (id, payload))
+        .collect();
+    assert_eq!(
+        pending,
+        vec![
+            (3, r#"{"n":3}"#.to_string()),
+            (4, "{}".to_string()),
+            (7, r#"{"n":7}"#.to_string()),
+            (9, r#"{"n":9}"#.to_string()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn updates_stored_together_come_back_new_once_and_in_order_on_both_databases() {
+    on_both!(updates_stored_together_come_back_new_once_and_in_order);
+}
