@@ -481,3 +481,54 @@ async fn each_estates_ledger_reaches_only_the_owner_of_that_estates_room() {
         "翠湖苑's ledger is untouched by 金桂园's import"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_the_desk_could_not_handle_is_followed_up_by_its_estates_staff() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    let failed = |update_id, chat_id| guanjia::desk::FailedUpdate {
+        update_id,
+        chat_id: Some(chat_id),
+        sender: Some("业主".into()),
+        text: Some("1栋电梯又坏了".into()),
+        attempts: 5,
+        error: "database is locked".into(),
+    };
+    // Stored, then failed every attempt.
+    let now = guanjia::domain::Clock::now(&w.clock);
+    w.desk
+        .store()
+        .inbox_accept(&[(1, "{}".into()), (2, "{}".into())], now)
+        .await
+        .unwrap();
+    assert!(w.desk.admin().dead_letter(&failed(1, B1)).await.unwrap());
+    w.drain().await;
+    assert_eq!(
+        w.sent.sent_to(B_STAFF, "1栋电梯又坏了"),
+        1,
+        "{:?}",
+        w.sent.texts_to(B_STAFF)
+    );
+    assert!(
+        w.sent.texts_to(A_STAFF).is_empty(),
+        "{:?}",
+        w.sent.texts_to(A_STAFF)
+    );
+    assert_eq!(
+        w.sent.texts_to(B1).len(),
+        1,
+        "the owner's group gets the apology"
+    );
+
+    // A chat of no estate (a group the desk does not serve): the desk's group.
+    assert!(w.desk.admin().dead_letter(&failed(2, -7777)).await.unwrap());
+    w.drain().await;
+    assert_eq!(
+        w.sent.sent_to(STAFF, "1栋电梯又坏了"),
+        1,
+        "{:?}",
+        w.sent.texts_to(STAFF)
+    );
+}

@@ -21,6 +21,19 @@ impl Admin {
     /// false if it was already a dead letter (nobody is told twice).
     pub async fn dead_letter(&self, f: &FailedUpdate) -> Result<bool> {
         let now = self.now();
+        // The staff of the chat's estate follow it up with the owner; the desk's
+        // group when the estate cannot be told (read before the transaction:
+        // an in-memory database has one connection).
+        let estate = match f.chat_id {
+            Some(chat) => match self.store().estate_for_report(chat, chat).await {
+                Ok(estate) => estate,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot tell a failed update's estate; telling the desk's staff");
+                    String::new()
+                }
+            },
+            None => String::new(),
+        };
         let mut tx = self.store().begin().await?;
         if !tx
             .dead_letter(f.update_id, f.chat_id, &f.error, now)
@@ -53,7 +66,7 @@ impl Admin {
                 ("error", &error),
             ],
         );
-        for target in self.staff_targets() {
+        for target in self.staff_targets_of(&estate) {
             tx.enqueue(
                 &Outgoing::send(target, staff_text.clone())
                     .tag(format!("dead:{}:staff:{target}", f.update_id))
