@@ -410,6 +410,46 @@ async fn an_edit_right_behind_its_message_finds_it_at_the_first_attempt() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_urgent_edit_waits_behind_the_message_it_edits() {
+    let w = lanes(OutboxConfig::new(256, 10_000)).await;
+    // Something else is on the wire to the staff group; behind it, in hand, a
+    // ticket's post, then the same ticket turned urgent: an emergency-lane edit.
+    w.queue([Outgoing::send(STAFF, "早些的消息")]).await;
+    w.until("the first on the wire", |w| w.gate.to(STAFF).len() == 1)
+        .await;
+    w.queue([Outgoing::send(STAFF, "工单 #7 待接单").tag("t7:staff")])
+        .await;
+    w.until_state("t7:staff", "sending").await;
+    w.queue([Outgoing::edit(STAFF, "t7:staff", "工单 #7 ⚠️ 紧急").lane(Lane::Emergency)])
+        .await;
+    let db = w._dir.path().join("t.db");
+    let edit_row = || async {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query_as::<_, (String, i64)>("SELECT state, attempts FROM outbox WHERE op = 'edit'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    for _ in 0..500 {
+        if edit_row().await.0 == "sending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    w.gate.open.add_permits(1_000_000);
+    w.until("the edit", |w| !w.gate.edits.lock().unwrap().is_empty())
+        .await;
+    assert_eq!(
+        w.gate.edits.lock().unwrap()[0],
+        (STAFF, 2, "工单 #7 ⚠️ 紧急".to_string()),
+        "the edit names the post's message"
+    );
+    assert_eq!(edit_row().await.1, 1, "and found it at the first attempt");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_emergency_queued_while_its_chat_is_told_to_wait_is_the_first_message_after() {
     let w = lanes(OutboxConfig::new(256, 10_000)).await;
     w.gate.open.add_permits(1_000_000);

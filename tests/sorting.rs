@@ -69,6 +69,9 @@ async fn staff_corrections_move_the_ticket_and_are_exported_as_examples() {
     let w = world(at(2026, 11, 30, 9, 0), |_| {}).await;
     let report = "3栋2单元501 楼上装修漏水到我家厨房了";
     w.desk.on_message(&w.msg(G3, OWNER, report)).await.unwrap();
+    // Posted before staff correct it, so the correction edits the post (a
+    // post still queued would be rewritten instead, and no edit is seen).
+    w.drain().await;
     let say = |text: &str| w.msg(STAFF, ADMIN, text);
     let one = "1".parse().unwrap();
     let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();

@@ -518,11 +518,20 @@ impl<T: Transport> Shared<T> {
                 let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
                 match queues.get_mut(&chat) {
                     Some(queue) => {
-                        // Behind its own lane, ahead of less urgent ones.
+                        // Behind its own lane, ahead of less urgent ones; but an
+                        // edit (pin, delete) never ahead of the message it acts
+                        // on, which it could not find yet.
+                        let after_target = row.ref_tag.as_ref().and_then(|target| {
+                            queue
+                                .iter()
+                                .rposition(|r| r.tag.as_ref() == Some(target))
+                                .map(|p| p + 1)
+                        });
                         let at = queue
                             .iter()
                             .position(|r| r.lane > row.lane)
-                            .unwrap_or(queue.len());
+                            .unwrap_or(queue.len())
+                            .max(after_target.unwrap_or(0));
                         queue.insert(at, row);
                         false
                     }
