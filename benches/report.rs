@@ -75,11 +75,17 @@ fn main() {
             "the clock's recount of {days} changed days: {:.1} s (once; afterwards only changed days)",
             started.elapsed().as_secs_f64()
         );
-        for (label, days) in [("/stats 366", 366), ("/stats", 7)] {
+        let one = [estate_of(1)];
+        for (label, days, estates) in [
+            ("/stats 366", 366, None),
+            ("/stats", 7, None),
+            ("/stats 366 in one estate's staff group", 366, Some(&one[..])),
+        ] {
             let now = Utc::now();
             let started = Instant::now();
             let r = store
-                .report(
+                .report_in(
+                    estates,
                     now - chrono::Duration::days(days),
                     now + chrono::Duration::seconds(1),
                     now,
@@ -138,6 +144,12 @@ fn main() {
     }
 }
 
+/// Four estates of ten buildings each: `/stats` in an estate's own staff group
+/// counts that estate only.
+fn estate_of(building: u64) -> String {
+    format!("小区{}", (building - 1) / 10 + 1)
+}
+
 async fn generate(url: &str, n: u64) {
     let store = Store::connect(url).await.expect("a database");
     let pool = store.raw_pool();
@@ -151,7 +163,7 @@ async fn generate(url: &str, n: u64) {
         let mut tickets = String::from(
             "INSERT INTO tickets (id, source_chat_id, source_message_id, reporter_id, reporter_name, text, intent,
                  category, building, priority, status, assignee_id, assignee_name, rating, respond_by, resolve_by,
-                 created_at, updated_at, claimed_at, finished_at, reopens) VALUES ",
+                 created_at, updated_at, claimed_at, finished_at, reopens, estate) VALUES ",
         );
         let mut events = String::from(
             "INSERT INTO ticket_events (ticket_id, at, actor_id, actor_name, kind) VALUES ",
@@ -179,12 +191,13 @@ async fn generate(url: &str, n: u64) {
             let reopened = finished && rng.below(20) == 0;
             tickets.push_str(&format!(
                 "({t}, -{building}, {t}, {}, '业主', '报修', 'repair', '{category}', '{building}', 'normal', '{status}',
-                  {staff}, '师傅{staff}', {rating}, {}, {}, {created}, {created}, {claim}, {}, {})",
+                  {staff}, '师傅{staff}', {rating}, {}, {}, {created}, {created}, {claim}, {}, {}, '{}')",
                 1_000_000 + rng.below(50_000),
                 created + 15 * 60_000,
                 created + 24 * 3_600_000,
                 if finished { done.to_string() } else { "NULL".into() },
                 i64::from(reopened),
+                estate_of(building),
             ));
             events.push_str(&format!(
                 "({t}, {created}, NULL, '业主', 'opened'), ({t}, {claim}, {staff}, '师傅{staff}', 'claimed')"

@@ -1510,3 +1510,56 @@ async fn updates_stored_together_come_back_new_once_and_in_order(store: Store) {
 async fn updates_stored_together_come_back_new_once_and_in_order_on_both_databases() {
     on_both!(updates_stored_together_come_back_new_once_and_in_order);
 }
+
+/// A day tally kept by an earlier version (one for the whole desk, no estates)
+/// is not trusted: the day is counted again from its tickets.
+async fn a_day_tally_of_an_earlier_version_is_counted_again(store: Store) {
+    let tz = chrono_tz::Asia::Shanghai;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_ticket(&new_ticket(1)).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    // t0's day, as an earlier version kept it: a whole-desk tally, here an
+    // empty one, counted long after every deadline (so it would still hold).
+    let old = serde_json::to_string(&guanjia::domain::stats::Tally::default()).unwrap();
+    sqlx::query(
+        "INSERT INTO report_days (tz, day, tally, computed_at, stable_until)
+         VALUES ($1, '2026-11-23', $2, 0, NULL)",
+    )
+    .bind(tz.name())
+    .bind(old)
+    .execute(store.raw_pool())
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM report_dirty")
+        .execute(store.raw_pool())
+        .await
+        .unwrap();
+    let later = t0() + Duration::days(5);
+    let r = store
+        .report(
+            t0() - Duration::days(2),
+            t0() + Duration::days(3),
+            later,
+            tz,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.tickets, 1);
+    let estate = ["".to_string()];
+    let r = store
+        .report_in(
+            Some(&estate),
+            t0() - Duration::days(2),
+            t0() + Duration::days(3),
+            later,
+            tz,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.tickets, 1, "and counted for its estate");
+}
+
+#[tokio::test]
+async fn a_day_tally_of_an_earlier_version_is_counted_again_on_both_databases() {
+    on_both!(a_day_tally_of_an_earlier_version_is_counted_again);
+}

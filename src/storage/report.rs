@@ -2,7 +2,7 @@
 //! (the roll-up, migration 0012), the rest as a stream, so a million tickets
 //! never sit in memory at once and a year is not a million rows read.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::TryStreamExt;
@@ -10,10 +10,30 @@ use sqlx::Row;
 
 use super::{Context, Result, StorageError, Store, from_ms, ms};
 use crate::domain::stats::{Report, ReportBuilder, Tally, TicketFacts};
+use serde::{Deserialize, Serialize};
 
 /// The unit of `report_dirty`: every timezone's offset is a whole number of
 /// quarter hours, so a quarter lies in one local day.
 const QUARTER_MS: i64 = 900_000;
+
+/// One local day's counts, estate by estate (`""`: the implicit estate), as
+/// kept in `report_days`: a report of some estates merges theirs, the desk's
+/// merges them all.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DayTally {
+    by_estate: BTreeMap<String, Tally>,
+}
+
+impl DayTally {
+    /// When the first deadline this day's counts relied on passes.
+    fn stable_until(&self) -> Option<DateTime<Utc>> {
+        self.by_estate
+            .values()
+            .filter_map(Tally::stable_until)
+            .min()
+    }
+}
 
 /// When `day` begins in `tz` (the first valid local time of it, should a
 /// daylight-saving change skip midnight).
@@ -76,29 +96,25 @@ impl Store {
         tz: chrono_tz::Tz,
     ) -> Result<Report> {
         let mut builder = ReportBuilder::new(now, tz);
-        match estates {
-            // Some estates only: counted from their tickets (the kept days are
-            // the whole desk's).
-            Some(_) => {
+        match whole_days(since, until, now, tz) {
+            None => {
                 self.for_each_ticket_fact(estates, since, until, |f| builder.add(&f))
                     .await?;
             }
-            None => match whole_days(since, until, now, tz) {
-                None => {
-                    self.for_each_ticket_fact(None, since, until, |f| builder.add(&f))
-                        .await?;
-                }
-                Some((first, end)) => {
-                    let (from, to) = (day_start(first, tz), day_start(end, tz));
-                    self.for_each_ticket_fact(None, since, from, |f| builder.add(&f))
-                        .await?;
-                    for tally in self.day_tallies(first, end, now, tz).await? {
-                        builder.merge(&tally);
+            Some((first, end)) => {
+                let (from, to) = (day_start(first, tz), day_start(end, tz));
+                self.for_each_ticket_fact(estates, since, from, |f| builder.add(&f))
+                    .await?;
+                for day in self.day_tallies(first, end, now, tz).await? {
+                    for (estate, tally) in &day.by_estate {
+                        if estates.is_none_or(|e| e.contains(estate)) {
+                            builder.merge(tally);
+                        }
                     }
-                    self.for_each_ticket_fact(None, to, until, |f| builder.add(&f))
-                        .await?;
                 }
-            },
+                self.for_each_ticket_fact(estates, to, until, |f| builder.add(&f))
+                    .await?;
+            }
         }
         let mut report = builder.finish();
         let n: i64 = sqlx::query(
@@ -124,10 +140,10 @@ impl Store {
         end: NaiveDate,
         now: DateTime<Utc>,
         tz: chrono_tz::Tz,
-    ) -> Result<Vec<Tally>> {
+    ) -> Result<Vec<DayTally>> {
         let dirty = self.dirty_days(tz).await?;
         let c = "reading the report's kept days";
-        let mut kept: HashMap<NaiveDate, Tally> = HashMap::new();
+        let mut kept: HashMap<NaiveDate, DayTally> = HashMap::new();
         let mut rows = sqlx::query(
             "SELECT day, tally, computed_at, stable_until FROM report_days
              WHERE tz = $1 AND day >= $2 AND day < $3",
@@ -148,9 +164,10 @@ impl Store {
                 && stable_until.is_none_or(|u| ms(now) < u);
             if holds {
                 let text: String = r.try_get(1).ctx(c)?;
-                // A tally that does not parse (written by another version) is
-                // counted again rather than trusted.
-                if let Ok(tally) = serde_json::from_str::<Tally>(&text) {
+                // A tally that does not parse (written by another version, such
+                // as one before tallies were kept per estate) is counted again
+                // rather than trusted.
+                if let Ok(tally) = serde_json::from_str::<DayTally>(&text) {
                     kept.insert(day, tally);
                 }
             }
@@ -166,13 +183,14 @@ impl Store {
         Ok(tallies)
     }
 
-    /// Count the tickets opened on `day` (in `tz`) and keep the tally.
+    /// Count the tickets opened on `day` (in `tz`), estate by estate, and keep
+    /// the tally.
     async fn count_day(
         &self,
         day: NaiveDate,
         now: DateTime<Utc>,
         tz: chrono_tz::Tz,
-    ) -> Result<Tally> {
+    ) -> Result<DayTally> {
         let (start, end) = (
             day_start(day, tz),
             day_start(day.succ_opt().unwrap_or(day), tz),
@@ -185,10 +203,20 @@ impl Store {
             .execute(&self.pool)
             .await
             .ctx("clearing the report's marks")?;
-        let mut builder = ReportBuilder::new(now, tz);
-        self.for_each_ticket_fact(None, start, end, |f| builder.add(&f))
-            .await?;
-        let tally = builder.into_tally();
+        let mut builders: BTreeMap<String, ReportBuilder> = BTreeMap::new();
+        self.ticket_facts(None, start, end, |estate, f| {
+            builders
+                .entry(estate)
+                .or_insert_with(|| ReportBuilder::new(now, tz))
+                .add(&f)
+        })
+        .await?;
+        let tally = DayTally {
+            by_estate: builders
+                .into_iter()
+                .map(|(estate, b)| (estate, b.into_tally()))
+                .collect(),
+        };
         let text = serde_json::to_string(&tally)
             .map_err(|e| StorageError::Corrupt(format!("a report tally: {e}")))?;
         // Two instances counting the same day: the later count stays.
@@ -250,12 +278,25 @@ impl Store {
         until: DateTime<Utc>,
         mut each: impl FnMut(TicketFacts),
     ) -> Result<u64> {
+        self.ticket_facts(estates, since, until, |_, f| each(f))
+            .await
+    }
+
+    /// [`Store::for_each_ticket_fact`], with each ticket's estate.
+    async fn ticket_facts(
+        &self,
+        estates: Option<&[String]>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        mut each: impl FnMut(String, TicketFacts),
+    ) -> Result<u64> {
         // The first claim, the last finish and the reopens are kept on the
         // ticket (with their events), so this is one pass over one table.
         let sql = format!(
             "SELECT t.intent, t.category, t.building, t.created_at, t.respond_by, t.resolve_by,
                     t.rating, t.assignee_name,
-                    t.claimed_at, t.finished_at, t.reopens, t.escalation + t.overdue, t.upset
+                    t.claimed_at, t.finished_at, t.reopens, t.escalation + t.overdue, t.upset,
+                    t.estate
              FROM tickets t WHERE t.created_at >= $1 AND t.created_at < $2{}",
             in_estates("t.estate", 3, estates)
         );
@@ -269,22 +310,26 @@ impl Store {
             let claimed: Option<i64> = r.try_get(8).ctx(c)?;
             let done: Option<i64> = r.try_get(9).ctx(c)?;
             let reopened: i64 = r.try_get(10).ctx(c)?;
-            each(TicketFacts {
-                intent: serde_json::from_value(serde_json::Value::String(intent.clone()))
-                    .map_err(|_| StorageError::Corrupt(format!("ticket intent '{intent}'")))?,
-                category: r.try_get(1).ctx(c)?,
-                building: r.try_get(2).ctx(c)?,
-                created_at: from_ms(r.try_get(3).ctx(c)?),
-                respond_by: from_ms(r.try_get(4).ctx(c)?),
-                resolve_by: from_ms(r.try_get(5).ctx(c)?),
-                claimed_at: claimed.map(from_ms),
-                finished_at: done.map(from_ms),
-                rating: rating.and_then(|r| u8::try_from(r).ok()),
-                reopened: reopened > 0,
-                assignee: r.try_get(7).ctx(c)?,
-                escalated: r.try_get::<i64, _>(11).ctx(c)? > 0,
-                upset: r.try_get::<i64, _>(12).ctx(c)? != 0,
-            });
+            let estate: String = r.try_get(13).ctx(c)?;
+            each(
+                estate,
+                TicketFacts {
+                    intent: serde_json::from_value(serde_json::Value::String(intent.clone()))
+                        .map_err(|_| StorageError::Corrupt(format!("ticket intent '{intent}'")))?,
+                    category: r.try_get(1).ctx(c)?,
+                    building: r.try_get(2).ctx(c)?,
+                    created_at: from_ms(r.try_get(3).ctx(c)?),
+                    respond_by: from_ms(r.try_get(4).ctx(c)?),
+                    resolve_by: from_ms(r.try_get(5).ctx(c)?),
+                    claimed_at: claimed.map(from_ms),
+                    finished_at: done.map(from_ms),
+                    rating: rating.and_then(|r| u8::try_from(r).ok()),
+                    reopened: reopened > 0,
+                    assignee: r.try_get(7).ctx(c)?,
+                    escalated: r.try_get::<i64, _>(11).ctx(c)? > 0,
+                    upset: r.try_get::<i64, _>(12).ctx(c)? != 0,
+                },
+            );
             n += 1;
         }
         Ok(n)
