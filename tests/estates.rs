@@ -18,6 +18,8 @@ const B_STAFF: i64 = -920;
 const B1: i64 = -2101;
 /// A staff group serving both estates.
 const BOTH: i64 = -930;
+/// A staff member of 金桂园 only (`[[estate]] staff`).
+const JIN_STAFF: i64 = 7001;
 
 fn building(name: &str, chat: i64, estate: &str) -> BuildingConfig {
     BuildingConfig {
@@ -33,10 +35,12 @@ fn two_estates(s: &mut Settings, staff: [Option<i64>; 2]) {
         EstateConfig {
             name: "翠湖苑".into(),
             staff_chat: staff[0],
+            staff: vec![],
         },
         EstateConfig {
             name: "金桂园".into(),
             staff_chat: staff[1],
+            staff: vec![JIN_STAFF],
         },
     ];
     s.building = vec![
@@ -531,4 +535,56 @@ async fn a_message_the_desk_could_not_handle_is_followed_up_by_its_estates_staff
         "{:?}",
         w.sent.texts_to(STAFF)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staff_member_of_one_estate_sees_only_its_tickets_in_private() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)])
+    })
+    .await;
+    w.say(A1, 2001, "2单元501 厨房水管漏水了").await; // 翠湖苑 #1
+    w.say(B1, 3001, "2单元601 卫生间漏水了").await; // 金桂园 #2
+
+    // 金桂园's staff member, in private with the bot.
+    w.say(JIN_STAFF, JIN_STAFF, "/tickets").await;
+    let listed = w
+        .sent
+        .texts_to(JIN_STAFF)
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert!(listed.contains("#2") && !listed.contains("#1"), "{listed}");
+    w.say(JIN_STAFF, JIN_STAFF, "/ticket 1").await;
+    w.say(JIN_STAFF, JIN_STAFF, "/claim 1").await;
+    assert_eq!(
+        w.sent.sent_to(JIN_STAFF, "没有工单 #1"),
+        2,
+        "{:?}",
+        w.sent.texts_to(JIN_STAFF)
+    );
+    assert!(
+        w.sent.texts_to(A1).iter().all(|t| !t.contains("已接单")),
+        "翠湖苑's owner hears of no claim: {:?}",
+        w.sent.texts_to(A1)
+    );
+    // Their own estate's ticket they can take; without naming it, a notice is theirs.
+    w.say(JIN_STAFF, JIN_STAFF, "/claim 2").await;
+    assert!(
+        w.sent
+            .texts_to(JIN_STAFF)
+            .iter()
+            .all(|t| !t.contains("没有工单 #2")),
+        "{:?}",
+        w.sent.texts_to(JIN_STAFF)
+    );
+    w.say(JIN_STAFF, JIN_STAFF, "/notice all 明天上午清洗水箱")
+        .await;
+    assert_eq!(w.sent.sent_to(B1, "清洗水箱"), 1);
+    assert_eq!(w.sent.sent_to(A1, "清洗水箱"), 0);
+    assert_eq!(w.sent.sent_to(A3, "清洗水箱"), 0);
+    // The desk's admin, in private, still serves both (and must say which).
+    w.say(ADMIN, ADMIN, "/tickets").await;
+    let listed = w.sent.texts_to(ADMIN).last().cloned().unwrap_or_default();
+    assert!(listed.contains("#1") && listed.contains("#2"), "{listed}");
 }

@@ -20,6 +20,12 @@ pub struct EstateConfig {
     /// `/set_staff_group`). One staff group may serve several estates.
     #[serde(default)]
     pub staff_chat: Option<i64>,
+    /// Staff (user ids) who serve this estate only: in a private chat with the
+    /// bot they see and act on this estate's tickets, notices and figures, not
+    /// the others'. `[desk] staff` and `admins` serve every estate. A person
+    /// listed under several estates serves those.
+    #[serde(default)]
+    pub staff: Vec<i64>,
 }
 
 impl Settings {
@@ -61,6 +67,14 @@ impl Settings {
                 });
             }
             names.push(name);
+            if let Some(id) = e.staff.iter().find(|id| **id <= 0) {
+                return Err(ConfigError::Invalid {
+                    key: "estate.staff",
+                    reason: format!(
+                        "{name} 的 staff 里 {id} 不是员工的用户 id(用户 id 是正数;员工私聊机器人发 /id 查看)"
+                    ),
+                });
+            }
             if let Some(chat) = e.staff_chat {
                 if chat >= 0 {
                     return Err(ConfigError::Invalid {
@@ -191,6 +205,11 @@ mod tests {
                 "[[estate]]\nname = \"A\"\nstaff_chat = -1\n[[building]]\nname = \"1栋\"\nchat = -1\n"
             ),
             "estate.staff_chat"
+        );
+        assert_eq!(
+            invalid_key("[[estate]]\nname = \"A\"\nstaff = [7001, -100200]\n"),
+            "estate.staff",
+            "a group's id where a person's belongs"
         );
     }
 }

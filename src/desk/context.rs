@@ -69,6 +69,7 @@ impl Context {
             .staff
             .iter()
             .chain(&settings.desk.admins)
+            .chain(settings.estate.iter().flat_map(|e| &e.staff))
             .copied()
             .collect();
         Self {
@@ -89,6 +90,7 @@ impl Context {
                 vec![configuration::EstateConfig {
                     name: String::new(),
                     staff_chat: None,
+                    staff: Vec::new(),
                 }]
             } else {
                 settings
@@ -97,6 +99,7 @@ impl Context {
                     .map(|e| configuration::EstateConfig {
                         name: e.name.trim().to_string(),
                         staff_chat: e.staff_chat,
+                        staff: e.staff.clone(),
                     })
                     .collect()
             },
@@ -282,21 +285,39 @@ impl Context {
             .or_else(|| self.staff_chat())
     }
 
-    /// The estates whose staff may act from `msg`'s chat: every estate in a
-    /// private chat (staff are the desk's), in a staff group those it serves.
+    /// The estates whose staff may act from `msg`'s chat: in a staff group
+    /// those it serves; in a private chat those its staff member serves.
     pub(crate) fn served_estates(&self, msg: &Incoming) -> Vec<String> {
         self.estates
             .iter()
-            .filter(|e| msg.is_private() || self.staff_chat_of(&e.name) == Some(msg.chat_id))
+            .filter(|e| self.serves(msg, &e.name))
             .map(|e| e.name.clone())
             .collect()
     }
 
-    /// Whether `msg`'s chat serves what belongs to `estate`: a private chat
-    /// serves every estate, a staff group those it is the staff group of (the
-    /// desk's group also what belongs to no declared estate).
+    /// Whether `msg`'s chat serves what belongs to `estate`: a staff group
+    /// those it is the staff group of (the desk's group also what belongs to no
+    /// declared estate); a private chat every estate for the desk's staff and
+    /// admins, and for staff of some estates (`[[estate]] staff`) theirs.
     pub(crate) fn serves(&self, msg: &Incoming, estate: &str) -> bool {
-        msg.is_private() || self.staff_chat_of(estate) == Some(msg.chat_id)
+        if msg.is_private() {
+            return self.staff_member_serves(msg.from.id, estate);
+        }
+        self.staff_chat_of(estate) == Some(msg.chat_id)
+    }
+
+    /// Whether staff member `user`, in private, serves `estate`: the desk's
+    /// staff and admins (and staff added at run time) serve every estate;
+    /// someone listed under `[[estate]] staff` serves those estates only.
+    fn staff_member_serves(&self, user: i64, estate: &str) -> bool {
+        if self.desk.admins.contains(&user) || self.desk.staff.contains(&user) {
+            return true;
+        }
+        let mut listed = self.estates.iter().filter(|e| e.staff.contains(&user));
+        match listed.next() {
+            None => true,
+            Some(first) => first.name == estate || listed.any(|e| e.name == estate),
+        }
     }
 
     /// The estates whose rows `msg`'s chat may list: those it serves, and the
