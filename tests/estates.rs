@@ -588,3 +588,25 @@ async fn a_staff_member_of_one_estate_sees_only_its_tickets_in_private() {
     let listed = w.sent.texts_to(ADMIN).last().cloned().unwrap_or_default();
     assert!(listed.contains("#1") && listed.contains("#2"), "{listed}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn before_any_group_is_bound_an_owner_names_the_estate_of_their_room() {
+    let w = world(at(2026, 11, 30, 10, 0), |s| {
+        two_estates(s, [Some(A_STAFF), Some(B_STAFF)]);
+        s.building.clear();
+    })
+    .await;
+    let owner = 4101;
+    w.say(owner, owner, "/room 1-2-501").await;
+    let asked = w.sent.texts_to(owner);
+    assert!(
+        asked
+            .last()
+            .is_some_and(|t| t.contains("翠湖苑") && t.contains("金桂园")),
+        "{asked:?}"
+    );
+    assert!(w.sent.texts_to(A_STAFF).is_empty() && w.sent.texts_to(B_STAFF).is_empty());
+    w.say(owner, owner, "/room 金桂园 1-2-501").await;
+    assert_eq!(w.sent.sent_to(B_STAFF, "申请登记房号"), 1);
+    assert!(w.sent.texts_to(A_STAFF).is_empty());
+}

@@ -290,6 +290,25 @@ impl Lanes {
             .map(|(state, _)| state)
     }
 
+    /// The one queued edit's state, attempts and last error.
+    async fn edit_row(&self) -> (String, i64, Option<String>) {
+        sqlx::query_as("SELECT state, attempts, last_error FROM outbox WHERE op = 'edit'")
+            .fetch_one(self.desk.store().raw_pool())
+            .await
+            .unwrap()
+    }
+
+    /// Wait until the worker has the queued edit in hand.
+    async fn until_edit_leased(&self) {
+        for _ in 0..500 {
+            if self.edit_row().await.0 == "sending" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the edit was never leased");
+    }
+
     async fn until_state(&self, tag: &str, state: &str) {
         for _ in 0..1000 {
             if self.state(tag).await.as_deref() == Some(state) {
@@ -363,26 +382,10 @@ async fn an_edit_right_behind_its_message_finds_it_at_the_first_attempt() {
     // Claimed while the post is on the wire: queued right behind it.
     w.queue([Outgoing::edit(STAFF, "t1:staff", "工单 #1 已接单")])
         .await;
-    let db = w._dir.path().join("t.db");
-    let edit_leased = || async {
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
-        sqlx::query_as::<_, (String, i64, Option<String>)>(
-            "SELECT state, attempts, last_error FROM outbox WHERE op = 'edit'",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-    };
-    for _ in 0..500 {
-        if edit_leased().await.0 == "sending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    w.until_edit_leased().await;
     // Another writer holds the database as the post comes back: its record
     // cannot be written yet, while the edit could already look for it.
+    let db = w._dir.path().join("t.db");
     let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
@@ -401,7 +404,7 @@ async fn an_edit_right_behind_its_message_finds_it_at_the_first_attempt() {
         "the edit names the message the post became"
     );
     w.until_state("t1:staff", "sent").await;
-    let (_, attempts, error) = edit_leased().await;
+    let (_, attempts, error) = w.edit_row().await;
     assert_eq!(
         (attempts, error),
         (1, None),
@@ -422,22 +425,7 @@ async fn an_urgent_edit_waits_behind_the_message_it_edits() {
     w.until_state("t7:staff", "sending").await;
     w.queue([Outgoing::edit(STAFF, "t7:staff", "工单 #7 ⚠️ 紧急").lane(Lane::Emergency)])
         .await;
-    let db = w._dir.path().join("t.db");
-    let edit_row = || async {
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
-        sqlx::query_as::<_, (String, i64)>("SELECT state, attempts FROM outbox WHERE op = 'edit'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-    };
-    for _ in 0..500 {
-        if edit_row().await.0 == "sending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    w.until_edit_leased().await;
     w.gate.open.add_permits(1_000_000);
     w.until("the edit", |w| !w.gate.edits.lock().unwrap().is_empty())
         .await;
@@ -446,7 +434,7 @@ async fn an_urgent_edit_waits_behind_the_message_it_edits() {
         (STAFF, 2, "工单 #7 ⚠️ 紧急".to_string()),
         "the edit names the post's message"
     );
-    assert_eq!(edit_row().await.1, 1, "and found it at the first attempt");
+    assert_eq!(w.edit_row().await.1, 1, "and found it at the first attempt");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -25,6 +25,8 @@ impl Admin {
         // group when the estate cannot be told (read before the transaction:
         // an in-memory database has one connection).
         let estate = match f.chat_id {
+            // A group's estate, or (a private chat's id is its user's) the
+            // estate of the sender's latest ticket.
             Some(chat) => match self.store().estate_for_report(chat, chat).await {
                 Ok(estate) => estate,
                 Err(e) => {

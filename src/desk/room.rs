@@ -65,14 +65,19 @@ impl Intake {
                 .await;
         }
         // One estate's 3栋 is not another's: the owner names the estate when
-        // several have this building (the desk never guesses whose room it is).
-        let estate = match estates.as_slice() {
-            [one] => one.to_string(),
-            [] => named
-                .clone()
-                .or_else(|| self.estate_names().first().map(|e| e.to_string()))
-                .unwrap_or_default(),
-            several => {
+        // several have this building, or when no group is bound yet and there
+        // are several estates (the desk never guesses whose room it is).
+        let all = self.estate_names();
+        let only = all.first().filter(|_| !self.several_estates());
+        let estate = match (estates.as_slice(), named.as_deref().or(only.copied())) {
+            ([one], _) => one.to_string(),
+            ([], Some(estate)) => estate.to_string(),
+            (several, _) => {
+                let several = if several.is_empty() {
+                    &all[..]
+                } else {
+                    several
+                };
                 let example = format!("{} {}", several[0], arg.trim());
                 return self
                     .reply(

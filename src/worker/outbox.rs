@@ -364,7 +364,8 @@ impl<T: Transport> OutboxWorker<T> {
         let mut tasks = JoinSet::new();
         let marks = w.marks_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(rx) = marks {
-            // Ends when the last chat task (holding the sender) is gone.
+            // Ends with the worker (which holds the sender); every chat task
+            // waits for its own records before it ends, so none is left unwritten.
             tokio::spawn(record_deliveries(w.store.clone(), rx));
         }
         'instance: loop {
@@ -669,17 +670,13 @@ impl<T: Transport> Shared<T> {
             let result = match outcome {
                 Ok(message_id) => {
                     let written = self.delivered(row.id, message_id, now);
-                    self.settle(1);
-                    if let Some(b) = row.broadcast_id {
-                        // The broadcast's counts must include this delivery.
+                    if row.broadcast_id.is_some() {
+                        // The broadcast's counts (reported below) must include it.
                         let _ = written.await;
-                        if let Err(e) = self.notices.broadcast_settled(b).await {
-                            tracing::warn!(broadcast = b, error = %e, "could not report a broadcast");
-                        }
                     } else {
                         *recorded = Some(written);
                     }
-                    continue;
+                    Ok(())
                 }
                 Err(SendError::RetryAfter(wait)) => {
                     tracing::warn!(chat, seconds = wait.as_secs(), "told to wait");
