@@ -450,7 +450,10 @@ async fn each_estates_ledger_reaches_only_the_owner_of_that_estates_room() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("3栋") || err.contains('3'), "{err}");
+    assert!(
+        err.contains("ledger.csv:3") && err.contains("3栋") && err.contains("没有导入"),
+        "{err}"
+    );
     let out = import(&w, Some("翠湖苑"), ledger).await.unwrap();
     assert!(out.contains("翠湖苑") && out.contains("2 行"), "{out}");
 
